@@ -1,0 +1,1 @@
+"""The psbridge command line; one command group per product, mirroring the library."""

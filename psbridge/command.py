@@ -1,0 +1,117 @@
+"""A Command: one cmdlet or one packaged script, with ordered, typed parameters.
+
+Values are bound as PSRP parameters by the transport and never pasted into PowerShell text. A
+parameter marked secret is shown as `<secret>` wherever the command is displayed (logs, errors) and is
+stored as a wildcard in recordings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Literal, TypeAlias
+
+from psbridge import ps
+from psbridge.errors import InputError
+
+Value: TypeAlias = (
+    str | bool | int | float | uuid.UUID | dt.datetime | enum.Enum | Sequence["Value"] | Mapping[str, "Value"] | None
+)
+ErrorPolicy = Literal["raise", "collect"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: Value = True
+    secret: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("_", "").isalnum():
+            raise InputError(f"invalid parameter name {self.name!r}")
+
+    def display(self) -> str:
+        if self.secret:
+            return f"-{self.name} <secret>"
+        if self.value is True:
+            return f"-{self.name}"
+        shown = self.value.value if isinstance(self.value, enum.Enum) else self.value
+        return f"-{self.name} {json.dumps(shown, default=str, ensure_ascii=False)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """What to run. Build one with `Command.cmdlet(...)` or `Command.script(...)`.
+
+    Attributes:
+        name: the cmdlet name, or the packaged script's path under `psbridge/ps/`.
+        is_script: whether `name` names a packaged script.
+        parameters: bound in order as PSRP parameters.
+        idempotent: safe to send twice. Reads are; a call that changes state is retried only
+            when it is marked idempotent.
+        errors: "raise" turns any error record into an exception; "collect" leaves them in the
+            result for the caller to inspect.
+    """
+
+    name: str
+    is_script: bool = False
+    parameters: tuple[Parameter, ...] = ()
+    idempotent: bool = True
+    errors: ErrorPolicy = "raise"
+
+    @classmethod
+    def cmdlet(
+        cls,
+        name: str,
+        parameters: Mapping[str, Value] | None = None,
+        *,
+        secret: Sequence[str] = (),
+        idempotent: bool = True,
+        errors: ErrorPolicy = "raise",
+    ) -> Command:
+        """A cmdlet call. Parameters whose value is None are left out."""
+        if not name or any(ch.isspace() or ch in "\"'`$;|&(){}" for ch in name):
+            raise InputError(f"invalid cmdlet name {name!r}")
+        return cls(name, False, _params(parameters, secret), idempotent, errors)
+
+    @classmethod
+    def script(
+        cls,
+        name: str,
+        parameters: Mapping[str, Value] | None = None,
+        *,
+        secret: Sequence[str] = (),
+        idempotent: bool = True,
+        errors: ErrorPolicy = "raise",
+    ) -> Command:
+        """A packaged script from `psbridge/ps/`, e.g. `adsync/Get-GlobalParameters.ps1`."""
+        ps.load(name)  # fail now, not on the server, when the script does not exist
+        return cls(name, True, _params(parameters, secret), idempotent, errors)
+
+    @property
+    def text(self) -> str:
+        """The cmdlet name, or the script's text, exactly as sent."""
+        return ps.load(self.name) if self.is_script else self.name
+
+    def display(self) -> str:
+        head = f"script {self.name}" if self.is_script else self.name
+        return " ".join([head, *(p.display() for p in self.parameters)])
+
+    def secret_values(self) -> list[str]:
+        return [str(p.value) for p in self.parameters if p.secret and p.value not in (None, "")]
+
+
+def _params(parameters: Mapping[str, Value] | None, secret: Sequence[str]) -> tuple[Parameter, ...]:
+    secret_names = {s.lower() for s in secret}
+    unknown = secret_names - {k.lower() for k in parameters or {}}
+    if unknown:
+        raise InputError(f"secret parameter(s) not given: {', '.join(sorted(unknown))}")
+    return tuple(
+        Parameter(name, value, name.lower() in secret_names)
+        for name, value in (parameters or {}).items()
+        if value is not None
+    )

@@ -1,0 +1,184 @@
+"""Every exception psbridge raises, in one tree.
+
+    PsbridgeError                       fields: target, command, error_id, category, attempt
+    ├── InputError                      bad input from the caller (a version, a parameter, a setting)
+    ├── TransportError                  the call could not be carried out; `transient` says if retrying may help
+    │   ├── ConnectError                no connection, TLS failure, connection reset
+    │   ├── AuthenticationError         credentials refused (never retried)
+    │   ├── OperationTimeoutError       the call passed its deadline and was stopped on the server
+    │   ├── WSManFault                  a WSMan fault, with its numeric `code`
+    │   │   └── ShellNotFoundError      the server dropped the shell (idle disconnect); reopened on retry
+    │   └── OutcomeUnknownError         a non-idempotent call failed after it was sent: it may have run
+    ├── RemoteCommandError              the command ran and reported an error record
+    │   ├── CommandNotFoundError        cmdlet or script not recognized
+    │   ├── RemoteModuleNotFoundError   Import-Module found no such module
+    │   ├── ObjectNotFoundError         the object the command was pointed at does not exist
+    │   ├── AccessDeniedError           the remote account lacks the rights
+    │   └── UnexpectedOutputError       the output did not fit the model; keeps the raw object
+    └── ReplayError                     record/replay could not serve or store a call
+        ├── ReplayMissError             no recorded episode for the command; names the nearest one
+        ├── ReplayExhaustedError        every recording of the command was already played
+        ├── RecordingFormatError        a recording file is malformed or of an unknown version
+        └── RecordingSecretError        a known secret would have been written to a recording
+
+pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`). Callers never inspect a
+`had_errors` flag: a non-terminating error record raises just as a terminating one does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PsbridgeError(Exception):
+    """Root of every psbridge error. `str()` is one line, safe to log: no secrets, no CLIXML."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        target: str | None = None,
+        command: str | None = None,
+        error_id: str | None = None,
+        category: str | None = None,
+        attempt: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.target = target
+        self.command = command
+        self.error_id = error_id
+        self.category = category
+        self.attempt = attempt
+
+    def __str__(self) -> str:
+        return " ".join(self.message.split())
+
+    def fields(self) -> dict[str, Any]:
+        """The structured fields, for log events and JSON output."""
+        data: dict[str, Any] = {"error": type(self).__name__, "message": str(self)}
+        for name in ("target", "command", "error_id", "category", "attempt"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+class InputError(PsbridgeError, ValueError):
+    exit_code = 2
+
+
+class TransportError(PsbridgeError):
+    exit_code = 3
+    transient = False
+
+    def __init__(self, message: str, *, command_sent: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        # False when the failure happened before the command reached the server, so even a
+        # non-idempotent call can safely be tried again.
+        self.command_sent = command_sent
+
+
+class ConnectError(TransportError):
+    transient = True
+
+
+class AuthenticationError(TransportError):
+    transient = False
+
+
+class OperationTimeoutError(TransportError):
+    transient = False
+
+    def __init__(self, message: str, *, deadline_s: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.deadline_s = deadline_s
+
+
+class WSManFault(TransportError):
+    # 2150858793 operation timeout, 2150859174 user quota: both go away by themselves.
+    TRANSIENT_CODES = frozenset({2150858793, 2150858843, 2150859174})
+
+    def __init__(self, message: str, *, code: int | str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.code = code
+        self.transient = code in self.TRANSIENT_CODES or "concurrent" in message.lower()
+
+    def fields(self) -> dict[str, Any]:
+        return {**super().fields(), "code": self.code}
+
+
+class ShellNotFoundError(WSManFault):
+    pass
+
+
+class OutcomeUnknownError(TransportError):
+    """A call that changes state failed in transit after it was sent. It was not retried."""
+
+
+class RemoteCommandError(PsbridgeError):
+    exit_code = 4
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        target_name: str | None = None,
+        exception_type: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.target_name = target_name
+        self.exception_type = exception_type
+
+    def fields(self) -> dict[str, Any]:
+        data = super().fields()
+        if self.target_name:
+            data["target_name"] = self.target_name
+        if self.exception_type:
+            data["exception_type"] = self.exception_type
+        return data
+
+
+class CommandNotFoundError(RemoteCommandError):
+    pass
+
+
+class RemoteModuleNotFoundError(RemoteCommandError):
+    pass
+
+
+class ObjectNotFoundError(RemoteCommandError):
+    pass
+
+
+class AccessDeniedError(RemoteCommandError):
+    pass
+
+
+class UnexpectedOutputError(RemoteCommandError):
+    def __init__(self, message: str, *, raw: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.raw = raw
+
+
+class ReplayError(PsbridgeError):
+    exit_code = 2
+
+
+class ReplayMissError(ReplayError):
+    pass
+
+
+class ReplayExhaustedError(ReplayError):
+    pass
+
+
+class RecordingFormatError(ReplayError):
+    pass
+
+
+class RecordingSecretError(ReplayError):
+    pass

@@ -1,0 +1,35 @@
+"""What every product model shares: frozen, snake_case fields with PowerShell-name aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from psbridge.errors import UnexpectedOutputError
+from psbridge.result import PSObjectData
+
+
+class PSModel(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_output(model: type[M], objects: Iterable[Any], *, command: str, target: str) -> list[M]:
+    """Validate each output object into `model`; a mismatch raises UnexpectedOutputError with the raw object."""
+    out = []
+    for obj in objects:
+        data = obj.properties if isinstance(obj, PSObjectData) else obj
+        try:
+            out.append(model.model_validate(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise UnexpectedOutputError(
+                f"{command} returned an object {model.__name__} cannot read ({where}: {first['msg']})",
+                target=target, command=command, raw=obj,
+            ) from None  # fmt: skip
+    return out

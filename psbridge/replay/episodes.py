@@ -1,0 +1,69 @@
+"""Serving recorded episodes: first unplayed match wins, nothing is ever served twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from psbridge.replay.keys import Key
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedMessage:
+    """One PSRP message as the server sent it: its type name and its raw CLIXML."""
+
+    type: str
+    clixml: str
+
+
+@dataclasses.dataclass
+class Episode:
+    key: Key
+    messages: list[RecordedMessage]
+    source: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Miss:
+    """Why a command could not be served: never recorded, or every recording of it already played."""
+
+    key: Key
+    exhausted: bool
+    nearest: tuple[Key, ...]
+    sources: str
+
+    @property
+    def error_id(self) -> str:
+        return "PsbridgeReplayExhausted" if self.exhausted else "PsbridgeReplayMiss"
+
+    def message(self) -> str:
+        if self.exhausted:
+            text = f"every recorded episode for `{self.key.display()}` in {self.sources} was already played"
+        else:
+            text = f"no recorded episode for `{self.key.display()}` in {self.sources}"
+        if self.nearest:
+            text += "; nearest recorded: " + " | ".join(f"`{k.display()}`" for k in self.nearest)
+        return text
+
+
+class EpisodePlayer:
+    """Hands out episodes by key, FIFO among equal keys, and remembers what it handed out."""
+
+    def __init__(self, episodes: list[Episode], sources: str) -> None:
+        self.episodes = episodes
+        self.sources = sources
+        self._played: set[int] = set()
+        self.served: list[tuple[uuid.UUID | None, Key]] = []
+
+    def take(self, key: Key) -> Episode | Miss:
+        matching = [i for i, ep in enumerate(self.episodes) if ep.key.matches(key)]
+        for index in matching:
+            if index not in self._played:
+                self._played.add(index)
+                return self.episodes[index]
+        nearest = sorted({ep.key for ep in self.episodes}, key=key.distance)[:3]
+        return Miss(key, exhausted=bool(matching), nearest=tuple(nearest), sources=self.sources)
+
+    @property
+    def unplayed(self) -> list[Episode]:
+        return [ep for i, ep in enumerate(self.episodes) if i not in self._played]

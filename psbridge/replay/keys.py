@@ -1,0 +1,169 @@
+"""The normalized command that keys a recorded episode.
+
+A key is what the server saw in CreatePipeline: each statement's cmdlet name or script, and its
+parameters in order with canonical values. Packaged scripts are keyed by their name and the SHA-256 of
+their normalized text, so an edited script never silently replays output recorded for its old text.
+Values that were secret when recorded are stored as a wildcard and match any value on replay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+SECRET = "<secret>"  # noqa: S105 - how a secret value is displayed
+
+
+def script_digest(text: str) -> str:
+    """SHA-256 of a script's text with line endings and trailing blanks normalized."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    return hashlib.sha256("\n".join(lines).strip("\n").encode("utf-8")).hexdigest()
+
+
+def canonical(value: Any) -> Any:
+    """Reduce a parameter value, from either side of the wire, to plain JSON-able data."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, enum.Enum):
+        return canonical(value.value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float | decimal.Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.timedelta):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, Iterable):
+        return [canonical(v) for v in value]
+    return str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    name: str | None
+    value: Any = None
+    secret: bool = False
+
+    def matches(self, other: Param) -> bool:
+        if self.name != other.name:
+            return False
+        return self.secret or other.secret or self.value == other.value
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {} if self.name is None else {"name": self.name}
+        if self.secret:
+            data["secret"] = True
+        else:
+            data["value"] = self.value
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Param:
+        secret = bool(data.get("secret", False))
+        return cls(data.get("name"), None if secret else canonical(data.get("value")), secret)
+
+    def display(self) -> str:
+        value = SECRET if self.secret else json.dumps(self.value, ensure_ascii=False)
+        return value if self.name is None else f"-{self.name} {value}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    command: str  # cmdlet name, or the packaged script name for scripts
+    script_sha256: str | None = None
+    params: tuple[Param, ...] = ()
+
+    def matches(self, other: Statement) -> bool:
+        return (
+            self.command.lower() == other.command.lower()
+            and self.script_sha256 == other.script_sha256
+            and len(self.params) == len(other.params)
+            and all(a.matches(b) for a, b in zip(self.params, other.params, strict=True))
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any]
+        if self.script_sha256 is None:
+            data = {"command": self.command}
+        else:
+            data = {"script": self.command, "sha256": self.script_sha256}
+        if self.params:
+            data["parameters"] = [p.to_data() for p in self.params]
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Statement:
+        params = tuple(Param.from_data(p) for p in data.get("parameters") or ())
+        if "script" in data:
+            return cls(str(data["script"]), str(data["sha256"]), params)
+        return cls(str(data["command"]), None, params)
+
+    def display(self) -> str:
+        head = f"script {self.command}" if self.script_sha256 else self.command
+        return " ".join([head, *(p.display() for p in self.params)])
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    statements: tuple[Statement, ...]
+
+    def matches(self, other: Key) -> bool:
+        return len(self.statements) == len(other.statements) and all(
+            a.matches(b) for a, b in zip(self.statements, other.statements, strict=True)
+        )
+
+    def to_data(self) -> list[dict[str, Any]]:
+        return [s.to_data() for s in self.statements]
+
+    @classmethod
+    def from_data(cls, data: Sequence[Mapping[str, Any]]) -> Key:
+        return cls(tuple(Statement.from_data(s) for s in data))
+
+    def display(self) -> str:
+        return "; ".join(s.display() for s in self.statements)
+
+    def redacted(self, secret_names: Iterable[str]) -> Key:
+        """The same key with the named parameters turned into secret wildcards."""
+        names = {n.lower() for n in secret_names}
+        return Key(
+            tuple(
+                dataclasses.replace(
+                    s,
+                    params=tuple(
+                        Param(p.name, None, True) if p.name and p.name.lower() in names else p for p in s.params
+                    ),
+                )
+                for s in self.statements
+            )
+        )
+
+    def distance(self, other: Key) -> float:
+        """How far apart two keys are, for naming the nearest recorded command in a miss."""
+        if len(self.statements) != len(other.statements):
+            return 10.0 + abs(len(self.statements) - len(other.statements))
+        score = 0.0
+        for a, b in zip(self.statements, other.statements, strict=True):
+            if a.command.lower() != b.command.lower():
+                score += 5.0
+            elif a.script_sha256 != b.script_sha256:
+                score += 2.0
+            names_a = [p.name for p in a.params]
+            names_b = [p.name for p in b.params]
+            score += len(set(names_a) ^ set(names_b))
+            by_name = {p.name: p for p in b.params}
+            score += sum(0.5 for p in a.params if p.name in by_name and not p.matches(by_name[p.name]))
+        return score

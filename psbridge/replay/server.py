@@ -1,0 +1,328 @@
+"""An in-process WSMan/PSRP server, built on psrpcore, that serves recorded episodes.
+
+pypsrp's real client talks to it through `handle(bytes) -> (http status, bytes)`, the same SOAP it would
+send to Windows. psrpcore parses what the client sends (SessionCapability, InitRunspacePool,
+CreatePipeline) exactly as a PowerShell host would; the replies are the recorded CLIXML bodies with
+fresh PSRP headers, fragmented by psrpcore. So replayed and live calls share every code path in pypsrp,
+from fragment reassembly to deserialization and stream handling.
+
+WSMan actions answered: Create, Command, Send, Receive, Signal (Terminate, ctrl_c), Delete and Get.
+
+psrpcore keeps one send buffer per pool, and `data_to_send()` stops at the first message for another
+pipeline, so the server drains that buffer into one outbox per target (the pool, or a pipeline) that
+Receive then serves. Replaying raw recorded CLIXML needs two private psrpcore members: the pool's
+`_send_buffer` (to queue a message built from recorded bytes) and `_fragment_counter`; psrpcore is pinned
+to 0.3.x for that reason and both uses live in `_queue_raw` below.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable
+from xml.etree import ElementTree as ET
+
+from defusedxml.ElementTree import fromstring
+from psrpcore import CreatePipelineEvent, PSRPPayload, ServerPipeline, ServerRunspacePool, StreamType
+from psrpcore._payload import PSRPMessage, create_message
+from psrpcore.types import (
+    ErrorCategory,
+    ErrorCategoryInfo,
+    ErrorRecord,
+    NETException,
+    PSInvocationState,
+    PSRPMessageType,
+)
+
+from psbridge.replay import wire
+from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, RecordedMessage
+from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
+
+_FINAL_STATES = {int(PSInvocationState.Completed), int(PSInvocationState.Failed), int(PSInvocationState.Stopped)}
+
+
+def pipeline_state_of(clixml: str) -> int | None:
+    """The PipelineState value inside a PipelineState message body."""
+    root = fromstring(clixml)
+    for element in root.iter("I32"):
+        if element.get("N") == "PipelineState":
+            return int(element.text or "0")
+    return None
+
+
+def key_of(event: CreatePipelineEvent, script_names: dict[str, str]) -> Key:
+    """The normalized command of a CreatePipeline, as psrpcore decoded it from the wire."""
+    statements = []
+    for command in event.pipeline.commands:
+        params = tuple(Param(name or None, canonical(value)) for name, value in command.parameters)
+        if command.is_script:
+            digest = script_digest(command.command_text)
+            statements.append(Statement(script_names.get(digest, "inline"), digest, params))
+        else:
+            statements.append(Statement(str(command.command_text), None, params))
+    return Key(tuple(statements))
+
+
+@dataclasses.dataclass
+class _Pipeline:
+    core: ServerPipeline
+    finished: bool = False
+    episode: Episode | None = None
+
+
+@dataclasses.dataclass
+class _Shell:
+    pool: ServerRunspacePool
+    resource_uri: str
+    outbox: dict[uuid.UUID | None, collections.deque[bytes]] = dataclasses.field(
+        default_factory=lambda: collections.defaultdict(collections.deque)
+    )
+    pipelines: dict[uuid.UUID, _Pipeline] = dataclasses.field(default_factory=dict)
+    opened: bool = False
+
+
+class ReplayServer:
+    """Answers pypsrp's WSMan requests from an EpisodePlayer.
+
+    Args:
+        player: hands out recorded episodes by key.
+        pool_messages: the recorded server side of opening a pool (SessionCapability,
+            ApplicationPrivateData, RunspacePoolState, ...), replayed verbatim.
+        configuration_name: the endpoint the recording was made against; a client asking for
+            another one gets the fault Windows gives for an unknown resource URI.
+        script_names: SHA-256 of a packaged script's text to its name, for readable keys.
+        on_episode: called with each pipeline's id, key and outcome; the recorder uses it to key
+            what a live host answers with exactly the function replay matches with.
+        hang_cap_s: the longest a Receive on a still-running pipeline is held before the
+            operation-timeout fault (Windows holds it for the request's OperationTimeout).
+    """
+
+    def __init__(
+        self,
+        player: EpisodePlayer,
+        pool_messages: list[RecordedMessage],
+        *,
+        configuration_name: str = "Microsoft.PowerShell",
+        script_names: dict[str, str] | None = None,
+        on_episode: Callable[[uuid.UUID, Key, Episode | Miss], None] | None = None,
+        hang_cap_s: float = 5.0,
+    ) -> None:
+        self.player = player
+        self.pool_messages = pool_messages
+        self.configuration_name = configuration_name
+        self.script_names = script_names or {}
+        self.on_episode = on_episode
+        self.shells: dict[str, _Shell] = {}
+        self.requests = 0
+        self.keys_seen: list[Key] = []
+        self.hang_cap_s = hang_cap_s
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def handle(self, data: bytes) -> tuple[int, bytes]:
+        """Answer one WSMan request: (HTTP status, response body)."""
+        self.requests += 1
+        request = wire.Request.parse(data)
+        handler = {
+            wire.ACTION_CREATE: self._create,
+            wire.ACTION_COMMAND: self._command,
+            wire.ACTION_SEND: self._send,
+            wire.ACTION_RECEIVE: self._receive,
+            wire.ACTION_SIGNAL: self._signal,
+            wire.ACTION_DELETE: self._delete,
+            wire.ACTION_GET: self._get,
+        }.get(request.action)
+        if handler is None:
+            return 500, wire.fault(request, 2150858817, f"The action {request.action} is not supported")
+        if request.action != wire.ACTION_CREATE and request.shell_id not in self.shells:
+            return 500, wire.fault(
+                request,
+                wire.FAULT_SHELL_NOT_FOUND,
+                "The request for the Windows Remote Shell with ShellId failed "
+                "because the shell was not found on the server.",
+            )
+        return handler(request)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def _create(self, request: wire.Request) -> tuple[int, bytes]:
+        expected = wire.POWERSHELL_URI_PREFIX + self.configuration_name
+        if request.resource_uri.lower() != expected.lower():
+            return 500, wire.fault(
+                request,
+                2150858770,
+                f"The WS-Management service cannot process the request because the "
+                f"resource URI {request.resource_uri} is not registered (recording is for {expected}).",
+            )
+        shell_el = request.body.find("rsp:Shell", wire.NS)
+        creation = request.body.find("rsp:Shell/pwsh:creationXml", wire.NS)
+        if shell_el is None or creation is None:
+            return 500, wire.fault(request, 2150858817, "Create carries no PowerShell creationXml")
+        shell_id = (shell_el.get("ShellId") or str(uuid.uuid4())).upper()
+        shell = _Shell(ServerRunspacePool(), request.resource_uri)
+        self.shells[shell_id] = shell
+        shell.pool.receive_data(PSRPPayload(wire.decode_b64(creation.text), StreamType.default, None))
+        self._process_events(shell)
+
+        body = ET.Element(f"{{{wire.NS['wst']}}}ResourceCreated")
+        ET.SubElement(body, f"{{{wire.NS['wsa']}}}Address").text = "http://psbridge-replay/wsman"
+        refs = ET.SubElement(body, f"{{{wire.NS['wsa']}}}ReferenceParameters")
+        ET.SubElement(refs, f"{{{wire.NS['wsman']}}}ResourceURI").text = request.resource_uri
+        selectors = ET.SubElement(refs, f"{{{wire.NS['wsman']}}}SelectorSet")
+        ET.SubElement(selectors, f"{{{wire.NS['wsman']}}}Selector", Name="ShellId").text = shell_id
+        return 200, wire.envelope(request, wire.ACTION_CREATE + "Response", body)
+
+    def _command(self, request: wire.Request) -> tuple[int, bytes]:
+        shell = self.shells[request.shell_id or ""]
+        line = request.body.find("rsp:CommandLine", wire.NS)
+        if line is None:
+            return 500, wire.fault(request, 2150858817, "Command carries no CommandLine")
+        command_id = uuid.UUID(line.get("CommandId") or str(uuid.uuid4()))
+        shell.pipelines[command_id] = _Pipeline(ServerPipeline(shell.pool, command_id))
+        args = line.findtext("rsp:Arguments", default="", namespaces=wire.NS)
+        shell.pool.receive_data(PSRPPayload(wire.decode_b64(args), StreamType.default, command_id))
+        self._process_events(shell)
+
+        body = ET.Element(f"{{{wire.NS['rsp']}}}CommandResponse")
+        ET.SubElement(body, f"{{{wire.NS['rsp']}}}CommandId").text = str(command_id).upper()
+        return 200, wire.envelope(request, wire.ACTION_COMMAND + "Response", body)
+
+    def _send(self, request: wire.Request) -> tuple[int, bytes]:
+        shell = self.shells[request.shell_id or ""]
+        for stream in request.body.findall("rsp:Send/rsp:Stream", wire.NS):
+            command_id = stream.get("CommandId")
+            target = uuid.UUID(command_id) if command_id else None
+            shell.pool.receive_data(PSRPPayload(wire.decode_b64(stream.text), StreamType.default, target))
+        self._process_events(shell)
+        body = ET.Element(f"{{{wire.NS['rsp']}}}SendResponse")
+        return 200, wire.envelope(request, wire.ACTION_SEND + "Response", body)
+
+    def _receive(self, request: wire.Request) -> tuple[int, bytes]:
+        shell = self.shells[request.shell_id or ""]
+        desired = request.body.find("rsp:Receive/rsp:DesiredStream", wire.NS)
+        command_id = desired.get("CommandId") if desired is not None else None
+        target = uuid.UUID(command_id) if command_id else None
+        pipeline = shell.pipelines.get(target) if target else None
+        if target is not None and pipeline is None:
+            return 500, wire.fault(request, 2150858843, "The command was not found on the server.")
+        outbox = shell.outbox[target]
+        if not outbox:
+            if pipeline is not None and not pipeline.finished:
+                # A command still running: like Windows, hold the Receive for the OperationTimeout.
+                time.sleep(min(request.operation_timeout_s, self.hang_cap_s))
+            return 500, wire.fault(
+                request,
+                wire.FAULT_OPERATION_TIMEOUT,
+                "The WS-Management service cannot complete the operation "
+                "within the time specified in OperationTimeout.",
+            )
+
+        body = ET.Element(f"{{{wire.NS['rsp']}}}ReceiveResponse")
+        stream = ET.SubElement(body, f"{{{wire.NS['rsp']}}}Stream", Name="stdout")
+        if command_id:
+            stream.set("CommandId", command_id.upper())
+        stream.text = base64.b64encode(outbox.popleft()).decode("ascii")
+        if pipeline is not None:
+            done = pipeline.finished and not outbox
+            state = ET.SubElement(
+                body,
+                f"{{{wire.NS['rsp']}}}CommandState",
+                CommandId=str(target).upper(),
+                State=wire.STATE_DONE if done else wire.STATE_RUNNING,
+            )
+            if done:
+                ET.SubElement(state, f"{{{wire.NS['rsp']}}}ExitCode").text = "0"
+        return 200, wire.envelope(request, wire.ACTION_RECEIVE + "Response", body)
+
+    def _signal(self, request: wire.Request) -> tuple[int, bytes]:
+        shell = self.shells[request.shell_id or ""]
+        signal = request.body.find("rsp:Signal", wire.NS)
+        code = signal.findtext("rsp:Code", default="", namespaces=wire.NS) if signal is not None else ""
+        command_id = signal.get("CommandId") if signal is not None else None
+        target = uuid.UUID(command_id) if command_id else None
+        pipeline = shell.pipelines.get(target) if target else None
+        if pipeline is not None:
+            if code == wire.SIGNAL_CTRL_C and not pipeline.finished:
+                shell.outbox.pop(target, None)
+                pipeline.core.stop()
+                pipeline.finished = True
+                self._drain(shell)
+            elif code.lower() == wire.SIGNAL_TERMINATE.lower():
+                if pipeline.core.state == PSInvocationState.Running:
+                    pipeline.core._change_state(PSInvocationState.Stopped, emit=False)
+                pipeline.core.close()
+                shell.pipelines.pop(pipeline.core.pipeline_id, None)
+                shell.outbox.pop(target, None)
+        body = ET.Element(f"{{{wire.NS['rsp']}}}SignalResponse")
+        return 200, wire.envelope(request, wire.ACTION_SIGNAL + "Response", body)
+
+    def _delete(self, request: wire.Request) -> tuple[int, bytes]:
+        self.shells.pop(request.shell_id or "", None)
+        return 200, wire.envelope(request, wire.ACTION_DELETE + "Response", None)
+
+    def _get(self, request: wire.Request) -> tuple[int, bytes]:
+        shell = self.shells[request.shell_id or ""]
+        body = ET.Element(f"{{{wire.NS['rsp']}}}Shell")
+        ET.SubElement(body, f"{{{wire.NS['rsp']}}}ShellId").text = request.shell_id
+        ET.SubElement(body, f"{{{wire.NS['rsp']}}}ResourceUri").text = shell.resource_uri
+        ET.SubElement(body, f"{{{wire.NS['rsp']}}}State").text = "Connected"
+        return 200, wire.envelope(request, wire.ACTION_GET + "Response", body)
+
+    # -- PSRP ---------------------------------------------------------------------------------
+
+    def _process_events(self, shell: _Shell) -> None:
+        while (event := shell.pool.next_event()) is not None:
+            if isinstance(event, CreatePipelineEvent) and event.pipeline_id is not None:
+                self._start_pipeline(shell, shell.pipelines[event.pipeline_id], event)
+        if not shell.opened and shell.pool.state.name == "Opened":
+            # Replace psrpcore's own handshake replies with the recorded ones.
+            shell.pool._send_buffer.clear()
+            for message in self.pool_messages:
+                self._queue_raw(shell, message, None)
+            shell.opened = True
+        self._drain(shell)
+
+    def _start_pipeline(self, shell: _Shell, pipeline: _Pipeline, event: CreatePipelineEvent) -> None:
+        key = key_of(event, self.script_names)
+        self.keys_seen.append(key)
+        outcome = self.player.take(key)
+        if self.on_episode is not None:
+            self.on_episode(pipeline.core.pipeline_id, key, outcome)
+        pipeline.core._change_state(PSInvocationState.Running, emit=False)
+        if isinstance(outcome, Miss):
+            error = ErrorRecord(
+                Exception=NETException(Message=outcome.message()),
+                CategoryInfo=ErrorCategoryInfo(Category=ErrorCategory.ObjectNotFound, Reason="ReplayMiss"),
+                FullyQualifiedErrorId=outcome.error_id,
+            )
+            pipeline.core._change_state(PSInvocationState.Failed, error=error)
+            pipeline.finished = True
+            return
+        pipeline.episode = outcome
+        for message in outcome.messages:
+            if message.type == "PipelineState":
+                state = pipeline_state_of(message.clixml)
+                if state is not None and state not in _FINAL_STATES:
+                    continue  # psrpcore-style Running notices add nothing on replay
+                pipeline.finished = True
+            self._queue_raw(shell, message, pipeline.core.pipeline_id)
+            if pipeline.finished:
+                break
+        if pipeline.finished and pipeline.core.state == PSInvocationState.Running:
+            pipeline.core._change_state(PSInvocationState.Completed, emit=False)
+
+    def _queue_raw(self, shell: _Shell, message: RecordedMessage, pipeline_id: uuid.UUID | None) -> None:
+        pool = shell.pool
+        message_type = PSRPMessageType[message.type]
+        data = message.clixml.encode("utf-8")
+        payload = create_message(False, message_type, data, pool.runspace_pool_id, pipeline_id)
+        pool._send_buffer.append(
+            PSRPMessage(message_type, bytearray(payload), pool.runspace_pool_id, pipeline_id, pool._fragment_counter)
+        )
+
+    def _drain(self, shell: _Shell, amount: int = 96 * 1024) -> None:
+        while (payload := shell.pool.data_to_send(amount)) is not None:
+            shell.outbox[payload.pipeline_id].append(payload.data)

@@ -1,0 +1,278 @@
+"""Authoring synthetic recordings from a declarative description, through psrpcore's serializer.
+
+A synthetic recording stands in for a session nobody captured on a real host. Its shapes (type names,
+property names, value formats, error texts) must come from `shared/reference/`, and the file says
+`origin: synthetic`. The description is YAML:
+
+    description: what this environment is
+    target: {endpoint, configuration_name, ps_version, protocol_version}
+    episodes:
+      - command: Get-Thing            # or  script: adsync/Get-GlobalParameters.ps1
+        parameters: [{name: Identity, value: x}]
+        output:                       # objects, in order
+          - type_names: [System.Management.Automation.PSCustomObject, System.Object]
+            to_string: auto           # auto = PowerShell's @{A=1; B=2} form for PSCustomObject
+            properties: {Name: x, Count: {I32: 3}, When: {DT: '2026-01-01T00:00:00Z'}}
+        errors:   [{message, fully_qualified_error_id, category, exception_type, target_name, activity}]
+        warnings: [text]   verbose: [text]   debug: [text]   information: [text]
+        terminating_error: {...same fields as errors...}   # ends the pipeline Failed
+
+Plain YAML strings, ints, bools and lists serialize as S, I32, B and a list; a one-key mapping picks
+the CLIXML type: S, I32, I64, U32, B, Db, DT, TS, Version, G, Nil.
+
+Run it with `python scripts/author_recording.py SOURCE -o OUTPUT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import yaml
+from defusedxml.ElementTree import fromstring
+from psrpcore._crypto import PSRemotingCrypto
+from psrpcore.types import (
+    ApplicationPrivateData,
+    DebugRecord,
+    ErrorCategory,
+    ErrorCategoryInfo,
+    ErrorRecord,
+    InformationRecordMsg,
+    NETException,
+    PipelineState,
+    PSDateTime,
+    PSDuration,
+    PSGuid,
+    PSInt64,
+    PSInvocationState,
+    PSNoteProperty,
+    PSObject,
+    PSUInt,
+    PSVersion,
+    RunspacePoolState,
+    RunspacePoolStateMsg,
+    SessionCapability,
+    VerboseRecord,
+    WarningRecord,
+    serialize,
+)
+
+from psbridge import ps
+from psbridge.errors import InputError
+from psbridge.replay.cassette import Cassette, Target
+from psbridge.replay.episodes import Episode, RecordedMessage
+from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
+
+_CIPHER = PSRemotingCrypto()
+
+
+def _clixml(obj: Any) -> str:
+    return ET.tostring(serialize(obj, _CIPHER), encoding="unicode")
+
+
+def _duration(text: str) -> PSDuration:
+    days, _, clock = text.rpartition(".") if text.count(":") == 2 and "." in text.split(":")[0] else ("", "", text)
+    hours, minutes, seconds = clock.split(":")
+    return PSDuration(days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=float(seconds))
+
+
+_TYPED: dict[str, Callable[[Any], Any]] = {
+    "S": str,
+    "I32": int,
+    "I64": PSInt64,
+    "U32": PSUInt,
+    "B": bool,
+    "Db": float,
+    "DT": lambda v: PSDateTime.fromisoformat(str(v).replace("Z", "+00:00")),
+    "TS": _duration,
+    "Version": lambda v: PSVersion(str(v)),
+    "G": lambda v: PSGuid(str(v)),
+    "Nil": lambda v: None,
+}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _TYPED:
+        tag, raw = next(iter(value.items()))
+        return _TYPED[tag](raw)
+    if isinstance(value, Mapping) and "properties" in value:
+        return _object(value)
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    return value
+
+
+def _object(spec: Mapping[str, Any]) -> PSObject:
+    obj = PSObject()
+    type_names = list(spec.get("type_names") or ["System.Management.Automation.PSCustomObject", "System.Object"])
+    obj.PSObject.type_names = type_names
+    properties = spec.get("properties") or {}
+    for name, value in properties.items():
+        obj.PSObject.extended_properties.append(PSNoteProperty(str(name), _value(value)))
+    to_string = spec.get("to_string", "auto")
+    if to_string == "auto" and type_names[0].endswith("PSCustomObject"):
+        to_string = "@{" + "; ".join(f"{k}={_display(v)}" for k, v in properties.items()) + "}"
+    if to_string and to_string != "auto":
+        obj.PSObject.to_string = str(to_string)
+    return obj
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, Mapping) and len(value) == 1:
+        value = next(iter(value.values()))
+    if isinstance(value, bool):
+        return str(value)
+    return "" if value is None else str(value)
+
+
+def _error(spec: Mapping[str, Any]) -> ErrorRecord:
+    exception = NETException(Message=str(spec["message"]), HResult=int(spec.get("hresult", -2146233079)))
+    exception_type = str(spec.get("exception_type", "System.Exception"))
+    exception.PSObject.type_names = [
+        exception_type,
+        *([] if exception_type == "System.Exception" else ["System.SystemException"]),
+        "System.Exception",
+        "System.Object",
+    ]
+    category = ErrorCategory[str(spec.get("category", "NotSpecified"))]
+    record = ErrorRecord(
+        Exception=exception,
+        CategoryInfo=ErrorCategoryInfo(
+            Category=category,
+            Activity=spec.get("activity"),
+            Reason=spec.get("reason", exception_type.rsplit(".", 1)[-1]),
+            TargetName=spec.get("target_name"),
+            TargetType=spec.get("target_type"),
+        ),
+        FullyQualifiedErrorId=str(spec["fully_qualified_error_id"]),
+        TargetObject=spec.get("target_name"),
+    )
+    record.PSObject.to_string = str(spec["message"])
+    return record
+
+
+def pool_messages(target: Target) -> list[RecordedMessage]:
+    """The server's side of opening a pool on a Windows PowerShell 5.1 endpoint."""
+    version = PSVersion(target.ps_version or "5.1.17763.1")
+    protocol = PSVersion(target.protocol_version or "2.3")
+    table = {
+        "PSVersion": version,
+        "PSEdition": "Desktop",
+        "PSCompatibleVersions": [PSVersion(v) for v in ("1.0", "2.0", "3.0", "4.0", "5.0", str(version))],
+        "BuildVersion": PSVersion(f"10.0.{version.build}.{version.revision}" if version.build else "10.0.0.0"),
+        "CLRVersion": PSVersion("4.0.30319.42000"),
+        "WSManStackVersion": PSVersion("3.0"),
+        "PSRemotingProtocolVersion": protocol,
+        "SerializationVersion": PSVersion("1.1.0.1"),
+    }
+    return [
+        RecordedMessage("SessionCapability", _clixml(SessionCapability(
+            PSVersion=PSVersion("2.0"), protocolversion=protocol, SerializationVersion=PSVersion("1.1.0.1")))),
+        RecordedMessage("ApplicationPrivateData", _clixml(ApplicationPrivateData(
+            ApplicationPrivateData={"PSVersionTable": table}))),
+        RecordedMessage("RunspacePoolState", _clixml(
+            RunspacePoolStateMsg(RunspaceState=RunspacePoolState.Opened.value))),
+    ]  # fmt: skip
+
+
+def pool_versions(pool: Sequence[object]) -> tuple[str, str]:
+    """(protocol version, PowerShell version) as a recorded pool handshake states them."""
+    protocol = ps_version = ""
+    for message in pool:
+        if not isinstance(message, RecordedMessage):
+            continue
+        root = fromstring(message.clixml)
+        for element in root.iter("Version"):
+            if element.get("N") == "protocolversion" and message.type == "SessionCapability":
+                protocol = element.text or ""
+        if message.type == "ApplicationPrivateData":
+            for entry in root.iter("En"):
+                key = entry.find("S[@N='Key']")
+                value = entry.find("Version[@N='Value']")
+                if key is not None and key.text == "PSVersion" and value is not None:
+                    ps_version = value.text or ""
+    return protocol, ps_version
+
+
+def _statement(spec: Mapping[str, Any]) -> Statement:
+    params = tuple(
+        Param(p.get("name"), None, True) if p.get("secret") else Param(p.get("name"), canonical(p.get("value")))
+        for p in spec.get("parameters") or ()
+    )
+    if "script" in spec:
+        name = str(spec["script"])
+        return Statement(name, script_digest(ps.load(name)), params)
+    return Statement(str(spec["command"]), None, params)
+
+
+def episode(spec: Mapping[str, Any]) -> Episode:
+    messages = [RecordedMessage("PipelineOutput", _clixml(_object(o))) for o in spec.get("output") or ()]
+    for kind, cls, record in (
+        ("warnings", WarningRecord, "WarningRecord"),
+        ("verbose", VerboseRecord, "VerboseRecord"),
+        ("debug", DebugRecord, "DebugRecord"),
+    ):
+        for text in spec.get(kind) or ():
+            obj = cls(Message=str(text))
+            obj.PSObject.to_string = str(text)
+            messages.append(RecordedMessage(record, _clixml(obj)))
+    for text in spec.get("information") or ():
+        info = InformationRecordMsg(
+            MessageData=str(text), Source="synthetic", TimeGenerated=PSDateTime(2026, 1, 1, tzinfo=dt.UTC),
+            Tags=[], User="CONTOSO\\svc-psbridge", Computer="target.example", ProcessId=1000,
+            NativeThreadId=1, ManagedThreadId=1,
+        )  # fmt: skip
+        messages.append(RecordedMessage("InformationRecord", _clixml(info)))
+    for err in spec.get("errors") or ():
+        messages.append(RecordedMessage("ErrorRecord", _clixml(_error(err))))
+    terminating = spec.get("terminating_error")
+    state = PipelineState(PipelineState=int(PSInvocationState.Failed if terminating else PSInvocationState.Completed))
+    if terminating:
+        state.ExceptionAsErrorRecord = _error(terminating)
+    messages.append(RecordedMessage("PipelineState", _clixml(state)))
+    return Episode(Key((_statement(spec),)), messages, "synthetic")
+
+
+def author(source: Mapping[str, Any]) -> Cassette:
+    target_spec = source.get("target") or {}
+    target = Target(
+        endpoint=str(target_spec.get("endpoint", "https://target.example:5986/wsman")),
+        configuration_name=str(target_spec.get("configuration_name", "Microsoft.PowerShell")),
+        protocol_version=str(target_spec.get("protocol_version", "2.3")),
+        ps_version=str(target_spec.get("ps_version", "5.1.17763.1")),
+    )
+    return Cassette(
+        origin="synthetic",
+        target=target,
+        pool=pool_messages(target),
+        episodes=[episode(e) for e in source.get("episodes") or ()],
+        description=str(source.get("description", "")),
+        recorded_at=str(source.get("authored_at", "")),
+        recorded_with={"psbridge-synthetic": "1"},
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Turn a declarative description into a synthetic recording.")
+    parser.add_argument("source", type=Path)
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        source = yaml.safe_load(args.source.read_text(encoding="utf-8"))
+        if not isinstance(source, Mapping):
+            raise InputError(f"{args.source}: the description is not a mapping")
+        author(source).save(args.output)
+    except (OSError, yaml.YAMLError, InputError, KeyError, ValueError) as exc:
+        print(f"psbridge-author: {args.source}: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

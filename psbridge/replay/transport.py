@@ -1,0 +1,163 @@
+"""Record modes, as a Transport: replay from files, record from a live host, or both.
+
+- `none` (the default): replay only. The network is never touched; a command that is not recorded fails
+  with ReplayMissError naming it and the nearest recorded command.
+- `once`: replay when the file exists, otherwise record the whole session live and write it.
+- `new_episodes`: replay what is recorded; send what is not to the live host and add it to the file.
+- `rewrite`: record the whole session live and replace the file.
+
+Nothing ever loops back to an earlier episode: each recorded episode is served at most once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from psbridge import errors, ps
+from psbridge.command import Command
+from psbridge.options import ConnectionOptions
+from psbridge.replay.cassette import Cassette, ScrubMap, Target, load_all
+from psbridge.replay.episodes import EpisodePlayer
+from psbridge.replay.recorder import Recorder
+from psbridge.replay.server import ReplayServer
+from psbridge.result import InvocationResult
+from psbridge.transport.psrp import HandlerWire, PSRPTransport, WireFactory
+
+RecordMode = Literal["none", "once", "new_episodes", "rewrite"]
+RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "rewrite")
+_MISS_IDS = {"PsbridgeReplayMiss": errors.ReplayMissError, "PsbridgeReplayExhausted": errors.ReplayExhaustedError}
+REPLAY_HOST = "replay.invalid"
+
+
+def replay_options(configuration_name: str = "Microsoft.PowerShell") -> ConnectionOptions:
+    """Options for a session that only replays: no credentials, nothing that could reach a network."""
+    return ConnectionOptions(
+        host=REPLAY_HOST, tls=False, auth="basic", encryption="never", configuration_name=configuration_name
+    )
+
+
+class ReplayTransport:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        mode: RecordMode = "none",
+        options: ConnectionOptions | None = None,
+        scrub: ScrubMap | None = None,
+        live_wire: WireFactory | None = None,
+    ) -> None:
+        """`live_wire` replaces pypsrp's HTTP transport for the live side (tests use a fake host)."""
+        if mode not in RECORD_MODES:
+            raise errors.InputError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+        self.path = Path(path)
+        self.options = options or replay_options()
+        if mode == "once":
+            mode = "none" if self.path.exists() else "rewrite"
+        if mode != "none" and (self.path.is_dir() or self.path.suffix not in (".yaml", ".yml")):
+            raise errors.InputError(f"a recording is written to a .yaml file, not {self.path}")
+        if mode != "none" and self.options.host == REPLAY_HOST:
+            raise errors.InputError(f"record mode {mode!r} needs a live host to record from")
+        self.mode = mode
+        self.scrub = scrub or ScrubMap()
+        self.cassettes = (
+            []
+            if mode == "rewrite" or (mode == "new_episodes" and not self.path.exists())
+            else (load_all(self.path, self.options.configuration_name))
+        )
+        self.target = self.options.host
+        if options is None and self.cassettes:
+            self.target = urlsplit(self.cassettes[0].target.endpoint).hostname or self.target
+        self._replay: PSRPTransport | None = None
+        self.server: ReplayServer | None = None
+        if self.cassettes:
+            episodes = [ep for c in self.cassettes for ep in c.episodes]
+            label = ", ".join(str(c.path) for c in self.cassettes)
+            self.server = ReplayServer(
+                EpisodePlayer(episodes, label),
+                self.cassettes[0].pool,
+                configuration_name=self.cassettes[0].target.configuration_name,
+                script_names=ps.digests(),
+            )
+            server = self.server
+            self._replay = PSRPTransport(
+                replay_options(self.options.configuration_name), wire=lambda _http: HandlerWire(server.handle)
+            )
+        self._recorder: Recorder | None = None
+        self._live: PSRPTransport | None = None
+        self._live_wire = live_wire
+
+    @property
+    def requests(self) -> int:
+        return sum(t.requests for t in (self._replay, self._live) if t is not None)
+
+    def invoke(self, command: Command, *, timeout: float) -> InvocationResult:
+        if self._replay is not None:
+            result = self._replay.invoke(command, timeout=timeout)
+            miss = next((e for e in result.errors if e.fully_qualified_error_id in _MISS_IDS), None)
+            if miss is None:
+                return result
+            if self.mode == "none":
+                raise _MISS_IDS[miss.fully_qualified_error_id](
+                    miss.message, target=self.target, command=command.display(), error_id=miss.fully_qualified_error_id
+                )
+        return self._live_transport(command).invoke(command, timeout=timeout)
+
+    def _live_transport(self, command: Command) -> PSRPTransport:
+        if self._live is None:
+            self._recorder = Recorder(self.options.configuration_name)
+            self._recorder.secrets.update(self.options.secrets())
+            recorder, live_wire = self._recorder, self._live_wire
+            self._live = PSRPTransport(
+                self.options, wire=lambda http: recorder.wrap(live_wire(http) if live_wire else http)
+            )
+        assert self._recorder is not None
+        self._recorder.secrets.update(command.secret_values())
+        return self._live
+
+    def close(self) -> None:
+        try:
+            for transport in (self._replay, self._live):
+                if transport is not None:
+                    transport.close()
+        finally:
+            if self._recorder is not None and self._recorder.episodes:
+                self._write()
+
+    def _write(self) -> None:
+        recorder = self._recorder
+        assert recorder is not None
+        existing = [ep for c in self.cassettes for ep in c.episodes] if self.mode == "new_episodes" else []
+        scrub = ScrubMap({**self.scrub.pairs})
+        scrub.add(self.options.host, "target.example")
+        if self.options.username:
+            scrub.add(self.options.username, "user@example")
+        base = self.cassettes[0] if existing else None
+        cassette = Cassette(
+            origin="recorded",
+            target=base.target if base else _target(self.options, recorder.pool),
+            pool=base.pool if base else recorder.pool,
+            episodes=[*existing, *recorder.episodes],
+            description=base.description if base else "",
+            recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            recorded_with={name: _version(name) for name in ("psbridge", "pypsrp", "psrpcore")},
+        )
+        cassette.save(self.path, scrub, recorder.secrets)
+
+
+def _target(options: ConnectionOptions, pool: Sequence[object]) -> Target:
+    from psbridge.replay.synthetic import pool_versions
+
+    protocol, ps_version = pool_versions(pool)
+    return Target(options.endpoint, options.configuration_name, protocol, ps_version)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,222 @@
+"""A Session: one connection to one target host, with retries, deadlines and structured logs.
+
+    with Session(ConnectionOptions.build(host="connect01.contoso.com", username="CONTOSO\\\\svc")) as s:
+        result = s.invoke(Command.cmdlet("Get-ADSyncScheduler"))
+
+The session owns one transport (by default the PSRP transport, one runspace pool reused for every call).
+It raises for every error record, terminating or not; retries transient transport failures of
+idempotent calls with exponential backoff and jitter, bounded in attempts and total time; and logs one
+structlog event per attempt with target, command, attempt, elapsed_ms and outcome. Warnings and
+verbose messages from the host reach the log too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import tenacity
+
+from psbridge import errors, logs
+from psbridge.command import Command
+from psbridge.options import ConnectionOptions
+from psbridge.result import ErrorRecordData, InvocationResult
+
+if TYPE_CHECKING:
+    from psbridge.replay.cassette import ScrubMap
+    from psbridge.replay.transport import RecordMode
+    from psbridge.transport import Transport
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter for transient transport failures."""
+
+    attempts: int = 4
+    total_s: float = 60.0
+    initial_s: float = 0.5
+    max_wait_s: float = 10.0
+    jitter_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.total_s <= 0 or self.initial_s < 0 or self.max_wait_s < 0 or self.jitter_s < 0:
+            raise errors.InputError("retry policy needs attempts >= 1, total_s > 0 and non-negative waits")
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+class Session:
+    """One target host. A context manager; `close()` releases the runspace pool."""
+
+    def __init__(
+        self,
+        options: ConnectionOptions | None = None,
+        *,
+        transport: Transport | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 120.0,
+    ) -> None:
+        if options is None and transport is None:
+            raise errors.InputError("a Session needs connection options or a transport")
+        self.options = options
+        self._transport = transport
+        self.retry = retry
+        self.timeout = timeout
+        self.target = transport.target if transport is not None else options.host  # type: ignore[union-attr]
+        self._log = logs.get_logger(target=self.target)
+
+    @classmethod
+    def replay(
+        cls,
+        path: str | Path,
+        *,
+        mode: RecordMode = "none",
+        options: ConnectionOptions | None = None,
+        scrub: ScrubMap | None = None,
+        **kwargs: Any,
+    ) -> Session:
+        """A session served from recordings (and, in record modes, from the live host in `options`)."""
+        from psbridge.replay.transport import ReplayTransport
+
+        return cls(options, transport=ReplayTransport(path, mode=mode, options=options, scrub=scrub), **kwargs)
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            from psbridge.transport.psrp import PSRPTransport
+
+            assert self.options is not None
+            self._transport = PSRPTransport(self.options)
+        return self._transport
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    def invoke(self, command: Command, *, timeout: float | None = None) -> InvocationResult:
+        """Run a command and return its result; raise for transport failures and error records."""
+        deadline_s = self.timeout if timeout is None else timeout
+        if deadline_s <= 0:
+            raise errors.InputError("timeout must be positive")
+        shown = command.display()
+        attempt = 0
+
+        def once() -> InvocationResult:
+            nonlocal attempt
+            attempt += 1
+            started = time.monotonic()
+            try:
+                result = self.transport.invoke(command, timeout=deadline_s)
+            except errors.PsbridgeError as exc:
+                exc.attempt = attempt
+                self._log.warning(
+                    "psbridge.invoke", command=shown, attempt=attempt, outcome=type(exc).__name__,
+                    elapsed_ms=round((time.monotonic() - started) * 1000, 1), error=str(exc),
+                )  # fmt: skip
+                raise
+            self._log_streams(result, shown)
+            failure = None if command.errors == "collect" else error_for(result, self.target, attempt)
+            self._log.info(
+                "psbridge.invoke", command=shown, attempt=attempt, elapsed_ms=round(result.elapsed_ms, 1),
+                outcome="ok" if failure is None else type(failure).__name__, objects=len(result.output),
+            )  # fmt: skip
+            if failure is not None:
+                raise failure
+            return result
+
+        policy = self.retry
+
+        def retryable(exc: BaseException) -> bool:
+            if not isinstance(exc, errors.TransportError) or not exc.transient:
+                return False
+            return command.idempotent or not exc.command_sent
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.total_s),
+            wait=tenacity.wait_exponential_jitter(
+                initial=policy.initial_s, max=policy.max_wait_s, jitter=policy.jitter_s
+            ),
+            retry=tenacity.retry_if_exception(retryable),
+            reraise=True,
+        )
+        try:
+            return retrying(once)
+        except errors.TransportError as exc:
+            if exc.transient and exc.command_sent and not command.idempotent:
+                raise errors.OutcomeUnknownError(
+                    f"{shown} may or may not have run on {self.target}: {exc}; it was not retried because it "
+                    "changes state - check the target before running it again",
+                    target=self.target, command=shown, attempt=attempt,
+                ) from exc  # fmt: skip
+            raise
+
+    def _log_streams(self, result: InvocationResult, shown: str) -> None:
+        for text in result.streams.warning:
+            self._log.warning("psbridge.remote.warning", command=shown, message=text)
+        for text in result.streams.verbose:
+            self._log.info("psbridge.remote.verbose", command=shown, message=text)
+        for text in result.streams.debug:
+            self._log.debug("psbridge.remote.debug", command=shown, message=text)
+        for info in result.streams.information:
+            self._log.info("psbridge.remote.information", command=shown, message=str(info.message_data))
+
+
+# FullyQualifiedErrorId prefixes and exception types that have a class of their own.
+_BY_ERROR_ID: tuple[tuple[str, type[errors.RemoteCommandError]], ...] = (
+    ("CommandNotFoundException", errors.CommandNotFoundError),
+    ("Modules_ModuleNotFound", errors.RemoteModuleNotFoundError),
+)
+_BY_EXCEPTION: dict[str, type[errors.RemoteCommandError]] = {
+    "System.Management.Automation.CommandNotFoundException": errors.CommandNotFoundError,
+    "System.IO.FileNotFoundException": errors.RemoteModuleNotFoundError,
+    "System.UnauthorizedAccessException": errors.AccessDeniedError,
+}
+_BY_CATEGORY: dict[str, type[errors.RemoteCommandError]] = {
+    "ObjectNotFound": errors.ObjectNotFoundError,
+    "PermissionDenied": errors.AccessDeniedError,
+}
+
+
+def classify(record: ErrorRecordData) -> type[errors.RemoteCommandError]:
+    """The most specific RemoteCommandError class for an error record."""
+    for prefix, cls in _BY_ERROR_ID:
+        if record.fully_qualified_error_id.startswith(prefix):
+            return cls
+    if record.exception_type in _BY_EXCEPTION and (
+        record.exception_type != "System.IO.FileNotFoundException" or "Modules_" in record.fully_qualified_error_id
+    ):
+        return _BY_EXCEPTION[record.exception_type]
+    return _BY_CATEGORY.get(record.category, errors.RemoteCommandError)
+
+
+def error_for(result: InvocationResult, target: str, attempt: int = 1) -> errors.RemoteCommandError | None:
+    """The error to raise for a result, or None. Non-terminating records count: pypsrp would not."""
+    if not result.errors and result.state != "Failed":
+        return None
+    if not result.errors:
+        return errors.RemoteCommandError(f"{result.command} failed on {target}", target=target, command=result.command)
+    record = result.errors[-1] if result.state == "Failed" else result.errors[0]
+    cls = classify(record)
+    more = f" (+{len(result.errors) - 1} more error records)" if len(result.errors) > 1 else ""
+    return cls(
+        f"{result.command} failed on {target}: {record.message}{more}",
+        target=target,
+        command=result.command,
+        error_id=record.fully_qualified_error_id,
+        category=record.category,
+        attempt=attempt,
+        target_name=record.target_name or None,
+        exception_type=record.exception_type or None,
+    )

@@ -1,0 +1,378 @@
+"""The PSRP transport: the only module that imports pypsrp.
+
+One `PSRPTransport` is one runspace pool on one host. It opens the pool on first use and reuses it; after
+`idle_check_s` without a call it asks the server whether the shell is still alive (`is_alive`, one WSMan
+Get) and reopens it transparently if not. Every call gets a new pipeline that is always closed, and an
+overall deadline enforced with `begin_invoke`/`poll_invoke` and `stop()`, since pypsrp has none.
+
+`wire` swaps what carries the SOAP: by default pypsrp's own HTTP transport; for replay, the in-process
+server; for recording, a tap around the HTTP transport. Everything above it is the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import typing
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from psrpcore.types import ErrorCategory
+from pypsrp import exceptions as pe
+from pypsrp.complex_objects import ComplexObject, PSInvocationState
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.wsman import WSMan
+
+from psbridge import errors
+from psbridge.command import Command
+from psbridge.options import ConnectionOptions
+from psbridge.result import (
+    ErrorRecordData,
+    InformationData,
+    InvocationResult,
+    ProgressData,
+    PSObjectData,
+    Streams,
+    strip_deserialized,
+)
+
+WireFactory = Callable[[Any], Any]
+_STATE_NAMES = {
+    PSInvocationState.COMPLETED: "Completed",
+    PSInvocationState.FAILED: "Failed",
+    PSInvocationState.STOPPED: "Stopped",
+}
+
+
+class _CountingWire:
+    """Counts WSMan requests on their way to the wire underneath."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.requests = 0
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.inner.endpoint)
+
+    def send(self, message: bytes, **kwargs: Any) -> bytes:
+        self.requests += 1
+        return bytes(self.inner.send(message, **kwargs))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class HandlerWire:
+    """A wire that hands each SOAP request to a function instead of a socket (in-process replay).
+
+    Non-200 answers raise what pypsrp's HTTP transport raises, so faults take pypsrp's own paths.
+    """
+
+    endpoint = "http://psbridge-replay/wsman"
+
+    def __init__(self, handle: Callable[[bytes], tuple[int, bytes]]) -> None:
+        self.handle = handle
+
+    def send(self, message: bytes, **kwargs: Any) -> bytes:
+        status, body = self.handle(message)
+        if status == 200:
+            return body
+        if status == 401:
+            raise pe.AuthenticationError("the replay endpoint refused the credentials")
+        raise pe.WinRMTransportError("http", status, body.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        pass
+
+
+class PSRPTransport:
+    def __init__(
+        self,
+        options: ConnectionOptions,
+        *,
+        wire: WireFactory | None = None,
+        idle_check_s: float = 60.0,
+        max_calls_per_pool: int = 500,
+    ) -> None:
+        self.options = options
+        self.target = options.host
+        self._wire_factory = wire
+        self.idle_check_s = idle_check_s
+        self.max_calls_per_pool = max_calls_per_pool
+        self._wsman: WSMan | None = None
+        self._wire: _CountingWire | None = None
+        self._pool: RunspacePool | None = None
+        self._last_used = 0.0
+        self._calls_on_pool = 0
+        self.pools_opened = 0
+
+    @property
+    def requests(self) -> int:
+        """WSMan requests sent so far, over the life of this transport."""
+        return self._wire.requests if self._wire else 0
+
+    # -- pool lifecycle -------------------------------------------------------------------------
+
+    def _connection(self) -> WSMan:
+        if self._wsman is None:
+            o = self.options
+            kwargs: dict[str, Any] = {
+                "port": o.effective_port,
+                "ssl": o.tls,
+                "path": o.path,
+                "auth": o.auth,
+                "username": o.username,
+                "password": o.password.get_secret_value() if o.password else None,
+                "cert_validation": o.cert_validation,
+                "encryption": o.encryption,
+                "operation_timeout": o.operation_timeout,
+                "read_timeout": o.read_timeout,
+                "connection_timeout": o.connection_timeout,
+            }
+            for name in ("certificate_pem", "certificate_key_pem", "negotiate_service", "negotiate_hostname_override"):
+                if getattr(o, name) is not None:
+                    kwargs[name] = getattr(o, name)
+            try:
+                wsman = WSMan(o.host, **kwargs)
+            except (ValueError, ImportError) as exc:
+                raise errors.InputError(f"cannot use these connection options: {exc}", target=self.target) from None
+            inner = self._wire_factory(wsman.transport) if self._wire_factory else wsman.transport
+            self._wire = _CountingWire(inner)
+            wsman.transport = self._wire  # type: ignore[assignment]
+            self._wsman = wsman
+        return self._wsman
+
+    def _open_pool(self) -> RunspacePool:
+        pool = self._pool
+        now = time.monotonic()
+        if pool is not None and (
+            self._calls_on_pool >= self.max_calls_per_pool
+            or (now - self._last_used > self.idle_check_s and not self._alive(pool))
+        ):
+            self._discard_pool()
+            pool = None
+        if pool is None:
+            pool = RunspacePool(self._connection(), configuration_name=self.options.configuration_name)
+            try:
+                pool.open()
+            except Exception as exc:
+                self._pool = None
+                raise translate(exc, target=self.target, command="(open runspace pool)", sent=False) from None
+            self._pool = pool
+            self._calls_on_pool = 0
+            self.pools_opened += 1
+        return pool
+
+    def _alive(self, pool: RunspacePool) -> bool:
+        try:
+            return bool(pool.is_alive(timeout=min(10, self.options.operation_timeout)))
+        except Exception:
+            return False
+
+    def _discard_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with contextlib.suppress(Exception):  # the server may already have forgotten it
+                pool.close()
+
+    def close(self) -> None:
+        self._discard_pool()
+        if self._wsman is not None:
+            self._wsman.close()
+            self._wsman = None
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def invoke(self, command: Command, *, timeout: float) -> InvocationResult:
+        started = time.monotonic()
+        deadline = started + timeout
+        pool = self._open_pool()
+        self._calls_on_pool += 1
+        ps = PowerShell(pool)
+        if command.is_script:
+            ps.add_script(command.text)
+        else:
+            ps.add_cmdlet(command.name)
+        for param in command.parameters:
+            ps.add_parameter(param.name, _to_wire(param.value))
+        sent = False
+        try:
+            ps.begin_invoke()
+            sent = True
+            while ps.state == PSInvocationState.RUNNING:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._stop(ps)
+                    raise errors.OperationTimeoutError(
+                        f"{command.display()} did not finish within {timeout:g}s and was stopped on the server",
+                        target=self.target,
+                        command=command.display(),
+                        deadline_s=timeout,
+                    )
+                ps.poll_invoke(timeout=max(1, min(self.options.operation_timeout, math.ceil(remaining))))
+        except errors.PsbridgeError:
+            raise
+        except Exception as exc:
+            error = translate(exc, target=self.target, command=command.display(), sent=sent)
+            if isinstance(error, errors.ShellNotFoundError) or _is_http_400(exc):
+                self._discard_pool()
+            raise error from None
+        finally:
+            self._close_pipeline(ps)
+            self._last_used = time.monotonic()
+        return InvocationResult(
+            command=command.display(),
+            output=tuple(convert(o) for o in ps.output),
+            streams=_streams(ps),
+            state=_STATE_NAMES.get(ps.state, str(ps.state)),
+            elapsed_ms=(time.monotonic() - started) * 1000,
+        )
+
+    @staticmethod
+    def _stop(ps: PowerShell) -> None:
+        with contextlib.suppress(Exception):
+            ps.stop()
+
+    def _close_pipeline(self, ps: PowerShell) -> None:
+        """Always release the pipeline: servers cap concurrent commands per shell."""
+        if ps.state == PSInvocationState.RUNNING:
+            self._stop(ps)
+        with contextlib.suppress(Exception):
+            ps.close()
+
+
+def _to_wire(value: Any) -> Any:
+    """Python values pypsrp serializes as they are; others go as their canonical text."""
+    import datetime as dt
+    import enum
+    import uuid
+
+    if isinstance(value, enum.Enum):
+        return _to_wire(value.value)
+    if isinstance(value, uuid.UUID | dt.datetime):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_to_wire(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_wire(v) for k, v in value.items()}
+    return value
+
+
+def _is_http_400(exc: BaseException) -> bool:
+    return isinstance(exc, pe.WinRMTransportError) and exc.code == 400
+
+
+# -- results ------------------------------------------------------------------------------------
+
+
+def convert(value: Any) -> Any:
+    """pypsrp's deserialized value -> plain Python and PSObjectData, recursively."""
+    if isinstance(value, ComplexObject):
+        value = typing.cast(Any, value)
+        props: dict[str, Any] = {}
+        for source in (value.adapted_properties, value.extended_properties):
+            for name, item in (source or {}).items():
+                props[name] = convert(item)
+        inner = None
+        if value.property_sets:
+            inner = convert(value.property_sets[0])
+        return PSObjectData(
+            tuple(strip_deserialized(t) for t in (value.types or [])),
+            props,
+            value.to_string,
+            inner,
+        )
+    if isinstance(value, list | tuple):
+        return [convert(v) for v in value]
+    if isinstance(value, dict):
+        return {convert(k) if not isinstance(k, str) else k: convert(v) for k, v in value.items()}
+    if isinstance(value, ET.Element):  # e.g. a SecureString we hold no key for
+        return "<unreadable>"
+    return value
+
+
+def _category_name(value: Any) -> str:
+    try:
+        return ErrorCategory(int(value)).name
+    except (TypeError, ValueError):
+        return str(value or "NotSpecified")
+
+
+def error_record(err: Any) -> ErrorRecordData:
+    exc = getattr(err, "exception", None)
+    exc_types = tuple(strip_deserialized(t) for t in (getattr(exc, "types", None) or []))
+    exc_props = getattr(exc, "adapted_properties", None) or {}
+    message = str(exc_props.get("Message") or "") or str(err)
+    details = getattr(err, "details_message", None)
+    return ErrorRecordData(
+        message=str(details or message),
+        fully_qualified_error_id=str(getattr(err, "fq_error", "") or ""),
+        category=_category_name(getattr(err, "category", None)),
+        category_info=str(getattr(err, "message", "") or ""),
+        reason=str(getattr(err, "reason", "") or ""),
+        target_name=str(getattr(err, "target_name", "") or ""),
+        exception_type=exc_types[0] if exc_types else "",
+        exception_types=exc_types,
+        command_name=str(getattr(err, "command_name", "") or ""),
+        script_stack_trace=str(getattr(err, "script_stacktrace", "") or ""),
+    )
+
+
+def _streams(ps: PowerShell) -> Streams:
+    s = ps.streams
+    return Streams(
+        error=tuple(error_record(e) for e in s.error),
+        warning=tuple(str(w.message) for w in s.warning),
+        verbose=tuple(str(v.message) for v in s.verbose),
+        debug=tuple(str(d.message) for d in s.debug),
+        information=tuple(
+            InformationData(convert(i.message_data), str(i.source or ""), tuple(i.tags or ()), i.time_generated)
+            for i in s.information
+        ),
+        progress=tuple(
+            ProgressData(
+                str(p.activity or ""),
+                str(p.description or ""),
+                str(p.current_operation or ""),
+                int(p.percent_complete if p.percent_complete is not None else -1),
+                int(p.seconds_remaining if p.seconds_remaining is not None else -1),
+            )
+            for p in s.progress
+        ),
+    )
+
+
+# -- exceptions ---------------------------------------------------------------------------------
+
+
+def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> errors.PsbridgeError:
+    """The one place where pypsrp and requests exceptions become psbridge errors."""
+    ctx: dict[str, Any] = {"target": target, "command": command, "command_sent": sent}
+    if isinstance(exc, errors.PsbridgeError):
+        return exc
+    if isinstance(exc, pe.AuthenticationError):
+        return errors.AuthenticationError(f"authentication to {target} was refused", **ctx)
+    if isinstance(exc, pe.WSManFaultError):
+        code = exc.code
+        reason = (exc.reason or "").strip() or "no reason given"
+        cls = errors.ShellNotFoundError if code == 2150858843 else errors.WSManFault
+        return cls(f"WSMan fault {code} from {target}: {reason}", code=code, **ctx)
+    if isinstance(exc, pe.WinRMTransportError):
+        return errors.ConnectError(f"HTTP {exc.code} from {target}", **ctx)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return errors.ConnectError(f"TLS handshake with {target} failed: certificate not trusted or invalid", **ctx)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return errors.ConnectError(f"timed out talking to {target}", **ctx)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return errors.ConnectError(f"cannot connect to {target}", **ctx)
+    if isinstance(exc, pe.WinRMError):
+        return errors.ConnectError(f"WinRM error from {target}: {exc}", **ctx)
+    if isinstance(exc, OSError):
+        return errors.ConnectError(f"network error talking to {target}: {exc.strerror or exc}", **ctx)
+    if type(exc).__module__.startswith("spnego"):
+        return errors.AuthenticationError(f"authentication to {target} failed ({type(exc).__name__})", **ctx)
+    raise exc
