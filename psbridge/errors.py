@@ -27,13 +27,14 @@ pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`). Cal
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
 class PsbridgeError(Exception):
     """Root of every psbridge error. `str()` is one line, safe to log: no secrets, no CLIXML."""
 
-    exit_code = 1
+    exit_code = 70  # every raised class sets its own; 70 would mean one was forgotten
 
     def __init__(
         self,
@@ -55,6 +56,13 @@ class PsbridgeError(Exception):
 
     def __str__(self) -> str:
         return " ".join(self.message.split())
+
+    def redact(self, secrets: Iterable[str]) -> None:
+        """Replace known secret values wherever this error shows text (a host may echo a value back)."""
+        for secret in secrets:
+            if secret:
+                self.message = self.message.replace(secret, "<secret>")
+        self.args = (self.message,)
 
     def fields(self) -> dict[str, Any]:
         """The structured fields, for log events and JSON output."""

@@ -8,21 +8,77 @@ in `configure_cli`.
 
 from __future__ import annotations
 
+import base64
 import logging
 import sys
+from collections.abc import Iterable
 from typing import Any
+from xml.sax.saxutils import escape
 
 import structlog
 
+_STDLIB = structlog.wrap_logger(
+    logging.getLogger("psbridge"),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    processors=[structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)],
+)
+
 
 def get_logger(**initial: Any) -> Any:
+    """A logger bound to `initial`. Decided per call, so configuring structlog later still takes effect."""
     if structlog.is_configured():
         return structlog.get_logger("psbridge").bind(**initial)
-    return structlog.wrap_logger(
-        logging.getLogger("psbridge"),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        processors=[structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)],
-    ).bind(**initial)
+    return _STDLIB.bind(**initial)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every form a secret takes in traffic: as text, XML-escaped, and base64 at any byte alignment."""
+    forms = {secret, escape(secret), escape(secret, {'"': "&quot;"})}
+    raw = secret.encode("utf-8")
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        first = -(-8 * offset // 6)  # characters that still carry bits of the padding bytes
+        last = 8 * (offset + len(raw)) // 6  # characters made only of the secret's bits
+        if last - first >= 6:
+            forms.add(encoded[first:last])
+    return {f for f in forms if len(f) >= 4}
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.forms:
+            message = record.getMessage()
+            if any(form in message for form in self.forms):
+                for form in sorted(self.forms, key=len, reverse=True):
+                    message = message.replace(form, "<secret>")
+                record.msg, record.args = message, None
+        return True
+
+
+_FILTER = _RedactingFilter()
+# pypsrp and psrpcore log whole SOAP envelopes and PSRP messages at DEBUG level.
+_PAYLOAD_LOGGERS = (
+    "pypsrp.wsman", "pypsrp.messages", "pypsrp.powershell", "pypsrp.serializer", "pypsrp.shell",
+    "psrpcore._base", "psrpcore._server", "psrpcore._client",
+)  # fmt: skip
+
+
+def protect(secrets: Iterable[str]) -> None:
+    """Keep these secrets out of the DEBUG logs of pypsrp and psrpcore, which dump raw traffic.
+
+    Called when a session sends secrets, never on import; it only adds a filter to those loggers.
+    """
+    for secret in secrets:
+        if len(secret) >= 4:
+            _FILTER.forms |= secret_forms(secret)
+    for name in _PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 def configure_cli(verbosity: int, *, json_lines: bool | None = None) -> None:

@@ -67,7 +67,6 @@ class Session:
         self.retry = retry
         self.timeout = timeout
         self.target = transport.target if transport is not None else options.host  # type: ignore[union-attr]
-        self._log = logs.get_logger(target=self.target)
 
     @classmethod
     def replay(
@@ -111,6 +110,9 @@ class Session:
         if deadline_s <= 0:
             raise errors.InputError("timeout must be positive")
         shown = command.display()
+        secrets = [*command.secret_values(), *(self.options.secrets() if self.options else [])]
+        if secrets:
+            logs.protect(secrets)
         attempt = 0
 
         def once() -> InvocationResult:
@@ -121,13 +123,17 @@ class Session:
                 result = self.transport.invoke(command, timeout=deadline_s)
             except errors.PsbridgeError as exc:
                 exc.attempt = attempt
-                self._log.warning(
+                exc.redact(secrets)
+                # info, not warning: the caller gets the exception; -v shows every attempt.
+                self._log.info(
                     "psbridge.invoke", command=shown, attempt=attempt, outcome=type(exc).__name__,
                     elapsed_ms=round((time.monotonic() - started) * 1000, 1), error=str(exc),
                 )  # fmt: skip
                 raise
-            self._log_streams(result, shown)
+            self._log_streams(result, shown, secrets)
             failure = None if command.errors == "collect" else error_for(result, self.target, attempt)
+            if failure is not None:
+                failure.redact(secrets)
             self._log.info(
                 "psbridge.invoke", command=shown, attempt=attempt, elapsed_ms=round(result.elapsed_ms, 1),
                 outcome="ok" if failure is None else type(failure).__name__, objects=len(result.output),
@@ -145,9 +151,8 @@ class Session:
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.total_s),
-            wait=tenacity.wait_exponential_jitter(
-                initial=policy.initial_s, max=policy.max_wait_s, jitter=policy.jitter_s
-            ),
+            wait=tenacity.wait_exponential(multiplier=policy.initial_s, max=policy.max_wait_s)
+            + tenacity.wait_random(0, policy.jitter_s),
             retry=tenacity.retry_if_exception(retryable),
             reraise=True,
         )
@@ -162,15 +167,26 @@ class Session:
                 ) from exc  # fmt: skip
             raise
 
-    def _log_streams(self, result: InvocationResult, shown: str) -> None:
-        for text in result.streams.warning:
-            self._log.warning("psbridge.remote.warning", command=shown, message=text)
-        for text in result.streams.verbose:
-            self._log.info("psbridge.remote.verbose", command=shown, message=text)
-        for text in result.streams.debug:
-            self._log.debug("psbridge.remote.debug", command=shown, message=text)
-        for info in result.streams.information:
-            self._log.info("psbridge.remote.information", command=shown, message=str(info.message_data))
+    @property
+    def _log(self) -> Any:
+        return logs.get_logger(target=self.target)
+
+    def _log_streams(self, result: InvocationResult, shown: str, secrets: list[str]) -> None:
+        def clean(text: str) -> str:
+            for secret in secrets:
+                text = text.replace(secret, "<secret>")
+            return text
+
+        log = self._log
+        streams = result.streams
+        for level, kind, texts in (
+            ("warning", "warning", streams.warning),
+            ("info", "verbose", streams.verbose),
+            ("debug", "debug", streams.debug),
+            ("info", "information", [str(i.message_data) for i in streams.information]),
+        ):
+            for text in texts:
+                getattr(log, level)(f"psbridge.remote.{kind}", command=shown, message=clean(text))
 
 
 # FullyQualifiedErrorId prefixes and exception types that have a class of their own.

@@ -13,11 +13,14 @@ record and its output must be exactly the payload; execute_ps must report had_er
 the payload. Every recorded episode must be played exactly once, so a replay miss cannot pass as a
 fast call.
 
-Requests are split by what they address: "pool" requests carry no CommandId (Create, the pool's own
-Receive/Send, Delete, Get: opening and closing runspace pools); "pipeline" requests carry one (Command
-and the pipeline's Receive/Send/Signal). Wall time covers building the client or session, the N calls
-and closing it; building the episodes is outside it. Each way runs `--repeat` times, interleaved, and the
-best wall time is kept; request counts are the same in every repeat (checked).
+Requests are counted at the server and split by what they address. Requests carrying no CommandId are
+the pool's: "pool open" is Create plus the pool's own Receive/Send (the PSRP handshake), "pool other" is
+Delete (closing a pool) and Get (pypsrp's is_alive check). Requests carrying a CommandId are the
+pipeline's: Command and its Receive/Send/Signal. "req/call excl open" is (all - pool open) / N.
+
+Wall time covers building the client or session, the N calls and closing it; building the episodes is
+outside it. One untimed call of each way warms caches first; then each way runs `--repeat` times,
+interleaved, and the best wall time is kept. Request counts must be the same in every repeat (checked).
 
     python scripts/bench_session.py [--calls N] [--repeat K] [--json]
 """
@@ -32,18 +35,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from xml.etree import ElementTree as ET
 
 import structlog
-from psrpcore._crypto import PSRemotingCrypto
-from psrpcore.types import serialize
 from pypsrp.client import Client
 
 from psbridge import Command, Session
 from psbridge.replay import wire
 from psbridge.replay.cassette import Target
-from psbridge.replay.episodes import Episode, EpisodePlayer, RecordedMessage
-from psbridge.replay.keys import Key, Param, Statement
+from psbridge.replay.episodes import Episode, EpisodePlayer
 from psbridge.replay.server import ReplayServer
 from psbridge.replay.synthetic import episode, pool_messages
 from psbridge.replay.transport import REPLAY_HOST, replay_options
@@ -58,30 +57,21 @@ EXECUTE_PS_SCRIPT = f"Write-Output -InputObject '{PAYLOAD}'"
 # -- the server side ------------------------------------------------------------------------------
 
 
-def _output_messages() -> list[RecordedMessage]:
-    """One string on the output stream, then PipelineState Completed (taken from the synthetic author)."""
-    string = ET.tostring(serialize(PAYLOAD, PSRemotingCrypto()), encoding="unicode")
-    completed = episode({"command": "Write-Output"}).messages
-    assert [m.type for m in completed] == ["PipelineState"]
-    return [RecordedMessage("PipelineOutput", string), *completed]
+def _episode(spec: dict[str, Any]) -> Episode:
+    """One string on the output stream, then PipelineState Completed, keyed as `spec` says."""
+    return episode({**spec, "output": [PAYLOAD]})
 
 
-def session_key() -> Key:
-    """What the Session's pipeline is keyed as: the same spec the synthetic author would read."""
-    return episode({"command": "Write-Output", "parameters": [{"name": "InputObject", "value": PAYLOAD}]}).key
-
-
-def execute_ps_key() -> Key:
-    """What execute_ps's pipeline is keyed as: `Invoke-Expression -Command <script>; Out-String -Stream`.
-
-    pypsrp adds `-Stream` with no value, which goes on the wire as Nil; psrpcore decodes it as None.
-    """
-    return Key(
-        (
-            Statement("Invoke-Expression", None, (Param("Command", EXECUTE_PS_SCRIPT),)),
-            Statement("Out-String", None, (Param("Stream", None),)),
-        )
-    )
+# What the Session's pipeline is keyed as.
+SESSION_SPEC: dict[str, Any] = {"command": "Write-Output", "parameters": [{"name": "InputObject", "value": PAYLOAD}]}
+# What execute_ps's pipeline is keyed as: `Invoke-Expression -Command <script> | Out-String -Stream`.
+# pypsrp adds `-Stream` with no value, which goes on the wire as Nil; psrpcore decodes it as None.
+EXECUTE_PS_SPEC: dict[str, Any] = {
+    "pipeline": [
+        {"command": "Invoke-Expression", "parameters": [{"name": "Command", "value": EXECUTE_PS_SCRIPT}]},
+        {"command": "Out-String", "parameters": [{"name": "Stream", "value": None}]},
+    ]
+}
 
 
 class CountingServer:
@@ -91,9 +81,8 @@ class CountingServer:
     parsing to the wall time.
     """
 
-    def __init__(self, key: Key, calls: int, label: str) -> None:
-        messages = _output_messages()
-        self.player = EpisodePlayer([Episode(key, list(messages), "bench") for _ in range(calls)], label)
+    def __init__(self, spec: dict[str, Any], calls: int, label: str) -> None:
+        self.player = EpisodePlayer([_episode(spec) for _ in range(calls)], label)
         self.server = ReplayServer(self.player, pool_messages(Target()))
         self.raw: list[bytes] = []
 
@@ -112,8 +101,10 @@ class CountingServer:
             counts.by_action[action] = counts.by_action.get(action, 0) + 1
             if any(el.get("CommandId") for el in request.body.iter()):
                 counts.pipeline += 1
+            elif action in ("Create", "Receive", "Send"):
+                counts.pool_open += 1
             else:
-                counts.pool += 1
+                counts.pool_other += 1
         counts.pools_opened = counts.by_action.get("Create", 0)
         return counts
 
@@ -128,7 +119,8 @@ class CountingServer:
 @dataclasses.dataclass
 class RequestCounts:
     total: int = 0
-    pool: int = 0
+    pool_open: int = 0
+    pool_other: int = 0
     pipeline: int = 0
     pools_opened: int = 0
     by_action: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -138,7 +130,7 @@ class RequestCounts:
 
 
 def run_session(calls: int) -> tuple[float, RequestCounts]:
-    server = CountingServer(session_key(), calls, "bench:session")
+    server = CountingServer(SESSION_SPEC, calls, "bench:session")
     transport = PSRPTransport(replay_options(), wire=lambda _http: server.wire())
     started = time.perf_counter()
     with Session(transport=transport, retry=NO_RETRY) as session:
@@ -159,7 +151,7 @@ def run_session(calls: int) -> tuple[float, RequestCounts]:
 
 
 def run_execute_ps(calls: int) -> tuple[float, RequestCounts]:
-    server = CountingServer(execute_ps_key(), calls, "bench:execute_ps")
+    server = CountingServer(EXECUTE_PS_SPEC, calls, "bench:execute_ps")
     started = time.perf_counter()
     client = Client(REPLAY_HOST, ssl=False, auth="basic", encryption="never", username="u", password="p")
     wsman: Any = client.wsman  # pypsrp types this attribute as its HTTP transport; any wire will do
@@ -183,6 +175,8 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
         "session": run_session,
         "execute_ps": run_execute_ps,
     }
+    for run in ways.values():  # untimed warm-up: first-use costs would otherwise land on one way
+        run(1)
     times: dict[str, list[float]] = {name: [] for name in ways}
     counts: dict[str, RequestCounts] = {}
     for _ in range(repeat):
@@ -200,9 +194,12 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
         figures[name] = {
             "requests": c.total,
             "requests_per_call": c.total / calls,
-            "pool_requests": c.pool,
+            "pool_open_requests": c.pool_open,
+            "pool_other_requests": c.pool_other,
+            "pipeline_requests": c.pipeline,
             "pools_opened": c.pools_opened,
-            "requests_per_call_excl_pool": c.pipeline / calls,
+            "requests_per_call_excl_pool_open": (c.total - c.pool_open) / calls,
+            "pipeline_requests_per_call": c.pipeline / calls,
             "requests_by_action": dict(sorted(c.by_action.items())),
             "wall_s": best,
             "wall_ms_per_call": best * 1000 / calls,
@@ -216,23 +213,35 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
         "ways": figures,
         "ratio_execute_ps_over_session": {
             "requests": e["requests"] / s["requests"],
-            "requests_excl_pool": e["requests_per_call_excl_pool"] / s["requests_per_call_excl_pool"],
+            "requests_excl_pool_open": e["requests_per_call_excl_pool_open"] / s["requests_per_call_excl_pool_open"],
             "wall_time": e["wall_s"] / s["wall_s"],
         },
     }
 
 
 def table(report: dict[str, Any]) -> str:
-    header = ("way", "req/call", "pool req", "pools", "req/call excl pool", "wall s", "ms/call")
+    header = (
+        "way",
+        "requests",
+        "req/call",
+        "pools",
+        "pool open",
+        "pool other",
+        "req/call excl open",
+        "wall s",
+        "ms/call",
+    )
     rows = [header]
     for name, f in report["ways"].items():
         rows.append(
             (
                 name,
+                str(f["requests"]),
                 f"{f['requests_per_call']:.2f}",
-                str(f["pool_requests"]),
                 str(f["pools_opened"]),
-                f"{f['requests_per_call_excl_pool']:.2f}",
+                str(f["pool_open_requests"]),
+                str(f["pool_other_requests"]),
+                f"{f['requests_per_call_excl_pool_open']:.3f}",
                 f"{f['wall_s']:.3f}",
                 f"{f['wall_ms_per_call']:.2f}",
             )
@@ -248,11 +257,11 @@ def table(report: dict[str, Any]) -> str:
     r = report["ratio_execute_ps_over_session"]
     lines += [
         "",
-        f"execute_ps / session: requests x{r['requests']:.2f} (excl pool x{r['requests_excl_pool']:.2f}), "
+        f"execute_ps / session: requests x{r['requests']:.2f} (excl pool open x{r['requests_excl_pool_open']:.2f}), "
         f"wall time x{r['wall_time']:.2f}",
-        f"{report['calls']} calls, best of {report['repeat']}; requests by action: "
-        + "; ".join(
-            f"{name} " + " ".join(f"{a}={n}" for a, n in f["requests_by_action"].items())
+        f"{report['calls']} calls per way, best of {report['repeat']}; requests by WSMan action:",
+        *(
+            f"  {name.ljust(widths[0])}  " + " ".join(f"{a}={n}" for a, n in f["requests_by_action"].items())
             for name, f in report["ways"].items()
         ),
     ]

@@ -36,6 +36,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "psbridge_recording(path): the recording file the psbridge_session serves")
+    record_mode(config)  # a bad mode is a usage error for the whole run, not one failed test
 
 
 def record_mode(config: pytest.Config) -> str:

@@ -57,7 +57,7 @@ def key_of(event: CreatePipelineEvent, script_names: dict[str, str]) -> Key:
     """The normalized command of a CreatePipeline, as psrpcore decoded it from the wire."""
     statements = []
     for command in event.pipeline.commands:
-        params = tuple(Param(name or None, canonical(value)) for name, value in command.parameters)
+        params = tuple(Param(str(name) if name else None, canonical(value)) for name, value in command.parameters)
         if command.is_script:
             digest = script_digest(command.command_text)
             statements.append(Statement(script_names.get(digest, "inline"), digest, params))

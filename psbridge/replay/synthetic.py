@@ -8,11 +8,13 @@ property names, value formats, error texts) must come from `shared/reference/`, 
     target: {endpoint, configuration_name, ps_version, protocol_version}
     episodes:
       - command: Get-Thing            # or  script: adsync/Get-GlobalParameters.ps1
-        parameters: [{name: Identity, value: x}]
-        output:                       # objects, in order
+        parameters: [{name: Identity, value: x}, {name: Password, secret: true}]
+        # or, for several piped commands:  pipeline: [{command: ..., parameters: ...}, ...]
+        output:                       # in order: objects, or plain values (a string, {I32: 3}, ...)
           - type_names: [System.Management.Automation.PSCustomObject, System.Object]
             to_string: auto           # auto = PowerShell's @{A=1; B=2} form for PSCustomObject
             properties: {Name: x, Count: {I32: 3}, When: {DT: '2026-01-01T00:00:00Z'}}
+          - just a string
         errors:   [{message, fully_qualified_error_id, category, exception_type, target_name, activity}]
         warnings: [text]   verbose: [text]   debug: [text]   information: [text]
         terminating_error: {...same fields as errors...}   # ends the pipeline Failed
@@ -210,8 +212,14 @@ def _statement(spec: Mapping[str, Any]) -> Statement:
     return Statement(str(spec["command"]), None, params)
 
 
+def _output(item: Any) -> Any:
+    if isinstance(item, Mapping) and ("properties" in item or "type_names" in item):
+        return _object(item)
+    return _value(item)
+
+
 def episode(spec: Mapping[str, Any]) -> Episode:
-    messages = [RecordedMessage("PipelineOutput", _clixml(_object(o))) for o in spec.get("output") or ()]
+    messages = [RecordedMessage("PipelineOutput", _clixml(_output(o))) for o in spec.get("output") or ()]
     for kind, cls, record in (
         ("warnings", WarningRecord, "WarningRecord"),
         ("verbose", VerboseRecord, "VerboseRecord"),
@@ -235,7 +243,8 @@ def episode(spec: Mapping[str, Any]) -> Episode:
     if terminating:
         state.ExceptionAsErrorRecord = _error(terminating)
     messages.append(RecordedMessage("PipelineState", _clixml(state)))
-    return Episode(Key((_statement(spec),)), messages, "synthetic")
+    statements = spec.get("pipeline", [spec])
+    return Episode(Key(tuple(_statement(s) for s in statements)), messages, "synthetic")
 
 
 def author(source: Mapping[str, Any]) -> Cassette:

@@ -85,7 +85,9 @@ class ReplayTransport:
             )
             server = self.server
             self._replay = PSRPTransport(
-                replay_options(self.options.configuration_name), wire=lambda _http: HandlerWire(server.handle)
+                replay_options(self.options.configuration_name),
+                wire=lambda _http: HandlerWire(server.handle),
+                target=self.target,
             )
         self._recorder: Recorder | None = None
         self._live: PSRPTransport | None = None

@@ -97,9 +97,10 @@ class PSRPTransport:
         wire: WireFactory | None = None,
         idle_check_s: float = 60.0,
         max_calls_per_pool: int = 500,
+        target: str | None = None,
     ) -> None:
         self.options = options
-        self.target = options.host
+        self.target = target or options.host
         self._wire_factory = wire
         self.idle_check_s = idle_check_s
         self.max_calls_per_pool = max_calls_per_pool

@@ -1,0 +1,141 @@
+"""Record modes, with a fake live host behind pypsrp's real client (no Windows host exists here)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import fake_host, live_options, recording_session
+from structlog.testing import capture_logs
+
+from psbridge import Command, RecordingSecretError, ReplayExhaustedError, ReplayMissError, Session
+from psbridge.replay.cassette import Cassette
+
+PASSWORD = "Corr3ct-Horse-Battery!"
+DATE = {"command": "Get-Date", "output": [{"properties": {"N": 1}}]}
+MAILBOX = {
+    "command": "Get-Mailbox",
+    "parameters": [{"name": "Identity", "value": "alice@corp.contoso.com"}],
+    "output": [
+        {"properties": {"PrimarySmtpAddress": "alice@corp.contoso.com", "Server": "connect01.corp.contoso.com"}}
+    ],
+}
+
+
+def test_rewrite_records_a_file_that_replays_the_same(tmp_path: Path) -> None:
+    host = fake_host([DATE, MAILBOX])
+    path = tmp_path / "rec.yaml"
+    with recording_session(path, "rewrite", host) as s:
+        live = [
+            s.invoke(Command.cmdlet("Get-Date")),
+            s.invoke(Command.cmdlet("Get-Mailbox", {"Identity": "alice@corp.contoso.com"})),
+        ]
+    recorded = Cassette.load(path)
+    assert recorded.origin == "recorded"
+    assert recorded.target.configuration_name == "Microsoft.PowerShell"
+    assert (recorded.target.protocol_version, recorded.target.ps_version) == ("2.3", "5.1.17763.1")
+    assert [ep.key.statements[0].command for ep in recorded.episodes] == ["Get-Date", "Get-Mailbox"]
+    assert recorded.recorded_with["pypsrp"].startswith("0.9")
+    # The host name is scrubbed everywhere, consistently, including inside CLIXML and keys.
+    text = path.read_text()
+    assert "connect01.corp.contoso.com" not in text and "target.example" in text
+    with Session.replay(path) as replayed:
+        again = replayed.invoke(Command.cmdlet("Get-Date"))
+        assert again.output == live[0].output
+        assert (
+            replayed.invoke(Command.cmdlet("Get-Mailbox", {"Identity": "alice@corp.contoso.com"}))
+            .output[0]
+            .get("Server")
+            == "target.example"
+        )
+
+
+def test_once_records_when_missing_then_only_replays(tmp_path: Path) -> None:
+    path = tmp_path / "rec.yaml"
+    host = fake_host([DATE])
+    with recording_session(path, "once", host) as s:
+        s.invoke(Command.cmdlet("Get-Date"))
+    assert path.exists()
+    before = host.requests
+    second_host = fake_host([DATE])
+    with recording_session(path, "once", second_host) as s:
+        s.invoke(Command.cmdlet("Get-Date"))
+        with pytest.raises(ReplayMissError):
+            s.invoke(Command.cmdlet("Get-Process"))  # once + file present = replay only
+    assert second_host.requests == 0 and host.requests == before
+
+
+def test_new_episodes_replays_known_and_records_new(tmp_path: Path) -> None:
+    path = tmp_path / "rec.yaml"
+    with recording_session(path, "rewrite", fake_host([DATE])) as s:
+        s.invoke(Command.cmdlet("Get-Date"))
+    host = fake_host([MAILBOX])
+    with recording_session(path, "new_episodes", host) as s:
+        assert s.invoke(Command.cmdlet("Get-Date")).output[0].get("N") == 1  # from the file
+        s.invoke(Command.cmdlet("Get-Mailbox", {"Identity": "alice@corp.contoso.com"}))  # from the host
+    assert [k.statements[0].command for k in host.keys_seen] == ["Get-Mailbox"]
+    assert [ep.key.statements[0].command for ep in Cassette.load(path).episodes] == ["Get-Date", "Get-Mailbox"]
+
+
+def test_none_never_touches_the_network(tmp_path: Path) -> None:
+    path = tmp_path / "rec.yaml"
+    with recording_session(path, "rewrite", fake_host([DATE])) as s:
+        s.invoke(Command.cmdlet("Get-Date"))
+    host = fake_host([MAILBOX])
+    with recording_session(path, "none", host) as s, pytest.raises(ReplayMissError, match="Get-Mailbox"):
+        s.invoke(Command.cmdlet("Get-Mailbox", {"Identity": "x"}))
+    assert host.requests == 0
+
+
+def test_record_modes_need_a_file_and_a_host(tmp_path: Path) -> None:
+    from psbridge import InputError
+
+    with pytest.raises(InputError, match="live host"):
+        Session.replay(tmp_path / "x.yaml", mode="rewrite")
+    with pytest.raises(InputError, match=r"\.yaml"):
+        Session.replay(tmp_path, mode="rewrite", options=live_options())
+    with pytest.raises(InputError, match="record mode"):
+        Session.replay(tmp_path / "x.yaml", mode="sometimes")  # type: ignore[arg-type]
+
+
+def test_password_and_secret_parameters_never_reach_logs_errors_or_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret_param = "Api-K3y-0f-Th3-Tenant"
+    connect = {"command": "Connect-Thing", "parameters": [{"name": "Key", "value": secret_param}]}
+    path = tmp_path / "rec.yaml"
+    caplog.set_level(logging.DEBUG)
+    with capture_logs() as structured, recording_session(path, "rewrite", fake_host([DATE, connect])) as s:
+        s.invoke(Command.cmdlet("Get-Date"))
+        s.invoke(Command.cmdlet("Connect-Thing", {"Key": secret_param}, secret=["Key"]))
+        # An error whose text comes back holding the secret (here: the host's own miss message).
+        with pytest.raises(Exception) as failure:
+            s.invoke(Command.cmdlet("Connect-Thing", {"Key": secret_param}, secret=["Key"]), timeout=5)
+        s._transport._recorder.episodes.pop()  # type: ignore[union-attr]  # that reply echoes the secret
+    text = path.read_text()
+    for secret in (PASSWORD, secret_param):
+        assert secret not in text
+        assert secret not in caplog.text
+        assert secret not in repr(structured)
+        assert secret not in f"{failure.value!s} {failure.value!r}"
+    key = yaml.safe_load(text)["episodes"][1]["key"][0]
+    assert key["parameters"] == [{"name": "Key", "secret": True}]
+    # The secret is a wildcard on replay: any value matches; a miss never shows the value either.
+    with Session.replay(path) as replayed:
+        replayed.invoke(Command.cmdlet("Connect-Thing", {"Key": "an0ther-Value"}, secret=["Key"]))
+        with pytest.raises(ReplayExhaustedError) as again:
+            replayed.invoke(Command.cmdlet("Connect-Thing", {"Key": "an0ther-Value"}, secret=["Key"]))
+    assert "an0ther-Value" not in f"{again.value!s} {again.value!r}" and "<secret>" in str(again.value)
+
+
+def test_write_is_refused_when_the_host_echoes_the_password(tmp_path: Path) -> None:
+    leaky = {"command": "Get-Credential", "output": [{"properties": {"Password": PASSWORD}}]}
+    path = tmp_path / "rec.yaml"
+    s = recording_session(path, "rewrite", fake_host([leaky]))
+    s.invoke(Command.cmdlet("Get-Credential"))
+    with pytest.raises(RecordingSecretError) as info:
+        s.close()
+    assert PASSWORD not in str(info.value)
+    assert not path.exists()

@@ -1,0 +1,380 @@
+"""Contract tests, napalm style: what every public wrapper and every recording must satisfy.
+
+1. `__all__` of psbridge and of each product package is sorted and complete.
+2. Every public wrapper has a recording of the command it sends, up to date with its script text.
+3. Every recorded episode replays through the real wrapper that sends it, into a validated model.
+4. Every recording file loads, says where it came from, and synthetic ones regenerate from their source.
+
+Nothing here names a wrapper: product packages are the `psbridge.<pkg>` packages with a `functions`
+module, their wrappers the public functions defined there, and what a wrapper sends is observed by
+running it against a MockTransport.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import importlib
+import inspect
+import pkgutil
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+import psbridge
+import psbridge.errors
+from psbridge import ps
+from psbridge.command import Command
+from psbridge.replay import synthetic
+from psbridge.replay.cassette import ORIGINS, Cassette
+from psbridge.replay.keys import Statement, script_digest
+from psbridge.result import InvocationResult, Streams
+from psbridge.transport.mock import MockTransport
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDINGS = ROOT / "recorded_sessions"
+SOURCES = RECORDINGS / "sources"
+
+# Arguments, beyond the session, for wrappers that need some to be called at all (by wrapper
+# qualname, e.g. "psbridge.exchange.functions.get_mailbox": {"identity": "user@example"}).
+# Wrappers whose extra parameters all have defaults need no entry.
+EXTRA_ARGS: dict[str, dict[str, Any]] = {}
+
+
+# -- discovery ------------------------------------------------------------------------------------
+
+
+def _product_packages() -> list[types.ModuleType]:
+    """`psbridge.<pkg>` packages that hold a `functions` module of wrappers."""
+    found = []
+    for info in pkgutil.iter_modules(psbridge.__path__):
+        if not info.ispkg:
+            continue
+        try:
+            importlib.import_module(f"psbridge.{info.name}.functions")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"psbridge.{info.name}.functions":
+                raise
+            continue
+        found.append(importlib.import_module(f"psbridge.{info.name}"))
+    return found
+
+
+PRODUCTS = _product_packages()
+
+
+def _defined_in(module: types.ModuleType, predicate: Callable[[Any], bool]) -> dict[str, Any]:
+    """Public members that `module` itself defines (not ones it imports)."""
+    return {
+        name: obj
+        for name, obj in vars(module).items()
+        if not name.startswith("_") and predicate(obj) and getattr(obj, "__module__", None) == module.__name__
+    }
+
+
+def _wrappers() -> list[Callable[..., Any]]:
+    out = []
+    for package in PRODUCTS:
+        functions = importlib.import_module(f"{package.__name__}.functions")
+        out.extend(_defined_in(functions, inspect.isfunction).values())
+    return sorted(out, key=_qualname)
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__name__}"
+
+
+WRAPPERS = _wrappers()
+
+
+def _call(fn: Callable[..., Any], session: psbridge.Session) -> Any:
+    extra = EXTRA_ARGS.get(_qualname(fn), {})
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    missing = [
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and p.name not in extra
+    ]
+    if missing:
+        pytest.fail(
+            f"{_qualname(fn)} needs {', '.join(missing)} besides the session: add them to EXTRA_ARGS in {__file__}"
+        )
+    return fn(session, **extra)
+
+
+def _statement(command: Command) -> Statement:
+    """The key statement a recording holds for a command (name and script digest; parameters ignored)."""
+    if command.is_script:
+        return Statement(command.name, script_digest(ps.load(command.name)))
+    return Statement(command.name)
+
+
+def _same_command(a: Statement, b: Statement) -> bool:
+    return a.command.lower() == b.command.lower() and a.script_sha256 == b.script_sha256
+
+
+@functools.cache
+def _sent(fn: Callable[..., Any]) -> tuple[Command, ...]:
+    """Every command a wrapper sends when each call returns no output (until it gives up)."""
+
+    def empty(command: Command) -> InvocationResult:
+        return InvocationResult(command=command.display(), output=(), streams=Streams())
+
+    transport = MockTransport(empty, target="contract.example")
+    session = psbridge.Session(transport=transport, retry=psbridge.RetryPolicy(attempts=1))
+    # No output is not a valid answer for every wrapper; what it sent is what counts.
+    with contextlib.suppress(psbridge.PsbridgeError):
+        _call(fn, session)
+    return tuple(transport.calls)
+
+
+def _recording_files() -> list[Path]:
+    return sorted(p for p in RECORDINGS.rglob("*.yaml") if SOURCES not in p.parents)
+
+
+RECORDING_FILES = _recording_files()
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(RECORDINGS).as_posix()
+
+
+# -- 1. __all__ ------------------------------------------------------------------------------------
+
+
+def _check_all(module: types.ModuleType) -> None:
+    names = list(module.__all__)
+    assert names == sorted(names), f"{module.__name__}.__all__ is not sorted"
+    assert len(names) == len(set(names)), f"{module.__name__}.__all__ has duplicates"
+    missing = [n for n in names if not hasattr(module, n)]
+    assert not missing, f"{module.__name__}.__all__ lists names the module lacks: {missing}"
+    reexported = {
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(obj) or inspect.isfunction(obj))
+        and str(getattr(obj, "__module__", "")).startswith("psbridge")
+    }
+    unlisted = sorted(reexported - set(names))
+    assert not unlisted, f"{module.__name__} re-exports {unlisted} without listing them in __all__"
+
+
+def test_psbridge_all_is_sorted_and_complete() -> None:
+    _check_all(psbridge)
+
+
+def test_every_exception_is_exported() -> None:
+    exceptions = _defined_in(psbridge.errors, lambda o: inspect.isclass(o) and issubclass(o, BaseException))
+    assert "PsbridgeError" in exceptions  # the discovery itself works
+    unlisted = sorted(set(exceptions) - set(psbridge.__all__))
+    assert not unlisted, f"exceptions missing from psbridge.__all__: {unlisted}"
+    for name, cls in exceptions.items():
+        assert getattr(psbridge, name) is cls, f"psbridge.{name} is not psbridge.errors.{name}"
+        assert issubclass(cls, psbridge.PsbridgeError), f"{name} is outside the PsbridgeError tree"
+
+
+def test_product_packages_are_found() -> None:
+    assert "psbridge.adsync" in [p.__name__ for p in PRODUCTS]
+    assert WRAPPERS, "no public wrappers found"
+
+
+@pytest.mark.parametrize("package", PRODUCTS, ids=lambda p: p.__name__)
+def test_product_all_is_sorted_and_complete(package: types.ModuleType) -> None:
+    _check_all(package)
+    functions = importlib.import_module(f"{package.__name__}.functions")
+    public = _defined_in(functions, inspect.isfunction)
+    unlisted = sorted(set(public) - set(package.__all__))
+    assert not unlisted, f"public wrappers missing from {package.__name__}.__all__: {unlisted}"
+    for name, fn in public.items():
+        assert getattr(package, name) is fn
+    models = importlib.import_module(f"{package.__name__}.models")
+    public_models = _defined_in(models, lambda o: inspect.isclass(o) and issubclass(o, BaseModel))
+    unlisted = sorted(set(public_models) - set(package.__all__))
+    assert not unlisted, f"models missing from {package.__name__}.__all__: {unlisted}"
+
+
+# -- 2. every wrapper has a recording ---------------------------------------------------------------
+
+
+@functools.cache
+def _recorded_statements() -> tuple[tuple[str, Statement], ...]:
+    """(file, statement) for every statement of every episode key under recorded_sessions/."""
+    return tuple(
+        (_rel(path), statement)
+        for path in RECORDING_FILES
+        for episode in Cassette.load(path).episodes
+        for statement in episode.key.statements
+    )
+
+
+@pytest.mark.parametrize("wrapper", WRAPPERS, ids=_qualname)
+def test_every_wrapper_has_a_recording(wrapper: Callable[..., Any]) -> None:
+    sent = _sent(wrapper)
+    assert sent, f"{_qualname(wrapper)} sent no command"
+    recorded = _recorded_statements()
+    for command in sent:
+        want = _statement(command)
+        if any(_same_command(want, got) for _, got in recorded):
+            continue
+        stale = sorted({f for f, got in recorded if got.command.lower() == want.command.lower()})
+        if command.is_script and stale:
+            pytest.fail(
+                f"{_qualname(wrapper)} sends script {command.name} (sha256 {want.script_sha256}), but its "
+                f"recordings in {stale} are of another version of the script: re-record or re-author them"
+            )
+        pytest.fail(f"{_qualname(wrapper)} sends `{command.display()}`, which no recording under {RECORDINGS} holds")
+
+
+def test_recorded_scripts_exist_and_are_current() -> None:
+    """A recorded script key names a packaged script, and its digest is the script's current one."""
+    recorded = _recorded_statements()
+    assert recorded, f"no recorded episodes under {RECORDINGS}"
+    for where, statement in recorded:
+        if statement.script_sha256 is None:
+            continue
+        assert statement.command in ps.names(), f"{where}: recorded script {statement.command} is not packaged"
+        assert statement.script_sha256 == script_digest(ps.load(statement.command)), (
+            f"{where}: the recording of {statement.command} is stale (script text changed)"
+        )
+
+
+# -- 3. every model validates every recorded output ---------------------------------------------------
+
+
+def _returns(fn: Callable[..., Any]) -> type:
+    hint = typing.get_type_hints(fn).get("return")
+    assert inspect.isclass(hint), f"{_qualname(fn)} has no class as its return annotation ({hint!r})"
+    return hint
+
+
+def _failed(episode: Any) -> bool:
+    """Episodes that end in error records: the wrapper must raise, not return."""
+    if any(m.type == "ErrorRecord" for m in episode.messages):
+        return True
+    from psbridge.replay.server import pipeline_state_of
+
+    return pipeline_state_of(episode.messages[-1].clixml) == 3  # PSInvocationState.Failed
+
+
+@dataclasses.dataclass(frozen=True)
+class _Replay:
+    path: Path
+    wrapper: Callable[..., Any]
+    episodes: tuple[Any, ...]  # the cassette's episodes of the wrapper's first command, in order
+
+    @property
+    def id(self) -> str:
+        return f"{_rel(self.path)}::{self.wrapper.__name__}"
+
+
+def _replays() -> list[_Replay]:
+    out = []
+    for path in RECORDING_FILES:
+        cassette = Cassette.load(path)
+        for wrapper in WRAPPERS:
+            sent = _sent(wrapper)
+            if not sent:
+                continue
+            first = _statement(sent[0])
+            episodes = tuple(
+                ep
+                for ep in cassette.episodes
+                if len(ep.key.statements) == 1 and _same_command(first, ep.key.statements[0])
+            )
+            if episodes:
+                out.append(_Replay(path, wrapper, episodes))
+    return out
+
+
+REPLAYS = _replays()
+
+
+def test_every_recorded_episode_has_a_wrapper() -> None:
+    """No orphan recordings: each episode is the command of some public wrapper."""
+    sent = [_statement(c) for w in WRAPPERS for c in _sent(w)]
+    orphans = [
+        f"{_rel(path)}: `{ep.key.display()}`"
+        for path in RECORDING_FILES
+        for ep in Cassette.load(path).episodes
+        if not any(_same_command(s, got) for s in sent for got in ep.key.statements)
+    ]
+    assert not orphans, f"recorded episodes no public wrapper sends: {orphans}"
+    assert REPLAYS, "no recorded episode replays through any wrapper"
+
+
+@pytest.mark.parametrize("replay", REPLAYS, ids=lambda r: r.id)
+def test_every_model_validates_every_recorded_output(replay: _Replay) -> None:
+    returns = _returns(replay.wrapper)
+    with psbridge.Session.replay(replay.path, retry=psbridge.RetryPolicy(attempts=1)) as session:
+        # Each call is served the next unplayed episode of the command, in file order.
+        for index, episode in enumerate(replay.episodes):
+            where = (
+                f"{_rel(replay.path)} episode `{episode.key.display()}` #{index + 1} via {_qualname(replay.wrapper)}"
+            )
+            if _failed(episode):
+                with pytest.raises(psbridge.RemoteCommandError) as info:
+                    _call(replay.wrapper, session)
+                assert not isinstance(info.value, psbridge.UnexpectedOutputError), f"{where}: {info.value}"
+                continue
+            try:
+                result = _call(replay.wrapper, session)
+            except psbridge.PsbridgeError as exc:
+                pytest.fail(f"{where} raised {type(exc).__name__}: {exc}")
+            assert isinstance(result, returns), f"{where} returned {type(result).__name__}, not {returns.__name__}"
+            if isinstance(result, BaseModel):
+                assert type(result).model_validate(result.model_dump()) == result, f"{where}: model does not round-trip"
+        # Every episode was served exactly once: one more call has nothing left to play.
+        with pytest.raises(psbridge.ReplayExhaustedError):
+            _call(replay.wrapper, session)
+
+
+# -- 4. recording files ---------------------------------------------------------------------------------
+
+
+def test_there_are_recordings() -> None:
+    assert RECORDING_FILES, f"no recordings under {RECORDINGS}"
+
+
+@pytest.mark.parametrize("path", RECORDING_FILES, ids=_rel)
+def test_recording_loads(path: Path) -> None:
+    cassette = Cassette.load(path)
+    assert cassette.origin in {"recorded", "synthetic"}
+    assert cassette.origin in ORIGINS
+    assert cassette.episodes, f"{_rel(path)} holds no episodes"
+
+
+SYNTHETIC_WITH_SOURCE = [
+    p
+    for p in RECORDING_FILES
+    if (SOURCES / p.relative_to(RECORDINGS)).is_file() and Cassette.load(p).origin == "synthetic"
+]
+
+
+def test_sources_have_recordings() -> None:
+    """Every source under recorded_sessions/sources/ has its synthetic recording at the same relative path."""
+    sources = sorted(SOURCES.rglob("*.yaml"))
+    assert sources, f"no sources under {SOURCES}"
+    for source in sources:
+        recording = RECORDINGS / source.relative_to(SOURCES)
+        assert recording.is_file(), f"{source} has no recording at {recording}"
+        assert recording in SYNTHETIC_WITH_SOURCE, f"{recording} has a source but is not synthetic"
+
+
+@pytest.mark.parametrize("path", SYNTHETIC_WITH_SOURCE, ids=_rel)
+def test_synthetic_recording_regenerates_from_its_source(path: Path) -> None:
+    source = yaml.safe_load((SOURCES / path.relative_to(RECORDINGS)).read_text(encoding="utf-8"))
+    authored = synthetic.author(source)
+    normalized = Cassette.from_data(yaml.safe_load(authored.dumps()))
+    assert normalized.to_data() == Cassette.load(path).to_data(), (
+        f"{_rel(path)} differs from what its source authors: re-run "
+        f"`python scripts/author_recording.py {SOURCES / path.relative_to(RECORDINGS)} -o {path}`"
+    )
