@@ -8,6 +8,7 @@
     │   ├── OperationTimeoutError       the call passed its deadline and was stopped on the server
     │   ├── WSManFault                  a WSMan fault, with its numeric `code`
     │   │   └── ShellNotFoundError      the server dropped the shell (idle disconnect); reopened on retry
+    │   ├── ProtocolError               the PSRP exchange itself went wrong (never retried)
     │   └── OutcomeUnknownError         a non-idempotent call failed after it was sent: it may have run
     ├── RemoteCommandError              the command ran and reported an error record
     │   ├── CommandNotFoundError        cmdlet or script not recognized
@@ -120,6 +121,10 @@ class WSManFault(TransportError):
 
 class ShellNotFoundError(WSManFault):
     pass
+
+
+class ProtocolError(TransportError):
+    """pypsrp could not make sense of the exchange: a state, fragment or serialization error."""
 
 
 class OutcomeUnknownError(TransportError):

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 from defusedxml.ElementTree import ParseError, fromstring
 
-from psbridge.errors import RecordingFormatError, RecordingSecretError
+from psbridge.errors import RecordingFormatError, RecordingSecretError, ReplayError
 from psbridge.replay.episodes import Episode, RecordedMessage
 from psbridge.replay.keys import Key
 
@@ -169,14 +169,19 @@ class Cassette:
         """Write atomically: a refused or failed write leaves any earlier file untouched."""
         text = self.dumps(scrub, secrets)
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        except OSError as exc:
+            raise ReplayError(f"cannot write recording {path}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise ReplayError(f"cannot write recording {path}: {exc.strerror or exc}") from None
             raise
         self.path = path
 

@@ -136,6 +136,9 @@ class ReplayTransport:
         existing = [ep for c in self.cassettes for ep in c.episodes] if self.mode == "new_episodes" else []
         scrub = ScrubMap({**self.scrub.pairs})
         scrub.add(self.options.host, "target.example")
+        short = self.options.host.split(".")[0]
+        if short != self.options.host and len(short) >= 3 and not short.isdigit():
+            scrub.add(short, "target")  # NetBIOS-style names in PSComputerName, InformationRecord.Computer
         if self.options.username:
             scrub.add(self.options.username, "user@example")
         base = self.cassettes[0] if existing else None

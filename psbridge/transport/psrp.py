@@ -40,6 +40,8 @@ from psbridge.result import (
 )
 
 WireFactory = Callable[[Any], Any]
+# HTTP statuses worth another try: a dropped shell (400), throttling and overload.
+_TRANSIENT_HTTP = frozenset({400, 408, 425, 429, 500, 502, 503, 504})
 _STATE_NAMES = {
     PSInvocationState.COMPLETED: "Completed",
     PSInvocationState.FAILED: "Failed",
@@ -219,7 +221,7 @@ class PSRPTransport:
             raise
         except Exception as exc:
             error = translate(exc, target=self.target, command=command.display(), sent=sent)
-            if isinstance(error, errors.ShellNotFoundError) or _is_http_400(exc):
+            if isinstance(error, errors.ShellNotFoundError | errors.ProtocolError) or _is_http_400(exc):
                 self._discard_pool()
             raise error from None
         finally:
@@ -363,7 +365,11 @@ def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> e
         cls = errors.ShellNotFoundError if code == 2150858843 else errors.WSManFault
         return cls(f"WSMan fault {code} from {target}: {reason}", code=code, **ctx)
     if isinstance(exc, pe.WinRMTransportError):
-        return errors.ConnectError(f"HTTP {exc.code} from {target}", **ctx)
+        error = errors.ConnectError(f"HTTP {exc.code} from {target}", **ctx)
+        error.transient = exc.code in _TRANSIENT_HTTP
+        return error
+    if isinstance(exc, pe._InvalidStateError | pe.InvalidPSRPOperation | pe.FragmentError | pe.SerializationError):
+        return errors.ProtocolError(f"PSRP protocol error with {target}: {exc}", **ctx)
     if isinstance(exc, requests.exceptions.SSLError):
         return errors.ConnectError(f"TLS handshake with {target} failed: certificate not trusted or invalid", **ctx)
     if isinstance(exc, requests.exceptions.Timeout):

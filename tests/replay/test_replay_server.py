@@ -193,3 +193,38 @@ def test_recorded_running_state_is_not_replayed_twice() -> None:
     server = ReplayServer(EpisodePlayer([episode], "t"), recorded.pool)
     result = Session(transport=_transport(server)).invoke(Command.cmdlet("Get-Date"))
     assert result.output[0].get("N") == 1 and result.state == "Completed"
+
+
+def _failing_once(server: ReplayServer, status: int, action: str, nth: int = 1) -> Callable[[bytes], tuple[int, bytes]]:
+    """The server, except that the nth request of `action` gets a bare HTTP error."""
+    seen: list[bool] = []
+
+    def handle(data: bytes) -> tuple[int, bytes]:
+        if f"/{action}</" in data.decode():
+            seen.append(True)
+            if len(seen) == nth:
+                return status, b""
+        return server.handle(data)
+
+    return handle
+
+
+def test_http_400_discards_the_pool_and_a_read_is_retried() -> None:
+    server = _server([{"command": "Get-Date"}] * 2)
+    handle = _failing_once(server, 400, "Receive", nth=2)  # the first pipeline Receive, after the pool's
+    transport = PSRPTransport(replay_options(), wire=lambda _http: HandlerWire(handle))
+    s = Session(transport=transport, retry=FAST_RETRY)
+    assert s.invoke(Command.cmdlet("Get-Date")).state == "Completed"
+    assert transport.pools_opened == 2
+    assert len(server.keys_seen) == 2  # sent twice: safe because Get-Date is a read
+
+
+def test_http_404_is_permanent_and_not_retried() -> None:
+    from psbridge import ConnectError
+
+    server = _server([{"command": "Get-Date"}] * 3)
+    handle = _failing_once(server, 404, "Command")
+    s = Session(transport=PSRPTransport(replay_options(), wire=lambda _http: HandlerWire(handle)), retry=FAST_RETRY)
+    with pytest.raises(ConnectError, match="HTTP 404") as info:
+        s.invoke(Command.cmdlet("Get-Date"))
+    assert not info.value.transient and info.value.attempt == 1

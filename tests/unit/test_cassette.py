@@ -114,3 +114,13 @@ def test_write_refused_while_a_secret_remains_and_old_file_kept(tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]  # no temporary left behind
     leaky.save(path, scrub=ScrubMap({"Hunter2-Secret": "REDACTED"}), secrets=["Hunter2-Secret"])
     assert "Hunter2-Secret" not in path.read_text()
+
+
+def test_unwritable_destination_is_a_one_line_replay_error(tmp_path: Path) -> None:
+    from psbridge import ReplayError
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(ReplayError, match="cannot write recording") as info:
+        cassette([SPEC]).save(blocker / "c.yaml")
+    assert "\n" not in str(info.value)
