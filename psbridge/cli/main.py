@@ -62,23 +62,24 @@ class CliContext:
 def _open_session(p: dict[str, Any]) -> Session:
     from psbridge.session import Session
 
-    scrub = _scrub_map(p["scrub"])
     if p["replay"]:
-        options = _options(p) if p["host"] else None
+        options = _options(p, live=False) if p["host"] else None
         return Session.replay(p["replay"], mode="none", options=options, timeout=p["timeout"])
-    options = _options(p, need_host=True)
+    options = _options(p, live=True)
     if p["record"]:
+        scrub = _scrub_map(p["scrub"])
         return Session.replay(p["record"], mode=p["record_mode"], options=options, scrub=scrub, timeout=p["timeout"])
     return Session(options, timeout=p["timeout"])
 
 
-def _options(p: dict[str, Any], *, need_host: bool = False) -> Any:
+def _options(p: dict[str, Any], *, live: bool) -> Any:
+    """ConnectionOptions from the global flags; for a live host, the password from the env or a prompt."""
     from psbridge.options import ConnectionOptions, password_from_env
 
     if not p["host"]:
         raise InputError("--host is required unless --replay is given")
     password = None
-    if p["username"] and p["auth"] in PASSWORD_AUTHS and need_host:
+    if live and p["username"] and p["auth"] in PASSWORD_AUTHS:
         password = password_from_env()
         if password is None:
             if not sys.stdin.isatty():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 
 from psbridge.replay.keys import Key
 
@@ -53,7 +52,6 @@ class EpisodePlayer:
         self.episodes = episodes
         self.sources = sources
         self._played: set[int] = set()
-        self.served: list[tuple[uuid.UUID | None, Key]] = []
 
     def take(self, key: Key) -> Episode | Miss:
         matching = [i for i, ep in enumerate(self.episodes) if ep.key.matches(key)]

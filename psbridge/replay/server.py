@@ -125,7 +125,10 @@ class ReplayServer:
     def handle(self, data: bytes) -> tuple[int, bytes]:
         """Answer one WSMan request: (HTTP status, response body)."""
         self.requests += 1
-        request = wire.Request.parse(data)
+        try:
+            request = wire.Request.parse(data)
+        except wire.WireError as exc:
+            return 400, wire.fault(None, 2150858817, f"The request is not a WSMan envelope: {exc}")
         handler = {
             wire.ACTION_CREATE: self._create,
             wire.ACTION_COMMAND: self._command,

@@ -12,9 +12,12 @@ server; for recording, a tap around the HTTP transport. Everything above it is t
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import enum
 import math
 import time
 import typing
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
@@ -163,7 +166,8 @@ class PSRPTransport:
             try:
                 pool.open()
             except Exception as exc:
-                self._pool = None
+                with contextlib.suppress(Exception):  # do not leave a half-open shell using the user's quota
+                    pool.close()
                 raise translate(exc, target=self.target, command="(open runspace pool)", sent=False) from None
             self._pool = pool
             self._calls_on_pool = 0
@@ -202,10 +206,10 @@ class PSRPTransport:
             ps.add_cmdlet(command.name)
         for param in command.parameters:
             ps.add_parameter(param.name, _to_wire(param.value))
-        sent = False
+        started_remotely = False
         try:
             ps.begin_invoke()
-            sent = True
+            started_remotely = True
             while ps.state == PSInvocationState.RUNNING:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -220,12 +224,16 @@ class PSRPTransport:
         except errors.PsbridgeError:
             raise
         except Exception as exc:
-            error = translate(exc, target=self.target, command=command.display(), sent=sent)
+            # A fault in reply to the Command request means the server refused it; any other failure
+            # may have come after the command reached the server, so its outcome is unknown.
+            refused = not started_remotely and isinstance(exc, pe.WSManFaultError | pe.AuthenticationError)
+            error = translate(exc, target=self.target, command=command.display(), sent=not refused)
             if isinstance(error, errors.ShellNotFoundError | errors.ProtocolError) or _is_http_400(exc):
                 self._discard_pool()
             raise error from None
         finally:
-            self._close_pipeline(ps)
+            if self._pool is pool:  # a discarded pool took its pipelines with it
+                self._close_pipeline(ps)
             self._last_used = time.monotonic()
         return InvocationResult(
             command=command.display(),
@@ -250,10 +258,6 @@ class PSRPTransport:
 
 def _to_wire(value: Any) -> Any:
     """Python values pypsrp serializes as they are; others go as their canonical text."""
-    import datetime as dt
-    import enum
-    import uuid
-
     if isinstance(value, enum.Enum):
         return _to_wire(value.value)
     if isinstance(value, uuid.UUID | dt.datetime):

@@ -228,3 +228,25 @@ def test_http_404_is_permanent_and_not_retried() -> None:
     with pytest.raises(ConnectError, match="HTTP 404") as info:
         s.invoke(Command.cmdlet("Get-Date"))
     assert not info.value.transient and info.value.attempt == 1
+
+
+def test_refused_state_changing_call_is_retried_but_a_lost_reply_is_not() -> None:
+    from psbridge import OutcomeUnknownError
+
+    start = {"command": "Start-ADSyncSyncCycle", "parameters": [{"name": "PolicyType", "value": "Delta"}]}
+    command = Command.cmdlet("Start-ADSyncSyncCycle", {"PolicyType": "Delta"}, idempotent=False)
+
+    server = _server([start] * 3)
+    transport = _transport(server)
+    s = Session(transport=transport, retry=FAST_RETRY)
+    s.invoke(command)
+    server.shells.clear()  # the Command is refused with "shell not found": it never ran
+    s.invoke(command)
+    assert transport.pools_opened == 2 and len(server.keys_seen) == 2
+
+    server = _server([start] * 3)
+    handle = _failing_once(server, 503, "Receive", nth=2)  # the reply to the command is lost
+    s = Session(transport=PSRPTransport(replay_options(), wire=lambda _http: HandlerWire(handle)), retry=FAST_RETRY)
+    with pytest.raises(OutcomeUnknownError, match="may or may not have run"):
+        s.invoke(command)
+    assert len(server.keys_seen) == 1  # sent once, never blindly again
