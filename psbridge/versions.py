@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from functools import total_ordering
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
+
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler
 
 from psbridge.errors import InputError
 

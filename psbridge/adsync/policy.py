@@ -6,10 +6,9 @@ history page and should be checked against the live page; they are reported as s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from psbridge.versions import Version
 
@@ -46,8 +45,9 @@ END_OF_SUPPORT: dict[Version, dt.date] = {
 WITHDRAWN = {Version("2.6.79.0"): "2.6.79.0 (June 2026) was withdrawn (third-party report)"}
 
 
-class PolicyNote(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclasses.dataclass(frozen=True)
+class PolicyNote:
+    """One lifecycle fact about a version: `id` is stable, `message` is for people."""
 
     id: str
     severity: Severity

@@ -51,17 +51,26 @@ class EpisodePlayer:
     def __init__(self, episodes: list[Episode], sources: str) -> None:
         self.episodes = episodes
         self.sources = sources
-        self._played: set[int] = set()
+        # Unplayed episodes by their command names, in recorded order: a take only looks at its own.
+        self._unplayed: dict[tuple[str, ...], list[Episode]] = {}
+        for episode in episodes:
+            self._unplayed.setdefault(_names(episode.key), []).append(episode)
 
     def take(self, key: Key) -> Episode | Miss:
-        matching = [i for i, ep in enumerate(self.episodes) if ep.key.matches(key)]
-        for index in matching:
-            if index not in self._played:
-                self._played.add(index)
-                return self.episodes[index]
+        candidates = self._unplayed.get(_names(key), [])
+        for index, episode in enumerate(candidates):
+            if episode.key.matches(key):
+                del candidates[index]
+                return episode
+        exhausted = any(ep.key.matches(key) for ep in self.episodes)
         nearest = sorted({ep.key for ep in self.episodes}, key=key.distance)[:3]
-        return Miss(key, exhausted=bool(matching), nearest=tuple(nearest), sources=self.sources)
+        return Miss(key, exhausted=exhausted, nearest=tuple(nearest), sources=self.sources)
 
     @property
     def unplayed(self) -> list[Episode]:
-        return [ep for i, ep in enumerate(self.episodes) if i not in self._played]
+        left = {id(ep) for eps in self._unplayed.values() for ep in eps}
+        return [ep for ep in self.episodes if id(ep) in left]
+
+
+def _names(key: Key) -> tuple[str, ...]:
+    return tuple(s.command.lower() for s in key.statements)
