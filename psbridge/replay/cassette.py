@@ -35,6 +35,7 @@ import yaml
 from defusedxml.ElementTree import ParseError, fromstring
 
 from psbridge.errors import RecordingFormatError, RecordingSecretError, ReplayError
+from psbridge.logs import secret_forms
 from psbridge.replay.episodes import Episode, RecordedMessage
 from psbridge.replay.keys import Key
 
@@ -192,13 +193,10 @@ def redact_secure_strings(clixml: str) -> str:
 
 
 def check_secrets(text: str, secrets: Iterable[str]) -> None:
-    from xml.sax.saxutils import escape
-
     for secret in secrets:
         if len(secret) < 4:
             continue  # too short to tell apart from ordinary text; never a real password
-        forms = {secret, escape(secret), escape(secret, {'"': "&quot;"})}
-        if any(form in text for form in forms):
+        if any(form in text for form in secret_forms(secret)):
             raise RecordingSecretError(
                 "refusing to write the recording: a known secret (password or secret parameter) "
                 "is still in it after scrubbing"

@@ -15,7 +15,7 @@ import enum
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 SECRET = "<secret>"  # noqa: S105 - how a secret value is displayed
@@ -136,17 +136,11 @@ class Key:
     def display(self) -> str:
         return "; ".join(s.display() for s in self.statements)
 
-    def redacted(self, secret_names: Iterable[str]) -> Key:
-        """The same key with the named parameters turned into secret wildcards."""
-        names = {n.lower() for n in secret_names}
+    def redacted(self, is_secret: Callable[[Param], bool]) -> Key:
+        """The same key with the parameters `is_secret` picks turned into secret wildcards."""
         return Key(
             tuple(
-                dataclasses.replace(
-                    s,
-                    params=tuple(
-                        Param(p.name, None, True) if p.name and p.name.lower() in names else p for p in s.params
-                    ),
-                )
+                dataclasses.replace(s, params=tuple(Param(p.name, None, True) if is_secret(p) else p for p in s.params))
                 for s in self.statements
             )
         )

@@ -14,7 +14,7 @@ from typing import Any
 from psbridge import ps
 from psbridge.replay import wire
 from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, RecordedMessage
-from psbridge.replay.keys import Key, Param, Statement
+from psbridge.replay.keys import Key
 from psbridge.replay.server import ReplayServer, pipeline_state_of
 
 _FINAL = {3, 4, 5}  # Stopped, Completed, Failed
@@ -59,7 +59,7 @@ class Recorder:
                 self.shadow.shells[live.text.upper()] = self.shadow.shells.pop(proposed)
 
     def _received(self, response: bytes) -> None:
-        command_id, data, _done = wire.receive_streams(response)
+        command_id, data = wire.receive_streams(response)
         target = uuid.UUID(command_id) if command_id else None
         for message in self._defrag.setdefault(target, wire.Defragmenter()).feed(data):
             recorded = RecordedMessage(message.message_type.name, message.clixml)
@@ -72,18 +72,10 @@ class Recorder:
                 continue
             self._messages[target].append(recorded)
             if recorded.type == "PipelineState" and pipeline_state_of(recorded.clixml) in _FINAL:
-                key = self._redact(self._keys.pop(target))
+                # Parameter values equal to a known secret become wildcards.
+                key = self._keys.pop(target).redacted(lambda p: isinstance(p.value, str) and p.value in self.secrets)
                 self.episodes.append(Episode(key, self._messages.pop(target), "recorded"))
                 self._defrag.pop(target, None)
-
-    def _redact(self, key: Key) -> Key:
-        """Parameter values equal to a known secret become wildcards."""
-
-        def param(p: Param) -> Param:
-            return Param(p.name, None, True) if isinstance(p.value, str) and p.value in self.secrets else p
-
-        return Key(tuple(Statement(s.command, s.script_sha256, tuple(param(p) for p in s.params))
-                         for s in key.statements))  # fmt: skip
 
 
 class RecordingWire:

@@ -186,8 +186,8 @@ def decode_b64(text: str | None) -> bytes:
     return base64.b64decode(text or "")
 
 
-def receive_streams(response: bytes) -> tuple[str | None, bytes, bool]:
-    """Split a ReceiveResponse into (CommandId, stdout bytes, command done)."""
+def receive_streams(response: bytes) -> tuple[str | None, bytes]:
+    """Split a ReceiveResponse into (CommandId or None for the pool, stdout bytes)."""
     root = fromstring(response)
     command_id = None
     data = bytearray()
@@ -195,7 +195,6 @@ def receive_streams(response: bytes) -> tuple[str | None, bytes, bool]:
         command_id = stream.get("CommandId", command_id)
         data += decode_b64(stream.text)
     state = root.find("s:Body/rsp:ReceiveResponse/rsp:CommandState", NS)
-    done = state is not None and state.get("State") == STATE_DONE
     if state is not None:
         command_id = state.get("CommandId", command_id)
-    return (command_id.upper() if command_id else None), bytes(data), done
+    return (command_id.upper() if command_id else None), bytes(data)

@@ -26,7 +26,7 @@ def test_matching_is_by_name_order_and_value_cmdlet_case_insensitive() -> None:
 
 
 def test_secret_is_a_wildcard() -> None:
-    recorded = key("Connect-Thing", Password="x").redacted(["password"])
+    recorded = key("Connect-Thing", Password="x").redacted(lambda p: p.name == "Password")
     assert recorded.statements[0].params[0].secret
     assert recorded.matches(key("Connect-Thing", Password="anything"))
     assert "<secret>" in recorded.display() and "x" not in recorded.display().replace("Connect-Thing", "")
