@@ -12,16 +12,20 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.command import Command, Parameter
+    from psbridge.command import Command, ErrorRule, Parameter
     from psbridge.errors import (
         AccessDeniedError,
         AuthenticationError,
         CommandNotFoundError,
         ConnectError,
+        ConnectorBusyError,
         InputError,
+        InteractiveOnlyError,
+        NotConnectedError,
         ObjectNotFoundError,
         OperationTimeoutError,
         OutcomeUnknownError,
+        PrerequisiteMissingError,
         ProtocolError,
         PsbridgeError,
         RecordingFormatError,
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
         UnexpectedOutputError,
         WSManFault,
     )
+    from psbridge.models import Change
     from psbridge.options import ConnectionOptions
     from psbridge.result import InvocationResult, PSObjectData
     from psbridge.session import RetryPolicy, Session
@@ -43,52 +48,26 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "AccessDeniedError": "psbridge.errors",
-    "AuthenticationError": "psbridge.errors",
-    "Command": "psbridge.command",
-    "CommandNotFoundError": "psbridge.errors",
-    "ConnectError": "psbridge.errors",
-    "ConnectionOptions": "psbridge.options",
-    "InputError": "psbridge.errors",
-    "InvocationResult": "psbridge.result",
-    "ObjectNotFoundError": "psbridge.errors",
-    "OperationTimeoutError": "psbridge.errors",
-    "OutcomeUnknownError": "psbridge.errors",
-    "PSObjectData": "psbridge.result",
-    "Parameter": "psbridge.command",
-    "ProtocolError": "psbridge.errors",
-    "PsbridgeError": "psbridge.errors",
-    "RecordingFormatError": "psbridge.errors",
-    "RecordingSecretError": "psbridge.errors",
-    "RemoteCommandError": "psbridge.errors",
-    "RemoteModuleNotFoundError": "psbridge.errors",
-    "ReplayError": "psbridge.errors",
-    "ReplayExhaustedError": "psbridge.errors",
-    "ReplayMissError": "psbridge.errors",
-    "RetryPolicy": "psbridge.session",
-    "Session": "psbridge.session",
-    "ShellNotFoundError": "psbridge.errors",
-    "TransportError": "psbridge.errors",
-    "UnexpectedOutputError": "psbridge.errors",
-    "Version": "psbridge.versions",
-    "WSManFault": "psbridge.errors",
-}
-
 __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
+    "Change",
     "Command",
     "CommandNotFoundError",
     "ConnectError",
     "ConnectionOptions",
+    "ConnectorBusyError",
+    "ErrorRule",
     "InputError",
+    "InteractiveOnlyError",
     "InvocationResult",
+    "NotConnectedError",
     "ObjectNotFoundError",
     "OperationTimeoutError",
     "OutcomeUnknownError",
     "PSObjectData",
     "Parameter",
+    "PrerequisiteMissingError",
     "ProtocolError",
     "PsbridgeError",
     "RecordingFormatError",
@@ -107,5 +86,41 @@ __all__ = [
     "WSManFault",
     "__version__",
 ]
-
+_LAZY = {
+    "Command": "psbridge.command",
+    "ErrorRule": "psbridge.command",
+    "Parameter": "psbridge.command",
+    "AccessDeniedError": "psbridge.errors",
+    "AuthenticationError": "psbridge.errors",
+    "CommandNotFoundError": "psbridge.errors",
+    "ConnectError": "psbridge.errors",
+    "ConnectorBusyError": "psbridge.errors",
+    "InputError": "psbridge.errors",
+    "InteractiveOnlyError": "psbridge.errors",
+    "NotConnectedError": "psbridge.errors",
+    "ObjectNotFoundError": "psbridge.errors",
+    "OperationTimeoutError": "psbridge.errors",
+    "OutcomeUnknownError": "psbridge.errors",
+    "PrerequisiteMissingError": "psbridge.errors",
+    "ProtocolError": "psbridge.errors",
+    "PsbridgeError": "psbridge.errors",
+    "RecordingFormatError": "psbridge.errors",
+    "RecordingSecretError": "psbridge.errors",
+    "RemoteCommandError": "psbridge.errors",
+    "RemoteModuleNotFoundError": "psbridge.errors",
+    "ReplayError": "psbridge.errors",
+    "ReplayExhaustedError": "psbridge.errors",
+    "ReplayMissError": "psbridge.errors",
+    "ShellNotFoundError": "psbridge.errors",
+    "TransportError": "psbridge.errors",
+    "UnexpectedOutputError": "psbridge.errors",
+    "WSManFault": "psbridge.errors",
+    "Change": "psbridge.models",
+    "ConnectionOptions": "psbridge.options",
+    "InvocationResult": "psbridge.result",
+    "PSObjectData": "psbridge.result",
+    "RetryPolicy": "psbridge.session",
+    "Session": "psbridge.session",
+    "Version": "psbridge.versions",
+}
 __getattr__ = _lazy.exporter(__name__, globals(), _LAZY)

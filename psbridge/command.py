@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, TypeAlias
 
 from psbridge import ps
-from psbridge.errors import InputError
+from psbridge.errors import InputError, RemoteCommandError
+from psbridge.result import ErrorRecordData
 
 Value: TypeAlias = (
     str | bool | int | float | uuid.UUID | dt.datetime | enum.Enum | Sequence["Value"] | Mapping[str, "Value"] | None
@@ -44,6 +45,27 @@ class Parameter:
 
 
 @dataclasses.dataclass(frozen=True)
+class ErrorRule:
+    """Maps an error record this command may report to a specific error class.
+
+    Every condition given must hold. Rules are tried before the generic classification
+    (command not found, object not found, access denied, ...).
+    """
+
+    error: type[RemoteCommandError]
+    message_contains: str | None = None
+    error_id_prefix: str | None = None
+    exception_type: str | None = None
+
+    def matches(self, record: ErrorRecordData) -> bool:
+        return (
+            (self.message_contains is None or self.message_contains.lower() in record.message.lower())
+            and (self.error_id_prefix is None or record.fully_qualified_error_id.startswith(self.error_id_prefix))
+            and (self.exception_type is None or record.exception_type == self.exception_type)
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class Command:
     """What to run. Build one with `Command.cmdlet(...)` or `Command.script(...)`.
 
@@ -55,6 +77,7 @@ class Command:
             when it is marked idempotent.
         errors: "raise" turns any error record into an exception; "collect" leaves them in the
             result for the caller to inspect.
+        error_rules: specific error classes for records this command is known to report.
     """
 
     name: str
@@ -62,6 +85,7 @@ class Command:
     parameters: tuple[Parameter, ...] = ()
     idempotent: bool = True
     errors: ErrorPolicy = "raise"
+    error_rules: tuple[ErrorRule, ...] = ()
 
     @classmethod
     def cmdlet(
@@ -72,11 +96,12 @@ class Command:
         secret: Sequence[str] = (),
         idempotent: bool = True,
         errors: ErrorPolicy = "raise",
+        error_rules: tuple[ErrorRule, ...] = (),
     ) -> Command:
         """A cmdlet call. Parameters whose value is None are left out."""
         if not name or any(ch.isspace() or ch in "\"'`$;|&(){}" for ch in name):
             raise InputError(f"invalid cmdlet name {name!r}")
-        return cls(name, False, _params(parameters, secret), idempotent, errors)
+        return cls(name, False, _params(parameters, secret), idempotent, errors, error_rules)
 
     @classmethod
     def script(
@@ -87,10 +112,11 @@ class Command:
         secret: Sequence[str] = (),
         idempotent: bool = True,
         errors: ErrorPolicy = "raise",
+        error_rules: tuple[ErrorRule, ...] = (),
     ) -> Command:
         """A packaged script from `psbridge/ps/`, e.g. `adsync/Get-GlobalParameters.ps1`."""
         ps.load(name)  # fail now, not on the server, when the script does not exist
-        return cls(name, True, _params(parameters, secret), idempotent, errors)
+        return cls(name, True, _params(parameters, secret), idempotent, errors, error_rules)
 
     @property
     def text(self) -> str:

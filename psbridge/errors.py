@@ -2,6 +2,7 @@
 
     PsbridgeError                       fields: target, command, error_id, category, attempt
     ├── InputError                      bad input from the caller (a version, a parameter, a setting)
+    │   └── InteractiveOnlyError        the cmdlet needs a person at a keyboard; names the unattended way
     ├── TransportError                  the call could not be carried out; `transient` says if retrying may help
     │   ├── ConnectError                no connection, TLS failure, connection reset
     │   ├── AuthenticationError         credentials refused (never retried)
@@ -15,6 +16,9 @@
     │   ├── RemoteModuleNotFoundError   Import-Module found no such module
     │   ├── ObjectNotFoundError         the object the command was pointed at does not exist
     │   ├── AccessDeniedError           the remote account lacks the rights
+    │   ├── ConnectorBusyError          a sync connector is running (`connector` names it); transient
+    │   ├── NotConnectedError           the module needs its Connect-* first (e.g. AADCloudSyncTools)
+    │   ├── PrerequisiteMissingError    the agent or a module the command needs is not installed
     │   └── UnexpectedOutputError       the output did not fit the model; keeps the raw object
     └── ReplayError                     record/replay could not serve or store a call
         ├── ReplayMissError             no recorded episode for the command; names the nearest one
@@ -77,6 +81,10 @@ class PsbridgeError(Exception):
 
 class InputError(PsbridgeError, ValueError):
     exit_code = 2
+
+
+class InteractiveOnlyError(InputError):
+    """A cmdlet that opens a sign-in window or prompts: it cannot run over remoting unattended."""
 
 
 class TransportError(PsbridgeError):
@@ -168,6 +176,28 @@ class ObjectNotFoundError(RemoteCommandError):
 
 
 class AccessDeniedError(RemoteCommandError):
+    pass
+
+
+class ConnectorBusyError(RemoteCommandError):
+    """`Connector: <name> is busy.`: a sync cycle or run profile is already running."""
+
+    @property
+    def connector(self) -> str | None:
+        import re
+
+        match = re.search(r"Connector: (.+?) is busy", self.message)
+        return match.group(1) if match else None
+
+    def fields(self) -> dict[str, Any]:
+        return {**super().fields(), "connector": self.connector}
+
+
+class NotConnectedError(RemoteCommandError):
+    pass
+
+
+class PrerequisiteMissingError(RemoteCommandError):
     pass
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -16,6 +16,21 @@ class PSModel(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+S = TypeVar("S")
+
+
+class Change(BaseModel, Generic[S]):
+    """What a desired-state function did: `changed` is False when the target already matched.
+
+    With `dry_run`, nothing was sent: `after` is what the state would be.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    changed: bool
+    dry_run: bool = False
+    before: S
+    after: S
 
 
 def from_output(model: type[M], objects: Iterable[Any], *, command: str, target: str) -> list[M]:

@@ -79,6 +79,16 @@ class Streams:
     progress: tuple[ProgressData, ...] = ()
 
 
+def live_records(streams: Streams) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The streams a caller may follow while a command runs, by name."""
+    return (
+        ("information", streams.information),
+        ("warning", streams.warning),
+        ("verbose", streams.verbose),
+        ("progress", streams.progress),
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class InvocationResult:
     """The outcome of one call. `state` is Completed, Failed or Stopped."""

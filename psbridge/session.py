@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 
 from psbridge import errors, logs
-from psbridge.command import Command
+from psbridge.command import Command, ErrorRule
 from psbridge.options import ConnectionOptions
 from psbridge.result import ErrorRecordData, InvocationResult
 
 if TYPE_CHECKING:
     from psbridge.replay.cassette import ScrubMap
     from psbridge.replay.transport import RecordMode
-    from psbridge.transport import Transport
+    from psbridge.transport import RecordCallback, Transport
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,8 +104,14 @@ class Session:
         if self._transport is not None:
             self._transport.close()
 
-    def invoke(self, command: Command, *, timeout: float | None = None) -> InvocationResult:
-        """Run a command and return its result; raise for transport failures and error records."""
+    def invoke(
+        self, command: Command, *, timeout: float | None = None, on_record: RecordCallback | None = None
+    ) -> InvocationResult:
+        """Run a command and return its result; raise for transport failures and error records.
+
+        `on_record` is called with information, warning, verbose and progress records as they
+        arrive, while the command still runs (e.g. a device-code sign-in instruction).
+        """
         deadline_s = self.timeout if timeout is None else timeout
         if deadline_s <= 0:
             raise errors.InputError("timeout must be positive")
@@ -120,7 +126,7 @@ class Session:
             attempt += 1
             started = time.monotonic()
             try:
-                result = self.transport.invoke(command, timeout=deadline_s)
+                result = self.transport.invoke(command, timeout=deadline_s, on_record=on_record)
             except errors.PsbridgeError as exc:
                 exc.attempt = attempt
                 exc.redact(secrets)
@@ -131,7 +137,9 @@ class Session:
                 )  # fmt: skip
                 raise
             self._log_streams(result, shown, secrets)
-            failure = None if command.errors == "collect" else error_for(result, self.target, attempt)
+            failure = (
+                None if command.errors == "collect" else error_for(result, self.target, attempt, command.error_rules)
+            )
             if failure is not None:
                 failure.redact(secrets)
             self._log.info(
@@ -205,8 +213,11 @@ _BY_CATEGORY: dict[str, type[errors.RemoteCommandError]] = {
 }
 
 
-def classify(record: ErrorRecordData) -> type[errors.RemoteCommandError]:
-    """The most specific RemoteCommandError class for an error record."""
+def classify(record: ErrorRecordData, rules: tuple[ErrorRule, ...] = ()) -> type[errors.RemoteCommandError]:
+    """The most specific RemoteCommandError class for an error record: the command's rules first."""
+    for rule in rules:
+        if rule.matches(record):
+            return rule.error
     for prefix, cls in _BY_ERROR_ID:
         if record.fully_qualified_error_id.startswith(prefix):
             return cls
@@ -217,14 +228,16 @@ def classify(record: ErrorRecordData) -> type[errors.RemoteCommandError]:
     return _BY_CATEGORY.get(record.category, errors.RemoteCommandError)
 
 
-def error_for(result: InvocationResult, target: str, attempt: int = 1) -> errors.RemoteCommandError | None:
+def error_for(
+    result: InvocationResult, target: str, attempt: int = 1, rules: tuple[ErrorRule, ...] = ()
+) -> errors.RemoteCommandError | None:
     """The error to raise for a result, or None. Non-terminating records count: pypsrp would not."""
     if not result.errors and result.state != "Failed":
         return None
     if not result.errors:
         return errors.RemoteCommandError(f"{result.command} failed on {target}", target=target, command=result.command)
     record = result.errors[-1] if result.state == "Failed" else result.errors[0]
-    cls = classify(record)
+    cls = classify(record, rules)
     more = f" (+{len(result.errors) - 1} more error records)" if len(result.errors) > 1 else ""
     return cls(
         f"{result.command} failed on {target}: {record.message}{more}",

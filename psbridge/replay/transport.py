@@ -26,6 +26,7 @@ from psbridge.replay.episodes import EpisodePlayer
 from psbridge.replay.recorder import Recorder
 from psbridge.replay.server import ReplayServer
 from psbridge.result import InvocationResult
+from psbridge.transport import RecordCallback
 from psbridge.transport.psrp import HandlerWire, PSRPTransport, WireFactory
 
 RecordMode = Literal["none", "once", "new_episodes", "rewrite"]
@@ -97,9 +98,9 @@ class ReplayTransport:
     def requests(self) -> int:
         return sum(t.requests for t in (self._replay, self._live) if t is not None)
 
-    def invoke(self, command: Command, *, timeout: float) -> InvocationResult:
+    def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
         if self._replay is not None:
-            result = self._replay.invoke(command, timeout=timeout)
+            result = self._replay.invoke(command, timeout=timeout, on_record=on_record)
             miss = next((e for e in result.errors if e.fully_qualified_error_id in _MISS_IDS), None)
             if miss is None:
                 return result
@@ -107,7 +108,7 @@ class ReplayTransport:
                 raise _MISS_IDS[miss.fully_qualified_error_id](
                     miss.message, target=self.target, command=command.display(), error_id=miss.fully_qualified_error_id
                 )
-        return self._live_transport(command).invoke(command, timeout=timeout)
+        return self._live_transport(command).invoke(command, timeout=timeout, on_record=on_record)
 
     def _live_transport(self, command: Command) -> PSRPTransport:
         if self._live is None:

@@ -7,16 +7,21 @@ Record and replay are not transports of their own: they swap the wire under the 
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from psbridge.command import Command
 from psbridge.result import InvocationResult
+
+# Called while a command runs, with each new record: ("information" | "warning" | "verbose" |
+# "progress", the record). How a device-code sign-in instruction reaches the user in time.
+RecordCallback = Callable[[str, Any], None]
 
 
 class Transport(Protocol):
     target: str
 
-    def invoke(self, command: Command, *, timeout: float) -> InvocationResult:
+    def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
         """Run one command with an overall deadline of `timeout` seconds.
 
         Returns the result with every stream, even when it holds error records; raises

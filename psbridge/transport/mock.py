@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from psbridge.command import Command
-from psbridge.result import InvocationResult
+from psbridge.result import InvocationResult, live_records
+from psbridge.transport import RecordCallback
 
 
 class MockTransport:
@@ -15,9 +16,14 @@ class MockTransport:
         self.calls: list[Command] = []
         self.closed = False
 
-    def invoke(self, command: Command, *, timeout: float) -> InvocationResult:
+    def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
         self.calls.append(command)
-        return self.handler(command)
+        result = self.handler(command)
+        if on_record is not None:
+            for kind, records in live_records(result.streams):
+                for record in records:
+                    on_record(kind, record)
+        return result
 
     def close(self) -> None:
         self.closed = True

@@ -39,8 +39,10 @@ from psbridge.result import (
     ProgressData,
     PSObjectData,
     Streams,
+    live_records,
     strip_deserialized,
 )
+from psbridge.transport import RecordCallback
 
 WireFactory = Callable[[Any], Any]
 # HTTP statuses worth another try: a dropped shell (400), throttling and overload.
@@ -194,8 +196,9 @@ class PSRPTransport:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def invoke(self, command: Command, *, timeout: float) -> InvocationResult:
+    def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
         started = time.monotonic()
+        forwarded: dict[str, int] = {}
         deadline = started + timeout
         pool = self._open_pool()
         self._calls_on_pool += 1
@@ -221,6 +224,8 @@ class PSRPTransport:
                         deadline_s=timeout,
                     )
                 ps.poll_invoke(timeout=max(1, min(self.options.operation_timeout, math.ceil(remaining))))
+                if on_record is not None:
+                    _forward(_streams(ps), forwarded, on_record)
         except errors.PsbridgeError:
             raise
         except Exception as exc:
@@ -235,10 +240,13 @@ class PSRPTransport:
             if self._pool is pool:  # a discarded pool took its pipelines with it
                 self._close_pipeline(ps)
             self._last_used = time.monotonic()
+        streams = _streams(ps)
+        if on_record is not None:
+            _forward(streams, forwarded, on_record)
         return InvocationResult(
             command=command.display(),
             output=tuple(convert(o) for o in ps.output),
-            streams=_streams(ps),
+            streams=streams,
             state=_STATE_NAMES.get(ps.state, str(ps.state)),
             elapsed_ms=(time.monotonic() - started) * 1000,
         )
@@ -254,6 +262,14 @@ class PSRPTransport:
             self._stop(ps)
         with contextlib.suppress(Exception):
             ps.close()
+
+
+def _forward(streams: Streams, forwarded: dict[str, int], on_record: RecordCallback) -> None:
+    """Hand each record not yet forwarded to the caller, in arrival order per stream."""
+    for kind, records in live_records(streams):
+        for record in records[forwarded.get(kind, 0) :]:
+            on_record(kind, record)
+        forwarded[kind] = len(records)
 
 
 def _to_wire(value: Any) -> Any:
