@@ -175,8 +175,10 @@ def cli(ctx: click.Context, /, **params: Any) -> None:
 
 def _register() -> None:
     from psbridge.cli.adsync import adsync
+    from psbridge.cli.cloudsync import cloudsync
 
     cli.add_command(adsync)
+    cli.add_command(cloudsync)
 
 
 _register()

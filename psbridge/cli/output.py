@@ -1,23 +1,50 @@
-"""Printing results: one JSON document, or readable lines."""
+"""Printing results: one JSON document on stdout, or readable text."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import click
 from pydantic import BaseModel
 
 
-def emit(ctx: click.Context, model: BaseModel, table: list[tuple[str, Any]] | None = None) -> None:
-    """`--output json`: the model's snake_case fields as one JSON document. Otherwise `table`, or every field."""
+def emit(
+    ctx: click.Context,
+    data: BaseModel | Sequence[BaseModel],
+    table: list[tuple[str, Any]] | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Print a model or a list of models.
+
+    `--output json`: the snake_case fields as one JSON document (an object, or an array for a list).
+    Otherwise a model prints as `label  value` rows (`table`, or every field), and a list as aligned
+    columns (`columns`, or every field that is not itself a list or an object).
+    """
     if ctx.obj.output == "json":
-        click.echo(json.dumps(model.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        dumped = (
+            data.model_dump(mode="json") if isinstance(data, BaseModel) else [m.model_dump(mode="json") for m in data]
+        )
+        click.echo(json.dumps(dumped, indent=2, ensure_ascii=False))
         return
-    rows = table if table is not None else [(k, v) for k, v in model.model_dump(mode="json").items()]
-    width = max((len(label) for label, _ in rows), default=0)
-    for label, value in rows:
-        click.echo(f"{label.ljust(width)}  {_text(value)}")
+    if isinstance(data, BaseModel):
+        rows = table if table is not None else list(data.model_dump(mode="json").items())
+        width = max((len(label) for label, _ in rows), default=0)
+        for label, value in rows:
+            click.echo(f"{label.ljust(width)}  {_text(value)}")
+        return
+    dumped_rows = [m.model_dump(mode="json") for m in data]
+    if not dumped_rows:
+        click.echo("(none)")
+        return
+    names = list(columns or [k for k, v in dumped_rows[0].items() if not isinstance(v, dict | list)])
+    cells = [[_text(row.get(name)) for name in names] for row in dumped_rows]
+    widths = [max(len(name), *(len(c[i]) for c in cells)) for i, name in enumerate(names)]
+    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _text(value: Any) -> str:
@@ -25,4 +52,6 @@ def _text(value: Any) -> str:
         return "yes" if value else "no"
     if value is None:
         return "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
