@@ -10,17 +10,38 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 from xml.sax.saxutils import escape
 
 import structlog
 
+# Bearer tokens and the keys that carry them (AADCloudSyncTools' state object holds both).
+_BEARER = re.compile(r"Bearer\s+[A-Za-z0-9\-_.~+/]+=*", re.IGNORECASE)
+_TOKEN_KEYS = frozenset({"accesstoken", "access_token", "authorization", "header", "awstoken", "refresh_token"})
+
+
+def redact_tokens(text: str) -> str:
+    return _BEARER.sub("Bearer <redacted>", text)
+
+
+def drop_tokens(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: no token-bearing key or Bearer value ever reaches a log line."""
+    for key in list(event):
+        value = event[key]
+        if key.lower() in _TOKEN_KEYS:
+            event[key] = "<redacted>"
+        elif isinstance(value, str) and "bearer" in value.lower():
+            event[key] = redact_tokens(value)
+    return event
+
+
 _STDLIB = structlog.wrap_logger(
     logging.getLogger("psbridge"),
     wrapper_class=structlog.stdlib.BoundLogger,
-    processors=[structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)],
+    processors=[drop_tokens, structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True)],
 )
 
 
@@ -50,12 +71,13 @@ class _RedactingFilter(logging.Filter):
         self.forms: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.forms:
-            message = record.getMessage()
-            if any(form in message for form in self.forms):
-                for form in sorted(self.forms, key=len, reverse=True):
-                    message = message.replace(form, "<secret>")
-                record.msg, record.args = message, None
+        message = record.getMessage()
+        cleaned = redact_tokens(message)
+        if any(form in cleaned for form in self.forms):
+            for form in sorted(self.forms, key=len, reverse=True):
+                cleaned = cleaned.replace(form, "<secret>")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
 
@@ -91,6 +113,7 @@ def configure_cli(verbosity: int, *, json_lines: bool | None = None) -> None:
     )
     structlog.configure(
         processors=[
+            drop_tokens,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,

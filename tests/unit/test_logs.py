@@ -34,3 +34,12 @@ def test_library_import_configures_nothing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False [] []"
+
+
+def test_tokens_never_reach_a_log_line() -> None:
+    event = logs.drop_tokens(
+        None, "info", {"event": "x", "AccessToken": "eyJ0eXAi", "message": "Bearer eyJ0eXAi.abc-_"}
+    )
+    assert event["AccessToken"] == "<redacted>"
+    assert event["message"] == "Bearer <redacted>"
+    assert "eyJ0eXAi" not in logs.redact_tokens("Authorization: Bearer eyJ0eXAi.abc")
