@@ -183,7 +183,9 @@ class Session:
         def clean(text: str) -> str:
             for secret in secrets:
                 text = text.replace(secret, "<secret>")
-            return text
+            # Remote text may carry a bearer token (AADCloudSyncTools' state does); the application's
+            # structlog configuration may lack logs.drop_tokens, so redact before logging.
+            return logs.redact_tokens(text)
 
         log = self._log
         streams = result.streams

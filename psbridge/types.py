@@ -82,3 +82,19 @@ def parse_bool(value: Any) -> Any:
 TimeSpan = Annotated[dt.timedelta | None, BeforeValidator(parse_timespan)]
 DateTime = Annotated[dt.datetime | None, BeforeValidator(parse_datetime)]
 Bool = Annotated[bool, BeforeValidator(parse_bool)]
+# A bool a build may not report at all ($null, or empty text): None, never False.
+OptionalBool = Annotated[bool | None, BeforeValidator(parse_bool)]
+
+
+def format_timespan(span: dt.timedelta) -> str:
+    """.NET's TimeSpan text (`[-][d.]hh:mm:ss[.fffffff]`), which PowerShell converts back to a TimeSpan."""
+    sign = "-" if span < dt.timedelta(0) else ""
+    span = abs(span)
+    hours, rest = divmod(span.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    if span.days:
+        text = f"{span.days}.{text}"
+    if span.microseconds:
+        text += f".{span.microseconds * 10:07d}"
+    return sign + text

@@ -1,23 +1,75 @@
-"""Entra Connect Sync (the ADSync module), on the Connect server's Windows PowerShell 5.1 endpoint."""
+"""Entra Connect Sync (the ADSync module), on the Connect server's Windows PowerShell 5.1 endpoint.
+
+Every wrapper runs a packaged script from `psbridge/ps/adsync/` that imports ADSync and projects what
+the cmdlet returns to flat objects (nested ADSync collections lose depth over remoting). A host
+without the module raises PrerequisiteMissingError. The cmdlets that need an interactive sign-in live
+in `psbridge.adsync.interactive`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
 
-from psbridge.adsync.models import GlobalParameter, GlobalSettings, VersionCheck
+from psbridge import logs
+from psbridge.adsync._support import (
+    as_policy_type,
+    guid,
+    invoke,
+    invoke_all,
+    invoke_one,
+    nest,
+    of_kind,
+    positive_timespan,
+    timespan_text,
+    validate_all,
+    validate_one,
+)
+from psbridge.adsync.cycle import IdleWatch
+from psbridge.adsync.models import (
+    AutoUpgrade,
+    Connector,
+    ConnectorPartition,
+    ConnectorRunStatus,
+    ExportDeletionThreshold,
+    GlobalParameter,
+    GlobalSettings,
+    PolicyType,
+    RunProfileResult,
+    RunStepResult,
+    Scheduler,
+    ServerConfigurationExport,
+    SyncCycleStart,
+    VersionCheck,
+)
 from psbridge.adsync.policy import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM, notes_for
-from psbridge.command import Command
-from psbridge.models import from_output
+from psbridge.command import Command, ErrorRule
+from psbridge.errors import ConnectorBusyError, InputError, PsbridgeError, UnexpectedOutputError
+from psbridge.files import fetch
+from psbridge.models import Change
 from psbridge.session import Session
+from psbridge.types import format_timespan
 from psbridge.versions import Version
+
+# `Connector: <name> is busy.` from Start-ADSyncSyncCycle (adsync.md §5): any connector can be the busy one.
+_BUSY = (
+    ErrorRule(ConnectorBusyError, message_contains=" is busy"),
+    ErrorRule(ConnectorBusyError, error_id_prefix="System.InvalidOperationException: Connector:"),
+)
+
+
+# -- global settings and version ------------------------------------------------------------------------
 
 
 def get_global_settings(session: Session) -> GlobalSettings:
-    """Every global parameter of the sync engine; wraps Get-ADSyncGlobalSettings, flattened on the server."""
+    """Every global parameter of the sync engine, with typed fields; wraps Get-ADSyncGlobalSettings."""
     command = Command.script("adsync/Get-GlobalParameters.ps1")
-    result = session.invoke(command)
-    params = from_output(GlobalParameter, result.output, command=command.display(), target=session.target)
-    return GlobalSettings(parameters=tuple(params))
+    params = invoke_all(session, command, GlobalParameter)
+    return validate_one(GlobalSettings, {"parameters": params}, session, command)
 
 
 def get_version(session: Session) -> Version:
@@ -48,3 +100,232 @@ def check_version(
         cloud_managed_minimum=cloud_floor,
         notes=tuple(notes_for(version, today=today or dt.date.today(), cloud_managed_minimum=cloud_floor)),
     )
+
+
+def get_export_deletion_threshold(session: Session) -> ExportDeletionThreshold:
+    """The accidental-deletion threshold as mirrored in the global settings; no interactive sign-in.
+
+    Get-ADSyncExportDeletionThreshold itself needs `-AADUserName` (an interactive sign-in), so this
+    reads `Microsoft.OptionalFeature.ExportDeletionThreshold*` instead, which may lag the cloud value.
+    """
+    settings = get_global_settings(session)
+    return ExportDeletionThreshold(
+        enabled=settings.export_deletion_threshold_enabled, threshold=settings.export_deletion_threshold
+    )
+
+
+# -- scheduler and sync cycles --------------------------------------------------------------------------
+
+
+def get_scheduler(session: Session) -> Scheduler:
+    """The sync scheduler's settings and state; wraps Get-ADSyncScheduler."""
+    return invoke_one(session, Command.script("adsync/Get-Scheduler.ps1"), Scheduler)
+
+
+def set_scheduler(
+    session: Session,
+    *,
+    sync_cycle_enabled: bool | None = None,
+    customized_sync_cycle_interval: dt.timedelta | str | None = None,
+    next_sync_cycle_policy_type: PolicyType | str | None = None,
+    purge_run_history_interval: dt.timedelta | str | None = None,
+    maintenance_enabled: bool | None = None,
+    dry_run: bool = False,
+) -> Change[Scheduler]:
+    """Bring scheduler settings to the given values; wraps Set-ADSyncScheduler, sending only what differs.
+
+    SchedulerSuspended and staging mode are not offered: Microsoft does not support changing them
+    from automation. `after` is `before` with the changes applied; the server recomputes the
+    effective interval itself.
+
+    Raises:
+        InputError: an interval that is not positive, or shorter than AllowedSyncCycleInterval.
+    """
+    desired: dict[str, Any] = {
+        "sync_cycle_enabled": sync_cycle_enabled,
+        "customized_sync_cycle_interval": positive_timespan(
+            customized_sync_cycle_interval, "customized_sync_cycle_interval"
+        ),
+        "next_sync_cycle_policy_type": as_policy_type(next_sync_cycle_policy_type),
+        "purge_run_history_interval": positive_timespan(purge_run_history_interval, "purge_run_history_interval"),
+        "maintenance_enabled": maintenance_enabled,
+    }
+    desired = {name: value for name, value in desired.items() if value is not None}
+    before = get_scheduler(session)
+    interval, allowed = desired.get("customized_sync_cycle_interval"), before.allowed_sync_cycle_interval
+    if interval is not None and allowed is not None and interval < allowed:
+        raise InputError(
+            f"customized_sync_cycle_interval {format_timespan(interval)} is shorter than the "
+            f"AllowedSyncCycleInterval {format_timespan(allowed)} of {session.target}",
+            target=session.target,
+        )
+    changes = {name: value for name, value in desired.items() if getattr(before, name) != value}
+    after = before.model_copy(update=changes)
+    if changes and not dry_run:
+        policy = changes.get("next_sync_cycle_policy_type")
+        command = Command.script(
+            "adsync/Set-Scheduler.ps1",
+            {
+                "SyncCycleEnabled": changes.get("sync_cycle_enabled"),
+                "CustomizedSyncCycleInterval": timespan_text(changes.get("customized_sync_cycle_interval")),
+                "NextSyncCyclePolicyType": None if policy is None else policy.value,
+                "PurgeRunHistoryInterval": timespan_text(changes.get("purge_run_history_interval")),
+                "MaintenanceEnabled": changes.get("maintenance_enabled"),
+            },
+        )
+        invoke(session, command)
+    return Change[Scheduler](changed=bool(changes), dry_run=dry_run, before=before, after=after)
+
+
+def start_sync_cycle(
+    session: Session,
+    *,
+    policy_type: PolicyType | str = PolicyType.DELTA,
+    dry_run: bool = False,
+    wait: bool = False,
+    timeout_s: float = 3600.0,
+    poll_s: float = 15.0,
+    settle_polls: int = 3,
+) -> SyncCycleStart:
+    """Start a sync cycle unless the scheduler forbids it; wraps Start-ADSyncSyncCycle (never retried).
+
+    A disabled or suspended scheduler, or a cycle already in progress, is not an error: the result
+    says `started=False` and why (`reason`). `dry_run` only reads the scheduler and reports what a
+    start would do. With `wait`, polls the scheduler and the connector run status every `poll_s`
+    seconds until the cycle is over or `timeout_s` passes; `finished` says which.
+
+    Raises:
+        ConnectorBusyError: Start-ADSyncSyncCycle reported `Connector: <name> is busy.` (transient).
+    """
+    policy = as_policy_type(policy_type) or PolicyType.DELTA
+    if timeout_s < 0 or poll_s <= 0 or settle_polls < 1:
+        raise InputError("start_sync_cycle needs timeout_s >= 0, poll_s > 0 and settle_polls >= 1")
+    if dry_run:
+        scheduler = get_scheduler(session)
+        return SyncCycleStart.model_validate({
+            "started": False,
+            "reason": scheduler.not_started_reason,
+            "policy_type": policy,
+            "staging_mode_enabled": scheduler.staging_mode_enabled,
+            "next_sync_cycle_start_time_in_utc": scheduler.next_sync_cycle_start_time_in_utc,
+            "dry_run": True,
+        })  # fmt: skip
+    command = Command.script(
+        "adsync/Start-SyncCycle.ps1", {"PolicyType": policy.value}, idempotent=False, error_rules=_BUSY
+    )
+    start = invoke_one(session, command, SyncCycleStart)
+    if not (wait and start.started):
+        return start
+    watch = IdleWatch(start.next_sync_cycle_start_time_in_utc, settle_polls=settle_polls)
+    return start.model_copy(update={"finished": _wait_until_idle(session, watch, timeout_s, poll_s)})
+
+
+def get_connector_run_status(session: Session) -> list[ConnectorRunStatus]:
+    """The connectors running right now; an empty list when the engine is idle. Wraps Get-ADSyncConnectorRunStatus.
+
+    The list is briefly empty between the steps of a cycle too: to know a cycle ended, use
+    `start_sync_cycle(wait=True)` or `get_scheduler(...).sync_cycle_in_progress`.
+    """
+    return invoke_all(session, Command.script("adsync/Get-ConnectorRunStatus.ps1"), ConnectorRunStatus)
+
+
+def _wait_until_idle(session: Session, watch: IdleWatch, timeout_s: float, poll_s: float) -> bool:
+    log = logs.get_logger(target=session.target)
+    started = time.monotonic()
+    deadline = started + timeout_s
+    poll = 0
+    while True:
+        poll += 1
+        scheduler = get_scheduler(session)
+        running = get_connector_run_status(session)
+        elapsed_s = round(time.monotonic() - started, 3)
+        if watch.observe(scheduler, running):
+            log.info("psbridge.adsync.sync_cycle.finished", poll=poll, elapsed_s=elapsed_s)
+            return True
+        log.info(
+            "psbridge.adsync.sync_cycle.running", poll=poll, elapsed_s=elapsed_s,
+            in_progress=scheduler.sync_cycle_in_progress,
+            connectors=[f"{r.connector_name}: {r.run_state}" for r in running],
+        )  # fmt: skip
+        if time.monotonic() + poll_s > deadline:
+            log.warning("psbridge.adsync.sync_cycle.wait_timeout", poll=poll, timeout_s=timeout_s)
+            return False
+        time.sleep(poll_s)
+
+
+# -- connectors, run history, auto-upgrade, configuration -------------------------------------------------
+
+
+def get_connector(session: Session) -> list[Connector]:
+    """Every connector with its partitions; wraps Get-ADSyncConnector, flattened on the server."""
+    command = Command.script("adsync/Get-Connectors.ps1")
+    output = invoke(session, command).output
+    connectors = validate_all(Connector, of_kind(output, "Connector"), session, command)
+    partitions = validate_all(ConnectorPartition, of_kind(output, "Partition"), session, command)
+    return nest(connectors, "partitions", lambda c: c.identifier, partitions, lambda p: p.connector_id)
+
+
+def get_run_profile_result(
+    session: Session, *, number_requested: int = 10, connector_id: uuid.UUID | str | None = None
+) -> list[RunProfileResult]:
+    """The newest runs first, with their step results; wraps Get-ADSyncRunProfileResult -NumberRequested."""
+    if number_requested < 1:
+        raise InputError("number_requested must be at least 1")
+    command = Command.script(
+        "adsync/Get-RunProfileResult.ps1",
+        {"NumberRequested": number_requested, "ConnectorId": guid(connector_id, "connector_id")},
+    )
+    output = invoke(session, command).output
+    runs = validate_all(RunProfileResult, of_kind(output, "Run"), session, command)
+    steps = validate_all(RunStepResult, of_kind(output, "Step"), session, command)
+    return nest(runs, "step_results", lambda r: r.run_history_id, steps, lambda s: s.run_history_id)
+
+
+def get_auto_upgrade(session: Session, *, detail: bool = False) -> AutoUpgrade:
+    """The auto-upgrade state and, with `detail`, why it is suspended; wraps Get-ADSyncAutoUpgrade [-Detail]."""
+    command = Command.script("adsync/Get-AutoUpgrade.ps1", {"Detail": True if detail else None})
+    return invoke_one(session, command, AutoUpgrade)
+
+
+def get_server_configuration(
+    session: Session, *, path: str, fetch_to: str | os.PathLike[str] | None = None
+) -> ServerConfigurationExport:
+    """Export the sync configuration to `path` on the server; wraps Get-ADSyncServerConfiguration -Path.
+
+    With `fetch_to` (a local folder, created if needed), the export is zipped on the server, copied
+    into that folder verified by SHA-256, and the remote zip removed. Not retried: it writes files on
+    the server.
+    """
+    if not path.strip():
+        raise InputError("path must name a folder on the server")
+    command = Command.script(
+        "adsync/Export-ServerConfiguration.ps1",
+        {"Path": path, "Compress": True if fetch_to is not None else None},
+        idempotent=False,
+    )
+    export = invoke_one(session, command, ServerConfigurationExport)
+    if fetch_to is None:
+        return export
+    if export.zip_path is None:
+        raise UnexpectedOutputError(f"{command.display()} returned no ZipPath", target=session.target)
+    folder = Path(fetch_to)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fetched = fetch(session, export.zip_path, folder)
+    finally:
+        removed = _remove_archive(session, export.zip_path)
+    return export.model_copy(
+        update={"local_path": fetched.local_path, "sha256": fetched.sha256, "zip_removed": removed}
+    )
+
+
+def _remove_archive(session: Session, zip_path: str) -> bool:
+    """Remove the export zip from the server's temp folder; a failure is logged, not raised."""
+    try:
+        invoke(session, Command.script("adsync/Remove-ExportArchive.ps1", {"Path": zip_path}))
+    except PsbridgeError as exc:
+        logs.get_logger(target=session.target).warning(
+            "psbridge.adsync.export.cleanup_failed", remote_path=zip_path, error=str(exc)
+        )
+        return False
+    return True

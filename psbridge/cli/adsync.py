@@ -1,6 +1,14 @@
-"""`psbridge adsync ...`: Entra Connect Sync, mirroring `psbridge.adsync`."""
+"""`psbridge adsync ...`: Entra Connect Sync, mirroring `psbridge.adsync`.
+
+Commands that change the server (`set-scheduler`, `sync`) do nothing without `--yes`, or `--dry-run`
+to see what they would do: they run from cron, so they never prompt.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -8,9 +16,44 @@ from psbridge.adsync.policy import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIM
 from psbridge.cli.output import emit
 from psbridge.versions import Version
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 
 def _version(ctx: click.Context, param: click.Parameter, value: str) -> Version:
     return Version(value)  # a malformed version raises InputError: exit code 2, one line
+
+
+def _confirmed(yes: bool, dry_run: bool, what: str) -> None:
+    if not (yes or dry_run):
+        raise click.UsageError(f"{what} changes the server: pass --yes to do it, or --dry-run to see what it would do")
+
+
+def _plain(value: Any) -> Any:
+    """A field as people read it: TimeSpans in .NET's d.hh:mm:ss form, enums by value."""
+    from psbridge.types import format_timespan
+
+    if isinstance(value, dt.timedelta):
+        return format_timespan(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
+
+
+def _rows(model: BaseModel) -> list[tuple[str, Any]]:
+    return [(name, _plain(getattr(model, name))) for name in type(model).model_fields]
+
+
+dry_run_option = click.option("--dry-run", is_flag=True, help="Only read, and report what would be done.")
+yes_option = click.option("--yes", is_flag=True, help="Really change the server (required unless --dry-run).")
 
 
 @click.group()
@@ -49,3 +92,185 @@ def version(ctx: click.Context, minimum: Version, cloud_managed_min: Version) ->
     ]
     emit(ctx, result, rows)
     return 0 if result.meets_minimum else 1
+
+
+@adsync.command("global-settings")
+@click.pass_context
+def global_settings(ctx: click.Context) -> None:
+    """The sync engine's global settings: typed features first, then every parameter."""
+    from psbridge.adsync import get_global_settings
+
+    result = get_global_settings(ctx.obj.session())
+    rows = [row for row in _rows(result) if row[0] != "parameters"]
+    emit(ctx, result, [*rows, *((p.name, p.value) for p in result.parameters)])
+
+
+@adsync.command("deletion-threshold")
+@click.pass_context
+def deletion_threshold(ctx: click.Context) -> None:
+    """The export deletion threshold, as the server's global settings mirror it (no sign-in needed)."""
+    from psbridge.adsync import get_export_deletion_threshold
+
+    emit(ctx, get_export_deletion_threshold(ctx.obj.session()))
+
+
+@adsync.command("enable-deletion-threshold")
+@click.option("--threshold", type=click.IntRange(min=1), help="Deletions allowed per export.")
+def enable_deletion_threshold(threshold: int | None) -> None:
+    """Interactive only (-AADUserName): always refused (exit 2), naming the unattended way."""
+    from psbridge.adsync.interactive import refusal
+
+    raise refusal("Enable-ADSyncExportDeletionThreshold")
+
+
+@adsync.command("disable-deletion-threshold")
+def disable_deletion_threshold() -> None:
+    """Interactive only (-AADUserName): always refused (exit 2), naming the unattended way."""
+    from psbridge.adsync.interactive import refusal
+
+    raise refusal("Disable-ADSyncExportDeletionThreshold")
+
+
+@adsync.command("scheduler")
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """The sync scheduler's settings and state (Get-ADSyncScheduler)."""
+    from psbridge.adsync import get_scheduler
+
+    result = get_scheduler(ctx.obj.session())
+    emit(ctx, result, _rows(result))
+
+
+@adsync.command("set-scheduler")
+@click.option("--sync-cycle-enabled/--no-sync-cycle-enabled", default=None, help="Run scheduled cycles or not.")
+@click.option("--interval", metavar="TIMESPAN", help="CustomizedSyncCycleInterval, e.g. 00:40:00.")
+@click.option("--next-policy", type=click.Choice(["Delta", "Initial"]), help="NextSyncCyclePolicyType.")
+@click.option("--purge-interval", metavar="TIMESPAN", help="PurgeRunHistoryInterval, e.g. 7.00:00:00.")
+@click.option("--maintenance/--no-maintenance", default=None, help="MaintenanceEnabled.")
+@dry_run_option
+@yes_option
+@click.pass_context
+def set_scheduler(
+    ctx: click.Context,
+    sync_cycle_enabled: bool | None,
+    interval: str | None,
+    next_policy: str | None,
+    purge_interval: str | None,
+    maintenance: bool | None,
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Change scheduler settings (Set-ADSyncScheduler), sending only what differs."""
+    if (sync_cycle_enabled, interval, next_policy, purge_interval, maintenance) == (None,) * 5:
+        raise click.UsageError("give at least one setting to change (see --help)")
+    _confirmed(yes, dry_run, "set-scheduler")
+    from psbridge.adsync import set_scheduler as set_
+
+    change = set_(
+        ctx.obj.session(),
+        sync_cycle_enabled=sync_cycle_enabled,
+        customized_sync_cycle_interval=interval,
+        next_sync_cycle_policy_type=next_policy,
+        purge_run_history_interval=purge_interval,
+        maintenance_enabled=maintenance,
+        dry_run=dry_run,
+    )
+    before, after = dict(_rows(change.before)), dict(_rows(change.after))
+    diffs = [
+        (name, f"{_shown(before[name])} -> {_shown(after[name])}") for name in before if before[name] != after[name]
+    ]
+    emit(ctx, change, [("changed", change.changed), ("dry_run", change.dry_run), *diffs])
+
+
+@adsync.command("sync")
+@click.option("--initial", is_flag=True, help="Run an Initial cycle (full import and sync) instead of Delta.")
+@click.option("--wait", is_flag=True, help="Wait until the cycle is over.")
+@click.option(
+    "--timeout", "timeout_s", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+    help="With --wait: seconds to wait; the cycle keeps running after that.",
+)  # fmt: skip
+@click.option(
+    "--poll", "poll_s", type=click.FloatRange(min=0.001), default=15.0, show_default=True,
+    help="With --wait: seconds between polls.",
+)  # fmt: skip
+@dry_run_option
+@yes_option
+@click.pass_context
+def sync(
+    ctx: click.Context, initial: bool, wait: bool, timeout_s: float, poll_s: float, dry_run: bool, yes: bool
+) -> int:
+    """Start a sync cycle (Start-ADSyncSyncCycle) unless the scheduler forbids it.
+
+    Exit code 1 when the cycle did not start (disabled, suspended, already running) or, with --wait,
+    was not seen to finish in time. A busy connector is an error (exit 4).
+    """
+    _confirmed(yes, dry_run, "sync")
+    from psbridge.adsync import start_sync_cycle
+
+    result = start_sync_cycle(
+        ctx.obj.session(),
+        policy_type="Initial" if initial else "Delta",
+        dry_run=dry_run,
+        wait=wait,
+        timeout_s=timeout_s,
+        poll_s=poll_s,
+    )
+    rows = _rows(result)
+    if result.staging_mode_enabled:
+        rows.append(("note", "staging mode: the cycle imports and synchronizes but never exports"))
+    emit(ctx, result, rows)
+    if dry_run:
+        return 0 if result.reason is None else 1
+    return 0 if result.started and result.finished is not False else 1
+
+
+@adsync.command("run-status")
+@click.pass_context
+def run_status(ctx: click.Context) -> None:
+    """The connectors running right now (Get-ADSyncConnectorRunStatus); none when idle."""
+    from psbridge.adsync import get_connector_run_status
+
+    emit(ctx, get_connector_run_status(ctx.obj.session()))
+
+
+@adsync.command("connectors")
+@click.pass_context
+def connectors(ctx: click.Context) -> None:
+    """Every connector (Get-ADSyncConnector), with its partitions in --output json."""
+    from psbridge.adsync import get_connector
+
+    emit(ctx, get_connector(ctx.obj.session()), columns=["name", "type", "subtype", "identifier"])
+
+
+@adsync.command("run-history")
+@click.option("--count", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs.")
+@click.option("--connector-id", metavar="GUID", help="Only this connector's runs.")
+@click.pass_context
+def run_history(ctx: click.Context, count: int, connector_id: str | None) -> None:
+    """The newest runs first (Get-ADSyncRunProfileResult), with step results in --output json."""
+    from psbridge.adsync import get_run_profile_result
+
+    runs = get_run_profile_result(ctx.obj.session(), number_requested=count, connector_id=connector_id)
+    columns = ["start_date", "connector_name", "run_profile_name", "result", "run_number"]
+    emit(ctx, runs, columns=columns)
+
+
+@adsync.command("auto-upgrade")
+@click.option("--detail", is_flag=True, help="Also read why auto-upgrade is suspended.")
+@click.pass_context
+def auto_upgrade(ctx: click.Context, detail: bool) -> None:
+    """The auto-upgrade state (Get-ADSyncAutoUpgrade)."""
+    from psbridge.adsync import get_auto_upgrade
+
+    emit(ctx, get_auto_upgrade(ctx.obj.session(), detail=detail))
+
+
+@adsync.command("export-config")
+@click.option("--path", "remote_path", required=True, help=r"Folder on the server, e.g. C:\psbridge\export.")
+@click.option("--fetch-to", type=click.Path(), help="Zip the export on the server and copy it here, verified.")
+@click.pass_context
+def export_config(ctx: click.Context, remote_path: str, fetch_to: str | None) -> None:
+    """Export the sync configuration on the server (Get-ADSyncServerConfiguration -Path)."""
+    from psbridge.adsync import get_server_configuration
+
+    emit(ctx, get_server_configuration(ctx.obj.session(), path=remote_path, fetch_to=fetch_to))

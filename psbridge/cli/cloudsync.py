@@ -1,10 +1,277 @@
-"""`psbridge cloudsync ...`: Entra Cloud Sync through AADCloudSyncTools, mirroring `psbridge.cloudsync`."""
+"""`psbridge cloudsync ...`: Entra Cloud Sync through AADCloudSyncTools, mirroring `psbridge.cloudsync`.
+
+The module keeps its sign-in in the remote session, and a session lasts one psbridge run: give
+`--sign-in` to sign in (device code, instruction on stderr) and run the command in the same run.
+Reads are here; commands that act are in `psbridge.cli.cloudsync_control`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
 import click
+
+from psbridge.cli.output import emit
+from psbridge.models import PSModel
+
+if TYPE_CHECKING:
+    from psbridge.cloudsync.models import JobStatus
+    from psbridge.session import Session
+
+_OPTIONS = "psbridge.cloudsync"
+TEMPLATES = ("AD2AADProvisioning", "AD2AADPasswordHash")
+
+
+@dataclasses.dataclass
+class CloudSyncOptions:
+    module_path: str | None
+    tenant_id: str | None
+    sign_in: bool
+    sign_in_timeout: float
+    prepared: bool = False
+
+
+def say(message: str) -> None:
+    """A message from the agent (the device-code instruction): to stderr, at once."""
+    click.echo(message, err=True)
+
+
+def session(ctx: click.Context) -> Session:
+    """The run's Session: first targeted at `--tenant-id` and signed in, when those were given."""
+    options: CloudSyncOptions = ctx.meta[_OPTIONS]
+    current: Session = ctx.obj.session()
+    if not options.prepared:
+        from psbridge.cloudsync import connect, set_tenant_id
+
+        if options.tenant_id is not None:
+            set_tenant_id(current, tenant_id=options.tenant_id, module_path=options.module_path)
+        if options.sign_in:
+            connect(current, on_message=say, timeout=options.sign_in_timeout, module_path=options.module_path)
+        options.prepared = True
+    return current
+
+
+def module_path(ctx: click.Context) -> str | None:
+    options: CloudSyncOptions = ctx.meta[_OPTIONS]
+    return options.module_path
 
 
 @click.group()
-def cloudsync() -> None:
-    """Entra Cloud Sync (the AADCloudSyncTools module on a provisioning-agent server)."""
+@click.option("--module-path", metavar="PATH", help="AADCloudSyncTools folder on the agent [its install path].")
+@click.option("--tenant-id", metavar="GUID", help="Sign in to this tenant instead of the agent's (with --sign-in).")
+@click.option(
+    "--sign-in", is_flag=True, help="Sign in with a device code first (instruction on stderr); not unattended."
+)
+@click.option("--sign-in-timeout", type=click.FloatRange(min=1), default=960.0, show_default=True, help="Seconds.")
+@click.pass_context
+def cloudsync(
+    ctx: click.Context, module_path: str | None, tenant_id: str | None, sign_in: bool, sign_in_timeout: float
+) -> None:
+    """Entra Cloud Sync (the AADCloudSyncTools module on a provisioning-agent server).
+
+    Graph-backed commands need the module signed in within the same run (--sign-in), with a device
+    code someone enters at https://microsoft.com/devicelogin: this is not for unattended use.
+    """
+    ctx.meta[_OPTIONS] = CloudSyncOptions(module_path, tenant_id, sign_in, sign_in_timeout)
+
+
+def job_selector(command: Any) -> Any:
+    command = click.option("--template", type=click.Choice(TEMPLATES), help="Only jobs of this template.")(command)
+    return click.option("--job-id", help="One job (AD2AADProvisioning.<hex>.<guid>).")(command)
+
+
+class StatusRow(PSModel):
+    id: str
+    code: str
+    quarantine_reason: str | None
+    quarantine_error: str | None
+    last_run_state: str | None
+    last_run_ended: str | None
+
+    @classmethod
+    def of(cls, job: JobStatus) -> StatusRow:
+        quarantine, last = job.quarantine, job.last_run
+        ended = last.time_ended if last is not None else None
+        return cls(
+            id=job.id,
+            code=job.code,
+            quarantine_reason=quarantine.reason if quarantine else None,
+            quarantine_error=quarantine.error.code if quarantine and quarantine.error else None,
+            last_run_state=last.state if last is not None else None,
+            last_run_ended=ended.isoformat(timespec="seconds") if ended is not None else None,
+        )
+
+
+@cloudsync.command("status")
+@job_selector
+@click.pass_context
+def status(ctx: click.Context, job_id: str | None, template: Any) -> int:
+    """Each job's status code, quarantine and last run. Exit code 1 when any job is in quarantine."""
+    from psbridge.cloudsync import get_job_status
+
+    report = get_job_status(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    if ctx.obj.output == "json":
+        emit(ctx, list(report.jobs))
+    else:
+        emit(ctx, [StatusRow.of(job) for job in report.jobs])
+    return 1 if report.quarantined else 0
+
+
+@cloudsync.command("jobs")
+@job_selector
+@click.pass_context
+def jobs(ctx: click.Context, job_id: str | None, template: Any) -> None:
+    """Cloud Sync jobs: id, template (from the id) and service principal."""
+    from psbridge.cloudsync import get_job
+
+    result = get_job(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    emit(ctx, list(result.jobs), columns=["id", "template_id", "service_principal_id"])
+
+
+@cloudsync.command("schedule")
+@job_selector
+@click.pass_context
+def schedule(ctx: click.Context, job_id: str | None, template: Any) -> None:
+    """Each job's schedule: interval and state."""
+    from psbridge.cloudsync import get_job_schedule
+
+    result = get_job_schedule(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    emit(ctx, list(result.schedules), columns=["id", "state", "interval_mins", "interval_text", "expiration"])
+
+
+@cloudsync.command("settings")
+@job_selector
+@click.pass_context
+def settings(ctx: click.Context, job_id: str | None, template: Any) -> None:
+    """Each job's settings (e.g. QuarantineTooManyDeletesThreshold)."""
+    from psbridge.cloudsync import get_job_settings
+
+    result = get_job_settings(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    emit(ctx, list(result.settings), columns=["id", "settings"])
+
+
+@cloudsync.command("scope")
+@click.option("--job-id", required=True)
+@click.option(
+    "--object-type",
+    type=click.Choice(["User", "Group", "Contact", "InetOrgPerson", "All"]),
+    default="All",
+    show_default=True,
+)
+@click.pass_context
+def scope(ctx: click.Context, job_id: str, object_type: Any) -> None:
+    """A job's scoping-filter clauses."""
+    from psbridge.cloudsync import get_job_scope
+
+    result = get_job_scope(session(ctx), job_id=job_id, object_type=object_type, module_path=module_path(ctx))
+    emit(ctx, list(result.rules))
+
+
+@cloudsync.command("schema")
+@click.option("--job-id", required=True)
+@click.pass_context
+def schema(ctx: click.Context, job_id: str) -> None:
+    """A job's synchronization schema (the whole document with --output json)."""
+    from psbridge.cloudsync import get_job_schema
+
+    result = get_job_schema(session(ctx), job_id=job_id, module_path=module_path(ctx))
+    rows = [
+        ("job_id", result.job_id),
+        ("id", result.document.get("id")),
+        ("version", result.document.get("version")),
+        ("directories", [d.get("name") for d in result.directories]),
+        ("rules", [r.get("name") for r in result.synchronization_rules]),
+    ]
+    emit(ctx, result, rows)
+
+
+@cloudsync.command("info")
+@click.pass_context
+def info(ctx: click.Context) -> None:
+    """The module's state: tenant, signed-in user, agent paths (tokens are never shown)."""
+    from psbridge.cloudsync import get_info
+
+    emit(ctx, get_info(session(ctx), module_path=module_path(ctx)))
+
+
+@cloudsync.command("service-principal")
+@click.option("--kind", type=click.Choice(["CloudSync", "SyncFabric", "All"]), default="CloudSync", show_default=True)
+@click.pass_context
+def service_principal(ctx: click.Context, kind: Any) -> None:
+    """Service principals: one per Cloud Sync configuration, or SyncFabric, or all."""
+    from psbridge.cloudsync import get_service_principal
+
+    result = get_service_principal(session(ctx), kind=kind, module_path=module_path(ctx))
+    emit(ctx, list(result.service_principals))
+
+
+@cloudsync.command("service-account")
+@click.pass_context
+def service_account(ctx: click.Context) -> int:
+    """The ADtoAADSyncServiceAccount user. Exit code 1 when there is none."""
+    from psbridge.cloudsync import get_service_account
+
+    result = get_service_account(session(ctx), module_path=module_path(ctx))
+    account = result.account
+    rows = [
+        ("present", result.present),
+        ("id", account.id if account else None),
+        ("user_principal_name", account.user_principal_name if account else None),
+        ("account_enabled", account.account_enabled if account else None),
+        ("created_date_time", account.created_date_time.isoformat() if account and account.created_date_time else None),
+    ]
+    emit(ctx, result, rows)
+    return 0 if result.present else 1
+
+
+@cloudsync.command("connect")
+@click.option("--timeout", "deadline", type=click.FloatRange(min=1), default=960.0, show_default=True, help="Seconds.")
+@click.pass_context
+def connect(ctx: click.Context, deadline: float) -> None:
+    """Sign in with a device code (instruction on stderr); checks sign-in works.
+
+    The sign-in lasts for this run only: to sign in and run a command, use `cloudsync --sign-in COMMAND`.
+    """
+    from psbridge.cloudsync import connect as sign_in
+    from psbridge.cloudsync import set_tenant_id as set_tenant
+
+    options: CloudSyncOptions = ctx.meta[_OPTIONS]
+    current = ctx.obj.session()
+    if options.tenant_id is not None:
+        set_tenant(current, tenant_id=options.tenant_id, module_path=options.module_path)
+    result = sign_in(current, on_message=say, timeout=deadline, module_path=options.module_path)
+    emit(ctx, result, [("tenant_id", result.tenant_id), ("username", result.username), ("connected", result.connected)])
+
+
+@cloudsync.command("set-tenant-id")
+@click.argument("tenant_id")
+@click.pass_context
+def set_tenant_id(ctx: click.Context, tenant_id: str) -> None:
+    """Target another tenant, for this run only (to sign in there: `cloudsync --tenant-id ID --sign-in ...`)."""
+    from psbridge.cloudsync import set_tenant_id as set_tenant
+
+    emit(ctx, set_tenant(ctx.obj.session(), tenant_id=tenant_id, module_path=module_path(ctx)))
+
+
+@cloudsync.command("install-prerequisites")
+@click.pass_context
+def install_prerequisites(ctx: click.Context) -> int:
+    """Install MSAL.PS and PowerShellGet on the agent. Exit code 1 when a second run is needed."""
+    from psbridge.cloudsync import install_prerequisites as install
+
+    result = install(ctx.obj.session(), module_path=module_path(ctx))
+    emit(ctx, result)
+    if result.needs_new_session:
+        say("psbridge: PowerShellGet was upgraded first; run `psbridge cloudsync install-prerequisites` again")
+        return 1
+    return 0
+
+
+def _register() -> None:
+    from psbridge.cli import cloudsync_control
+
+    cloudsync_control.register(cloudsync)
+
+
+_register()

@@ -63,7 +63,9 @@ class EpisodePlayer:
                 del candidates[index]
                 return episode
         exhausted = any(ep.key.matches(key) for ep in self.episodes)
-        nearest = sorted({ep.key for ep in self.episodes}, key=key.distance)[:3]
+        # Keys are deduplicated by their text: parameter values may be dicts or lists (unhashable).
+        unique = {ep.key.display(): ep.key for ep in self.episodes}
+        nearest = sorted(unique.values(), key=key.distance)[:3]
         return Miss(key, exhausted=exhausted, nearest=tuple(nearest), sources=self.sources)
 
     @property

@@ -26,10 +26,12 @@ def test_roundtrip_keeps_clixml_bytes_exact(tmp_path: Path) -> None:
 
 
 def test_demo_loads_and_is_marked_synthetic() -> None:
-    (demo,) = load_all(DEMO)
-    assert demo.origin == "synthetic"
-    assert demo.target.configuration_name == "Microsoft.PowerShell"
-    assert demo.target.ps_version.startswith("5.1")
+    demos = load_all(DEMO)  # one recording per demo host, all on the Windows PowerShell endpoint
+    assert {Path(str(d.path)).name for d in demos} >= {"adsync.yaml", "cloudsync.yaml"}
+    for demo in demos:
+        assert demo.origin == "synthetic"
+        assert demo.target.configuration_name == "Microsoft.PowerShell"
+        assert demo.target.ps_version.startswith("5.1")
 
 
 def _mutate(data: dict, how: str) -> object:

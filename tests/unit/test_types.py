@@ -50,3 +50,19 @@ def test_string_booleans_are_parsed_not_truthy() -> None:
         M(flag="banana")
     with pytest.raises(ValidationError):
         M(when="yesterday-ish")
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        (dt.timedelta(minutes=40), "00:40:00"),
+        (dt.timedelta(days=7), "7.00:00:00"),
+        (dt.timedelta(days=1, hours=2, minutes=3, seconds=4, milliseconds=500), "1.02:03:04.5000000"),
+        (-dt.timedelta(minutes=30), "-00:30:00"),
+    ],
+)
+def test_format_timespan_is_the_inverse_of_parsing(span: dt.timedelta, text: str) -> None:
+    from psbridge.types import format_timespan
+
+    assert format_timespan(span) == text
+    assert M(span=text).span == span

@@ -1,0 +1,206 @@
+"""`psbridge cloudsync` commands that act: job control, schema, repairs, Graph writes, diagnostics.
+
+Destructive commands refuse to run without `--yes` (or `--dry-run`, which sends nothing that changes
+anything): they may run from cron, so there is no interactive prompt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from psbridge.cli.cloudsync import module_path, session
+from psbridge.cli.output import emit
+
+if TYPE_CHECKING:
+    from psbridge.cloudsync.changes import JobChange
+
+_YES = click.option("--yes", is_flag=True, help="Confirm: this command changes the tenant or the agent.")
+_DRY_RUN = click.option("--dry-run", is_flag=True, help="Read and report what would be done; change nothing.")
+
+
+def confirmed(yes: bool, dry_run: bool, what: str) -> None:
+    if not (yes or dry_run):
+        raise click.UsageError(f"{what}: pass --yes to confirm, or --dry-run to see what would be done")
+
+
+def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
+    def command(
+        ctx: click.Context,
+        job_id: str,
+        wait_for: str | None,
+        deadline: float,
+        poll: float,
+        dry_run: bool,
+        yes: bool = False,
+    ) -> int:
+        if destructive:
+            confirmed(yes, dry_run, f"{name} changes job {job_id}")
+        from psbridge import cloudsync
+
+        act = getattr(cloudsync, f"{name}_job")
+        result: JobChange = act(session(ctx), job_id=job_id, wait_for=wait_for, deadline_s=deadline, poll_s=poll,
+                                dry_run=dry_run, module_path=module_path(ctx))  # fmt: skip
+        _emit_change(ctx, result)
+        return 0 if result.ok else 1
+
+    command.__doc__ = doc
+    options: list[Any] = [
+        click.option("--job-id", required=True),
+        click.option("--wait-for", metavar="CODE", help="Wait for this status code (e.g. Active, Paused)."),
+        click.option("--deadline", type=click.FloatRange(min=0), default=300.0, show_default=True, help="Seconds."),
+        click.option("--poll", type=click.FloatRange(min=0), default=10.0, show_default=True, help="Seconds."),
+        _DRY_RUN,
+        *([_YES] if destructive else []),
+        click.pass_context,
+    ]
+    decorated: Any = command
+    for option in reversed(options):
+        decorated = option(decorated)
+    return click.command(name)(decorated)
+
+
+def _emit_change(ctx: click.Context, result: JobChange) -> None:
+    after = result.after
+    rows = [
+        ("action", result.action),
+        ("job_id", result.job_id),
+        ("changed", result.changed),
+        ("dry_run", result.dry_run),
+        ("code_before", result.before.code if result.before else None),
+        ("code_after", after.code),
+        ("quarantine_reason", after.quarantine.reason if after.quarantine else None),
+        ("wait_for", result.wait_for),
+        ("reached", result.reached),
+        ("note", result.note),
+    ]
+    emit(ctx, result, rows)
+
+
+def register(group: click.Group) -> None:
+    wait_help = " With --wait-for, exit code 1 when the job does not reach the code before the deadline."
+    group.add_command(_job_control("restart", True, (
+        "Restart a job from scratch (the module's hard-coded Full reset scope). Needs --yes or --dry-run."
+        " For another reset scope (e.g. ForceDeletes), call Graph's restart directly." + wait_help
+    )))  # fmt: skip
+    group.add_command(_job_control("suspend", True, "Pause a job. Needs --yes or --dry-run." + wait_help))
+    group.add_command(_job_control("resume", False, "Start a Paused or quarantined job." + wait_help))
+    for command in (set_schema, disable_deletion_prevention, repair_account, remove_group_members, query, export_logs):
+        group.add_command(command)
+    group.add_command(verbose_logs)
+
+
+@click.command("set-schema")
+@click.option("--job-id", required=True)
+@click.option("--file", "path", type=click.File("r", encoding="utf-8"), required=True, help="Schema JSON ('-': stdin).")
+@_DRY_RUN
+@_YES
+@click.pass_context
+def set_schema(ctx: click.Context, job_id: str, path: Any, dry_run: bool, yes: bool) -> None:
+    """Replace a job's whole synchronization schema. Needs --yes or --dry-run."""
+    confirmed(yes, dry_run, f"set-schema replaces the schema of job {job_id}")
+    from psbridge.cloudsync import set_job_schema
+
+    result = set_job_schema(session(ctx), job_id=job_id, schema=path.read(), dry_run=dry_run,
+                            module_path=module_path(ctx))  # fmt: skip
+    emit(ctx, result, [("job_id", job_id), ("changed", result.changed), ("dry_run", result.dry_run)])
+
+
+@click.command("disable-dirsync-deletion-prevention")
+@click.option("--tenant-id", required=True, metavar="GUID")
+@_DRY_RUN
+@_YES
+@click.pass_context
+def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: bool, yes: bool) -> None:
+    """Turn off Connect Sync's tenant-wide accidental-deletion prevention. Needs --yes or --dry-run."""
+    confirmed(yes, dry_run, "disable-dirsync-deletion-prevention changes a tenant-wide setting")
+    from psbridge.cloudsync import disable_dirsync_accidental_deletion_prevention as disable
+
+    emit(ctx, disable(session(ctx), tenant_id=tenant_id, dry_run=dry_run, module_path=module_path(ctx)))
+
+
+@click.command("repair-account")
+@_DRY_RUN
+@_YES
+@click.pass_context
+def repair_account(ctx: click.Context, dry_run: bool, yes: bool) -> None:
+    """Recreate the sync service account (gone from agent 1.1.2505.0). Needs --yes or --dry-run."""
+    confirmed(yes, dry_run, "repair-account deletes and recreates the sync service account")
+    from psbridge.cloudsync import repair_account as repair
+
+    emit(ctx, repair(session(ctx), dry_run=dry_run, module_path=module_path(ctx)))
+
+
+@click.command("remove-group-members")
+@click.option("--group-id", required=True, metavar="GUID", help="Object id of the Entra group.")
+@click.pass_context
+def remove_group_members(ctx: click.Context, group_id: str) -> None:
+    """Not available remotely: the module asks y/n with Read-Host. Says how to run it instead."""
+    from psbridge.cloudsync import remove_group_members as remove
+
+    remove(ctx.obj.session(), group_object_id=group_id)
+
+
+@click.command("query")
+@click.option("--uri", required=True, help="Full Graph URI, e.g. https://graph.microsoft.com/beta/...")
+@click.option(
+    "--method", type=click.Choice(["GET", "DELETE", "PATCH", "POST", "PUT"]), default="GET", show_default=True
+)
+@click.option("--body", help="Request body (JSON text).")
+@click.option("--single-page", is_flag=True, help="Do not follow @odata.nextLink.")
+@_YES
+@click.pass_context
+def query(ctx: click.Context, uri: str, method: Any, body: str | None, single_page: bool, yes: bool) -> None:
+    """A Microsoft Graph request with the module's token. Anything but GET needs --yes."""
+    if method != "GET" and not yes:
+        raise click.UsageError(f"query --method {method} may change the tenant: pass --yes to confirm")
+    from psbridge.cloudsync import invoke_graph_query
+
+    result = invoke_graph_query(session(ctx), uri=uri, method=method, body=body, fetch_all_pages=not single_page,
+                                module_path=module_path(ctx))  # fmt: skip
+    emit(ctx, result)
+
+
+@click.command("export-logs")
+@click.option("--tracing-mins", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--skip-verbose-trace", is_flag=True)
+@click.option("--output-path", metavar="REMOTE_DIR", help="Folder on the agent [the remote user's Documents].")
+@click.option("--download", type=click.Path(path_type=Path), help="Copy the zip here (a file or a folder).")
+@click.pass_context
+def export_logs(
+    ctx: click.Context, tracing_mins: int, skip_verbose_trace: bool, output_path: str | None, download: Path | None
+) -> None:
+    """Collect the agent's diagnostics into a zip (traces verbosely for --tracing-mins first)."""
+    from psbridge.cloudsync import export_logs as export
+
+    result = export(
+        session(ctx),
+        local_path=download,
+        tracing_duration_mins=tracing_mins,
+        skip_verbose_trace=skip_verbose_trace,
+        output_path=output_path,
+        module_path=module_path(ctx),
+    )
+    emit(ctx, result)
+
+
+@click.group("verbose-logs")
+def verbose_logs() -> None:
+    """The agent's verbose trace (each command restarts the agent service unless told not to)."""
+
+
+def _verbose_logs(name: str, doc: str) -> None:
+    @verbose_logs.command(name, help=doc)
+    @click.option("--skip-service-restart", is_flag=True, help="Changes take effect at the next restart.")
+    @click.pass_context
+    def command(ctx: click.Context, skip_service_restart: bool) -> None:
+        from psbridge import cloudsync
+
+        act = getattr(cloudsync, f"{name}_verbose_logs")
+        emit(ctx, act(session(ctx), skip_service_restart=skip_service_restart, module_path=module_path(ctx)))
+
+
+_verbose_logs("start", "Turn on the agent's verbose trace.")
+_verbose_logs("stop", "Restore the agent's default trace.")

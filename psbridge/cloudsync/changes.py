@@ -1,0 +1,114 @@
+"""Results of the Cloud Sync wrappers that act: sign-in, setup, job control, repairs, diagnostics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from psbridge.cloudsync.models import JobSchema, JobStatus, OptBool, ServiceAccount, Text, same
+from psbridge.models import Change, PSModel
+
+
+class ActionResult(PSModel):
+    """A module function that returns nothing: what it said on the host and warned about."""
+
+    function: str
+    messages: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class ConnectResult(PSModel):
+    """The module's state after Connect-AADCloudSyncTools, and what it said (the device-code instruction)."""
+
+    tenant_id: Text = Field(default=None, alias="TenantId")
+    username: Text = Field(default=None, alias="Username")
+    connected: OptBool = Field(default=None, alias="Connected")
+    messages: tuple[str, ...] = ()
+
+
+class PrerequisitesResult(PSModel):
+    """Install-AADCloudSyncToolsPrerequisites.
+
+    `needs_new_session`: PowerShellGet was upgraded first and the module stopped there; open a new
+    Session (a new remote PowerShell process) and run it again to install MSAL.PS.
+    """
+
+    installed: bool
+    needs_new_session: bool
+    messages: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class JobChange(PSModel):
+    """What restart/suspend/resume did to a job.
+
+    `changed`: the action was sent (in a dry run: it would be). `before` is the state read first (None
+    for restart, which always sends); `after` is the state read back afterwards, or the current state
+    in a dry run. With `wait_for`, `reached` says whether `after.code` got there before the deadline.
+    """
+
+    action: Literal["restart", "suspend", "resume"]
+    job_id: str
+    changed: bool
+    dry_run: bool = False
+    before: JobStatus | None = None
+    after: JobStatus
+    wait_for: str | None = None
+    reached: bool | None = None
+    note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """False only when a wait was asked for and the state was not reached."""
+        return self.reached is not False
+
+
+class SchemaChange(Change[JobSchema]):
+    """Set-AADCloudSyncToolsJobSchema: the schema before and after (read back), or as proposed in a dry run."""
+
+
+class AccountRepair(Change[ServiceAccount | None]):
+    """Repair-AADCloudSyncToolsAccount: the service account before and after, and what the module said."""
+
+    messages: tuple[str, ...] = ()
+
+
+class DeletionPrevention(PSModel):
+    """The tenant-wide Connect Sync `accidentalDeletionPrevention` setting (not Cloud Sync's per-job threshold)."""
+
+    tenant_id: str
+    synchronization_prevention_type: str | None = None
+    alert_threshold: int | None = None
+
+    @classmethod
+    def from_graph(cls, tenant_id: str, document: Any) -> DeletionPrevention:
+        configuration = (document or {}).get("configuration") or {}
+        setting = configuration.get("accidentalDeletionPrevention") or {}
+        return cls(
+            tenant_id=tenant_id,
+            synchronization_prevention_type=setting.get("synchronizationPreventionType"),
+            alert_threshold=setting.get("alertThreshold"),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        """What the module checks: any type but `disabled`, when one is set."""
+        kind = self.synchronization_prevention_type
+        return kind is not None and not same(kind, "disabled")
+
+
+class DeletionPreventionChange(Change[DeletionPrevention]):
+    """Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention: the setting before and after."""
+
+    messages: tuple[str, ...] = ()
+
+
+class LogExport(PSModel):
+    """Export-AADCloudSyncToolsLogs: the zip on the agent and, when fetched, its verified local copy."""
+
+    remote_path: str
+    size: int
+    local_path: Path | None = None
+    sha256: str | None = None

@@ -1,0 +1,93 @@
+"""Job control for the Cloud Sync wrappers: read a job's status, act on it, wait for a state.
+
+Restart, suspend and resume change a running service and are never retried once sent. Suspend and
+resume read the job first and send nothing when it is already where the action would put it (resume
+only starts a Paused or quarantined job: Graph warns that repeated starts can stop the service).
+Every action reads the job back; with a `Wait`, it polls until the job's code is the one asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from psbridge.cloudsync.changes import JobChange
+from psbridge.cloudsync.models import JobStatus, same
+from psbridge.cloudsync.runner import read_jobs, run
+from psbridge.errors import InputError
+from psbridge.session import Session
+
+Action = Literal["restart", "suspend", "resume"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    """Poll every `poll_s` seconds, up to `deadline_s`, for a job whose code is `code` (None: no wait)."""
+
+    code: str | None = None
+    deadline_s: float = 300.0
+    poll_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.deadline_s < 0 or self.poll_s < 0:
+            raise InputError("deadline and poll interval must not be negative")
+
+
+def _paused_or_quarantined(status: JobStatus) -> bool:
+    return same(status.code, "Paused") or status.is_quarantined
+
+
+# action: (module function, when it is sent given the state read first; None: always, without a read)
+_ACTIONS: dict[Action, tuple[str, Callable[[JobStatus], bool] | None]] = {
+    "restart": ("Restart-AADCloudSyncToolsJob", None),
+    "suspend": ("Suspend-AADCloudSyncToolsJob", lambda status: not same(status.code, "Paused")),
+    "resume": ("Resume-AADCloudSyncToolsJob", _paused_or_quarantined),
+}
+
+
+def read_one(session: Session, job_id: str, module_path: str | None) -> JobStatus:
+    """One job's status (Get-AADCloudSyncToolsJobStatus -Id)."""
+    found = read_jobs(session, "Get-AADCloudSyncToolsJobStatus", JobStatus, job_id=job_id, template=None,
+                      module_path=module_path)  # fmt: skip
+    return found[0]
+
+
+def control(
+    session: Session, action: Action, job_id: str, until: Wait, dry_run: bool, module_path: str | None
+) -> JobChange:
+    function, wanted = _ACTIONS[action]
+    before = None if wanted is None else read_one(session, job_id, module_path)
+    send = wanted is None or (before is not None and wanted(before))
+    if dry_run:
+        current = before or read_one(session, job_id, module_path)
+        would = f"dry run: {function} would {'' if send else 'not '}be sent"
+        return JobChange(action=action, job_id=job_id, changed=send, dry_run=True, before=before, after=current,
+                         note=would)  # fmt: skip
+    note = None
+    if send:
+        run(session, function, {"Id": job_id}, module_path=module_path, changes=True)
+        after = read_one(session, job_id, module_path)
+    else:
+        assert before is not None
+        after, note = before, f"{function} was not sent: the job is {before.code}"
+    after, reached = wait(session, job_id, after, until, module_path)
+    return JobChange(action=action, job_id=job_id, changed=send, before=before, after=after, wait_for=until.code,
+                     reached=reached, note=note)  # fmt: skip
+
+
+def wait(
+    session: Session, job_id: str, first: JobStatus, until: Wait, module_path: str | None
+) -> tuple[JobStatus, bool | None]:
+    """The job's status once its code is `until.code` (True), or when the deadline passed (False)."""
+    if until.code is None:
+        return first, None
+    status = first
+    deadline = time.monotonic() + until.deadline_s
+    while not same(status.code, until.code):
+        if time.monotonic() >= deadline:
+            return status, False
+        time.sleep(until.poll_s)
+        status = read_one(session, job_id, module_path)
+    return status, True

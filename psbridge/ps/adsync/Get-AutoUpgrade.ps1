@@ -1,0 +1,38 @@
+# Reads the auto-upgrade state with Get-ADSyncAutoUpgrade (adsync.md section 8), cast to string.
+# With -Detail, also the suspension reason: the -Detail output's *Reason* property when it has one,
+# else the global setting Microsoft.OptionalFeature.AutoUpgradeSuspensionReason.
+[CmdletBinding()]
+param(
+    [switch]$Detail
+)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+Import-Module -Name ADSync -ErrorAction Stop
+
+$raw = Get-ADSyncAutoUpgrade
+if (@($raw.PSObject.Properties.Name) -contains 'State') {
+    $raw = $raw.State
+}
+$reason = $null
+if ($Detail) {
+    $detailed = Get-ADSyncAutoUpgrade -Detail
+    $property = @($detailed.PSObject.Properties | Where-Object { $_.Name -like '*Reason*' }) | Select-Object -First 1
+    if ($null -ne $property) {
+        $reason = [string]$property.Value
+    }
+    else {
+        $setting = (Get-ADSyncGlobalSettings).Parameters['Microsoft.OptionalFeature.AutoUpgradeSuspensionReason']
+        if ($null -ne $setting) {
+            $reason = [string]$setting.Value
+        }
+    }
+    if ($reason -eq '') {
+        $reason = $null
+    }
+}
+
+[pscustomobject]@{
+    State            = [string]$raw
+    SuspensionReason = $reason
+}

@@ -1,0 +1,33 @@
+# Projects Get-ADSyncConnector to flat objects (adsync.md section 8). Partitions are nested in the
+# Connector object and lose depth over remoting, so each connector is one Kind='Connector' object,
+# followed by one Kind='Partition' object per partition, which names its connector's Identifier.
+[CmdletBinding()]
+param()
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+Import-Module -Name ADSync -ErrorAction Stop
+
+foreach ($connector in @(Get-ADSyncConnector)) {
+    [pscustomobject]@{
+        Kind                 = 'Connector'
+        Identifier           = [guid]$connector.Identifier
+        Name                 = [string]$connector.Name
+        ConnectorTypeName    = [string]$connector.ConnectorTypeName
+        Subtype              = [string]$connector.Subtype
+        Description          = [string]$connector.Description
+        CreationTime         = $connector.CreationTime
+        LastModificationTime = $connector.LastModificationTime
+    }
+    foreach ($partition in @($connector.Partitions)) {
+        [pscustomobject]@{
+            Kind                = 'Partition'
+            ConnectorIdentifier = [guid]$connector.Identifier
+            Identifier          = [guid]$partition.Identifier
+            Name                = [string]$partition.Name
+            DN                  = [string]$partition.DN
+            Selected            = [bool]$partition.Selected
+            IsDomain            = [bool]$partition.IsDomain
+        }
+    }
+}

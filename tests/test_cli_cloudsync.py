@@ -1,0 +1,186 @@
+"""`psbridge cloudsync ...` against the demo and the failure cases: JSON shape, exit codes, refusals, errors.
+
+Each command runs in-process with a fresh session, so each consumes the demo's episodes anew.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from cli_helpers import Result
+from cli_helpers import cli as cli  # fixtures, taken by name (`isolated` is autouse)
+from cli_helpers import isolated as isolated
+from cloudsync_data import CASES, HEALTHY, QUARANTINED, TENANT
+from helpers import DEMO, REPO
+
+DEVICE_CODE = "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code"
+
+
+def test_status_json_lists_each_job_with_its_code_and_exits_1_on_quarantine(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "--output", "json", "cloudsync", "status")
+
+    assert result.code == 1, result  # a job is in quarantine: the check ran and the target falls short
+    assert result.err == ""
+    jobs = result.json()
+    assert [(j["id"], j["code"], j["is_quarantined"]) for j in jobs] == [
+        (HEALTHY, "Active", False),
+        (QUARANTINED, "Quarantine", True),
+    ]
+    assert jobs[0]["quarantine"] is None
+    quarantine = jobs[1]["quarantine"]
+    assert quarantine["reason"] == "IngestionInterrupted"
+    assert quarantine["error"]["code"] == "HybridIdentityServiceNoActiveAgents"
+    assert quarantine["next_attempt"] == "2026-11-25T18:02:11.553201Z"
+    assert jobs[1]["last_run"]["state"] == "Failed"
+
+
+def test_status_table_shows_the_columns_that_matter(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "cloudsync", "status")
+
+    assert result.code == 1
+    header, healthy, quarantined = result.out.splitlines()
+    assert header.split() == ["id", "code", "quarantine_reason", "quarantine_error", "last_run_state", "last_run_ended"]
+    assert healthy.split() == [HEALTHY, "Active", "-", "-", "Succeeded", "2026-11-25T11:58:03+00:00"]
+    assert quarantined.split()[1:4] == ["Quarantine", "IngestionInterrupted", "HybridIdentityServiceNoActiveAgents"]
+
+
+def test_status_of_a_healthy_job_exits_0(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "status", "--job-id", HEALTHY)
+
+    assert result.code == 0, result
+    assert [job["code"] for job in result.json()] == ["Active"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["restart", "--job-id", QUARANTINED],
+        ["suspend", "--job-id", HEALTHY],
+        ["set-schema", "--job-id", QUARANTINED, "--file", "-"],
+        ["disable-dirsync-deletion-prevention", "--tenant-id", TENANT],
+        ["repair-account"],
+        ["query", "--uri", "https://graph.microsoft.com/beta/users/x", "--method", "DELETE"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_destructive_commands_refuse_without_yes(cli: Any, args: list[str]) -> None:
+    result: Result = cli("--replay", DEMO, "cloudsync", *args)
+
+    line = result.one_line_error(2)
+    assert "--yes" in line
+
+
+def test_dry_runs_report_without_changing(cli: Any) -> None:
+    restart: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "restart", "--job-id", QUARANTINED, "--dry-run")
+    disable: Result = cli(
+        "--replay", DEMO, "-o", "json", "cloudsync", "disable-dirsync-deletion-prevention", "--tenant-id", TENANT,
+        "--dry-run",
+    )  # fmt: skip
+    repair: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "repair-account", "--dry-run")
+
+    assert (restart.code, disable.code, repair.code) == (0, 0, 0), (restart, disable, repair)
+    assert restart.json()["dry_run"] and restart.json()["changed"] and restart.json()["after"]["code"] == "Quarantine"
+    assert disable.json()["before"]["synchronization_prevention_type"] == "enabledForCount"
+    assert disable.json()["dry_run"] and disable.json()["changed"]
+    assert repair.json()["dry_run"] and repair.json()["before"]["id"] == repair.json()["after"]["id"]
+
+
+def test_confirmed_restart_reads_the_job_back(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "restart", "--job-id", QUARANTINED, "--yes")
+
+    assert result.code == 0, result
+    doc = result.json()
+    assert (doc["action"], doc["changed"], doc["dry_run"]) == ("restart", True, False)
+    assert doc["after"]["id"] == QUARANTINED
+
+
+def test_a_wait_that_misses_its_deadline_exits_1(cli: Any) -> None:
+    result: Result = cli(
+        "--replay", DEMO, "-o", "json", "cloudsync", "resume", "--job-id", QUARANTINED,
+        "--wait-for", "Paused", "--deadline", "0",
+    )  # fmt: skip
+
+    assert result.code == 1, result
+    assert (result.json()["reached"], result.json()["after"]["code"]) == (False, "Active")
+
+
+def test_sign_in_relays_the_device_code_on_stderr(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "--sign-in", "jobs")
+
+    assert result.code == 0, result
+    assert any(line.startswith(DEVICE_CODE) for line in result.err.splitlines())
+    assert [job["template_id"] for job in result.json()] == ["AD2AADProvisioning", "AD2AADProvisioning"]
+
+
+def test_connect_prints_who_signed_in(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "connect")
+
+    assert result.code == 0, result
+    assert DEVICE_CODE in result.err
+    assert (result.json()["username"], result.json()["connected"]) == ("admin@contoso.example", True)
+
+
+@pytest.mark.parametrize(
+    ("recording", "args", "code", "words"),
+    [
+        ("cloudsync-not-connected.yaml", ["status"], 4, "not signed in"),
+        ("cloudsync-agent-not-installed.yaml", ["info"], 4, "agent is not installed"),
+        ("cloudsync-msal-missing.yaml", ["connect"], 4, "MSAL.PS"),
+        ("cloudsync-repair-removed.yaml", ["repair-account", "--yes"], 4, "removed in provisioning agent 1.1.2505.0"),
+        ("cloudsync-access-denied.yaml", ["resume", "--job-id", QUARANTINED], 4, "Authorization_RequestDenied"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.endswith(".yaml") else None,
+)
+def test_failures_are_one_line(cli: Any, recording: str, args: list[str], code: int, words: str) -> None:
+    result: Result = cli("--replay", CASES / recording, "cloudsync", *args)
+
+    assert words in result.one_line_error(code)
+
+
+def test_remove_group_members_says_why_not(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "cloudsync", "remove-group-members", "--group-id", TENANT)
+
+    assert "Read-Host" in result.one_line_error(2)
+
+
+def test_install_prerequisites_asks_for_a_second_run(cli: Any) -> None:
+    recording = CASES / "cloudsync-prerequisites-second-run.yaml"
+    result: Result = cli("--replay", recording, "-o", "json", "cloudsync", "install-prerequisites")
+
+    assert result.code == 1, result
+    assert result.json()["needs_new_session"] is True
+    assert "run `psbridge cloudsync install-prerequisites` again" in result.err
+
+
+def test_info_never_prints_a_token(cli: Any) -> None:
+    result: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "info")
+
+    assert result.code == 0, result
+    doc = result.json()
+    assert (doc["access_token"], doc["header"]) == ("[redacted]", "[redacted]")
+    assert "eyJ" not in result.out
+
+
+@pytest.mark.parametrize("argv", [["cloudsync", "--help"], ["cloudsync", "status", "--help"]], ids=" ".join)
+def test_help_loads_no_network_or_crypto_library(argv: list[str]) -> None:
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from psbridge.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    code = main({argv!r})\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in {'pypsrp', 'requests', 'cryptography', 'psrpcore'})\n"
+        "print(json.dumps({'code': code, 'out': out.getvalue(), 'heavy': heavy}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["code"], report["heavy"]) == (0, [])
+    assert "Usage:" in report["out"]
