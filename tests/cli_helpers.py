@@ -1,21 +1,10 @@
-"""Running the CLI in-process for tests: the result type, and fixtures a test module imports.
-
-from cli_helpers import Result, cli, isolated  # noqa: F401  (fixtures are used by name)
-"""
+"""What a CLI run gave, for tests. The `cli` fixture (in conftest.py) returns these."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from collections.abc import Callable, Iterator
 from typing import Any
-
-import pytest
-import structlog
-from helpers import REPO
-
-from psbridge.cli.main import main
 
 
 @dataclasses.dataclass
@@ -23,6 +12,10 @@ class Result:
     code: int
     out: str
     err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.err.splitlines()
 
     def json(self) -> Any:
         return json.loads(self.out)  # one document: trailing data would raise
@@ -35,24 +28,3 @@ class Result:
         assert len(lines) == 1 and lines[0].startswith("psbridge: error: "), self.err
         assert self.out == ""
         return lines[0]
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No PSBRIDGE_* setting from the caller's shell leaks in; structlog is left unconfigured afterwards."""
-    for name in list(os.environ):
-        if name.startswith("PSBRIDGE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(REPO)
-    yield
-    structlog.reset_defaults()
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def run(*args: str | os.PathLike[str]) -> Result:
-        code = main([os.fspath(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FAST_RETRY, cassette
+import structlog
+from cli_helpers import Result
+from helpers import FAST_RETRY, REPO, cassette
 
 from psbridge import Session
+from psbridge.cli.main import main
 
 
 @pytest.fixture
@@ -36,3 +40,27 @@ def replay_session(write_cassette: Callable[..., Path]) -> Iterator[Callable[...
     yield make
     for session in sessions:
         session.close()
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No PSBRIDGE_* setting from the caller's shell leaks in; structlog is left unconfigured afterwards."""
+    for name in list(os.environ):
+        if name.startswith("PSBRIDGE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(REPO)
+    yield
+    # configure_cli() binds structlog to the sys.stderr of the moment (capsys's): don't leave that behind.
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run `psbridge ARGS...` in-process; returns its exit code, stdout and stderr."""
+
+    def run(*args: str | os.PathLike[str]) -> Result:
+        code = main([os.fspath(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

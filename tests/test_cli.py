@@ -9,24 +9,21 @@ written to `tmp_path`.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 import yaml
+from cli_helpers import Result
 
 from psbridge import __version__
 from psbridge.cli import main as cli_main
-from psbridge.cli.main import main
 from psbridge.errors import InputError, RemoteCommandError, ReplayError, TransportError
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
@@ -35,17 +32,6 @@ MISSING_SCRIPT = "adsync/Get-GlobalParameters.ps1"
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
 
 
 @pytest.fixture(scope="session")
@@ -67,28 +53,6 @@ def demo_data(demo: Path) -> dict[str, Any]:
     data = yaml.safe_load((demo / "adsync.yaml").read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, repo_root: Path) -> Iterator[None]:
-    """No PSBRIDGE_* setting from the caller's shell leaks in; structlog is left unconfigured afterwards."""
-    for name in list(os.environ):
-        if name.startswith("PSBRIDGE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(repo_root)
-    yield
-    # configure_cli() binds structlog to the sys.stderr of the moment (capsys's): don't leave that behind.
-    structlog.reset_defaults()
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Any:
-    def run(*args: str | os.PathLike[str]) -> Result:
-        code = main([os.fspath(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -5,57 +5,13 @@ Commands run in-process through `psbridge.cli.main.main` (see test_cli.py for th
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from helpers import DEMO, REPO, cassette
 
-from psbridge.cli.main import main
-
 CASES = REPO / "recorded_sessions" / "cases"
-
-
-@dataclasses.dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def one_line_error(self, code: int = 2) -> str:
-        assert self.code == code, self
-        lines = self.err.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("psbridge: error: "), self.err
-        assert self.out == ""
-        return lines[0]
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("PSBRIDGE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(REPO)
-    yield
-    structlog.reset_defaults()
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Any:
-    def run(*args: str | os.PathLike[str]) -> Result:
-        code = main([os.fspath(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 def demo_json(cli: Any, *args: str) -> Any:

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 from cli_helpers import Result
-from cli_helpers import cli as cli  # fixtures, taken by name (`isolated` is autouse)
-from cli_helpers import isolated as isolated
 from cloudsync_data import CASES, HEALTHY, QUARANTINED, TENANT
 from helpers import DEMO, REPO
 

@@ -72,7 +72,9 @@ class ReplayTransport:
         )
         self.target = self.options.host
         if options is None and self.cassettes:
-            self.target = urlsplit(self.cassettes[0].target.endpoint).hostname or self.target
+            # The recorded host; a directory holding several hosts is named by its path.
+            hosts = {urlsplit(c.target.endpoint).hostname or "" for c in self.cassettes}
+            self.target = hosts.pop() if len(hosts) == 1 and "" not in hosts else str(self.path)
         self._replay: PSRPTransport | None = None
         self.server: ReplayServer | None = None
         if self.cassettes:
