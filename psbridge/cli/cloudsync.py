@@ -13,10 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from psbridge.cli.output import emit
-from psbridge.models import PSModel
 
 if TYPE_CHECKING:
-    from psbridge.cloudsync.models import JobStatus
     from psbridge.session import Session
 
 _OPTIONS = "psbridge.cloudsync"
@@ -81,28 +79,6 @@ def job_selector(command: Any) -> Any:
     return click.option("--job-id", help="One job (AD2AADProvisioning.<hex>.<guid>).")(command)
 
 
-class StatusRow(PSModel):
-    id: str
-    code: str
-    quarantine_reason: str | None
-    quarantine_error: str | None
-    last_run_state: str | None
-    last_run_ended: str | None
-
-    @classmethod
-    def of(cls, job: JobStatus) -> StatusRow:
-        quarantine, last = job.quarantine, job.last_run
-        ended = last.time_ended if last is not None else None
-        return cls(
-            id=job.id,
-            code=job.code,
-            quarantine_reason=quarantine.reason if quarantine else None,
-            quarantine_error=quarantine.error.code if quarantine and quarantine.error else None,
-            last_run_state=last.state if last is not None else None,
-            last_run_ended=ended.isoformat(timespec="seconds") if ended is not None else None,
-        )
-
-
 @cloudsync.command("status")
 @job_selector
 @click.pass_context
@@ -114,7 +90,7 @@ def status(ctx: click.Context, job_id: str | None, template: Any) -> int:
     if ctx.obj.output == "json":
         emit(ctx, list(report.jobs))
     else:
-        emit(ctx, [StatusRow.of(job) for job in report.jobs])
+        emit(ctx, [job.summary() for job in report.jobs])
     return 1 if report.quarantined else 0
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 def emit(
@@ -23,6 +25,8 @@ def emit(
     Otherwise a model prints as `label  value` rows (`table`, or every field), and a list as aligned
     columns (`columns`, or every field that is not itself a list or an object).
     """
+    from pydantic import BaseModel  # only once there is something to print: keeps --help light
+
     if ctx.obj.output == "json":
         dumped = (
             data.model_dump(mode="json") if isinstance(data, BaseModel) else [m.model_dump(mode="json") for m in data]

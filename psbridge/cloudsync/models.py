@@ -93,6 +93,17 @@ class TaskExecution(PSModel):
     time_ended: DateTime = Field(default=None, alias="timeEnded")
 
 
+class JobStatusSummary(PSModel):
+    """The columns a person or a monitor looks at first: id, code, why it is quarantined, last run."""
+
+    id: str
+    code: str
+    quarantine_reason: str | None
+    quarantine_error: str | None
+    last_run_state: str | None
+    last_run_ended: str | None
+
+
 class JobStatus(PSModel):
     """One job's status, from the flat object Get-AADCloudSyncToolsJobStatus builds.
 
@@ -144,6 +155,18 @@ class JobStatus(PSModel):
     @property
     def is_quarantined(self) -> bool:
         return same(self.code, "Quarantine") or self.quarantine is not None
+
+    def summary(self) -> JobStatusSummary:
+        quarantine, last = self.quarantine, self.last_run
+        ended = last.time_ended if last is not None else None
+        return JobStatusSummary(
+            id=self.id,
+            code=self.code,
+            quarantine_reason=quarantine.reason if quarantine else None,
+            quarantine_error=quarantine.error.code if quarantine and quarantine.error else None,
+            last_run_state=last.state if last is not None else None,
+            last_run_ended=ended.isoformat(timespec="seconds") if ended is not None else None,
+        )
 
 
 class JobStatusList(PSModel):
