@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import NoReturn
 
-from psbridge.errors import InteractiveOnlyError
+from psbridge.errors import InputError, InteractiveOnlyError
 from psbridge.session import Session
 
 
@@ -16,9 +17,13 @@ def remove_group_members(session: Session, *, group_object_id: str) -> NoReturn:
     remote session cannot answer; answering it for the operator would be a fake confirmation. It also
     needs RSAT ActiveDirectory and a legacy Azure AD Graph token. Nothing is sent to the agent.
     """
+    try:
+        group = uuid.UUID(group_object_id)  # the suggested command below must hold a GUID and nothing else
+    except ValueError:
+        raise InputError(f"group_object_id must be a GUID, not {group_object_id!r}") from None
     raise InteractiveOnlyError(
         f"Remove-AADCloudSyncToolsGroupMembers asks for a y/n confirmation with Read-Host, which a remote "
-        f"session cannot answer: run `Remove-AADCloudSyncToolsGroupMembers -AADGroupObjectId {group_object_id}` "
+        f"session cannot answer: run `Remove-AADCloudSyncToolsGroupMembers -AADGroupObjectId {group}` "
         f"in an interactive PowerShell session on the agent (for example over RDP)",
         target=session.target,
         command="Remove-AADCloudSyncToolsGroupMembers",

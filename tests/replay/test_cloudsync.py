@@ -306,6 +306,8 @@ def test_remove_group_members_refuses_without_contacting_the_agent() -> None:
     transport = MockTransport(_answer())
     with pytest.raises(InteractiveOnlyError, match="Read-Host"):
         cs.remove_group_members(Session(transport=transport), group_object_id="5f1c6a2e-0d3b-4e97-8a14-c2b9d7e0f361")
+    with pytest.raises(InputError, match="GUID"):  # it goes into a command we suggest: nothing but a GUID
+        cs.remove_group_members(Session(transport=transport), group_object_id="x`; Remove-Item C:\\ -Recurse")
     assert transport.calls == []
 
 
