@@ -67,6 +67,7 @@ class Session:
         self.retry = retry
         self.timeout = timeout
         self.target = transport.target if transport is not None else options.host  # type: ignore[union-attr]
+        self._setup: list[tuple[Command, Command | None]] = []
 
     @classmethod
     def replay(
@@ -92,6 +93,23 @@ class Session:
             self._transport = PSRPTransport(self.options)
         return self._transport
 
+    def add_runspace_setup(self, setup: Command, teardown: Command | None = None) -> None:
+        """Run `setup` in every runspace this session opens, and `teardown` when the session closes.
+
+        Module state lives in the remote runspace: a sign-in made there (Connect-ExchangeOnline)
+        serves every later call, and is made again, transparently, when the pool is reopened after
+        an idle disconnect. A setup that fails raises on the call that needed the runspace. When the
+        pool is already open, `setup` runs now.
+        """
+        self._setup.append((setup, teardown))
+        self.transport.on_pool_open = self._run_setup
+        if self.transport.pool_open:
+            self.invoke(setup)
+
+    def _run_setup(self) -> None:
+        for setup, _ in self._setup:
+            self.invoke(setup)
+
     def __enter__(self) -> Session:
         return self
 
@@ -101,7 +119,19 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        if self._transport is not None:
+        """Run the teardown commands (best effort, newest first), then release the runspace pool."""
+        if self._transport is None:
+            return
+        try:
+            if self._transport.pool_open:
+                for _, teardown in reversed(self._setup):
+                    if teardown is None:
+                        continue
+                    try:
+                        self.invoke(teardown)
+                    except errors.PsbridgeError as exc:
+                        self._log.warning("psbridge.teardown_failed", command=teardown.display(), error=str(exc))
+        finally:
             self._transport.close()
 
     def invoke(

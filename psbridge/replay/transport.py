@@ -12,7 +12,7 @@ Nothing ever loops back to an earlier episode: each recorded episode is served a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
@@ -95,6 +95,22 @@ class ReplayTransport:
         self._recorder: Recorder | None = None
         self._live: PSRPTransport | None = None
         self._live_wire = live_wire
+        self._on_pool_open: Callable[[], None] | None = None
+
+    @property
+    def on_pool_open(self) -> Callable[[], None] | None:
+        return self._on_pool_open
+
+    @on_pool_open.setter
+    def on_pool_open(self, hook: Callable[[], None] | None) -> None:
+        self._on_pool_open = hook
+        for transport in (self._replay, self._live):
+            if transport is not None:
+                transport.on_pool_open = hook
+
+    @property
+    def pool_open(self) -> bool:
+        return any(t is not None and t.pool_open for t in (self._replay, self._live))
 
     @property
     def requests(self) -> int:
@@ -120,6 +136,7 @@ class ReplayTransport:
             self._live = PSRPTransport(
                 self.options, wire=lambda http: recorder.wrap(live_wire(http) if live_wire else http)
             )
+            self._live.on_pool_open = self._on_pool_open
         assert self._recorder is not None
         self._recorder.secrets.update(command.secret_values())
         return self._live

@@ -20,6 +20,12 @@ RecordCallback = Callable[[str, Any], None]
 
 class Transport(Protocol):
     target: str
+    # Called right after a new runspace pool opens, before the call that opened it runs: where a
+    # Session runs its per-runspace setup (e.g. Connect-ExchangeOnline, once per runspace).
+    on_pool_open: Callable[[], None] | None
+
+    @property
+    def pool_open(self) -> bool: ...
 
     def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
         """Run one command with an overall deadline of `timeout` seconds.

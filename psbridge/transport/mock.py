@@ -15,8 +15,19 @@ class MockTransport:
         self.target = target
         self.calls: list[Command] = []
         self.closed = False
+        self.on_pool_open: Callable[[], None] | None = None
+        self.pools_opened = 0
+
+    @property
+    def pool_open(self) -> bool:
+        return self.pools_opened > 0 and not self.closed
 
     def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
+        if not self.pool_open:
+            self.pools_opened += 1
+            self.closed = False
+            if self.on_pool_open is not None:
+                self.on_pool_open()
         self.calls.append(command)
         result = self.handler(command)
         if on_record is not None:

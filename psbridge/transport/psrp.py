@@ -117,6 +117,11 @@ class PSRPTransport:
         self._last_used = 0.0
         self._calls_on_pool = 0
         self.pools_opened = 0
+        self.on_pool_open: Callable[[], None] | None = None
+
+    @property
+    def pool_open(self) -> bool:
+        return self._pool is not None
 
     @property
     def requests(self) -> int:
@@ -174,6 +179,15 @@ class PSRPTransport:
             self._pool = pool
             self._calls_on_pool = 0
             self.pools_opened += 1
+            if self.on_pool_open is not None:
+                try:
+                    self.on_pool_open()  # runs its commands through this transport, on this pool
+                except BaseException:
+                    self._discard_pool()  # a pool whose setup failed is never used
+                    raise
+            pool = self._pool
+            if pool is None:
+                raise errors.ConnectError(f"the runspace pool on {self.target} closed during its setup", sent=False)
         return pool
 
     def _alive(self, pool: RunspacePool) -> bool:
