@@ -11,7 +11,8 @@
     │   │   └── ShellNotFoundError      the server dropped the shell (idle disconnect); reopened on retry
     │   ├── ProtocolError               the PSRP exchange itself went wrong (never retried)
     │   └── OutcomeUnknownError         a non-idempotent call failed after it was sent: it may have run
-    ├── RemoteCommandError              the command ran and reported an error record
+    ├── RemoteCommandError              the command ran and reported an error record; `transient` says
+    │   │                               whether the same call may succeed later (idempotent calls retry)
     │   ├── CommandNotFoundError        cmdlet or script not recognized
     │   ├── RemoteModuleNotFoundError   Import-Module found no such module
     │   ├── ObjectNotFoundError         the object the command was pointed at does not exist
@@ -19,6 +20,9 @@
     │   ├── ConnectorBusyError          a sync connector is running (`connector` names it); transient
     │   ├── NotConnectedError           the module needs its Connect-* first (e.g. AADCloudSyncTools)
     │   ├── PrerequisiteMissingError    the agent or a module the command needs is not installed
+    │   ├── SignInError                 a remote module could not sign in (certificate, consent, role, tenant)
+    │   ├── SyncedObjectError           the attribute is mastered on-premises (write-scope error); permanent
+    │   ├── TransientRemoteError        throttling, a domain-controller change, replication delay; retried
     │   └── UnexpectedOutputError       the output did not fit the model; keeps the raw object
     └── ReplayError                     record/replay could not serve or store a call
         ├── ReplayMissError             no recorded episode for the command; names the nearest one
@@ -141,6 +145,7 @@ class OutcomeUnknownError(TransportError):
 
 class RemoteCommandError(PsbridgeError):
     exit_code = 4
+    transient = False
 
     def __init__(
         self,
@@ -182,6 +187,8 @@ class AccessDeniedError(RemoteCommandError):
 class ConnectorBusyError(RemoteCommandError):
     """`Connector: <name> is busy.`: a sync cycle or run profile is already running."""
 
+    transient = True
+
     @property
     def connector(self) -> str | None:
         import re
@@ -199,6 +206,21 @@ class NotConnectedError(RemoteCommandError):
 
 class PrerequisiteMissingError(RemoteCommandError):
     pass
+
+
+class SignInError(RemoteCommandError):
+    """A remote module (Connect-ExchangeOnline, ...) could not sign in; the message says what to fix."""
+
+
+class SyncedObjectError(RemoteCommandError):
+    """The write targets an attribute mastered in on-premises AD: change it there, or move its source of
+    authority first (for Exchange attributes, `Set-Mailbox -IsExchangeCloudManaged $true`)."""
+
+
+class TransientRemoteError(RemoteCommandError):
+    """The service reported a passing condition (throttling, a domain-controller change, replication)."""
+
+    transient = True
 
 
 class UnexpectedOutputError(RemoteCommandError):

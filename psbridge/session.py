@@ -183,6 +183,8 @@ class Session:
         policy = self.retry
 
         def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, errors.RemoteCommandError):
+                return exc.transient and command.idempotent  # the command ran: only a safe one again
             if not isinstance(exc, errors.TransportError) or not exc.transient:
                 return False
             return command.idempotent or not exc.command_sent

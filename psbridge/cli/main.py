@@ -176,9 +176,13 @@ def cli(ctx: click.Context, /, **params: Any) -> None:
 def _register() -> None:
     from psbridge.cli.adsync import adsync
     from psbridge.cli.cloudsync import cloudsync
+    from psbridge.cli.exchange import exchange
+    from psbridge.cli.exo import exo
 
     cli.add_command(adsync)
     cli.add_command(cloudsync)
+    cli.add_command(exo)
+    cli.add_command(exchange)
 
 
 _register()

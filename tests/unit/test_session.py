@@ -20,7 +20,9 @@ from psbridge import (
     RetryPolicy,
     Session,
     ShellNotFoundError,
+    TransientRemoteError,
 )
+from psbridge.command import ErrorRule
 from psbridge.errors import RemoteModuleNotFoundError
 from psbridge.result import ErrorRecordData, InvocationResult, Streams
 from psbridge.transport.mock import MockTransport
@@ -140,3 +142,16 @@ def test_context_manager_closes_and_bad_timeout_is_input_error() -> None:
     assert transport.closed
     with pytest.raises(InputError):
         Session()
+
+
+def test_transient_remote_errors_retry_only_safe_calls() -> None:
+    throttled = ErrorRecordData("Response status code does not indicate success: 429", "X", "NotSpecified")
+    rules = (ErrorRule(TransientRemoteError, message_contains=": 429"),)
+    answers = [ok(Command.cmdlet("x"), error=(throttled,)), ok(Command.cmdlet("x"))]
+    s, transport = session(lambda c: answers.pop(0))
+    s.invoke(Command.cmdlet("Get-Mailbox", error_rules=rules))
+    assert len(transport.calls) == 2
+    s, transport = session(lambda c: ok(c, error=(throttled,)))
+    with pytest.raises(TransientRemoteError):
+        s.invoke(Command.cmdlet("New-MoveRequest", idempotent=False, error_rules=rules))
+    assert len(transport.calls) == 1

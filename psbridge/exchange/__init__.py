@@ -1,0 +1,1 @@
+"""Exchange Online and Exchange Server wrappers."""

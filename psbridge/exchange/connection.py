@@ -1,0 +1,86 @@
+"""Signing in to Exchange Online on the jump host, once per runspace.
+
+Exchange Online cmdlets run on a Windows jump host that has the ExchangeOnlineManagement module.
+psbridge reaches the host over PSRP and signs in there unattended with app-only authentication: a
+certificate in the host's store (`-AppId -CertificateThumbprint -Organization`), or the host's managed
+identity. `connect_exchange_online` registers the sign-in as the session's per-runspace setup, so it
+runs once per runspace (repeated connects leak memory, exchange.md rule 7), again after a reopen, and
+`Disconnect-ExchangeOnline -Confirm:$false` runs when the session closes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from psbridge.command import Command, ErrorRule, Value
+from psbridge.errors import AccessDeniedError, PrerequisiteMissingError, SignInError
+from psbridge.session import Session
+
+_ORGANIZATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\.onmicrosoft\.(com|us|de|cn)$")
+_THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+
+# What Connect-ExchangeOnline reports when app-only sign-in fails (exchange.md section 2.1).
+CONNECT_ERRORS = (
+    ErrorRule(AccessDeniedError, message_contains="isn't supported in this scenario"),
+    ErrorRule(AccessDeniedError, message_contains="UnAuthorized"),
+    ErrorRule(AccessDeniedError, message_contains="HttpStatusCode=401"),
+    ErrorRule(SignInError, message_contains="Could not use the certificate for signing"),
+    ErrorRule(SignInError, message_contains="Error Acquiring Token"),
+    ErrorRule(PrerequisiteMissingError, message_contains="The term 'Connect-ExchangeOnline' is not recognized"),
+    ErrorRule(PrerequisiteMissingError, message_contains="The term 'Update-ModuleManifest' is not recognized"),
+)
+
+
+class ExoConnection(BaseModel):
+    """App-only sign-in settings for Exchange Online. No secret is held: the certificate stays in the
+    jump host's store (CurrentUser or LocalMachine), or the host's managed identity is used."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    organization: str = Field(description="the tenant's primary .onmicrosoft.com domain")
+    app_id: str | None = None
+    certificate_thumbprint: str | None = None
+    managed_identity: bool = False
+    managed_identity_account_id: str | None = None
+    command_names: tuple[str, ...] = ()  # -CommandName: import only these cmdlets (less memory)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExoConnection:
+        if not _ORGANIZATION.match(self.organization):
+            raise ValueError(f"organization must be the tenant's .onmicrosoft.com domain, not {self.organization!r}")
+        if self.managed_identity:
+            if self.app_id or self.certificate_thumbprint:
+                raise ValueError("managed identity takes no app_id or certificate_thumbprint")
+        elif not (self.app_id and self.certificate_thumbprint):
+            raise ValueError("app-only sign-in needs app_id and certificate_thumbprint (or managed_identity)")
+        if self.certificate_thumbprint and not _THUMBPRINT.match(self.certificate_thumbprint):
+            raise ValueError("certificate_thumbprint must be 40 hexadecimal characters")
+        return self
+
+    def connect_command(self) -> Command:
+        parameters: dict[str, Value] = {"Organization": self.organization, "ShowBanner": False}
+        if self.managed_identity:
+            parameters["ManagedIdentity"] = True
+            parameters["ManagedIdentityAccountId"] = self.managed_identity_account_id
+        else:
+            parameters["AppId"] = self.app_id
+            parameters["CertificateThumbprint"] = self.certificate_thumbprint
+        if self.command_names:
+            parameters["CommandName"] = list(self.command_names)
+        return Command.cmdlet("Connect-ExchangeOnline", parameters, error_rules=CONNECT_ERRORS)
+
+
+DISCONNECT = Command.cmdlet("Disconnect-ExchangeOnline", {"Confirm": False})
+
+
+def connect_exchange_online(session: Session, connection: ExoConnection) -> None:
+    """Sign in to Exchange Online in every runspace of `session`, and sign out when it closes.
+
+    Raises (on the first call that opens a runspace, or now if one is open):
+        AccessDeniedError: the app lacks Exchange.ManageAsApp or an Entra role.
+        SignInError: the certificate cannot be used (missing, no private key, CNG).
+        PrerequisiteMissingError: the jump host has no ExchangeOnlineManagement module.
+    """
+    session.add_runspace_setup(connection.connect_command(), DISCONNECT)
