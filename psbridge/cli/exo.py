@@ -1,10 +1,313 @@
-"""`psbridge exo ...`: Exchange Online through a Windows jump host, mirroring `psbridge.exchange`."""
+"""`psbridge exo ...`: Exchange Online through a Windows jump host, mirroring `psbridge.exchange`.
+
+The global `--host` is the jump host. The group's options say how it signs in to Exchange Online,
+once for the run: app-only with a certificate in the host's store (`--organization --app-id
+--certificate-thumbprint`), or the host's managed identity (`--organization --managed-identity`);
+also from PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUMBPRINT and
+PSBRIDGE_EXO_MANAGED_IDENTITY. With `--replay` they may be left out: the recording decides.
+
+Commands that change the tenant do nothing without `--yes`, or `--dry-run` to see what they would do.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import json
+from typing import TYPE_CHECKING, Any
+
 import click
+
+from psbridge.cli.output import emit
+
+if TYPE_CHECKING:
+    from psbridge.session import Session
+
+_SETTINGS = "psbridge.exo"
+MAILBOX_COLUMNS = ("identity", "user_principal_name", "recipient_type_details", "is_dir_synced",
+                   "is_exchange_cloud_managed")  # fmt: skip
+
+dry_run_option = click.option("--dry-run", is_flag=True, help="Only read, and report what would be done.")
+yes_option = click.option("--yes", is_flag=True, help="Really change the tenant (required unless --dry-run).")
+identity_option = click.option("--identity", required=True, help="UPN, GUID or email address.")
+
+
+def confirmed(yes: bool, dry_run: bool, what: str) -> None:
+    if not (yes or dry_run):
+        raise click.UsageError(f"{what}: pass --yes to do it, or --dry-run to see what it would do")
+
+
+@dataclasses.dataclass
+class ExoSettings:
+    organization: str | None
+    app_id: str | None
+    certificate_thumbprint: str | None
+    managed_identity: bool
+    connected: bool = False
+
+
+def exo_session(ctx: click.Context) -> Session:
+    """The run's Session to the jump host, signed in to Exchange Online once per runspace."""
+    settings: ExoSettings = ctx.meta[_SETTINGS]
+    if settings.connected:
+        return ctx.obj.session()  # type: ignore[no-any-return]
+    given = settings.organization or settings.app_id or settings.certificate_thumbprint or settings.managed_identity
+    if not given and not ctx.obj.params["replay"]:
+        raise click.UsageError(
+            "Exchange Online needs --organization with --app-id and --certificate-thumbprint, or with "
+            "--managed-identity (or PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUMBPRINT)"
+        )
+    connection = _connection(settings) if given else None
+    session: Session = ctx.obj.session()
+    if connection is not None:
+        from psbridge.exchange import connect_exchange_online
+
+        connect_exchange_online(session, connection)
+    settings.connected = True
+    return session
+
+
+def _connection(settings: ExoSettings) -> Any:
+    from pydantic import ValidationError
+
+    from psbridge.exchange import ExoConnection
+
+    try:
+        return ExoConnection(
+            organization=settings.organization or "",
+            app_id=settings.app_id,
+            certificate_thumbprint=settings.certificate_thumbprint,
+            managed_identity=settings.managed_identity,
+        )
+    except ValidationError as exc:
+        raise click.UsageError(f"Exchange Online sign-in: {exc.errors()[0]['msg']}") from None
+
+
+def show_change(ctx: click.Context, result: Any, fields: tuple[str, ...]) -> None:
+    """A Change: in JSON as it is, else `field  before -> after` rows for the fields named."""
+    rows: list[tuple[str, Any]] = [("changed", result.changed), ("dry_run", result.dry_run)]
+    for name in fields:
+        before, after = _plain(getattr(result.before, name)), _plain(getattr(result.after, name))
+        rows.append((name, before if before == after else f"{before} -> {after}"))
+    emit(ctx, result, rows)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
 
 
 @click.group()
-def exo() -> None:
+@click.option("--organization", envvar="PSBRIDGE_EXO_ORGANIZATION", help="The tenant's .onmicrosoft.com domain.")
+@click.option("--app-id", envvar="PSBRIDGE_EXO_APP_ID", help="App registration with Exchange.ManageAsApp.")
+@click.option(
+    "--certificate-thumbprint", envvar="PSBRIDGE_EXO_CERT_THUMBPRINT", help="The app's certificate on the jump host."
+)
+@click.option(
+    "--managed-identity", is_flag=True, envvar="PSBRIDGE_EXO_MANAGED_IDENTITY", help="Sign in as the host's identity."
+)
+@click.pass_context
+def exo(
+    ctx: click.Context,
+    organization: str | None,
+    app_id: str | None,
+    certificate_thumbprint: str | None,
+    managed_identity: bool,
+) -> None:
     """Exchange Online (ExchangeOnlineManagement on a Windows jump host, app-only sign-in)."""
+    ctx.meta[_SETTINGS] = ExoSettings(organization, app_id, certificate_thumbprint, managed_identity)
+
+
+# -- mailboxes ---------------------------------------------------------------------------------------------
+
+
+@exo.group()
+def mailbox() -> None:
+    """Mailboxes: one by identity, or many with an OPATH filter."""
+
+
+@mailbox.command("get")
+@identity_option
+@click.pass_context
+def mailbox_get(ctx: click.Context, identity: str) -> None:
+    """One mailbox, with IsDirSynced and IsExchangeCloudManaged."""
+    from psbridge.exchange import get_mailbox
+
+    emit(ctx, get_mailbox(exo_session(ctx), identity=identity))
+
+
+@mailbox.command("list")
+@click.option("--filter", "opath", metavar="OPATH", help="""OPATH filter, e.g. 'IsDirSynced -eq $true'.""")
+@click.option("--result-size", default="Unlimited", show_default=True, help="A number, or Unlimited.")
+@click.option("--cloud-managed/--not-cloud-managed", default=None, help="Keep only (non-)cloud-managed mailboxes.")
+@click.option("--page-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.pass_context
+def mailbox_list(
+    ctx: click.Context, opath: str | None, result_size: str, cloud_managed: bool | None, page_size: int
+) -> None:
+    """Mailboxes, streamed page by page (one pipeline per page)."""
+    from psbridge.exchange import iter_mailboxes
+
+    listing = iter_mailboxes(
+        exo_session(ctx), opath=opath, result_size=result_size, cloud_managed=cloud_managed, page_size=page_size
+    )
+    mailboxes = iter(listing)
+    first = next(mailboxes, None)  # the first page: its errors come before anything is printed
+    rest = itertools.chain([] if first is None else [first], mailboxes)
+    if ctx.obj.output == "json":  # one JSON array, written as the pages arrive
+        click.echo("[", nl=False)
+        for index, item in enumerate(rest):
+            text = json.dumps(item.model_dump(mode="json"), indent=2, ensure_ascii=False)
+            click.echo(("," if index else "") + "\n  " + text.replace("\n", "\n  "), nl=False)
+        click.echo("\n]")
+    else:
+        emit(ctx, list(rest), columns=MAILBOX_COLUMNS)
+    if listing.truncated:
+        click.echo("psbridge: warning: the result was cut at --result-size; more mailboxes match", err=True)
+
+
+# -- changes -------------------------------------------------------------------------------------------------
+
+
+@exo.group("cloud-managed")
+def cloud_managed() -> None:
+    """Where a dir-synced mailbox's Exchange attributes are managed (IsExchangeCloudManaged)."""
+
+
+@cloud_managed.command("set")
+@identity_option
+@click.option("--enable/--disable", "enabled", required=True, help="Exchange Online (enable) or on-premises AD.")
+@dry_run_option
+@yes_option
+@click.pass_context
+def cloud_managed_set(ctx: click.Context, identity: str, enabled: bool, dry_run: bool, yes: bool) -> None:
+    """Move one mailbox's Exchange attributes to Exchange Online, or back. Needs --yes or --dry-run."""
+    from psbridge.exchange import set_mailbox_cloud_managed
+
+    confirmed(yes, dry_run, f"cloud-managed set changes mailbox {identity}")
+    result = set_mailbox_cloud_managed(exo_session(ctx), identity=identity, enabled=enabled, dry_run=dry_run)
+    show_change(ctx, result, ("identity", "is_dir_synced", "is_exchange_cloud_managed"))
+
+
+@exo.group("org-default")
+def org_default() -> None:
+    """Whether new dir-synced mailboxes get cloud-managed Exchange attributes."""
+
+
+@org_default.command("get")
+@click.pass_context
+def org_default_get(ctx: click.Context) -> None:
+    """The tenant default (None when the tenant does not report it)."""
+    from psbridge.exchange import get_organization_config
+
+    emit(ctx, get_organization_config(exo_session(ctx)))
+
+
+@org_default.command("set")
+@click.option("--enable/--disable", "enabled", required=True, help="Cloud-managed (enable) or server-managed.")
+@dry_run_option
+@yes_option
+@click.pass_context
+def org_default_set(ctx: click.Context, enabled: bool, dry_run: bool, yes: bool) -> None:
+    """Set the tenant default. Needs --yes or --dry-run. Do not enable it while on-premises mailboxes,
+    mail users or remote mailboxes are still being created."""
+    from psbridge.exchange import set_organization_config
+    from psbridge.exchange.functions import TENANT_DEFAULT_WARNING
+
+    confirmed(yes, dry_run, "org-default set changes the whole tenant")
+    result = set_organization_config(exo_session(ctx), cloud_managed_by_default=enabled, dry_run=dry_run)
+    if result.changed and enabled:
+        click.echo(f"psbridge: warning: {TENANT_DEFAULT_WARNING}", err=True)
+    show_change(ctx, result, ("cloud_managed_by_default",))
+
+
+@exo.group("email-address")
+def email_address() -> None:
+    """Proxy addresses of a mailbox: SMTP:primary, smtp:secondary (a bare address is secondary)."""
+
+
+def _email_command(action: str) -> click.Command:
+    @click.command(action)
+    @identity_option
+    @click.option("--address", "addresses", multiple=True, required=True, help="Repeat for several.")
+    @dry_run_option
+    @yes_option
+    @click.pass_context
+    def run(ctx: click.Context, identity: str, addresses: tuple[str, ...], dry_run: bool, yes: bool) -> None:
+        from psbridge.exchange import set_mailbox_email_addresses
+
+        confirmed(yes, dry_run, f"email-address {action} changes mailbox {identity}")
+        result = set_mailbox_email_addresses(
+            exo_session(ctx), identity=identity, dry_run=dry_run, **{action: list(addresses)}
+        )
+        show_change(ctx, result, ("primary_smtp_address", "email_addresses"))
+
+    run.help = f"{action.capitalize()} addresses; only what is {'missing' if action == 'add' else 'present'} is sent."
+    return run
+
+
+email_address.add_command(_email_command("add"))
+email_address.add_command(_email_command("remove"))
+
+
+# -- users and domains ---------------------------------------------------------------------------------------
+
+
+@exo.group()
+def user() -> None:
+    """Users, with their recipient types."""
+
+
+@user.command("get")
+@identity_option
+@click.pass_context
+def user_get(ctx: click.Context, identity: str) -> None:
+    """RecipientType, RecipientTypeDetails and PreviousRecipientTypeDetails of a user."""
+    from psbridge.exchange import get_user
+
+    emit(ctx, get_user(exo_session(ctx), identity=identity))
+
+
+@exo.command("clear-previous-mailbox-info")
+@identity_option
+@dry_run_option
+@click.option("--yes", is_flag=True, help="Clear it: IRREVERSIBLE (the earlier mailbox and its content are lost).")
+@click.pass_context
+def clear_previous(ctx: click.Context, identity: str, dry_run: bool, yes: bool) -> None:
+    """Permanently clear a mail user's previous mailbox info (Set-User -PermanentlyClearPreviousMailboxInfo).
+
+    IRREVERSIBLE. Without --yes it shows what would happen and exits 2; refused when the user is not a
+    MailUser with PreviousRecipientTypeDetails set.
+    """
+    from psbridge.exchange import clear_previous_mailbox_info
+
+    result = clear_previous_mailbox_info(
+        exo_session(ctx), identity=identity, confirm_irreversible=yes, dry_run=dry_run or not yes
+    )
+    show_change(ctx, result, ("recipient_type_details", "previous_recipient_type_details"))
+    if not (yes or dry_run):
+        raise click.UsageError(
+            f"this would permanently clear the previous mailbox info of {identity} (irreversible): pass --yes to do it"
+        )
+
+
+@exo.command("accepted-domains")
+@click.pass_context
+def accepted_domains(ctx: click.Context) -> None:
+    """Accepted domains, flagging the tenant routing domain (<tenant>.mail.onmicrosoft.com)."""
+    from psbridge.exchange import get_accepted_domains
+
+    result = get_accepted_domains(exo_session(ctx))
+    if ctx.obj.output == "json":
+        emit(ctx, result)
+        return
+    emit(ctx, list(result.domains))
+    if not result.has_tenant_routing_domain:
+        click.echo(
+            "psbridge: warning: no tenant routing domain (*.mail.onmicrosoft.com): the Hybrid Configuration "
+            "Wizard will fail with HCW8001",
+            err=True,
+        )

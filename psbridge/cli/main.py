@@ -63,13 +63,22 @@ def _open_session(p: dict[str, Any]) -> Session:
     from psbridge.session import Session
 
     if p["replay"]:
-        options = _options(p, live=False) if p["host"] else None
+        options = _options(p, live=False) if p["host"] else _replay_endpoint(p)
         return Session.replay(p["replay"], mode="none", options=options, timeout=p["timeout"])
     options = _options(p, live=True)
     if p["record"]:
         scrub = _scrub_map(p["scrub"])
         return Session.replay(p["record"], mode=p["record_mode"], options=options, scrub=scrub, timeout=p["timeout"])
     return Session(options, timeout=p["timeout"])
+
+
+def _replay_endpoint(p: dict[str, Any]) -> Any:
+    """Replay without --host: the recordings of the endpoint a command group asked for, if not the default."""
+    if p["configuration_name"] == "Microsoft.PowerShell":
+        return None
+    from psbridge.replay.transport import replay_options
+
+    return replay_options(p["configuration_name"])
 
 
 def _options(p: dict[str, Any], *, live: bool) -> Any:
@@ -100,6 +109,7 @@ def _options(p: dict[str, Any], *, live: bool) -> Any:
         "password": password,
         "encryption": p["encryption"],
         "configuration_name": p["configuration_name"],
+        "path": p.get("path"),
         "operation_timeout": p["operation_timeout"],
         "read_timeout": p["read_timeout"],
         "connection_timeout": p["connection_timeout"],
@@ -178,9 +188,11 @@ def _register() -> None:
     from psbridge.cli.cloudsync import cloudsync
     from psbridge.cli.exchange import exchange
     from psbridge.cli.exo import exo
+    from psbridge.cli.exo_rollout import rollout
 
     cli.add_command(adsync)
     cli.add_command(cloudsync)
+    exo.add_command(rollout)
     cli.add_command(exo)
     cli.add_command(exchange)
 

@@ -11,11 +11,13 @@ runs once per runspace (repeated connects leak memory, exchange.md rule 7), agai
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from psbridge.command import Command, ErrorRule, Value
-from psbridge.errors import AccessDeniedError, PrerequisiteMissingError, SignInError
+from psbridge.errors import AccessDeniedError, InputError, PrerequisiteMissingError, SignInError
+from psbridge.options import ConnectionOptions
 from psbridge.session import Session
 
 _ORGANIZATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\.onmicrosoft\.(com|us|de|cn)$")
@@ -84,3 +86,59 @@ def connect_exchange_online(session: Session, connection: ExoConnection) -> None
         PrerequisiteMissingError: the jump host has no ExchangeOnlineManagement module.
     """
     session.add_runspace_setup(connection.connect_command(), DISCONNECT)
+
+
+# -- Exchange Server (on-premises) --------------------------------------------------------------------
+
+_SERVER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+
+
+def exchange_server_options(host: str, *, https: bool = False, **values: Any) -> ConnectionOptions:
+    """Options for an Exchange server's own remoting endpoint: `http(s)://<fqdn>/PowerShell`, the
+    `Microsoft.Exchange` configuration and Kerberos (exchange.md §11; use the FQDN, not an IP).
+
+    Over HTTP, Kerberos encrypts the messages. That runspace is NoLanguage: the wrappers send it plain
+    cmdlets only. `values` are further ConnectionOptions fields (username, password, ...).
+    """
+    settings: dict[str, Any] = {
+        "host": host, "tls": https, "port": 443 if https else 80, "path": "PowerShell", "auth": "kerberos",
+        "configuration_name": "Microsoft.Exchange", **values,
+    }  # fmt: skip
+    return ConnectionOptions.build(**settings)
+
+
+def connect_command_server(server: str, *, disconnect: bool = False) -> Command:
+    if not _SERVER.match(server):
+        raise InputError(f"an Exchange server is named by its FQDN, not {server!r}")
+    return Command.script(
+        "exchange/Connect-ExchangeServer.ps1",
+        {"Server": server, "Disconnect": True if disconnect else None},
+        error_rules=CONNECT_SERVER_ERRORS,
+    )
+
+
+# New-PSSession failures: Kerberos refused on the second hop, or the account lacks Exchange rights.
+CONNECT_SERVER_ERRORS = (
+    ErrorRule(SignInError, message_contains="Kerberos"),
+    ErrorRule(AccessDeniedError, message_contains="Access is denied"),
+)
+
+
+def connect_exchange_server(session: Session, server: str) -> None:
+    """Open an on-premises Exchange session from the jump host in every runspace of `session`.
+
+    Runs `exchange/Connect-ExchangeServer.ps1` as the per-runspace setup: New-PSSession to
+    `http://<server>/PowerShell/` with Kerberos, and Import-PSSession of Get-Mailbox, Get-RemoteMailbox
+    and Get-MailUser with the prefix OnPrem (no clash with Exchange Online). The session is removed
+    when `session` closes. From the jump host this is a second Kerberos hop: the account needs
+    constrained delegation to the server, or CredSSP to the jump host.
+    """
+    session.add_runspace_setup(connect_command_server(server), connect_command_server(server, disconnect=True))
+
+
+# What a Session sends as per-runspace setup and teardown, besides the wrappers (for the contract test).
+SESSION_COMMANDS = (
+    Command.cmdlet("Connect-ExchangeOnline"),
+    DISCONNECT,
+    Command.script("exchange/Connect-ExchangeServer.ps1", {"Server": "server.example"}),
+)

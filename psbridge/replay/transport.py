@@ -56,6 +56,9 @@ class ReplayTransport:
         if mode not in RECORD_MODES:
             raise errors.InputError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         self.path = Path(path)
+        if options is None and mode == "none" and self.path.is_file():
+            # A single recording knows its endpoint (e.g. an Exchange server's Microsoft.Exchange).
+            options = replay_options(Cassette.load(self.path).target.configuration_name)
         self.options = options or replay_options()
         if mode == "once":
             mode = "none" if self.path.exists() else "rewrite"
@@ -71,7 +74,7 @@ class ReplayTransport:
             else (load_all(self.path, self.options.configuration_name))
         )
         self.target = self.options.host
-        if options is None and self.cassettes:
+        if self.options.host == REPLAY_HOST and self.cassettes:
             # The recorded host; a directory holding several hosts is named by its path.
             hosts = {urlsplit(c.target.endpoint).hostname or "" for c in self.cassettes}
             self.target = hosts.pop() if len(hosts) == 1 and "" not in hosts else str(self.path)

@@ -26,11 +26,11 @@ def test_roundtrip_keeps_clixml_bytes_exact(tmp_path: Path) -> None:
 
 
 def test_demo_loads_and_is_marked_synthetic() -> None:
-    demos = load_all(DEMO)  # one recording per demo host, all on the Windows PowerShell endpoint
-    assert {Path(str(d.path)).name for d in demos} >= {"adsync.yaml", "cloudsync.yaml"}
+    demos = load_all(DEMO)  # one recording per demo host: Windows PowerShell, or an Exchange server's endpoint
+    assert {Path(str(d.path)).name for d in demos} >= {"adsync.yaml", "cloudsync.yaml", "exchange.yaml"}
     for demo in demos:
         assert demo.origin == "synthetic"
-        assert demo.target.configuration_name == "Microsoft.PowerShell"
+        assert demo.target.configuration_name in {"Microsoft.PowerShell", "Microsoft.Exchange"}
         assert demo.target.ps_version.startswith("5.1")
 
 
@@ -89,7 +89,7 @@ def test_not_yaml_and_missing_files(tmp_path: Path) -> None:
     with pytest.raises(RecordingFormatError, match="no recordings"):
         load_all(empty)
     with pytest.raises(RecordingFormatError, match="endpoint"):
-        load_all(DEMO, "Microsoft.Exchange")
+        load_all(DEMO, "Contoso.NoSuchEndpoint")
 
 
 def test_scrub_is_consistent_and_case_insensitive() -> None:

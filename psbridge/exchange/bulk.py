@@ -1,0 +1,178 @@
+"""Bulk Exchange Online wrappers: one pipeline per batch of mailboxes, one flat result per mailbox.
+
+`set_cloud_managed_batch` sends `exchange/Set-CloudManagedBatch.ps1`, which switches
+IsExchangeCloudManaged for a whole batch in one round trip: it reads each mailbox first, skips the
+ones already in the desired state, and reports every mailbox, failures included, as one object. A
+failure is classified here, client-side, with `EXO_ERRORS`: the same rules every Exchange error
+record goes through, so the bulk path and the one-mailbox path can never disagree on what is
+transient. `get_mailbox_identities` resolves an OPATH filter to identities, projected on the jump host.
+`psbridge.exchange.rollout` builds the resumable rollout on these two.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field
+
+from psbridge.command import Command
+from psbridge.errors import InputError, RemoteCommandError, UnexpectedOutputError
+from psbridge.exchange.rules import EXO_ERRORS, exception_type_named, micro_delays
+from psbridge.models import PSModel, from_output
+from psbridge.result import ErrorRecordData
+from psbridge.session import Session, classify
+from psbridge.types import OptionalBool
+
+# exchange.md rule 8: "Cmdlets backed by the REST API have a 15-minute timeout". A batch is planned
+# to finish well inside it (see psbridge.exchange.rollout), and this is its deadline.
+REST_TIMEOUT_S = 900.0
+
+
+class MailboxOutcome(enum.StrEnum):
+    """What happened to one mailbox. The batch script reports the first four; `Unfinished` is a
+    rollout's verdict for a mailbox whose transient failures outlasted its retries."""
+
+    CHANGED = "Changed"
+    ALREADY_SET = "AlreadySet"
+    WOULD_CHANGE = "WouldChange"
+    FAILED = "Failed"
+    UNFINISHED = "Unfinished"
+
+
+class BatchItem(PSModel):
+    """One mailbox's result from the batch script (a line of JSON on the wire)."""
+
+    identity: str = Field(alias="Identity")
+    outcome: MailboxOutcome = Field(alias="Outcome")
+    before: OptionalBool = Field(default=None, alias="Before")
+    exception_type: str | None = Field(default=None, alias="ErrorType")
+    error_message: str | None = Field(default=None, alias="ErrorMessage")
+    error_id: str | None = Field(default=None, alias="ErrorId")
+    error_category: str | None = Field(default=None, alias="ErrorCategory")
+    error_reason: str | None = Field(default=None, alias="ErrorReason")
+
+    def error_record(self) -> ErrorRecordData:
+        """The failure as an error record, for the shared classifier."""
+        return ErrorRecordData(
+            message=self.error_message or "",
+            fully_qualified_error_id=self.error_id or "",
+            category=self.error_category or "",
+            reason=self.error_reason or "",
+            exception_type=self.exception_type or "",
+        )
+
+    @property
+    def error_class(self) -> type[RemoteCommandError] | None:
+        """The RemoteCommandError class the failure maps to (exchange.md §8.2); None unless Failed."""
+        return classify(self.error_record(), EXO_ERRORS) if self.outcome == MailboxOutcome.FAILED else None
+
+    @property
+    def error_type(self) -> str | None:
+        """The exception type the error names: its `|<type>|` segment first (rule 9)."""
+        return (exception_type_named(self.error_record()) or None) if self.outcome == MailboxOutcome.FAILED else None
+
+    @property
+    def transient(self) -> bool:
+        cls = self.error_class
+        return cls is not None and cls.transient
+
+
+class BatchResult(PSModel):
+    """A batch's results, one per identity in the order given, and the throttling it met."""
+
+    items: tuple[BatchItem, ...]
+    micro_delays_ms: tuple[float, ...] = ()
+
+
+BATCH_SCRIPT = "exchange/Set-CloudManagedBatch.ps1"
+
+
+def set_cloud_managed_batch(
+    session: Session,
+    identities: Sequence[str],
+    *,
+    enabled: bool = True,
+    dry_run: bool = False,
+    pace_s: float = 0.5,
+    timeout: float = REST_TIMEOUT_S,
+) -> BatchResult:
+    """Switch IsExchangeCloudManaged for a batch of mailboxes in one pipeline (Set-Mailbox per mailbox).
+
+    Each mailbox is read first and left alone when it already matches `enabled`; with `dry_run` the
+    script only reads. Per-mailbox failures come back as Failed items, never as an exception. The
+    call is marked idempotent: setting a value twice is harmless and the script re-reads before it
+    writes, so a batch cut off in transit may be sent again (the Session's bounded retry policy).
+
+    Args:
+        pace_s: the pause after each Set-Mailbox, on the jump host (Microsoft's micro-delay advice).
+        timeout: the batch's deadline, in seconds.
+
+    Raises:
+        UnexpectedOutputError: the script did not report exactly one result per identity, in order.
+    """
+    if not identities:
+        raise InputError("a batch needs at least one identity")
+    if pace_s < 0:
+        raise InputError("pace_s cannot be negative")
+    command = Command.script(
+        "exchange/Set-CloudManagedBatch.ps1",
+        {"Identity": list(identities), "Enabled": enabled, "DryRun": dry_run, "PaceMilliseconds": round(pace_s * 1000)},
+    )
+    result = session.invoke(command, timeout=timeout)
+    shown = command.display() if len(identities) <= 3 else f"script {BATCH_SCRIPT} ({len(identities)} identities)"
+    items = from_output(BatchItem, _json_objects(result.output, shown, session.target), command=shown,
+                        target=session.target)  # fmt: skip
+    if [item.identity for item in items] != list(identities):
+        raise UnexpectedOutputError(
+            f"{shown} reported {len(items)} result(s) for {len(identities)} identities, or out of order",
+            target=session.target, command=shown, raw=result.output,
+        )  # fmt: skip
+    return BatchResult(items=tuple(items), micro_delays_ms=micro_delays(result.streams.warning))
+
+
+def _json_objects(output: Sequence[Any], command: str, target: str) -> list[dict[str, Any]]:
+    """The script's result lines (one compressed JSON object each), parsed."""
+    rows = []
+    for value in output:
+        try:
+            row = json.loads(value) if isinstance(value, str) else None
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict):
+            raise UnexpectedOutputError(
+                f"{command} returned {value!r} where a JSON result object was expected",
+                target=target, command=command, raw=value,
+            )  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def get_mailbox_identities(
+    session: Session,
+    *,
+    filter: str | None = None,  # noqa: A002 - the cmdlet's own parameter name
+    result_size: int | None = None,
+) -> list[str]:
+    """The identity (UPN, else GUID) of every mailbox an OPATH filter selects (Get-Mailbox -Filter).
+
+    Projected on the jump host: one string per mailbox. `filter` is bound as a parameter, never
+    pasted into text; build one from values with `psbridge.exchange.rules.opath_filter`. None
+    selects every mailbox. `result_size` None means Unlimited (the cmdlet's own default is 1000).
+    """
+    if result_size is not None and result_size < 1:
+        raise InputError("result_size must be at least 1 (None for unlimited)")
+    command = Command.script(
+        "exchange/Get-MailboxIdentities.ps1",
+        {"Filter": filter, "ResultSize": "Unlimited" if result_size is None else str(result_size)},
+    )
+    result = session.invoke(command)
+    odd = next((value for value in result.output if not isinstance(value, str) or not value.strip()), None)
+    if odd is not None or (result.output and len(result.output) != len(set(result.output))):
+        raise UnexpectedOutputError(
+            f"{command.display()} returned {odd!r} among the identities, or a duplicate",
+            target=session.target, command=command.display(), raw=result.output,
+        )  # fmt: skip
+    return [str(value) for value in result.output]

@@ -1,0 +1,342 @@
+"""The bulk cloud-managed rollout: switch IsExchangeCloudManaged on thousands of mailboxes, resumably.
+
+Mailboxes go to the jump host in batches, one pipeline per batch (`bulk.set_cloud_managed_batch`),
+and every outcome is in the journal (`journal.py`) before the next batch is sent. A killed rollout
+re-run with the same journal finishes what is left; a re-run after completion sends nothing.
+Batch size, pace and adaptive pacing: `pacing.py`, which explains the defaults.
+
+Retries:
+- A mailbox that failed transiently (throttling, a domain-controller change, a replication delay:
+  exchange.md §8.2, classified by `EXO_ERRORS`) goes into a later batch of retries, after an
+  exponential backoff with jitter (`DEFAULT_ITEM_RETRY`), at most `retry.attempts` times per run;
+  one still failing after that is Unfinished, and a re-run tries it again.
+- A permanent failure is recorded and the rollout goes on.
+- A whole batch lost in transit is sent again under the Session's own bounded retry policy. That is
+  safe although the batch writes: it re-reads every mailbox before writing and setting a value twice
+  changes nothing, so a mailbox the lost attempt did change reports AlreadySet the second time.
+- A failure no mailbox can get past (a cmdlet missing on the jump host, the sign-in gone) stops the
+  rollout with its error; that batch's mailboxes are not recorded, so a re-run does them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from psbridge import errors, logs
+from psbridge.exchange.bulk import (
+    BATCH_SCRIPT,
+    REST_TIMEOUT_S,
+    BatchItem,
+    MailboxOutcome,
+    get_mailbox_identities,
+    set_cloud_managed_batch,
+)
+from psbridge.exchange.journal import Header, Journal, key
+from psbridge.exchange.pacing import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S, Pacing, plan
+from psbridge.session import RetryPolicy, Session
+
+
+def item_retry(wait_s: float = 30.0, *, attempts: int = 4) -> RetryPolicy:
+    """Retries of transient per-mailbox failures: `attempts` per run; waits from `wait_s`, doubling up
+    to ten times that, plus up to a sixth of it as jitter; an hour of waiting at most."""
+    return RetryPolicy(attempts=attempts, total_s=3600.0, initial_s=wait_s, max_wait_s=10 * wait_s, jitter_s=wait_s / 6)
+
+
+DEFAULT_ITEM_RETRY = item_retry()
+# Failures no mailbox can get past: stop, and leave the batch to a re-run.
+_SYSTEMIC = (errors.CommandNotFoundError, errors.NotConnectedError, errors.SignInError)
+
+
+class RolloutItem(BaseModel):
+    """One mailbox's outcome. `from_journal`: an earlier run finished it, this one skipped it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    identity: str
+    outcome: MailboxOutcome
+    attempts: int = 0
+    before: bool | None = None
+    error_class: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    from_journal: bool = False
+
+
+class RolloutProgress(BaseModel):
+    """Where a rollout stands after a batch; `done` counts mailboxes finished in earlier runs too."""
+
+    model_config = ConfigDict(frozen=True)
+
+    done: int
+    total: int
+    changed: int
+    already_set: int
+    would_change: int
+    failed: int
+    unfinished: int
+    batch: int
+    round: int
+    pace_s: float
+
+
+class RolloutReport(BaseModel):
+    """A rollout's summary and every mailbox's outcome, in input order.
+
+    The counts are of what this run did; `skipped` counts mailboxes an earlier run finished
+    (`from_journal` items). `succeeded` is False when any mailbox, in this run or an earlier one,
+    failed permanently or is unfinished.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    tenant: str | None
+    enabled: bool
+    dry_run: bool
+    filter: str | None
+    journal: str
+    batch_size: int
+    total: int
+    changed: int
+    already_set: int
+    would_change: int
+    failed: int
+    unfinished: int
+    skipped: int
+    batches: int
+    retried: int
+    micro_delays: int
+    pace_s: float
+    items: tuple[RolloutItem, ...]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def succeeded(self) -> bool:
+        bad = (MailboxOutcome.FAILED, MailboxOutcome.UNFINISHED)
+        return not any(item.outcome in bad for item in self.items)
+
+
+@dataclasses.dataclass
+class _Pending:
+    identity: str
+    round: int  # transient failures so far, over every run: which batch of retries it belongs to
+    earlier: int  # attempts in earlier runs
+    tries: int = 0  # attempts in this run
+    last: BatchItem | None = None
+
+
+def rollout_cloud_managed(
+    session: Session,
+    *,
+    identities: Iterable[str] | None = None,
+    filter: str | None = None,  # noqa: A002 - mirrors Get-Mailbox -Filter
+    enabled: bool = True,
+    journal: str | os.PathLike[str],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    pace_s: float = DEFAULT_PACE_S,
+    dry_run: bool = False,
+    on_progress: Callable[[RolloutProgress], None] | None = None,
+    tenant: str | None = None,
+    retry: RetryPolicy = DEFAULT_ITEM_RETRY,
+    retry_failed: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RolloutReport:
+    """Set IsExchangeCloudManaged on many mailboxes, in batches, recorded in a resumable journal.
+
+    Args:
+        identities: the mailboxes (UPN or GUID preferred); duplicates, by case, count once.
+        filter: instead of `identities`, an OPATH filter resolved on the jump host first
+            (`bulk.get_mailbox_identities`; build it with `rules.opath_filter`).
+        journal: the JSON-lines journal; re-run with the same one to resume. It must have been
+            written for the same session target, tenant, `enabled`, `filter` and `dry_run`.
+        dry_run: only read, and report which mailboxes would change (WouldChange).
+        on_progress: called after each batch is journaled; an exception from it stops the rollout.
+        tenant: the organization, recorded in (and checked against) the journal.
+        retry: per-mailbox retries of transient failures: attempts per run, backoff and jitter;
+            `total_s` bounds the time spent waiting between retry batches.
+        retry_failed: also try again mailboxes an earlier run recorded as failed permanently.
+        sleep: how to wait between retry batches (tests pass a recorder).
+
+    Raises:
+        InputError: bad arguments, or a journal that is malformed or written for other settings.
+        TransportError, RemoteCommandError: the rollout stopped; everything done so far is in the
+            journal, and a re-run with it goes on from there.
+    """
+    if (identities is None) == (filter is None):
+        raise errors.InputError("give either identities or a filter")
+    pacing = plan(batch_size, pace_s)
+    header = Header(session.target, tenant, enabled, filter, dry_run)
+    with Journal.open(journal, header) as book:
+        wanted = get_mailbox_identities(session, filter=filter) if filter is not None else identities
+        run = _Run(session, book, header, _unique(wanted or ()), batch_size, pacing, retry, sleep, on_progress)
+        return run.execute(retry_failed)
+
+
+def _unique(identities: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for identity in identities:
+        if not isinstance(identity, str) or not identity.strip():
+            raise errors.InputError(f"not a mailbox identity: {identity!r}")
+        seen.setdefault(key(identity), identity.strip())
+    return list(seen.values())
+
+
+@dataclasses.dataclass
+class _Run:
+    session: Session
+    book: Journal
+    header: Header
+    wanted: list[str]
+    batch_size: int
+    pacing: Pacing
+    retry: RetryPolicy
+    sleep: Callable[[float], None]
+    on_progress: Callable[[RolloutProgress], None] | None
+    final: dict[str, RolloutItem] = dataclasses.field(default_factory=dict)  # by key(identity)
+    counts: dict[MailboxOutcome, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(MailboxOutcome, 0))
+    batches: int = 0
+    micro_delays: int = 0
+    slept_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.pace_ms = self.pacing.resume(self.book.next_pace_ms)
+        self.log = logs.get_logger(target=self.session.target)
+
+    def execute(self, retry_failed: bool) -> RolloutReport:
+        pending: dict[str, _Pending] = {}
+        for identity in self.wanted:
+            done = self.book.done(identity, retry_failed=retry_failed)
+            ident = key(identity)
+            if done is not None:
+                self.final[ident] = _from_journal(identity, done, self.book.attempts[ident])
+            else:
+                book = self.book
+                pending[ident] = _Pending(identity, book.transient_failures.get(ident, 0), book.attempts.get(ident, 0))
+        skipped = len(self.final)
+        retried: set[str] = set()
+        while pending:
+            round_ = min(p.round for p in pending.values())
+            if round_ > 0 and not self._back_off(round_, pending):
+                break
+            cohort = [p for p in pending.values() if p.round == round_]
+            retried.update(key(p.identity) for p in cohort if round_ > 0)
+            for start in range(0, len(cohort), self.batch_size):
+                self._batch(cohort[start : start + self.batch_size], round_, pending)
+        for pend in pending.values():  # out of retry time: not tried again in this run
+            self._finish(pend, MailboxOutcome.UNFINISHED)
+        return RolloutReport(
+            target=self.header.target, tenant=self.header.tenant, enabled=self.header.enabled,
+            dry_run=self.header.dry_run, filter=self.header.filter, journal=os.fspath(self.book.path),
+            batch_size=self.batch_size, total=len(self.wanted),
+            changed=self.counts[MailboxOutcome.CHANGED], already_set=self.counts[MailboxOutcome.ALREADY_SET],
+            would_change=self.counts[MailboxOutcome.WOULD_CHANGE], failed=self.counts[MailboxOutcome.FAILED],
+            unfinished=self.counts[MailboxOutcome.UNFINISHED], skipped=skipped, batches=self.batches,
+            retried=len(retried), micro_delays=self.micro_delays, pace_s=self.pace_ms / 1000,
+            items=tuple(self.final[key(identity)] for identity in self.wanted),
+        )  # fmt: skip
+
+    def _back_off(self, round_: int, pending: Mapping[str, _Pending]) -> bool:
+        """Wait before a batch of retries; False when the retry time is used up."""
+        policy = self.retry
+        wait = min(policy.max_wait_s, policy.initial_s * 2 ** (round_ - 1)) + random.uniform(0, policy.jitter_s)  # noqa: S311
+        if self.slept_s + wait > policy.total_s:
+            return False
+        self.log.info("psbridge.exo.rollout.retry_wait", round=round_, mailboxes=len(pending), wait_s=round(wait, 1))
+        self.sleep(wait)
+        self.slept_s += wait
+        return True
+
+    def _batch(self, chunk: list[_Pending], round_: int, pending: dict[str, _Pending]) -> None:
+        header = self.header
+        result = set_cloud_managed_batch(
+            self.session, [p.identity for p in chunk], enabled=header.enabled, dry_run=header.dry_run,
+            pace_s=self.pace_ms / 1000, timeout=REST_TIMEOUT_S,
+        )  # fmt: skip
+        self.batches += 1
+        number = self.book.batches + 1
+        lines: list[dict[str, Any]] = []
+        systemic: BatchItem | None = None
+        for pend, item in zip(chunk, result.items, strict=True):
+            cls = item.error_class
+            if cls is not None and issubclass(cls, _SYSTEMIC):
+                systemic = systemic or item
+                continue
+            pend.tries += 1
+            pend.last = item
+            lines.append(_line(item, number, round_))
+            if item.transient:
+                pend.round += 1
+                if pend.tries < self.retry.attempts:
+                    continue
+            del pending[key(pend.identity)]
+            self._finish(pend, MailboxOutcome.UNFINISHED if item.transient else item.outcome)
+        used = self.pace_ms
+        self.pace_ms = self.pacing.after(used, result.micro_delays_ms)
+        self.micro_delays += len(result.micro_delays_ms)
+        if self.pace_ms != used:
+            self.log.info("psbridge.exo.rollout.pace", pace_ms=self.pace_ms, micro_delays_ms=result.micro_delays_ms)
+        self.book.append_batch(
+            lines, {"batch": number, "round": round_, "items": len(chunk), "pace_ms": used,
+                    "micro_delays_ms": list(result.micro_delays_ms), "next_pace_ms": self.pace_ms},
+        )  # fmt: skip
+        if systemic is not None:
+            assert systemic.error_class is not None
+            raise systemic.error_class(
+                f"{systemic.identity}: {systemic.error_message}; the rollout stopped (re-run it with the same "
+                "journal once this is fixed)",
+                target=self.session.target, command=f"script {BATCH_SCRIPT}", error_id=systemic.error_id,
+            )  # fmt: skip
+        self._progress(number, round_)
+
+    def _finish(self, pend: _Pending, outcome: MailboxOutcome) -> None:
+        item = pend.last
+        error_class = item.error_class if item is not None else None
+        self.final[key(pend.identity)] = RolloutItem(
+            identity=pend.identity, outcome=outcome, attempts=pend.earlier + pend.tries,
+            before=item.before if item is not None else None,
+            error_class=error_class.__name__ if error_class is not None else None,
+            error_type=item.error_type if item is not None else None,
+            error_message=item.error_message if item is not None else None,
+        )  # fmt: skip
+        self.counts[outcome] += 1
+
+    def _progress(self, number: int, round_: int) -> None:
+        c = self.counts
+        progress = RolloutProgress(
+            done=len(self.final), total=len(self.wanted), changed=c[MailboxOutcome.CHANGED],
+            already_set=c[MailboxOutcome.ALREADY_SET], would_change=c[MailboxOutcome.WOULD_CHANGE],
+            failed=c[MailboxOutcome.FAILED], unfinished=c[MailboxOutcome.UNFINISHED], batch=number, round=round_,
+            pace_s=self.pace_ms / 1000,
+        )  # fmt: skip
+        self.log.info("psbridge.exo.rollout.progress", **progress.model_dump())
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+
+def _line(item: BatchItem, batch: int, round_: int) -> dict[str, Any]:
+    """An item's journal line."""
+    line: dict[str, Any] = {
+        "identity": item.identity, "outcome": item.outcome.value, "transient": item.transient, "batch": batch,
+        "round": round_, "before": item.before,
+    }  # fmt: skip
+    cls = item.error_class
+    if cls is not None:
+        line.update(error_class=cls.__name__, error_type=item.error_type, error_message=item.error_message)
+    return line
+
+
+def _from_journal(identity: str, line: Mapping[str, Any], attempts: int) -> RolloutItem:
+    before = line.get("before")
+    return RolloutItem(
+        identity=identity, outcome=MailboxOutcome(line["outcome"]), attempts=attempts,
+        before=before if isinstance(before, bool) else None,
+        error_class=line.get("error_class"), error_type=line.get("error_type"),
+        error_message=line.get("error_message"), from_journal=True,
+    )  # fmt: skip

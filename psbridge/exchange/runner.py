@@ -1,0 +1,116 @@
+"""How the Exchange wrappers reach the cmdlets: one packaged script on the jump host, or plain cmdlets on
+an Exchange server's own endpoint.
+
+On the jump host, `exchange/Invoke-ExchangeCommand.ps1` takes the cmdlet from a fixed set and its
+arguments as a hashtable (bound by PSRP, never pasted into text), and projects the output to the
+modelled fields; see its header. The `Microsoft.Exchange` endpoint of an Exchange server is a
+NoLanguage runspace (exchange.md rule 10): there, only `Command.cmdlet` is sent, and the full objects
+are read by the same models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from psbridge.command import Command, ErrorRule, Value
+from psbridge.errors import ObjectNotFoundError, RemoteCommandError, SyncedObjectError, UnexpectedOutputError
+from psbridge.exchange.rules import EXO_ERRORS, SOURCE_OF_AUTHORITY
+from psbridge.models import PSModel, from_output
+from psbridge.result import InvocationResult, PSObjectData
+from psbridge.session import Session
+
+PAGE_TYPE = "Psbridge.Exchange.Page"
+
+ERROR_RULES: tuple[ErrorRule, ...] = (
+    ErrorRule(ObjectNotFoundError, error_id_prefix="PsbridgeExchange.ListingNotFound"),
+    *EXO_ERRORS,
+)
+
+M = TypeVar("M", bound=PSModel)
+
+
+def command(
+    cmdlet: str,
+    arguments: Mapping[str, Value] | None = None,
+    *,
+    on_premises: bool = False,
+    properties: Sequence[str] = (),
+    cloud_managed: bool | None = None,
+    page_size: int | None = None,
+    cursor: str | None = None,
+    release: bool = False,
+    idempotent: bool | None = None,
+) -> Command:
+    """The packaged script running `cmdlet`; arguments whose value is None are left out.
+
+    Reads are idempotent; a Set-* is retried after a transient error only when `idempotent` says so.
+    """
+    return Command.script(
+        "exchange/Invoke-ExchangeCommand.ps1",
+        {
+            "Command": cmdlet,
+            "Arguments": {k: v for k, v in (arguments or {}).items() if v is not None} or None,
+            "Property": list(properties) or None,
+            "IsExchangeCloudManaged": cloud_managed,
+            "PageSize": page_size,
+            "Cursor": cursor,
+            "Release": True if release else None,
+            "OnPremises": True if on_premises else None,
+        },
+        idempotent=not cmdlet.startswith("Set-") if idempotent is None else idempotent,
+        error_rules=ERROR_RULES,
+    )
+
+
+def cmdlet(name: str, arguments: Mapping[str, Value]) -> Command:
+    """A plain cmdlet, for the NoLanguage `Microsoft.Exchange` endpoint."""
+    return Command.cmdlet(name, arguments, error_rules=ERROR_RULES)
+
+
+def invoke(session: Session, command: Command, *, timeout: float | None = None) -> InvocationResult:
+    """Run `command`; a write-scope error of an AD-mastered attribute says what to do about it."""
+    try:
+        return session.invoke(command, timeout=timeout)
+    except SyncedObjectError as exc:
+        raise noted(exc, SOURCE_OF_AUTHORITY) from None
+
+
+def noted(exc: RemoteCommandError, note: str) -> RemoteCommandError:
+    """The same error, of the same class, with `note` appended to its message."""
+    return type(exc)(
+        f"{exc.message}; {note}", target=exc.target, command=exc.command, error_id=exc.error_id,
+        category=exc.category, attempt=exc.attempt, target_name=exc.target_name, exception_type=exc.exception_type,
+    )  # fmt: skip
+
+
+def split_page(result: InvocationResult, session: Session) -> tuple[list[Any], PSObjectData | None]:
+    """The output rows, and the page marker that follows them when the call was paged."""
+    rows = [o for o in result.output if not (isinstance(o, PSObjectData) and o.is_a(PAGE_TYPE))]
+    pages = [o for o in result.output if isinstance(o, PSObjectData) and o.is_a(PAGE_TYPE)]
+    if len(pages) > 1:
+        raise UnexpectedOutputError(
+            f"{result.command} returned {len(pages)} page markers", target=session.target, command=result.command
+        )
+    return rows, (pages[0] if pages else None)
+
+
+def one(model: type[M], result: InvocationResult, session: Session, identity: str) -> M:
+    """The single object a read by identity returned, validated into `model`."""
+    rows, _ = split_page(result, session)
+    if not rows:
+        raise ObjectNotFoundError(
+            f"{result.command} found no object {identity!r} on {session.target}",
+            target=session.target, command=result.command, target_name=identity,
+        )  # fmt: skip
+    if len(rows) > 1:
+        raise UnexpectedOutputError(
+            f"{result.command} returned {len(rows)} objects for {identity!r} where one was expected",
+            target=session.target, command=result.command, raw=list(rows),
+        )  # fmt: skip
+    return from_output(model, rows, command=result.command, target=session.target)[0]
+
+
+def all_of(model: type[M], result: InvocationResult, session: Session) -> list[M]:
+    rows, _ = split_page(result, session)
+    return from_output(model, rows, command=result.command, target=session.target)

@@ -1,0 +1,239 @@
+"""Rollout logic without the wire: pacing, the journal's file handling, retries and stops.
+
+The jump host is the scenario generator's simulated tenant (scripts/make_rollout_scenario.py) behind a
+MockTransport, so these runs see the same answers the recorded scenario holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import FAST_RETRY
+from rollout_scenario import Sleeps, scenario
+
+from psbridge import (
+    Command,
+    CommandNotFoundError,
+    ConnectError,
+    InputError,
+    RetryPolicy,
+    Session,
+    UnexpectedOutputError,
+)
+from psbridge.exchange.bulk import get_mailbox_identities
+from psbridge.exchange.journal import Header, Journal
+from psbridge.exchange.pacing import plan
+from psbridge.exchange.rollout import item_retry, rollout_cloud_managed
+from psbridge.result import InvocationResult
+from psbridge.transport.mock import MockTransport
+
+HEADER = Header("jump.example", None, True, None, False)
+IDS = [scenario.identity(n) for n in range(1, 6)]
+
+
+Answer = Callable[[Command], InvocationResult]
+
+
+def tenant_session(
+    tenant: Any, wrap: Callable[[Command, Answer], InvocationResult] | None = None
+) -> tuple[Session, MockTransport]:
+    """A session whose host is `tenant`; `wrap` may intercept each call."""
+    answer = scenario.Recorder().session(tenant, connect=False).transport.handler
+    handler = answer if wrap is None else (lambda command: wrap(command, answer))
+    transport = MockTransport(handler, target="jump.example")
+    return Session(transport=transport, retry=FAST_RETRY), transport
+
+
+def rollout(session: Session, journal: Path, **kwargs: Any) -> Any:
+    kwargs.setdefault("identities", IDS)
+    kwargs.setdefault("sleep", Sleeps())
+    return rollout_cloud_managed(session, journal=journal, **kwargs)
+
+
+# -- pacing ---------------------------------------------------------------------------------------------
+
+
+def test_plan_refuses_a_batch_that_would_outrun_the_budget() -> None:
+    assert (plan(100, 0.5).base_ms, plan(100, 0.5).cap_ms) == (500, 4000)
+    with pytest.raises(InputError, match="15-minute REST timeout"):
+        plan(250, 0.5)  # 250 x 2.5 s is over 10 minutes
+    with pytest.raises(InputError):
+        plan(0, 0.5)
+
+
+def test_pacing_slows_on_micro_delays_and_recovers() -> None:
+    pacing = plan(100, 0.5)
+    assert pacing.after(500, [1300.0]) == 1300  # at least the delay the service applied
+    assert pacing.after(500, [200.0]) == 1000  # at least double
+    assert pacing.after(3000, [9000.0]) == 4000  # never past what keeps a batch in budget
+    assert (pacing.after(1300, []), pacing.after(600, [])) == (650, 500)  # halves back, not below the base
+    assert (pacing.resume(None), pacing.resume(2000), pacing.resume(9000)) == (500, 2000, 4000)
+
+
+# -- the journal file -------------------------------------------------------------------------------------
+
+
+def _item(identity: str, outcome: str = "Changed", transient: bool = False) -> dict[str, Any]:
+    return {"identity": identity, "outcome": outcome, "transient": transient, "batch": 1, "round": 0}
+
+
+def _write(path: Path, items: list[dict[str, Any]]) -> None:
+    with Journal.open(path, HEADER) as journal:
+        journal.append_batch(items, {"batch": journal.batches + 1, "next_pace_ms": 500})
+
+
+def test_a_torn_last_line_is_dropped_and_cut_off_before_appending(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    _write(path, [_item("a@x"), _item("b@x")])
+    intact = path.read_bytes()
+    path.write_bytes(intact + b'{"kind":"item","identity":"c@x","outc')
+    with Journal.open(path, HEADER) as journal:
+        assert journal.done("a@x") is not None and journal.done("c@x") is None
+        assert path.read_bytes() == intact  # the fragment is gone
+        journal.append_batch([_item("c@x")], {"batch": 2, "next_pace_ms": 500})
+    with Journal.open(path, HEADER) as journal:
+        assert journal.done("C@X") is not None and journal.batches == 2
+
+
+def test_a_complete_last_line_without_its_newline_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    _write(path, [_item("a@x")])
+    path.write_bytes(path.read_bytes() + json.dumps({"kind": "item", **_item("b@x")}).encode())
+    _write(path, [_item("c@x")])
+    with Journal.open(path, HEADER) as journal:
+        assert all(journal.done(i) is not None for i in ("a@x", "b@x", "c@x"))
+
+
+def test_a_torn_header_starts_the_journal_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"kind":"header","jour')
+    _write(path, [_item("a@x")])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0])["kind"] == "header" and len(lines) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('{"kind":"item","identity":"a@x","outcome":"Changed","transient":false}\n', "line 1"),
+        ("HEADER\nnot json\n", "line 2"),
+        ('HEADER\n{"kind":"item","identity":"a@x","outcome":"Maybe","transient":false}\n', "line 2"),
+        ('HEADER\n{"kind":"item","outcome":"Changed","transient":false}\n', "line 2"),
+        ('HEADER\n{"kind":"batch","batch":"1"}\n{"kind":"item"}\n', "line 2"),
+        ('HEADER\n{"kind":"mystery"}\n', "line 2"),
+    ],
+)
+def test_a_malformed_line_is_an_error_naming_it(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "j.jsonl"
+    _write(path, [])
+    header = path.read_text(encoding="utf-8").splitlines()[0]
+    path.write_text(text.replace("HEADER", header), encoding="utf-8")
+    with pytest.raises(InputError, match=f"{where} is malformed"), Journal.open(path, HEADER):
+        pass
+
+
+def test_a_journal_is_used_by_one_rollout_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, HEADER), pytest.raises(InputError, match="in use"), Journal.open(path, HEADER):
+        pass
+
+
+# -- retries and stops --------------------------------------------------------------------------------------
+
+
+def test_a_mailbox_failing_past_its_attempts_is_unfinished_and_a_rerun_finishes_it(tmp_path: Path) -> None:
+    tenant = scenario.Tenant(clean=True, count=5)
+    tenant.mailboxes[IDS[2]].transient_writes = 3
+    session, _ = tenant_session(tenant)
+    sleeps = Sleeps()
+    first = rollout(session, tmp_path / "j.jsonl", retry=item_retry(1.0, attempts=2), sleep=sleeps)
+    assert (first.changed, first.unfinished, first.succeeded) == (4, 1, False)
+    stuck = first.items[2]
+    assert (stuck.outcome, stuck.attempts, stuck.error_class) == ("Unfinished", 2, "TransientRemoteError")
+    assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 1.0 + 1 / 6
+
+    again = rollout(session, tmp_path / "j.jsonl", retry=item_retry(0, attempts=2))
+    assert (again.changed, again.skipped, again.succeeded) == (1, 4, True)
+    assert (again.items[2].outcome, again.items[2].attempts) == ("Changed", 4)
+
+
+def test_retries_stop_when_their_time_is_used_up(tmp_path: Path) -> None:
+    tenant = scenario.Tenant(clean=True, count=5)
+    tenant.mailboxes[IDS[0]].transient_writes = 1
+    session, _ = tenant_session(tenant)
+    sleeps = Sleeps()
+    policy = RetryPolicy(attempts=4, total_s=5.0, initial_s=10.0, max_wait_s=10.0, jitter_s=0.0)
+    report = rollout(session, tmp_path / "j.jsonl", retry=policy, sleep=sleeps)
+    assert sleeps == [] and report.items[0].outcome == "Unfinished" and report.unfinished == 1
+
+
+def test_a_failure_no_mailbox_can_get_past_stops_the_rollout_unrecorded(tmp_path: Path) -> None:
+    def missing_cmdlet(command: Command, answer: Answer) -> InvocationResult:
+        result = answer(command)
+        broken = {
+            "Outcome": "Failed", "Before": None, "ErrorType": "System.Management.Automation.CommandNotFoundException",
+            "ErrorMessage": "The term 'Get-Mailbox' is not recognized as the name of a cmdlet, function, script file, "
+            "or operable program.", "ErrorId": "CommandNotFoundException", "ErrorCategory": "ObjectNotFound",
+            "ErrorReason": "CommandNotFoundException",
+        }  # fmt: skip
+        output = tuple(json.dumps({**json.loads(line), **broken}) for line in result.output)
+        return InvocationResult(result.command, output, result.streams)
+
+    session, _ = tenant_session(scenario.Tenant(clean=True, count=5), missing_cmdlet)
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(CommandNotFoundError, match=r"Get-Mailbox' is not recognized.*re-run it with the same journal"):
+        rollout(session, journal)
+    kinds = [json.loads(line)["kind"] for line in journal.read_text(encoding="utf-8").splitlines()]
+    assert kinds == ["header", "batch"]  # no mailbox recorded: a re-run does them all
+
+    fixed, _ = tenant_session(scenario.Tenant(clean=True, count=5))
+    assert rollout(fixed, journal).changed == 5
+
+
+def test_a_batch_lost_in_transit_is_sent_again(tmp_path: Path) -> None:
+    lost = []
+
+    def drop_first(command: Command, answer: Answer) -> InvocationResult:
+        result = answer(command)  # the host did the work...
+        if not lost:
+            lost.append(command)
+            raise ConnectError("connection reset", command_sent=True)  # ...and the answer was lost
+        return result
+
+    session, transport = tenant_session(scenario.Tenant(clean=True, count=5), drop_first)
+    report = rollout(session, tmp_path / "j.jsonl")
+    assert len(transport.calls) == 2 and transport.calls[0] == transport.calls[1]
+    assert (report.changed, report.already_set, report.succeeded) == (0, 5, True)  # re-read: already set
+
+
+def test_an_answer_that_does_not_match_the_batch_is_unexpected_output(tmp_path: Path) -> None:
+    def short(command: Command, answer: Answer) -> InvocationResult:
+        result = answer(command)
+        return InvocationResult(result.command, result.output[:-1], result.streams)
+
+    session, _ = tenant_session(scenario.Tenant(clean=True, count=5), short)
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(UnexpectedOutputError, match="4 result"):
+        rollout(session, journal)
+    assert '"kind":"item"' not in journal.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("given", [{}, {"identities": IDS, "filter": "IsDirSynced -eq $true"}])
+def test_identities_or_a_filter_exactly(tmp_path: Path, given: dict[str, Any]) -> None:
+    session, transport = tenant_session(scenario.Tenant(clean=True, count=5))
+    with pytest.raises(InputError, match="either identities or a filter"):
+        rollout_cloud_managed(session, journal=tmp_path / "j.jsonl", **given)
+    assert transport.calls == [] and not (tmp_path / "j.jsonl").exists()
+
+
+def test_resolved_identities_must_be_distinct_text() -> None:
+    def odd(command: Command, answer: Answer) -> InvocationResult:
+        return InvocationResult(command.display(), ("a@x", ""), answer(command).streams)
+
+    session, _ = tenant_session(scenario.Tenant(clean=True, count=2), odd)
+    with pytest.raises(UnexpectedOutputError, match="among the identities"):
+        get_mailbox_identities(session, filter="IsDirSynced -eq $true")
