@@ -13,7 +13,7 @@ import enum
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from psbridge import ps
 from psbridge.errors import InputError, RemoteCommandError
@@ -23,6 +23,16 @@ Value: TypeAlias = (
     str | bool | int | float | uuid.UUID | dt.datetime | enum.Enum | Sequence["Value"] | Mapping[str, "Value"] | None
 )
 ErrorPolicy = Literal["raise", "collect"]
+
+
+def shown(value: Any, *, items: int = 3) -> str:
+    """A parameter value as logs and errors show it: JSON, with long lists cut to their first items."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, list | tuple) and len(value) > items + 2:
+        head = ", ".join(json.dumps(v, default=str, ensure_ascii=False) for v in value[:items])
+        return f"[{head}, ... +{len(value) - items} more]"
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +50,7 @@ class Parameter:
             return f"-{self.name} <secret>"
         if self.value is True:
             return f"-{self.name}"
-        shown = self.value.value if isinstance(self.value, enum.Enum) else self.value
-        return f"-{self.name} {json.dumps(shown, default=str, ensure_ascii=False)}"
+        return f"-{self.name} {shown(self.value)}"
 
 
 @dataclasses.dataclass(frozen=True)

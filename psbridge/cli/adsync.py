@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from psbridge.adsync.policy import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
+from psbridge.cli.confirm import require_confirmation
 from psbridge.cli.output import emit
 from psbridge.versions import Version
 
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
 
 def _version(ctx: click.Context, param: click.Parameter, value: str) -> Version:
     return Version(value)  # a malformed version raises InputError: exit code 2, one line
-
-
-def _confirmed(yes: bool, dry_run: bool, what: str) -> None:
-    if not (yes or dry_run):
-        raise click.UsageError(f"{what} changes the server: pass --yes to do it, or --dry-run to see what it would do")
 
 
 def _plain(value: Any) -> Any:
@@ -163,7 +159,7 @@ def set_scheduler(
     """Change scheduler settings (Set-ADSyncScheduler), sending only what differs."""
     if (sync_cycle_enabled, interval, next_policy, purge_interval, maintenance) == (None,) * 5:
         raise click.UsageError("give at least one setting to change (see --help)")
-    _confirmed(yes, dry_run, "set-scheduler")
+    require_confirmation(yes, dry_run, "set-scheduler changes the server")
     from psbridge.adsync import set_scheduler as set_
 
     change = set_(
@@ -204,7 +200,7 @@ def sync(
     Exit code 1 when the cycle did not start (disabled, suspended, already running) or, with --wait,
     was not seen to finish in time. A busy connector is an error (exit 4).
     """
-    _confirmed(yes, dry_run, "sync")
+    require_confirmation(yes, dry_run, "sync starts a sync cycle on the server")
     from psbridge.adsync import start_sync_cycle
 
     result = start_sync_cycle(

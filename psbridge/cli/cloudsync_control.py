@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from psbridge.cli.cloudsync import module_path, session
+from psbridge.cli.confirm import require_confirmation
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
@@ -19,11 +20,6 @@ if TYPE_CHECKING:
 
 _YES = click.option("--yes", is_flag=True, help="Confirm: this command changes the tenant or the agent.")
 _DRY_RUN = click.option("--dry-run", is_flag=True, help="Read and report what would be done; change nothing.")
-
-
-def confirmed(yes: bool, dry_run: bool, what: str) -> None:
-    if not (yes or dry_run):
-        raise click.UsageError(f"{what}: pass --yes to confirm, or --dry-run to see what would be done")
 
 
 def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
@@ -37,7 +33,7 @@ def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
         yes: bool = False,
     ) -> int:
         if destructive:
-            confirmed(yes, dry_run, f"{name} changes job {job_id}")
+            require_confirmation(yes, dry_run, f"{name} changes job {job_id}")
         from psbridge import cloudsync
 
         act = getattr(cloudsync, f"{name}_job")
@@ -100,7 +96,7 @@ def register(group: click.Group) -> None:
 @click.pass_context
 def set_schema(ctx: click.Context, job_id: str, path: Any, dry_run: bool, yes: bool) -> None:
     """Replace a job's whole synchronization schema. Needs --yes or --dry-run."""
-    confirmed(yes, dry_run, f"set-schema replaces the schema of job {job_id}")
+    require_confirmation(yes, dry_run, f"set-schema replaces the schema of job {job_id}")
     from psbridge.cloudsync import set_job_schema
 
     result = set_job_schema(session(ctx), job_id=job_id, schema=path.read(), dry_run=dry_run,
@@ -115,7 +111,7 @@ def set_schema(ctx: click.Context, job_id: str, path: Any, dry_run: bool, yes: b
 @click.pass_context
 def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: bool, yes: bool) -> None:
     """Turn off Connect Sync's tenant-wide accidental-deletion prevention. Needs --yes or --dry-run."""
-    confirmed(yes, dry_run, "disable-dirsync-deletion-prevention changes a tenant-wide setting")
+    require_confirmation(yes, dry_run, "disable-dirsync-deletion-prevention changes a tenant-wide setting")
     from psbridge.cloudsync import disable_dirsync_accidental_deletion_prevention as disable
 
     emit(ctx, disable(session(ctx), tenant_id=tenant_id, dry_run=dry_run, module_path=module_path(ctx)))
@@ -127,7 +123,7 @@ def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: boo
 @click.pass_context
 def repair_account(ctx: click.Context, dry_run: bool, yes: bool) -> None:
     """Recreate the sync service account (gone from agent 1.1.2505.0). Needs --yes or --dry-run."""
-    confirmed(yes, dry_run, "repair-account deletes and recreates the sync service account")
+    require_confirmation(yes, dry_run, "repair-account deletes and recreates the sync service account")
     from psbridge.cloudsync import repair_account as repair
 
     emit(ctx, repair(session(ctx), dry_run=dry_run, module_path=module_path(ctx)))

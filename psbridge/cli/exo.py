@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from psbridge.cli.confirm import require_confirmation
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
@@ -30,11 +31,6 @@ MAILBOX_COLUMNS = ("identity", "user_principal_name", "recipient_type_details", 
 dry_run_option = click.option("--dry-run", is_flag=True, help="Only read, and report what would be done.")
 yes_option = click.option("--yes", is_flag=True, help="Really change the tenant (required unless --dry-run).")
 identity_option = click.option("--identity", required=True, help="UPN, GUID or email address.")
-
-
-def confirmed(yes: bool, dry_run: bool, what: str) -> None:
-    if not (yes or dry_run):
-        raise click.UsageError(f"{what}: pass --yes to do it, or --dry-run to see what it would do")
 
 
 @dataclasses.dataclass
@@ -187,7 +183,7 @@ def cloud_managed_set(ctx: click.Context, identity: str, enabled: bool, dry_run:
     """Move one mailbox's Exchange attributes to Exchange Online, or back. Needs --yes or --dry-run."""
     from psbridge.exchange import set_mailbox_cloud_managed
 
-    confirmed(yes, dry_run, f"cloud-managed set changes mailbox {identity}")
+    require_confirmation(yes, dry_run, f"cloud-managed set changes mailbox {identity}")
     result = set_mailbox_cloud_managed(exo_session(ctx), identity=identity, enabled=enabled, dry_run=dry_run)
     show_change(ctx, result, ("identity", "is_dir_synced", "is_exchange_cloud_managed"))
 
@@ -217,7 +213,7 @@ def org_default_set(ctx: click.Context, enabled: bool, dry_run: bool, yes: bool)
     from psbridge.exchange import set_organization_config
     from psbridge.exchange.functions import TENANT_DEFAULT_WARNING
 
-    confirmed(yes, dry_run, "org-default set changes the whole tenant")
+    require_confirmation(yes, dry_run, "org-default set changes the whole tenant")
     result = set_organization_config(exo_session(ctx), cloud_managed_by_default=enabled, dry_run=dry_run)
     if result.changed and enabled:
         click.echo(f"psbridge: warning: {TENANT_DEFAULT_WARNING}", err=True)
@@ -239,7 +235,7 @@ def _email_command(action: str) -> click.Command:
     def run(ctx: click.Context, identity: str, addresses: tuple[str, ...], dry_run: bool, yes: bool) -> None:
         from psbridge.exchange import set_mailbox_email_addresses
 
-        confirmed(yes, dry_run, f"email-address {action} changes mailbox {identity}")
+        require_confirmation(yes, dry_run, f"email-address {action} changes mailbox {identity}")
         result = set_mailbox_email_addresses(
             exo_session(ctx), identity=identity, dry_run=dry_run, **{action: list(addresses)}
         )

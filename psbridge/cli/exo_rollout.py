@@ -19,7 +19,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from psbridge.cli.exo import confirmed, dry_run_option, exo_session, yes_option
+from psbridge.cli.confirm import require_confirmation
+from psbridge.cli.exo import dry_run_option, exo_session, yes_option
 from psbridge.cli.output import emit
 from psbridge.errors import InputError
 from psbridge.exchange.pacing import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
@@ -86,7 +87,7 @@ def rollout(
     """
     if (identities_file is None) == (opath is None):
         raise click.UsageError("give the mailboxes: --identities FILE (- for stdin) or --filter OPATH")
-    confirmed(yes, dry_run, "rollout changes mailboxes")
+    require_confirmation(yes, dry_run, "rollout changes mailboxes")
     identities = _read_identities(identities_file) if identities_file is not None else None
     from psbridge.exchange.rollout import item_retry, rollout_cloud_managed
 

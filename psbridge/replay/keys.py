@@ -13,10 +13,11 @@ import datetime as dt
 import decimal
 import enum
 import hashlib
-import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from psbridge.command import shown
 
 SECRET = "<secret>"  # noqa: S105 - how a secret value is displayed
 
@@ -77,7 +78,7 @@ class Param:
         return cls(data.get("name"), None if secret else canonical(data.get("value")), secret)
 
     def display(self) -> str:
-        value = SECRET if self.secret else json.dumps(self.value, ensure_ascii=False)
+        value = SECRET if self.secret else shown(self.value)
         return value if self.name is None else f"-{self.name} {value}"
 
 

@@ -46,3 +46,11 @@ def test_options_validate_in_one_line_and_hide_the_password() -> None:
         ConnectionOptions.build(host="h", auth="basic", tls=False)
     with pytest.raises(InputError, match="auth"):
         ConnectionOptions.build(host="h", auth="telnet")
+
+
+def test_long_lists_are_cut_where_commands_are_shown() -> None:
+    batch = [f"user{i}@contoso.com" for i in range(100)]
+    shown = Command.cmdlet("Set-Thing", {"Identity": batch}).display()
+    assert '"user0@contoso.com", "user1@contoso.com", "user2@contoso.com", ... +97 more' in shown
+    assert "user50@contoso.com" not in shown
+    assert Command.cmdlet("Set-Thing", {"Identity": batch[:5]}).display().count("@") == 5  # short lists in full
