@@ -189,12 +189,14 @@ def _register() -> None:
     from psbridge.cli.exchange import exchange
     from psbridge.cli.exo import exo
     from psbridge.cli.exo_rollout import rollout
+    from psbridge.cli.serve import serve_replay
 
     cli.add_command(adsync)
     cli.add_command(cloudsync)
     exo.add_command(rollout)
     cli.add_command(exo)
     cli.add_command(exchange)
+    cli.add_command(serve_replay)
 
 
 _register()

@@ -22,7 +22,7 @@ import collections
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from xml.etree import ElementTree as ET
 
 from defusedxml.ElementTree import fromstring
@@ -37,7 +37,9 @@ from psrpcore.types import (
     PSRPMessageType,
 )
 
+from psbridge import ps
 from psbridge.replay import wire
+from psbridge.replay.cassette import Cassette
 from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, RecordedMessage
 from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
 
@@ -64,6 +66,19 @@ def key_of(event: CreatePipelineEvent, script_names: dict[str, str]) -> Key:
         else:
             statements.append(Statement(str(command.command_text), None, params))
     return Key(tuple(statements))
+
+
+@dataclasses.dataclass(frozen=True)
+class Injection:
+    """What an `on_pipeline` hook adds to a pipeline's reply.
+
+    The messages are served before the recorded ones, or, with `replace`, instead of them: the recorded
+    episode then stays unplayed for the next call, and a list with no final PipelineState leaves the
+    pipeline running until the client stops it (a hung command).
+    """
+
+    messages: tuple[RecordedMessage, ...] = ()
+    replace: bool = False
 
 
 @dataclasses.dataclass
@@ -98,6 +113,8 @@ class ReplayServer:
             what a live host answers with exactly the function replay matches with.
         hang_cap_s: the longest a Receive on a still-running pipeline is held before the
             operation-timeout fault (Windows holds it for the request's OperationTimeout).
+        on_pipeline: called with each pipeline's id and key as it starts; an `Injection` it returns changes
+            the reply (fault injection uses it for error records, warnings and hung commands).
     """
 
     def __init__(
@@ -109,6 +126,7 @@ class ReplayServer:
         script_names: dict[str, str] | None = None,
         on_episode: Callable[[uuid.UUID, Key, Episode | Miss], None] | None = None,
         hang_cap_s: float = 5.0,
+        on_pipeline: Callable[[uuid.UUID, Key], Injection | None] | None = None,
     ) -> None:
         self.player = player
         self.pool_messages = pool_messages
@@ -119,6 +137,19 @@ class ReplayServer:
         self.requests = 0
         self.keys_seen: list[Key] = []
         self.hang_cap_s = hang_cap_s
+        self.on_pipeline = on_pipeline
+
+    @classmethod
+    def from_cassettes(cls, cassettes: list[Cassette]) -> ReplayServer:
+        """A server for recordings of one endpoint: their episodes, and the first one's pool handshake."""
+        episodes = [ep for c in cassettes for ep in c.episodes]
+        label = ", ".join(str(c.path) for c in cassettes)
+        return cls(
+            EpisodePlayer(episodes, label),
+            cassettes[0].pool,
+            configuration_name=cassettes[0].target.configuration_name,
+            script_names=ps.digests(),
+        )
 
     # -- dispatch -----------------------------------------------------------------------------
 
@@ -291,10 +322,14 @@ class ReplayServer:
     def _start_pipeline(self, shell: _Shell, pipeline: _Pipeline, event: CreatePipelineEvent) -> None:
         key = key_of(event, self.script_names)
         self.keys_seen.append(key)
+        injection = self.on_pipeline(pipeline.core.pipeline_id, key) if self.on_pipeline is not None else None
+        pipeline.core._change_state(PSInvocationState.Running, emit=False)
+        if injection is not None and injection.replace:
+            self._serve(shell, pipeline, injection.messages)
+            return
         outcome = self.player.take(key)
         if self.on_episode is not None:
             self.on_episode(pipeline.core.pipeline_id, key, outcome)
-        pipeline.core._change_state(PSInvocationState.Running, emit=False)
         if isinstance(outcome, Miss):
             error = ErrorRecord(
                 Exception=NETException(Message=outcome.message()),
@@ -305,7 +340,10 @@ class ReplayServer:
             pipeline.finished = True
             return
         pipeline.episode = outcome
-        for message in outcome.messages:
+        self._serve(shell, pipeline, (*(injection.messages if injection else ()), *outcome.messages))
+
+    def _serve(self, shell: _Shell, pipeline: _Pipeline, messages: Sequence[RecordedMessage]) -> None:
+        for message in messages:
             if message.type == "PipelineState":
                 state = pipeline_state_of(message.clixml)
                 if state is not None and state not in _FINAL_STATES:

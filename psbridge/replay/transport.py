@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from psbridge import errors, ps
+from psbridge import errors
 from psbridge.command import Command
 from psbridge.options import ConnectionOptions
 from psbridge.replay.cassette import Cassette, ScrubMap, Target, load_all
-from psbridge.replay.episodes import EpisodePlayer
+from psbridge.replay.faults import FaultInjector
 from psbridge.replay.recorder import Recorder
 from psbridge.replay.server import ReplayServer
 from psbridge.result import InvocationResult
@@ -51,8 +51,10 @@ class ReplayTransport:
         options: ConnectionOptions | None = None,
         scrub: ScrubMap | None = None,
         live_wire: WireFactory | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
-        """`live_wire` replaces pypsrp's HTTP transport for the live side (tests use a fake host)."""
+        """`live_wire` replaces pypsrp's HTTP transport for the live side (tests use a fake host);
+        `faults` makes the replayed side misbehave on purpose (see `psbridge.replay.faults`)."""
         if mode not in RECORD_MODES:
             raise errors.InputError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         self.path = Path(path)
@@ -81,18 +83,11 @@ class ReplayTransport:
         self._replay: PSRPTransport | None = None
         self.server: ReplayServer | None = None
         if self.cassettes:
-            episodes = [ep for c in self.cassettes for ep in c.episodes]
-            label = ", ".join(str(c.path) for c in self.cassettes)
-            self.server = ReplayServer(
-                EpisodePlayer(episodes, label),
-                self.cassettes[0].pool,
-                configuration_name=self.cassettes[0].target.configuration_name,
-                script_names=ps.digests(),
-            )
-            server = self.server
+            self.server = server = ReplayServer.from_cassettes(self.cassettes)
+            handle = faults.attach(server.handle, server) if faults is not None else server.handle
             self._replay = PSRPTransport(
                 replay_options(self.options.configuration_name),
-                wire=lambda _http: HandlerWire(server.handle),
+                wire=lambda _http: HandlerWire(handle),
                 target=self.target,
             )
         self._recorder: Recorder | None = None

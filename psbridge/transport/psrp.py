@@ -392,7 +392,7 @@ def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> e
     if isinstance(exc, errors.PsbridgeError):
         return exc
     if isinstance(exc, pe.AuthenticationError):
-        return errors.AuthenticationError(f"authentication to {target} was refused", **ctx)
+        return errors.AuthenticationError(f"authentication to {target} was refused (HTTP 401)", **ctx)
     if isinstance(exc, pe.WSManFaultError):
         code = exc.code
         reason = (exc.reason or "").strip() or "no reason given"
@@ -404,6 +404,9 @@ def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> e
         return error
     if isinstance(exc, pe._InvalidStateError | pe.InvalidPSRPOperation | pe.FragmentError | pe.SerializationError):
         return errors.ProtocolError(f"PSRP protocol error with {target}: {exc}", **ctx)
+    if isinstance(exc, requests.exceptions.RetryError):
+        # pypsrp's urllib3 Retry lists 425/429/503 as retryable statuses even with no retries left.
+        return errors.ConnectError(f"{target} answered 'try again later' (HTTP 425, 429 or 503)", **ctx)
     if isinstance(exc, requests.exceptions.SSLError):
         return errors.ConnectError(f"TLS handshake with {target} failed: certificate not trusted or invalid", **ctx)
     if isinstance(exc, requests.exceptions.Timeout):

@@ -1,0 +1,87 @@
+"""`psbridge serve-replay RECORDINGS`: recordings served as a WinRM endpoint on a real socket.
+
+Cron jobs, Ansible playbooks and CI then run against recordings with no Windows host:
+
+    PSBRIDGE_REPLAY_PASSWORD=s3cret psbridge serve-replay recorded_sessions/demo --user ci &
+    PSBRIDGE_PASSWORD=s3cret psbridge --host 127.0.0.1 --port N --auth basic --no-tls \\
+        --encryption never --username ci adsync version
+
+It prints `listening on URL` (after `ca file: PATH` with `--tls`) and runs until SIGINT or SIGTERM,
+then exits 0. The password is read from PSBRIDGE_REPLAY_PASSWORD, never from a flag.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from psbridge.errors import InputError
+
+
+@click.command("serve-replay")
+@click.argument("recordings", type=click.Path(exists=True))
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
+@click.option("--tls", is_flag=True, help="HTTPS with a generated self-signed certificate.")
+@click.option("--cert-dir", type=click.Path(file_okay=False), help="Where --tls writes ca.pem and key.pem.")
+@click.option("--auth", type=click.Choice(["basic", "none"]), default="basic", show_default=True)
+@click.option(
+    "--user", default="replay", show_default=True, help="Basic auth user; password: PSBRIDGE_REPLAY_PASSWORD."
+)
+@click.option("--fault", "faults", multiple=True, metavar="KIND[:RATE]", help="Inject a fault (repeatable).")
+@click.option("--fault-file", type=click.Path(exists=True, dir_okay=False), help="YAML fault rules.")
+@click.option("--fault-seed", type=int, help="Seed for fault rates [the fault file's, else 0].")
+def serve_replay(**p: Any) -> None:
+    """Serve recordings as a WSMan/PSRP endpoint over HTTP(S) until SIGINT/SIGTERM."""
+    from psbridge.replay import http
+    from psbridge.replay.faults import FaultInjector, Rule
+
+    credentials = None
+    if p["auth"] == "basic":
+        password = os.environ.get(http.PASSWORD_ENV)
+        if not password:
+            raise InputError(f"no password: set {http.PASSWORD_ENV} (passwords are never taken as a flag)")
+        credentials = (p["user"], password)
+    endpoints = http.Endpoints(p["recordings"])
+    handle: Callable[[bytes], tuple[int, bytes]] = endpoints.handle
+    rules = [Rule.parse(text) for text in p["faults"]]
+    if rules or p["fault_file"]:
+        if p["fault_file"]:
+            injector = FaultInjector.from_file(p["fault_file"], extra=rules, seed=p["fault_seed"])
+        else:
+            injector = FaultInjector(rules, seed=p["fault_seed"] or 0)
+        handle = injector.attach(handle, *endpoints.servers.values())
+    context = None
+    if p["tls"]:
+        cert, key = http.make_certificate(p["cert_dir"] or tempfile.mkdtemp(prefix="psbridge-replay-"))
+        context = http.tls_context(cert, key)
+        click.echo(f"ca file: {cert}")
+    if not http.is_loopback(p["bind"]):
+        click.echo(
+            f"psbridge: WARNING: serving recordings on {p['bind']}, not loopback: other machines can reach "
+            "this endpoint",
+            err=True,
+        )
+    try:
+        server = http.ReplayHTTPServer(handle, bind=p["bind"], port=p["port"], credentials=credentials, tls=context)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {p['bind']}:{p['port']}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, name="serve-replay", daemon=True)
+    thread.start()
+    click.echo(f"listening on {server.url}")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
