@@ -58,13 +58,15 @@ class ErrorRule:
     """Maps an error record this command may report to a specific error class.
 
     Every condition given must hold. Rules are tried before the generic classification
-    (command not found, object not found, access denied, ...).
+    (command not found, object not found, access denied, ...). `note` is appended to the error's
+    message: what the caller can do about it, beyond what the host said.
     """
 
     error: type[RemoteCommandError]
     message_contains: str | None = None
     error_id_prefix: str | None = None
     exception_type: str | None = None
+    note: str | None = None
 
     def matches(self, record: ErrorRecordData) -> bool:
         return (

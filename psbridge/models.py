@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -48,3 +48,13 @@ def from_output(model: type[M], objects: Iterable[Any], *, command: str, target:
                 target=target, command=command, raw=obj,
             ) from None  # fmt: skip
     return out
+
+
+def only(model: type[M], objects: Sequence[Any], *, command: str, target: str) -> M:
+    """The one output object, validated into `model`; any other count is unexpected output."""
+    if len(objects) != 1:
+        raise UnexpectedOutputError(
+            f"{command} returned {len(objects)} objects where one {model.__name__} was expected",
+            target=target, command=command, raw=list(objects),
+        )  # fmt: skip
+    return from_output(model, objects, command=command, target=target)[0]

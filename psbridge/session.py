@@ -249,9 +249,9 @@ _BY_CATEGORY: dict[str, type[errors.RemoteCommandError]] = {
 
 def classify(record: ErrorRecordData, rules: tuple[ErrorRule, ...] = ()) -> type[errors.RemoteCommandError]:
     """The most specific RemoteCommandError class for an error record: the command's rules first."""
-    for rule in rules:
-        if rule.matches(record):
-            return rule.error
+    rule = _rule_for(record, rules)
+    if rule is not None:
+        return rule.error
     for prefix, cls in _BY_ERROR_ID:
         if record.fully_qualified_error_id.startswith(prefix):
             return cls
@@ -260,6 +260,10 @@ def classify(record: ErrorRecordData, rules: tuple[ErrorRule, ...] = ()) -> type
     ):
         return _BY_EXCEPTION[record.exception_type]
     return _BY_CATEGORY.get(record.category, errors.RemoteCommandError)
+
+
+def _rule_for(record: ErrorRecordData, rules: tuple[ErrorRule, ...]) -> ErrorRule | None:
+    return next((rule for rule in rules if rule.matches(record)), None)
 
 
 def error_for(
@@ -273,8 +277,10 @@ def error_for(
     record = result.errors[-1] if result.state == "Failed" else result.errors[0]
     cls = classify(record, rules)
     more = f" (+{len(result.errors) - 1} more error records)" if len(result.errors) > 1 else ""
+    rule = _rule_for(record, rules)
+    note = f"; {rule.note}" if rule is not None and rule.note else ""
     return cls(
-        f"{result.command} failed on {target}: {record.message}{more}",
+        f"{result.command} failed on {target}: {record.message}{more}{note}",
         target=target,
         command=result.command,
         error_id=record.fully_qualified_error_id,

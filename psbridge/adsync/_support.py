@@ -17,9 +17,8 @@ from psbridge.errors import (
     InputError,
     PrerequisiteMissingError,
     RemoteModuleNotFoundError,
-    UnexpectedOutputError,
 )
-from psbridge.models import from_output
+from psbridge.models import from_output, only
 from psbridge.result import InvocationResult, PSObjectData
 from psbridge.session import Session
 from psbridge.types import TimeSpan, format_timespan
@@ -53,13 +52,7 @@ def invoke_all(session: Session, command: Command, model: type[M]) -> list[M]:
 
 def invoke_one(session: Session, command: Command, model: type[M]) -> M:
     """The command's one output object, validated into `model`; any other count is unexpected."""
-    found = invoke_all(session, command, model)
-    if len(found) != 1:
-        raise UnexpectedOutputError(
-            f"{command.display()} returned {len(found)} objects, expected one {model.__name__}",
-            target=session.target, command=command.display(), raw=found,
-        )  # fmt: skip
-    return found[0]
+    return only(model, invoke(session, command).output, command=command.display(), target=session.target)
 
 
 def validate_all(model: type[M], objects: Sequence[Any], session: Session, command: Command) -> list[M]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from psbridge.adsync.policy import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
-from psbridge.cli.confirm import require_confirmation
+from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.output import emit
 from psbridge.versions import Version
 
@@ -46,10 +46,6 @@ def _shown(value: Any) -> str:
 
 def _rows(model: BaseModel) -> list[tuple[str, Any]]:
     return [(name, _plain(getattr(model, name))) for name in type(model).model_fields]
-
-
-dry_run_option = click.option("--dry-run", is_flag=True, help="Only read, and report what would be done.")
-yes_option = click.option("--yes", is_flag=True, help="Really change the server (required unless --dry-run).")
 
 
 @click.group()

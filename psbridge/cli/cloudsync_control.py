@@ -12,14 +12,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from psbridge.cli.cloudsync import module_path, session
-from psbridge.cli.confirm import require_confirmation
+from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.changes import JobChange
-
-_YES = click.option("--yes", is_flag=True, help="Confirm: this command changes the tenant or the agent.")
-_DRY_RUN = click.option("--dry-run", is_flag=True, help="Read and report what would be done; change nothing.")
 
 
 def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
@@ -48,8 +45,8 @@ def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
         click.option("--wait-for", metavar="CODE", help="Wait for this status code (e.g. Active, Paused)."),
         click.option("--deadline", type=click.FloatRange(min=0), default=300.0, show_default=True, help="Seconds."),
         click.option("--poll", type=click.FloatRange(min=0), default=10.0, show_default=True, help="Seconds."),
-        _DRY_RUN,
-        *([_YES] if destructive else []),
+        dry_run_option,
+        *([yes_option] if destructive else []),
         click.pass_context,
     ]
     decorated: Any = command
@@ -91,8 +88,8 @@ def register(group: click.Group) -> None:
 @click.command("set-schema")
 @click.option("--job-id", required=True)
 @click.option("--file", "path", type=click.File("r", encoding="utf-8"), required=True, help="Schema JSON ('-': stdin).")
-@_DRY_RUN
-@_YES
+@dry_run_option
+@yes_option
 @click.pass_context
 def set_schema(ctx: click.Context, job_id: str, path: Any, dry_run: bool, yes: bool) -> None:
     """Replace a job's whole synchronization schema. Needs --yes or --dry-run."""
@@ -106,8 +103,8 @@ def set_schema(ctx: click.Context, job_id: str, path: Any, dry_run: bool, yes: b
 
 @click.command("disable-dirsync-deletion-prevention")
 @click.option("--tenant-id", required=True, metavar="GUID")
-@_DRY_RUN
-@_YES
+@dry_run_option
+@yes_option
 @click.pass_context
 def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: bool, yes: bool) -> None:
     """Turn off Connect Sync's tenant-wide accidental-deletion prevention. Needs --yes or --dry-run."""
@@ -118,8 +115,8 @@ def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: boo
 
 
 @click.command("repair-account")
-@_DRY_RUN
-@_YES
+@dry_run_option
+@yes_option
 @click.pass_context
 def repair_account(ctx: click.Context, dry_run: bool, yes: bool) -> None:
     """Recreate the sync service account (gone from agent 1.1.2505.0). Needs --yes or --dry-run."""
@@ -146,7 +143,7 @@ def remove_group_members(ctx: click.Context, group_id: str) -> None:
 )
 @click.option("--body", help="Request body (JSON text).")
 @click.option("--single-page", is_flag=True, help="Do not follow @odata.nextLink.")
-@_YES
+@yes_option
 @click.pass_context
 def query(ctx: click.Context, uri: str, method: Any, body: str | None, single_page: bool, yes: bool) -> None:
     """A Microsoft Graph request with the module's token. Anything but GET needs --yes."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from psbridge.cli.confirm import require_confirmation
+from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
@@ -28,8 +28,6 @@ _SETTINGS = "psbridge.exo"
 MAILBOX_COLUMNS = ("identity", "user_principal_name", "recipient_type_details", "is_dir_synced",
                    "is_exchange_cloud_managed")  # fmt: skip
 
-dry_run_option = click.option("--dry-run", is_flag=True, help="Only read, and report what would be done.")
-yes_option = click.option("--yes", is_flag=True, help="Really change the tenant (required unless --dry-run).")
 identity_option = click.option("--identity", required=True, help="UPN, GUID or email address.")
 
 

@@ -19,8 +19,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from psbridge.cli.confirm import require_confirmation
-from psbridge.cli.exo import dry_run_option, exo_session, yes_option
+from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
+from psbridge.cli.exo import exo_session
 from psbridge.cli.output import emit
 from psbridge.errors import InputError
 from psbridge.exchange.pacing import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S

@@ -20,24 +20,28 @@ from psbridge.errors import (
     NotConnectedError,
     ObjectNotFoundError,
     PrerequisiteMissingError,
-    RemoteCommandError,
     UnexpectedOutputError,
 )
-from psbridge.models import PSModel, from_output
+from psbridge.models import PSModel, from_output, only
 from psbridge.result import InvocationResult, PSObjectData
 from psbridge.session import Session
 from psbridge.transport import RecordCallback
 
 DEFAULT_MODULE_PATH = r"C:\Program Files\Microsoft Azure AD Connect Provisioning Agent\Utility\AADCloudSyncTools"
 
+# What the caller can do when the module is not signed in, beyond what the agent's text says.
+_SIGN_IN_FIRST = (
+    "sign in on the same Session first (psbridge.cloudsync.connect, or `psbridge cloudsync --sign-in ...`); "
+    "the module signs in with a device code only, so unattended use needs Graph app-only instead"
+)
 ERROR_RULES = (
     # The script's own guards.
     ErrorRule(PrerequisiteMissingError, error_id_prefix="PsbridgeCloudSync.Prerequisite."),
-    ErrorRule(NotConnectedError, error_id_prefix="PsbridgeCloudSync.NotConnected"),
+    ErrorRule(NotConnectedError, error_id_prefix="PsbridgeCloudSync.NotConnected", note=_SIGN_IN_FIRST),
     ErrorRule(CommandNotFoundError, error_id_prefix="PsbridgeCloudSync.FunctionNotExported"),
     ErrorRule(ObjectNotFoundError, error_id_prefix="PsbridgeCloudSync.ExportNotFound"),
     # The module's own texts.
-    ErrorRule(NotConnectedError, message_contains="Please start with 'Connect-AADCloudSyncTools"),
+    ErrorRule(NotConnectedError, message_contains="Please start with 'Connect-AADCloudSyncTools", note=_SIGN_IN_FIRST),
     ErrorRule(PrerequisiteMissingError, message_contains="Powershell module is not installed"),
     ErrorRule(PrerequisiteMissingError, message_contains="need to have Microsoft Azure AD Cloud Sync Agent installed"),
     ErrorRule(AccessDeniedError, message_contains="you need Administrator privileges"),
@@ -48,18 +52,23 @@ ERROR_RULES = (
     ErrorRule(ObjectNotFoundError, message_contains='"Request_ResourceNotFound"'),
 )
 
-# What the caller can do about an error, beyond what the agent's text says, by class.
-_ADVICE: dict[type[RemoteCommandError], str] = {
-    NotConnectedError: (
-        "sign in on the same Session first (psbridge.cloudsync.connect, or `psbridge cloudsync --sign-in ...`); "
-        "the module signs in with a device code only, so unattended use needs Graph app-only instead"
-    ),
-}
-# Functions some agent builds lack, and why.
+# Functions some agent builds lack, and why: noted on a "not found" for that function.
 FUNCTION_HISTORY = {
     "Repair-AADCloudSyncToolsAccount": "it was removed in provisioning agent 1.1.2505.0",
     "Disable-AADCloudSyncToolsDirSyncAccidentalDeletionPrevention": "it was added in provisioning agent 1.1.1365.0",
 }
+
+
+def _rules(function: str) -> tuple[ErrorRule, ...]:
+    history = FUNCTION_HISTORY.get(function)
+    if history is None:
+        return ERROR_RULES
+    missing = (
+        ErrorRule(CommandNotFoundError, error_id_prefix="PsbridgeCloudSync.FunctionNotExported", note=history),
+        ErrorRule(CommandNotFoundError, error_id_prefix="CommandNotFoundException", note=history),
+    )
+    return (*missing, *ERROR_RULES)
+
 
 M = TypeVar("M", bound=PSModel)
 
@@ -93,22 +102,9 @@ def run(
             "CheckOnly": True if check_only else None,
         },
         idempotent=not changes,
-        error_rules=ERROR_RULES,
+        error_rules=_rules(function),
     )
-    try:
-        return session.invoke(command, timeout=timeout, on_record=on_record)
-    except RemoteCommandError as exc:
-        note = FUNCTION_HISTORY.get(function) if isinstance(exc, CommandNotFoundError) else _ADVICE.get(type(exc))
-        if note is None:
-            raise
-        raise _noted(exc, note) from None
-
-
-def _noted(exc: RemoteCommandError, note: str) -> RemoteCommandError:
-    return type(exc)(
-        f"{exc.message}; {note}", target=exc.target, command=exc.command, error_id=exc.error_id,
-        category=exc.category, attempt=exc.attempt, target_name=exc.target_name, exception_type=exc.exception_type,
-    )  # fmt: skip
+    return session.invoke(command, timeout=timeout, on_record=on_record)
 
 
 def record_text(record: Any) -> str:
@@ -136,15 +132,8 @@ def objects(model: type[M], result: InvocationResult, session: Session) -> list[
 
 def one(model: type[M], result: InvocationResult, session: Session, **extra: Any) -> M:
     """The single output object, validated into `model` with `extra` fields added."""
-    if len(result.output) != 1:
-        raise UnexpectedOutputError(
-            f"{result.command} returned {len(result.output)} objects where one was expected",
-            target=session.target, command=result.command, raw=list(result.output),
-        )  # fmt: skip
-    item = result.output[0]
-    properties = item.properties if isinstance(item, PSObjectData) else item
-    (validated,) = from_output(model, [{**properties, **extra}], command=result.command, target=session.target)
-    return validated
+    merged = [{**(o.properties if isinstance(o, PSObjectData) else o), **extra} for o in result.output]
+    return only(model, merged, command=result.command, target=session.target)
 
 
 def documents(result: InvocationResult, session: Session) -> list[dict[str, Any]]:

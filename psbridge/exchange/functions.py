@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from psbridge import logs
+from psbridge.command import Value
 from psbridge.errors import InputError, SyncedObjectError, UnexpectedOutputError
 from psbridge.exchange.mailboxes import DEFAULT_PAGE_SIZE, ResultSize, iter_mailboxes
 from psbridge.exchange.models import (
@@ -33,7 +34,7 @@ from psbridge.exchange.models import (
     User,
 )
 from psbridge.exchange.rules import SOURCE_OF_AUTHORITY, check_mailbox_attributes
-from psbridge.exchange.runner import all_of, cmdlet, command, invoke, one
+from psbridge.exchange.runner import all_of, cmdlet, command, one
 from psbridge.models import Change, PSModel
 from psbridge.result import PSObjectData
 from psbridge.session import Session
@@ -62,7 +63,7 @@ def get_mailbox(session: Session, *, identity: str) -> Mailbox:
     Prefer a UPN, GUID or address: lookups by name or alias are slow (exchange.md §3.1).
     """
     identity = _identity(identity)
-    return one(Mailbox, invoke(session, command("Get-Mailbox", {"Identity": identity})), session, identity)
+    return one(Mailbox, session.invoke(command("Get-Mailbox", {"Identity": identity})), session, identity)
 
 
 def list_mailboxes(
@@ -117,10 +118,8 @@ def set_mailbox_cloud_managed(
             "attributes are already managed in Exchange Online"
         )
     if changed and not dry_run:
-        invoke(
-            session,
-            command("Set-Mailbox", {"Identity": identity, "IsExchangeCloudManaged": enabled}, idempotent=True),
-        )
+        switch: dict[str, Value] = {"Identity": identity, "IsExchangeCloudManaged": enabled}
+        session.invoke(command("Set-Mailbox", switch, idempotent=True))
         logs.get_logger(target=session.target).info(
             "psbridge.exchange.cloud_managed_set", identity=identity, is_exchange_cloud_managed=enabled
         )
@@ -143,7 +142,7 @@ def set_mailbox_attributes(
         raise InputError("give at least one attribute to set")
     check_mailbox_attributes(attributes)
     names = sorted(attributes)
-    result = invoke(session, command("Get-Mailbox", {"Identity": identity}, properties=names))
+    result = session.invoke(command("Get-Mailbox", {"Identity": identity}, properties=names))
     mailbox = one(Mailbox, result, session, identity)
     row = next(o for o in result.output if isinstance(o, PSObjectData))
     before = MailboxAttributes(identity=mailbox.identity, values={n: row.get(n) for n in names})
@@ -153,7 +152,7 @@ def set_mailbox_attributes(
     if changes:
         _require_cloud_writable(session, mailbox, identity)
     if changes and not dry_run:
-        invoke(session, command("Set-Mailbox", {"Identity": identity, **changes}, idempotent=True))
+        session.invoke(command("Set-Mailbox", {"Identity": identity, **changes}, idempotent=True))
     return Change[MailboxAttributes](changed=bool(changes), dry_run=dry_run, before=before, after=after)
 
 
@@ -223,7 +222,7 @@ def set_mailbox_email_addresses(
         _require_cloud_writable(session, before, identity)
     if changed and not dry_run:
         change = {k: v for k, v in (("Add", to_add), ("Remove", to_remove)) if v}
-        invoke(session, command("Set-Mailbox", {"Identity": identity, "EmailAddresses": change}, idempotent=False))
+        session.invoke(command("Set-Mailbox", {"Identity": identity, "EmailAddresses": change}, idempotent=False))
     return Change[Mailbox](changed=changed, dry_run=dry_run, before=before, after=after)
 
 
@@ -232,7 +231,7 @@ def set_mailbox_email_addresses(
 
 def get_organization_config(session: Session) -> OrganizationConfig:
     """Whether new dir-synced mailboxes get cloud-managed Exchange attributes; wraps Get-OrganizationConfig."""
-    result = invoke(session, command("Get-OrganizationConfig"))
+    result = session.invoke(command("Get-OrganizationConfig"))
     found = all_of(OrganizationConfig, result, session)
     if len(found) != 1:
         raise UnexpectedOutputError(
@@ -263,13 +262,13 @@ def set_organization_config(
             if cloud_managed_by_default
             else "ExchangeAttributesServerManagedByDefault"
         )
-        invoke(session, command("Set-OrganizationConfig", {switch: True}, idempotent=True))
+        session.invoke(command("Set-OrganizationConfig", {switch: True}, idempotent=True))
     return Change[OrganizationConfig](changed=changed, dry_run=dry_run, before=before, after=after)
 
 
 def get_accepted_domains(session: Session) -> AcceptedDomains:
     """Every accepted domain, flagging the tenant routing domain; wraps Get-AcceptedDomain."""
-    result = invoke(session, command("Get-AcceptedDomain", {"ResultSize": "Unlimited"}))
+    result = session.invoke(command("Get-AcceptedDomain", {"ResultSize": "Unlimited"}))
     return AcceptedDomains(domains=tuple(all_of(AcceptedDomain, result, session)))
 
 
@@ -279,7 +278,7 @@ def get_accepted_domains(session: Session) -> AcceptedDomains:
 def get_user(session: Session, *, identity: str) -> User:
     """A user with RecipientType, RecipientTypeDetails and PreviousRecipientTypeDetails; wraps Get-User."""
     identity = _identity(identity)
-    return one(User, invoke(session, command("Get-User", {"Identity": identity})), session, identity)
+    return one(User, session.invoke(command("Get-User", {"Identity": identity})), session, identity)
 
 
 def clear_previous_mailbox_info(
@@ -308,10 +307,8 @@ def clear_previous_mailbox_info(
         )
     after = before.model_copy(update={"previous_recipient_type_details": None})
     if not dry_run:
-        invoke(
-            session,
-            command("Set-User", {"Identity": identity, "PermanentlyClearPreviousMailboxInfo": True}, idempotent=False),
-        )
+        clear: dict[str, Value] = {"Identity": identity, "PermanentlyClearPreviousMailboxInfo": True}
+        session.invoke(command("Set-User", clear, idempotent=False))
     log = logs.get_logger(target=session.target)
     event = "psbridge.exchange.previous_mailbox_info_" + ("would_clear" if dry_run else "cleared")
     getattr(log, "info" if dry_run else "warning")(
@@ -332,7 +329,7 @@ def _server_read(session: Session, name: str, model: type[M], identity: str, via
         if via_jump_host
         else cmdlet(name, {"Identity": identity})
     )
-    return one(model, invoke(session, sent), session, identity)
+    return one(model, session.invoke(sent), session, identity)
 
 
 def get_server_mailbox(session: Session, *, identity: str, via_jump_host: bool = False) -> ServerRecipient:

@@ -16,7 +16,7 @@ from psbridge import logs
 from psbridge.errors import InputError, PsbridgeError, UnexpectedOutputError
 from psbridge.exchange.models import Mailbox
 from psbridge.exchange.rules import is_truncation_warning
-from psbridge.exchange.runner import command, invoke, split_page
+from psbridge.exchange.runner import command, split_page
 from psbridge.models import from_output
 from psbridge.session import Session
 
@@ -87,7 +87,7 @@ class MailboxListing:
         first = command(
             "Get-Mailbox", self._arguments, cloud_managed=self._cloud_managed, page_size=self._page_size
         )  # the first page waits for the whole Get-Mailbox on the host: it gets the caller's timeout
-        result = invoke(session, first, timeout=self._timeout)
+        result = session.invoke(first, timeout=self._timeout)
         try:
             while True:
                 rows, page = split_page(result, session)
@@ -103,13 +103,13 @@ class MailboxListing:
                 yield from from_output(Mailbox, rows, command=result.command, target=session.target)
                 if cursor is None:
                     return
-                result = invoke(session, command("Get-Mailbox", cursor=cursor, page_size=self._page_size))
+                result = session.invoke(command("Get-Mailbox", cursor=cursor, page_size=self._page_size))
         finally:
             # Left unfinished: free the rows kept on the host, unless its runspace is gone already
             # (the session was closed before the listing was dropped).
             if cursor is not None and session.transport.pool_open:
                 try:
-                    invoke(session, command("Get-Mailbox", cursor=cursor, release=True))
+                    session.invoke(command("Get-Mailbox", cursor=cursor, release=True))
                 except PsbridgeError as exc:
                     logs.get_logger(target=session.target).info(
                         "psbridge.exchange.listing_not_released", cursor=cursor, error=str(exc)

@@ -55,10 +55,22 @@ class ExchangeErrorRule(ErrorRule):
 
 _NOT_FOUND = "ManagementObjectNotFoundException"
 
+# What SyncedObjectError means for Exchange, appended to its message.
+SOURCE_OF_AUTHORITY = (
+    "the mailbox's Exchange attributes are mastered in on-premises AD: make the change in Exchange Server, or "
+    "move the Exchange attributes' source of authority to Exchange Online first "
+    "(Set-Mailbox -IsExchangeCloudManaged $true, `psbridge exo cloud-managed set --enable`). Identity "
+    "attributes (display name, names, UPN, title, department) stay mastered in AD either way"
+)
+
 # Order matters: the first rule that matches decides.
 EXO_ERRORS: tuple[ErrorRule, ...] = (
     # §4.1: an attribute mastered in on-premises AD. Never the bare write-scope phrase (RBAC, licences).
-    ErrorRule(SyncedObjectError, message_contains="is being synchronized from your on-premises organization"),
+    ErrorRule(
+        SyncedObjectError,
+        message_contains="is being synchronized from your on-premises organization",
+        note=SOURCE_OF_AUTHORITY,
+    ),
     # §8.2: a not-found that is a replication delay is worth a short retry.
     ExchangeErrorRule(TransientRemoteError, named_type=_NOT_FOUND, message_contains="replication delay"),
     # By the exception type the error names (segment first, then reason).
@@ -85,14 +97,6 @@ EXO_ERRORS: tuple[ErrorRule, ...] = (
     ErrorRule(AccessDeniedError, message_contains="isn't supported in this scenario"),
     ErrorRule(CommandNotFoundError, message_contains="is not recognized as the name of a cmdlet"),
     ErrorRule(CommandNotFoundError, message_contains="is not recognized as a name of a cmdlet"),
-)
-
-# What SyncedObjectError means for Exchange, appended to its message by the wrappers.
-SOURCE_OF_AUTHORITY = (
-    "the mailbox's Exchange attributes are mastered in on-premises AD: make the change in Exchange Server, or "
-    "move the Exchange attributes' source of authority to Exchange Online first "
-    "(Set-Mailbox -IsExchangeCloudManaged $true, `psbridge exo cloud-managed set --enable`). Identity "
-    "attributes (display name, names, UPN, title, department) stay mastered in AD either way"
 )
 
 

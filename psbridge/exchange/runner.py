@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from psbridge.command import Command, ErrorRule, Value
-from psbridge.errors import ObjectNotFoundError, RemoteCommandError, SyncedObjectError, UnexpectedOutputError
-from psbridge.exchange.rules import EXO_ERRORS, SOURCE_OF_AUTHORITY
+from psbridge.errors import ObjectNotFoundError, UnexpectedOutputError
+from psbridge.exchange.rules import EXO_ERRORS
 from psbridge.models import PSModel, from_output
 from psbridge.result import InvocationResult, PSObjectData
 from psbridge.session import Session
@@ -66,22 +66,6 @@ def command(
 def cmdlet(name: str, arguments: Mapping[str, Value]) -> Command:
     """A plain cmdlet, for the NoLanguage `Microsoft.Exchange` endpoint."""
     return Command.cmdlet(name, arguments, error_rules=ERROR_RULES)
-
-
-def invoke(session: Session, command: Command, *, timeout: float | None = None) -> InvocationResult:
-    """Run `command`; a write-scope error of an AD-mastered attribute says what to do about it."""
-    try:
-        return session.invoke(command, timeout=timeout)
-    except SyncedObjectError as exc:
-        raise noted(exc, SOURCE_OF_AUTHORITY) from None
-
-
-def noted(exc: RemoteCommandError, note: str) -> RemoteCommandError:
-    """The same error, of the same class, with `note` appended to its message."""
-    return type(exc)(
-        f"{exc.message}; {note}", target=exc.target, command=exc.command, error_id=exc.error_id,
-        category=exc.category, attempt=exc.attempt, target_name=exc.target_name, exception_type=exc.exception_type,
-    )  # fmt: skip
 
 
 def split_page(result: InvocationResult, session: Session) -> tuple[list[Any], PSObjectData | None]:

@@ -58,9 +58,11 @@ class ReplayTransport:
         if mode not in RECORD_MODES:
             raise errors.InputError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         self.path = Path(path)
+        single: list[Cassette] = []
         if options is None and mode == "none" and self.path.is_file():
             # A single recording knows its endpoint (e.g. an Exchange server's Microsoft.Exchange).
-            options = replay_options(Cassette.load(self.path).target.configuration_name)
+            single = [Cassette.load(self.path)]
+            options = replay_options(single[0].target.configuration_name)
         self.options = options or replay_options()
         if mode == "once":
             mode = "none" if self.path.exists() else "rewrite"
@@ -70,10 +72,10 @@ class ReplayTransport:
             raise errors.InputError(f"record mode {mode!r} needs a live host to record from")
         self.mode = mode
         self.scrub = scrub or ScrubMap()
-        self.cassettes = (
+        self.cassettes = single or (
             []
             if mode == "rewrite" or (mode == "new_episodes" and not self.path.exists())
-            else (load_all(self.path, self.options.configuration_name))
+            else load_all(self.path, self.options.configuration_name)
         )
         self.target = self.options.host
         if self.options.host == REPLAY_HOST and self.cassettes:
