@@ -37,6 +37,10 @@ from psbridge.errors import InputError
 @click.option("--fault", "faults", multiple=True, metavar="KIND[:RATE]", help="Inject a fault (repeatable).")
 @click.option("--fault-file", type=click.Path(exists=True, dir_okay=False), help="YAML fault rules.")
 @click.option("--fault-seed", type=int, help="Seed for fault rates [the fault file's, else 0].")
+@click.option(
+    "--latency-ms", type=click.IntRange(0, 60000), default=0, show_default=True,
+    help="Added round-trip time per request, as on a WAN link.",
+)  # fmt: skip
 def serve_replay(**p: Any) -> None:
     """Serve recordings as a WSMan/PSRP endpoint over HTTP(S) until SIGINT/SIGTERM."""
     from psbridge.replay import http
@@ -69,7 +73,10 @@ def serve_replay(**p: Any) -> None:
             err=True,
         )
     try:
-        server = http.ReplayHTTPServer(handle, bind=p["bind"], port=p["port"], credentials=credentials, tls=context)
+        server = http.ReplayHTTPServer(
+            handle, bind=p["bind"], port=p["port"], credentials=credentials, tls=context,
+            latency_s=p["latency_ms"] / 1000,
+        )  # fmt: skip
     except OSError as exc:
         raise InputError(f"cannot listen on {p['bind']}:{p['port']}: {exc.strerror or exc}") from None
     stop = threading.Event()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Protocol
 
 from psbridge.replay.keys import Key
 
@@ -43,6 +44,13 @@ class Miss:
         if self.nearest:
             text += "; nearest recorded: " + " | ".join(f"`{k.display()}`" for k in self.nearest)
         return text
+
+
+class Player(Protocol):
+    """What answers the replay server's pipelines: recordings (`EpisodePlayer`) or a simulated host
+    (`psbridge.replay.simulated`) that computes each reply from its own state."""
+
+    def take(self, key: Key) -> Episode | Miss: ...
 
 
 class EpisodePlayer:

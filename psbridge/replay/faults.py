@@ -265,9 +265,9 @@ def _micro_delay_ms(seed: int, n: int) -> int:
 
 def _records(spec: dict[str, Any], *, final: bool = False) -> tuple[RecordedMessage, ...]:
     """Messages built by the synthetic-recording author, with or without the final PipelineState."""
-    from psbridge.replay.synthetic import episode
+    from psbridge.replay.synthetic import reply
 
-    messages = episode({"command": "fault", **spec}).messages
+    messages = reply(spec)
     return tuple(m for m in messages if final or m.type != "PipelineState")
 
 

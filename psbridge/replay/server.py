@@ -40,7 +40,7 @@ from psrpcore.types import (
 from psbridge import ps
 from psbridge.replay import wire
 from psbridge.replay.cassette import Cassette
-from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, RecordedMessage
+from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, Player, RecordedMessage
 from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
 
 _FINAL_STATES = {int(PSInvocationState.Completed), int(PSInvocationState.Failed), int(PSInvocationState.Stopped)}
@@ -100,10 +100,11 @@ class _Shell:
 
 
 class ReplayServer:
-    """Answers pypsrp's WSMan requests from an EpisodePlayer.
+    """Answers pypsrp's WSMan requests from an EpisodePlayer or a simulated host.
 
     Args:
-        player: hands out recorded episodes by key.
+        player: hands out the reply to each pipeline by its key: recorded episodes, or a simulated
+            host's computed replies.
         pool_messages: the recorded server side of opening a pool (SessionCapability,
             ApplicationPrivateData, RunspacePoolState, ...), replayed verbatim.
         configuration_name: the endpoint the recording was made against; a client asking for
@@ -119,7 +120,7 @@ class ReplayServer:
 
     def __init__(
         self,
-        player: EpisodePlayer,
+        player: Player,
         pool_messages: list[RecordedMessage],
         *,
         configuration_name: str = "Microsoft.PowerShell",

@@ -219,6 +219,12 @@ def _output(item: Any) -> Any:
 
 
 def episode(spec: Mapping[str, Any]) -> Episode:
+    statements = spec.get("pipeline", [spec])
+    return Episode(Key(tuple(_statement(s) for s in statements)), reply(spec), "synthetic")
+
+
+def reply(spec: Mapping[str, Any]) -> list[RecordedMessage]:
+    """The server's messages for one pipeline: an episode's `output`, streams and final state."""
     messages = [RecordedMessage("PipelineOutput", _clixml(_output(o))) for o in spec.get("output") or ()]
     for kind, cls, record in (
         ("warnings", WarningRecord, "WarningRecord"),
@@ -243,8 +249,7 @@ def episode(spec: Mapping[str, Any]) -> Episode:
     if terminating:
         state.ExceptionAsErrorRecord = _error(terminating)
     messages.append(RecordedMessage("PipelineState", _clixml(state)))
-    statements = spec.get("pipeline", [spec])
-    return Episode(Key(tuple(_statement(s) for s in statements)), messages, "synthetic")
+    return messages
 
 
 def author(source: Mapping[str, Any]) -> Cassette:
