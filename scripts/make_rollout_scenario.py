@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -43,6 +42,7 @@ from psbridge.exchange.rollout import RolloutProgress, rollout_cloud_managed
 from psbridge.exchange.rules import opath_filter
 from psbridge.replay import synthetic
 from psbridge.replay.keys import canonical
+from psbridge.replay.simulated import ExchangeOnlineTenant, Mailbox
 from psbridge.result import InvocationResult, PSObjectData, Streams
 from psbridge.session import NO_RETRY
 from psbridge.transport.mock import MockTransport
@@ -76,52 +76,6 @@ ROLLBACK = tuple(range(1, 61))  # the "rollback" scenario switches these back to
 WINDOW = (251, 450)
 CALM_MS = 1000
 
-_ERRORS: dict[str, dict[str, str]] = {
-    "not-found": {
-        "message": "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
-        "couldn't be performed because object '{id}' couldn't be found on "
-        "'CY4PR15A005DC12.NAMPR15A005.PROD.OUTLOOK.COM'.",
-        "reason": "ManagementObjectNotFoundException",
-    },
-    "ambiguous": {
-        "message": "Ex9E65A2|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
-        "couldn't be performed because '{id}' matches multiple entries.",
-        "reason": "ManagementObjectNotFoundException",
-    },
-    "replication": {
-        "message": "Ex4215D1|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|Recipient "
-        '"{id}" couldn\'t be read from domain controller "CY4PR15A005DC12.NAMPR15A005.PROD.OUTLOOK.COM". This may '
-        "be due to replication delays. Please try again later.",
-        "reason": "ManagementObjectNotFoundException",
-    },
-    "synced": {
-        "message": '|Microsoft.Exchange.Management.Tasks.RecipientTaskException|The operation on mailbox "{id}" '
-        "failed because it's out of the current user's write scope. The action 'Set-Mailbox', "
-        "'IsExchangeCloudManaged', can't be performed on the object '{id}' because the object is being synchronized "
-        "from your on-premises organization. This action should be performed on the object in your on-premises "
-        "organization.",
-        "reason": "RecipientTaskException",
-    },
-    "dc-change": {
-        "message": "|Microsoft.Exchange.Data.Directory.ADServerSettingsChangedException|An error caused a change in "
-        "the current set of domain controllers.",
-        "reason": "ADServerSettingsChangedException",
-    },
-    "dal": {
-        "message": "|Microsoft.Exchange.Hygiene.Data.TransientDALException|The Hygiene DAL retried a transient "
-        "condition the maximum number of times.",
-        "reason": "TransientDALException",
-    },
-    "http-429": {"message": "Response status code does not indicate success: 429 (Too Many Requests).", "reason": ""},
-}
-
-
-# EXO V3's FullyQualifiedErrorId (exchange.md §8.1): server, request and time, then Write-ErrorMessage.
-ERROR_ID = (
-    "[Server=CY4PR15MB2345,RequestId=6c1d7e0a-3b5f-4e2a-9d8c-1f0b2a3c4d5e,TimeStamp=Wed, 25 Nov 2026 14:00:00 GMT],"
-    "Write-ErrorMessage"
-)
-
 
 def identity(number: int) -> str:
     return f"user{number:04d}@contoso.example"
@@ -137,25 +91,12 @@ def already_cloud_managed(number: int) -> bool:
     return hashlib.sha256(f"rollout-{number}".encode()).digest()[0] < 32
 
 
-@dataclasses.dataclass
-class Mailbox:
-    identity: str
-    cloud_managed: bool
-    read_error: str | None = None
-    write_error: str | None = None
-    transient_reads: int = 0
-    transient_writes: int = 0
-    transient_kind: str = "dc-change"
-
-
-class Tenant:
-    """A simulated jump host signed in to Exchange Online: it answers what the rollout sends."""
+class Tenant(ExchangeOnlineTenant):
+    """The scenario's jump host: `MAILBOXES` mailboxes with the special cases listed above."""
 
     def __init__(self, *, clean: bool = False, count: int = MAILBOXES, throttle: bool = True) -> None:
         """`clean`: every mailbox exists, none cloud-managed, none fails; `throttle`: micro-delay warnings."""
-        self.mailboxes: dict[str, Mailbox] = {}
-        self.writes = 0
-        self.throttle = throttle
+        boxes = []
         for n in range(1, count + 1):
             if not clean and n in MISSING:
                 continue
@@ -167,79 +108,24 @@ class Tenant:
                 box.transient_reads = 1 if n in TRANSIENT_READS else 0
                 box.transient_writes = (2 if n in TWICE else 1) if n in TRANSIENT_WRITES else 0
                 box.transient_kind = TRANSIENT_WRITES.get(n, box.transient_kind)
-            self.mailboxes[box.identity.casefold()] = box
+            boxes.append(box)
+        super().__init__(boxes, throttle=micro_delay if throttle else None)
 
     def answer(self, command: Command) -> tuple[list[Any], list[str]]:
-        """Output and warnings for one command."""
-        params = {p.name: p.value for p in command.parameters}
-        if command.name in ("Connect-ExchangeOnline", "Disconnect-ExchangeOnline"):
-            return [], []
-        if command.name == "exchange/Get-MailboxIdentities.ps1":
-            return [box.identity for box in self.mailboxes.values()], []
-        if command.name == "exchange/Set-CloudManagedBatch.ps1":
-            ids, enabled, dry_run, pace = (
-                params["Identity"],
-                params["Enabled"],
-                params["DryRun"],
-                params["PaceMilliseconds"],
-            )
-            assert isinstance(ids, list) and isinstance(enabled, bool) and isinstance(dry_run, bool)
-            assert isinstance(pace, int)
-            warnings: list[str] = []
-            return [self._one(str(i), enabled, dry_run, pace, warnings) for i in ids], warnings
-        raise SystemExit(f"make_rollout_scenario: the simulated host cannot answer {command.display()}")
-
-    def _one(self, ident: str, enabled: bool, dry_run: bool, pace_ms: int, warnings: list[str]) -> str:
-        box = self.mailboxes.get(ident.casefold())
-        if box is None:
-            return item(ident, "Failed", None, "not-found")
-        if box.transient_reads:
-            box.transient_reads -= 1
-            return item(ident, "Failed", None, "replication")
-        if box.read_error:
-            return item(ident, "Failed", None, box.read_error)
-        before = box.cloud_managed
-        if before == enabled:
-            return item(ident, "AlreadySet", before)
-        if dry_run:
-            return item(ident, "WouldChange", before)
-        self.writes += 1
-        hot = self.throttle and WINDOW[0] <= self.writes <= WINDOW[1]
-        if hot and pace_ms < CALM_MS and self.writes % 20 == 0:
-            warnings.append(
-                f"Micro delay applied. Actual delayed: {1200 + 100 * (self.writes % 7)} msecs, Enforced: False"
-            )
-        if box.transient_writes:
-            box.transient_writes -= 1
-            return item(ident, "Failed", before, box.transient_kind)
-        if box.write_error:
-            return item(ident, "Failed", before, box.write_error)
-        box.cloud_managed = enabled
-        return item(ident, "Changed", before)
+        """Output and warnings for one command, as the server would answer its key."""
+        params = {p.name: canonical(p.value) for p in command.parameters}
+        handler = self.handlers.get(command.name.lower())
+        if handler is None:
+            raise SystemExit(f"make_rollout_scenario: the simulated host cannot answer {command.display()}")
+        spec = handler(params)
+        return list(spec.get("output", [])), list(spec.get("warnings", []))
 
 
-def item(ident: str, outcome: str, before: bool | None, error: str | None = None) -> str:
-    """One result line of the batch script: its object as PowerShell 5.1's ConvertTo-Json -Compress
-    writes it, properties in the script's order."""
-    spec = _ERRORS[error] if error else None
-    return _json(
-        {
-            "Identity": ident,
-            "Outcome": outcome,
-            "Before": before,
-            "ErrorType": "Microsoft.PowerShell.Commands.WriteErrorException" if spec else None,
-            "ErrorMessage": spec["message"].replace("{id}", ident) if spec else None,
-            "ErrorId": ERROR_ID if spec else None,
-            "ErrorCategory": "NotSpecified" if spec else None,
-            "ErrorReason": spec["reason"] if spec else None,
-        }
-    )
-
-
-def _json(value: Any) -> str:
-    """ConvertTo-Json -Compress: no spaces, and `<`, `>`, `&` and `'` escaped as \\u00XX."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return "".join(f"\\u{ord(c):04x}" if c in "<>&'" else c for c in text)
+def micro_delay(writes: int, pace_ms: int) -> str | None:
+    """While writes WINDOW[0]..WINDOW[1] go through at a pace under CALM_MS, every 20th is delayed."""
+    if WINDOW[0] <= writes <= WINDOW[1] and pace_ms < CALM_MS and writes % 20 == 0:
+        return f"Micro delay applied. Actual delayed: {1200 + 100 * (writes % 7)} msecs, Enforced: False"
+    return None
 
 
 # -- recording sessions -------------------------------------------------------------------------------

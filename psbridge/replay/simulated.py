@@ -1,0 +1,244 @@
+"""Simulated hosts: replies computed from state, served through the same replay server as recordings.
+
+A recording serves each reply once, in order; a host whose state changes (a mailbox switched stays
+switched, a retried batch finds it done) needs replies computed when the command arrives. A
+`SimulatedHost` is a `Player` for `ReplayServer`: it maps a command name (cmdlet, or packaged script
+as the server names it) to a handler that takes the bound parameters and returns an episode spec
+(`output`, `warnings`, `errors`, `terminating_error`: the synthetic authoring format). The reply is
+serialized by psrpcore exactly as a recorded one, so pypsrp's client reads it through the same code.
+
+`ExchangeOnlineTenant` is the jump host the reliability suite and the benchmarks run the bulk
+rollout against: signed in to Exchange Online, answering `Connect-`/`Disconnect-ExchangeOnline`,
+`exchange/Get-MailboxIdentities.ps1` and `exchange/Set-CloudManagedBatch.ps1` the way the script
+does on a real host (read each mailbox, skip it when already in the desired state, else Set-Mailbox),
+and counting every effective write per mailbox so a test can check "nothing set twice" at the
+server's side. Error texts and shapes follow shared/reference/exchange.md §8.1-8.2 (EXO V3
+`<ExCode>|<type>|<text>` messages); the jump host's exception type for a REST error
+(`WriteErrorException` here) could not be confirmed [U].
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import random
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from psbridge import ps
+from psbridge.replay import synthetic
+from psbridge.replay.cassette import Target
+from psbridge.replay.episodes import Episode, Miss
+from psbridge.replay.keys import Key
+from psbridge.replay.server import ReplayServer
+
+Spec = dict[str, Any]
+Handler = Callable[[Mapping[str, Any]], Spec]
+
+
+class SimulatedHost:
+    """A Player whose replies come from handlers, by command name (case-insensitive).
+
+    `calls` keeps every key it was asked for, answered or not. A command with no handler, or a
+    pipeline of several commands, is a miss: the client gets the replay-miss error naming it.
+    """
+
+    label = "simulated host"
+
+    def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
+        self.handlers = {name.lower(): handler for name, handler in (handlers or {}).items()}
+        self.calls: list[Key] = []
+
+    def take(self, key: Key) -> Episode | Miss:
+        self.calls.append(key)
+        handler = self.handlers.get(key.statements[0].command.lower()) if len(key.statements) == 1 else None
+        if handler is None:
+            return Miss(key, exhausted=False, nearest=(), sources=self.label)
+        params = {p.name or "": p.value for p in key.statements[0].params}
+        return Episode(key, synthetic.reply(handler(params)), self.label)
+
+    def server(self, target: Target | None = None, **kwargs: Any) -> ReplayServer:
+        """A ReplayServer answering from this host; `target` sets the endpoint and versions it reports."""
+        target = target or Target(
+            endpoint="https://jump01.contoso.example:5986/wsman", configuration_name="Microsoft.PowerShell",
+            protocol_version="2.3", ps_version="5.1.20348.2849",
+        )  # fmt: skip
+        return ReplayServer(
+            self, synthetic.pool_messages(target), configuration_name=target.configuration_name,
+            script_names=ps.digests(), **kwargs,
+        )  # fmt: skip
+
+
+# -- Exchange Online ------------------------------------------------------------------------------------
+
+ERRORS: dict[str, dict[str, str]] = {
+    "not-found": {
+        "message": "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
+        "couldn't be performed because object '{id}' couldn't be found on "
+        "'CY4PR15A005DC12.NAMPR15A005.PROD.OUTLOOK.COM'.",
+        "reason": "ManagementObjectNotFoundException",
+    },
+    "ambiguous": {
+        "message": "Ex9E65A2|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation "
+        "couldn't be performed because '{id}' matches multiple entries.",
+        "reason": "ManagementObjectNotFoundException",
+    },
+    "replication": {
+        "message": "Ex4215D1|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|Recipient "
+        '"{id}" couldn\'t be read from domain controller "CY4PR15A005DC12.NAMPR15A005.PROD.OUTLOOK.COM". This may '
+        "be due to replication delays. Please try again later.",
+        "reason": "ManagementObjectNotFoundException",
+    },
+    "synced": {
+        "message": '|Microsoft.Exchange.Management.Tasks.RecipientTaskException|The operation on mailbox "{id}" '
+        "failed because it's out of the current user's write scope. The action 'Set-Mailbox', "
+        "'IsExchangeCloudManaged', can't be performed on the object '{id}' because the object is being synchronized "
+        "from your on-premises organization. This action should be performed on the object in your on-premises "
+        "organization.",
+        "reason": "RecipientTaskException",
+    },
+    "dc-change": {
+        "message": "|Microsoft.Exchange.Data.Directory.ADServerSettingsChangedException|An error caused a change in "
+        "the current set of domain controllers.",
+        "reason": "ADServerSettingsChangedException",
+    },
+    "dal": {
+        "message": "|Microsoft.Exchange.Hygiene.Data.TransientDALException|The Hygiene DAL retried a transient "
+        "condition the maximum number of times.",
+        "reason": "TransientDALException",
+    },
+    "http-429": {"message": "Response status code does not indicate success: 429 (Too Many Requests).", "reason": ""},
+}
+TRANSIENT_KINDS = ("dc-change", "dal", "http-429")
+
+# EXO V3's FullyQualifiedErrorId (exchange.md §8.1): server, request and time, then Write-ErrorMessage.
+ERROR_ID = (
+    "[Server=CY4PR15MB2345,RequestId=6c1d7e0a-3b5f-4e2a-9d8c-1f0b2a3c4d5e,TimeStamp=Wed, 25 Nov 2026 14:00:00 GMT],"
+    "Write-ErrorMessage"
+)
+BATCH_SCRIPT = "exchange/Set-CloudManagedBatch.ps1"
+IDENTITIES_SCRIPT = "exchange/Get-MailboxIdentities.ps1"
+
+
+@dataclasses.dataclass
+class Mailbox:
+    """One mailbox's state. `transient_reads`/`transient_writes`: how many more reads/writes fail
+    transiently (`transient_kind`) before one goes through; `read_error`/`write_error`: a permanent one."""
+
+    identity: str
+    cloud_managed: bool = False
+    read_error: str | None = None
+    write_error: str | None = None
+    transient_reads: int = 0
+    transient_writes: int = 0
+    transient_kind: str = "dc-change"
+
+
+def batch_item(ident: str, outcome: str, before: bool | None, error: str | None = None) -> str:
+    """One result line of the batch script: its object as PowerShell 5.1's ConvertTo-Json -Compress
+    writes it, properties in the script's order."""
+    spec = ERRORS[error] if error else None
+    return _compressed_json(
+        {
+            "Identity": ident,
+            "Outcome": outcome,
+            "Before": before,
+            "ErrorType": "Microsoft.PowerShell.Commands.WriteErrorException" if spec else None,
+            "ErrorMessage": spec["message"].replace("{id}", ident) if spec else None,
+            "ErrorId": ERROR_ID if spec else None,
+            "ErrorCategory": "NotSpecified" if spec else None,
+            "ErrorReason": spec["reason"] if spec else None,
+        }
+    )
+
+
+def _compressed_json(value: Any) -> str:
+    """ConvertTo-Json -Compress: no spaces, and `<`, `>`, `&` and `'` escaped as \\u00XX."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return "".join(f"\\u{ord(c):04x}" if c in "<>&'" else c for c in text)
+
+
+class ExchangeOnlineTenant(SimulatedHost):
+    """An Exchange Online jump host: mailboxes with state, the rollout's commands, write counts.
+
+    Args:
+        mailboxes: the tenant's mailboxes (identities compare case-insensitively).
+        transient_rate: the fraction of Set-Mailbox calls that fail with a transient error (drawn
+            from a generator seeded with `seed`) on top of each mailbox's own `transient_writes`.
+        throttle: given the number of Set-Mailbox calls so far (this one included) and the batch's
+            pace in milliseconds, the micro-delay warning text to add, or None.
+
+    Attributes:
+        writes: per mailbox (casefolded identity), the Set-Mailbox calls that changed its value.
+        batches: batch-script pipelines answered.
+        set_calls: Set-Mailbox calls made, failed ones included.
+        transient_failures: Set-Mailbox calls failed on purpose by `transient_rate`.
+    """
+
+    label = "simulated Exchange Online tenant"
+
+    def __init__(
+        self,
+        mailboxes: list[Mailbox],
+        *,
+        transient_rate: float = 0.0,
+        seed: int = 0,
+        throttle: Callable[[int, int], str | None] | None = None,
+    ) -> None:
+        super().__init__({
+            "Connect-ExchangeOnline": lambda _: {},
+            "Disconnect-ExchangeOnline": lambda _: {},
+            IDENTITIES_SCRIPT: lambda _: {"output": [box.identity for box in self.mailboxes.values()]},
+            BATCH_SCRIPT: self._batch,
+        })  # fmt: skip
+        self.mailboxes = {box.identity.casefold(): box for box in mailboxes}
+        self.transient_rate = transient_rate
+        self.random = random.Random(f"tenant:{seed}")  # noqa: S311 - a test schedule, not crypto
+        self.throttle = throttle
+        self.writes: collections.Counter[str] = collections.Counter()
+        self.batches = 0
+        self.set_calls = 0
+        self.transient_failures = 0
+
+    @property
+    def total_writes(self) -> int:
+        return sum(self.writes.values())
+
+    def _batch(self, params: Mapping[str, Any]) -> Spec:
+        ids, enabled, dry_run = params["Identity"], params["Enabled"], params.get("DryRun", False)
+        pace_ms = int(params.get("PaceMilliseconds", 0))
+        self.batches += 1
+        warnings: list[str] = []
+        output = [self._one(str(ident), bool(enabled), bool(dry_run), pace_ms, warnings) for ident in ids]
+        return {"output": output, "warnings": warnings}
+
+    def _one(self, ident: str, enabled: bool, dry_run: bool, pace_ms: int, warnings: list[str]) -> str:
+        box = self.mailboxes.get(ident.casefold())
+        if box is None:
+            return batch_item(ident, "Failed", None, "not-found")
+        if box.transient_reads:
+            box.transient_reads -= 1
+            return batch_item(ident, "Failed", None, "replication")
+        if box.read_error:
+            return batch_item(ident, "Failed", None, box.read_error)
+        before = box.cloud_managed
+        if before == enabled:
+            return batch_item(ident, "AlreadySet", before)
+        if dry_run:
+            return batch_item(ident, "WouldChange", before)
+        self.set_calls += 1
+        warning = self.throttle(self.set_calls, pace_ms) if self.throttle is not None else None
+        if warning is not None:
+            warnings.append(warning)
+        if box.transient_writes:
+            box.transient_writes -= 1
+            return batch_item(ident, "Failed", before, box.transient_kind)
+        if self.transient_rate and self.random.random() < self.transient_rate:
+            self.transient_failures += 1
+            return batch_item(ident, "Failed", before, self.random.choice(TRANSIENT_KINDS))
+        if box.write_error:
+            return batch_item(ident, "Failed", before, box.write_error)
+        box.cloud_managed = enabled
+        self.writes[ident.casefold()] += 1
+        return batch_item(ident, "Changed", before)

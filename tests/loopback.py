@@ -1,0 +1,74 @@
+"""The loopback WSMan endpoint for tests: a real socket on 127.0.0.1, an ephemeral port, Basic auth.
+
+`endpoint(handle)` serves any handler (a ReplayServer's, a FaultInjector's wrapper, an Endpoints
+router) in a thread and shuts it down afterwards; `session_for(url)` is a psbridge Session that
+reaches it through pypsrp's real HTTP client, exactly as it would reach a Windows host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from helpers import FAST_RETRY
+
+from psbridge import ConnectionOptions, RetryPolicy, Session
+from psbridge.replay import http
+
+USER, PASSWORD = "ci", "loopback-pw-7"
+Handler = Callable[[bytes], tuple[int, bytes]]
+
+
+@contextlib.contextmanager
+def endpoint(
+    handle: Handler,
+    *,
+    credentials: tuple[str, str] | None = (USER, PASSWORD),
+    tls_dir: Path | None = None,
+    latency_s: float = 0.0,
+) -> Iterator[http.ReplayHTTPServer]:
+    """Serve `handle` over HTTP (HTTPS with `tls_dir`, where ca.pem is written) until the block ends."""
+    context = http.tls_context(*http.make_certificate(tls_dir)) if tls_dir else None
+    server = http.ReplayHTTPServer(handle, port=0, credentials=credentials, tls=context, latency_s=latency_s)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+def session_for(url: str, *, password: str = PASSWORD, retry: RetryPolicy = FAST_RETRY, **extra: Any) -> Session:
+    """A Session to the endpoint at `url`: Basic auth, plain HTTP unless `tls=True` is passed."""
+    values: dict[str, Any] = {"tls": False, "encryption": "never", **extra}
+    options = ConnectionOptions.build(
+        host="127.0.0.1", port=port_of(url), auth="basic", username=USER, password=password, **values
+    )
+    return Session(options, retry=retry, timeout=30)
+
+
+def cli_args(url: str) -> list[str]:
+    """The global options a separate `psbridge` process needs to reach the endpoint (plain HTTP)."""
+    return ["--host", "127.0.0.1", "--port", str(port_of(url)), "--auth", "basic", "--no-tls",
+            "--encryption", "never", "--username", USER]  # fmt: skip
+
+
+def run_psbridge(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """`psbridge ARGS` in a separate process, PSBRIDGE_PASSWORD set to the endpoint's password."""
+    return subprocess.run(
+        [sys.executable, "-m", "psbridge.cli.main", *args],
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PSBRIDGE_PASSWORD": PASSWORD, **env},
+    )  # fmt: skip
