@@ -442,3 +442,11 @@ def test_exit_codes_of_errors_match_the_documented_ones() -> None:
     assert ReplayError.exit_code == cli_main.EXIT_USAGE
     assert TransportError.exit_code == cli_main.EXIT_TRANSPORT
     assert RemoteCommandError.exit_code == cli_main.EXIT_REMOTE
+
+
+def test_an_error_quoting_a_huge_value_stays_one_readable_line(cli: Any, demo: Path) -> None:
+    result = cli("--replay", demo, "cloudsync", "status", "--job-id", "9" * 70_000)
+    assert result.code == 2
+    (line,) = result.err.splitlines()
+    assert line.startswith("psbridge: error: ") and "characters cut]" in line
+    assert len(line) <= 2000

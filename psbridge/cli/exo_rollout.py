@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,6 +89,8 @@ def rollout(
     if (identities_file is None) == (opath is None):
         raise click.UsageError("give the mailboxes: --identities FILE (- for stdin) or --filter OPATH")
     require_confirmation(yes, dry_run, "rollout changes mailboxes")
+    if csv_path is not None:
+        _check_writable(csv_path)  # before any mailbox is changed, not after the rollout
     identities = _read_identities(identities_file) if identities_file is not None else None
     from psbridge.exchange.rollout import item_retry, rollout_cloud_managed
 
@@ -105,11 +108,21 @@ def rollout(
 
 
 def _read_identities(stream: IO[str]) -> list[str]:
-    lines = (line.strip() for line in stream)
+    name = getattr(stream, "name", "the input")
+    try:
+        lines = [line.strip() for line in stream]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is not UTF-8 text (byte {exc.start}): give one identity per line") from None
     identities = [line for line in lines if line and not line.startswith("#")]
     if not identities:
-        raise InputError(f"no mailbox identities in {getattr(stream, 'name', 'the input')}")
+        raise InputError(f"no mailbox identities in {name}")
     return identities
+
+
+def _check_writable(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise InputError(f"cannot write {path}: {folder} is not a writable directory")
 
 
 def _organization(ctx: click.Context) -> str | None:

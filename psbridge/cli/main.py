@@ -26,6 +26,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -175,6 +176,11 @@ def cli(ctx: click.Context, /, **params: Any) -> None:
     """Drive Entra Connect Sync, Entra Cloud Sync and Exchange over PowerShell Remoting."""
     if params["replay"] and params["record"]:
         raise click.UsageError("--replay and --record exclude each other (use --record-mode new_episodes)")
+    if params["record"]:
+        # Checked before the live session runs, not when the recording is saved after it.
+        parent = next((p for p in Path(params["record"]).absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise click.BadParameter(f"{parent} is a file, not a directory", param_hint="--record")
     from psbridge.logs import configure_cli
 
     configure_cli(params["verbose"])
@@ -212,6 +218,16 @@ def _verbosity(args: Sequence[str]) -> int:
     return count
 
 
+_MAX_ERROR = 2000
+
+
+def _error(line: str) -> None:
+    """One line on stderr; a value of tens of thousands of characters quoted in it is cut."""
+    if len(line) > _MAX_ERROR:
+        line = f"{line[: _MAX_ERROR - 200]} ... [{len(line) - _MAX_ERROR + 150} characters cut] ... {line[-150:]}"
+    click.echo(line, err=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbosity(args)
@@ -221,18 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"psbridge: error: {exc.format_message()}", err=True)
+        _error(f"psbridge: error: {exc.format_message()}")
         return EXIT_USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("psbridge: interrupted", err=True)
         return EXIT_INTERRUPTED
     except PsbridgeError as exc:
-        click.echo(f"psbridge: error: {exc}", err=True)
+        _error(f"psbridge: error: {exc}")
         if verbose >= 2:
             traceback.print_exc()
         return exc.exit_code
     except Exception as exc:  # a bug: say so in one line, keep the traceback behind -vv
-        click.echo(f"psbridge: internal error: {type(exc).__name__}: {exc}", err=True)
+        _error(f"psbridge: internal error: {type(exc).__name__}: {exc}")
         if verbose >= 2 or os.environ.get("PSBRIDGE_DEBUG"):
             traceback.print_exc()
         return EXIT_INTERNAL

@@ -7,7 +7,11 @@ Cron jobs, Ansible playbooks and CI then run against recordings with no Windows 
         --encryption never --username ci adsync version
 
 It prints `listening on URL` (after `ca file: PATH` with `--tls`) and runs until SIGINT or SIGTERM,
-then exits 0. The password is read from PSBRIDGE_REPLAY_PASSWORD, never from a flag.
+then exits 0. The password is read from PSBRIDGE_REPLAY_PASSWORD, never from a flag. With `--auth ntlm`
+clients authenticate with NTLM (or Negotiate) and, over plain HTTP, must encrypt their messages, as
+with a Windows host's default `AllowUnencrypted=false`:
+
+    PSBRIDGE_PASSWORD=s3cret psbridge --host 127.0.0.1 --port N --auth ntlm --no-tls --username ci adsync version
 """
 
 from __future__ import annotations
@@ -30,13 +34,14 @@ from psbridge.errors import InputError
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
 @click.option("--tls", is_flag=True, help="HTTPS with a generated self-signed certificate.")
 @click.option("--cert-dir", type=click.Path(file_okay=False), help="Where --tls writes ca.pem and key.pem.")
-@click.option("--auth", type=click.Choice(["basic", "none"]), default="basic", show_default=True)
 @click.option(
-    "--user", default="replay", show_default=True, help="Basic auth user; password: PSBRIDGE_REPLAY_PASSWORD."
-)
+    "--auth", type=click.Choice(["basic", "ntlm", "none"]), default="basic", show_default=True,
+    help="ntlm: NTLM/Negotiate with WinRM message encryption over plain HTTP.",
+)  # fmt: skip
+@click.option("--user", default="replay", show_default=True, help="Auth user; password: PSBRIDGE_REPLAY_PASSWORD.")
 @click.option("--fault", "faults", multiple=True, metavar="KIND[:RATE]", help="Inject a fault (repeatable).")
 @click.option("--fault-file", type=click.Path(exists=True, dir_okay=False), help="YAML fault rules.")
-@click.option("--fault-seed", type=int, help="Seed for fault rates [the fault file's, else 0].")
+@click.option("--fault-seed", type=int, help="Seed for fault rates [the fault file's, else a recording's, else 0].")
 @click.option(
     "--latency-ms", type=click.IntRange(0, 60000), default=0, show_default=True,
     help="Added round-trip time per request, as on a WAN link.",
@@ -47,38 +52,39 @@ def serve_replay(**p: Any) -> None:
     from psbridge.replay.faults import FaultInjector, Rule
 
     credentials = None
-    if p["auth"] == "basic":
+    if p["auth"] != "none":
         password = os.environ.get(http.PASSWORD_ENV)
         if not password:
             raise InputError(f"no password: set {http.PASSWORD_ENV} (passwords are never taken as a flag)")
         credentials = (p["user"], password)
     endpoints = http.Endpoints(p["recordings"])
     handle: Callable[[bytes], tuple[int, bytes]] = endpoints.handle
-    rules = [Rule.parse(text) for text in p["faults"]]
-    if rules or p["fault_file"]:
-        if p["fault_file"]:
-            injector = FaultInjector.from_file(p["fault_file"], extra=rules, seed=p["fault_seed"])
-        else:
-            injector = FaultInjector(rules, seed=p["fault_seed"] or 0)
+    injector = FaultInjector.configured(
+        endpoints.cassettes, fault_file=p["fault_file"], flags=[Rule.parse(text) for text in p["faults"]],
+        seed=p["fault_seed"],
+    )  # fmt: skip
+    if injector is not None:
         handle = injector.attach(handle, *endpoints.servers.values())
     context = None
     if p["tls"]:
         cert, key = http.make_certificate(p["cert_dir"] or tempfile.mkdtemp(prefix="psbridge-replay-"))
         context = http.tls_context(cert, key)
         click.echo(f"ca file: {cert}")
+    try:
+        server = http.ReplayHTTPServer(
+            handle, bind=p["bind"], port=p["port"], credentials=credentials, auth=p["auth"], tls=context,
+            latency_s=p["latency_ms"] / 1000,
+        )  # fmt: skip
+    except OSError as exc:
+        raise InputError(f"cannot listen on {p['bind']}:{p['port']}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # an NTLM user or password its user file cannot hold
+        raise InputError(str(exc)) from None
     if not http.is_loopback(p["bind"]):
         click.echo(
             f"psbridge: WARNING: serving recordings on {p['bind']}, not loopback: other machines can reach "
             "this endpoint",
             err=True,
         )
-    try:
-        server = http.ReplayHTTPServer(
-            handle, bind=p["bind"], port=p["port"], credentials=credentials, tls=context,
-            latency_s=p["latency_ms"] / 1000,
-        )  # fmt: skip
-    except OSError as exc:
-        raise InputError(f"cannot listen on {p['bind']}:{p['port']}: {exc.strerror or exc}") from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

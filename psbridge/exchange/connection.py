@@ -90,7 +90,7 @@ def connect_exchange_online(session: Session, connection: ExoConnection) -> None
 
 # -- Exchange Server (on-premises) --------------------------------------------------------------------
 
-_SERVER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+_SERVER = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9][A-Za-z0-9.-]*$")  # a DNS name: at most 253 characters
 
 
 def exchange_server_options(host: str, *, https: bool = False, **values: Any) -> ConnectionOptions:

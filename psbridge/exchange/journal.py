@@ -13,8 +13,10 @@ a transient Failed is still to do, and the number of such lines is how often it 
 Reading is strict: a line that is not a psbridge record is an InputError naming its line, never
 skipped. The one exception is a torn last line (no newline at its end, not valid JSON): what a
 killed run leaves when it dies mid-write. It is dropped, and cut off before anything is appended, so
-the mailboxes it named are simply done again (the batch script re-reads them first). A journal is
-locked while a rollout uses it (POSIX advisory lock), so two runs cannot share one.
+the mailboxes it named are simply done again (the batch script re-reads them first). A file whose only
+line is torn must be the start of this rollout's header: any other file (say, the identities file given
+by mistake) is refused, never overwritten. A journal is locked while a rollout uses it (POSIX advisory
+lock), so two runs cannot share one.
 """
 
 from __future__ import annotations
@@ -106,7 +108,11 @@ class Journal:
             try:
                 self._parse(tail, len(lines) + 1)
             except InputError:
-                torn = True  # killed mid-write: drop it, and cut it off before appending
+                # Killed mid-write: drop it, and cut it off before appending. With no line before it,
+                # only the start of this rollout's own header is that; anything else is another file.
+                if not lines and not _encode([self._header_record()]).startswith(tail):
+                    raise
+                torn = True
             else:
                 lines.append(tail)  # complete but for its newline
         for line in lines:
@@ -116,8 +122,11 @@ class Journal:
         elif tail:
             self._write_text(b"\n")
         if not lines:
-            self._write([{"kind": "header", "journal": MAGIC, "version": VERSION, **dataclasses.asdict(self.header)}])
+            self._write([self._header_record()])
             self._lines = 1
+
+    def _header_record(self) -> dict[str, Any]:
+        return {"kind": "header", "journal": MAGIC, "version": VERSION, **dataclasses.asdict(self.header)}
 
     def _parse(self, line: bytes, number: int) -> dict[str, Any]:
         try:
@@ -186,8 +195,7 @@ class Journal:
         self._write(records)
 
     def _write(self, records: Iterable[Mapping[str, Any]]) -> None:
-        text = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
-        self._write_text(text.encode("utf-8"))
+        self._write_text(_encode(records))
 
     def _write_text(self, data: bytes) -> None:
         try:
@@ -196,3 +204,7 @@ class Journal:
             os.fsync(self._handle.fileno())
         except OSError as exc:
             raise InputError(f"cannot write journal {self.path}: {exc.strerror or exc}") from None
+
+
+def _encode(records: Iterable[Mapping[str, Any]]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records).encode("utf-8")

@@ -15,6 +15,8 @@ they are only added to bodies that held no line break of their own (others are k
       - key: [ {command | script+sha256, parameters: [{name, value | secret: true}]} ]
         messages: [ {type, clixml} ... ]  output, error, warning, verbose, debug, information,
                                           progress records, and the final PipelineState
+    faults: {seed, faults: [...]}         optional: how this host misbehaves on replay, in the
+                                          fault-file format of psbridge.replay.faults
 
 Credentials never reach a file: SecureStrings are replaced before writing, host names, user names and
 tenant ids go through a scrub map, and writing is refused while any known secret is still in the text.
@@ -74,6 +76,7 @@ class Cassette:
     recorded_at: str = ""
     recorded_with: dict[str, str] = dataclasses.field(default_factory=dict)
     path: Path | None = None
+    faults: dict[str, Any] | None = None  # validated by psbridge.replay.faults when it is served
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -84,6 +87,8 @@ class Cassette:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise RecordingFormatError(f"cannot read recording {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise RecordingFormatError(f"recording {path} is not UTF-8 text (byte {exc.start})") from None
         try:
             data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or pure Python)
         except yaml.YAMLError as exc:
@@ -132,6 +137,9 @@ class Cassette:
                 raise bad(f"episode {index} does not end with a PipelineState message")
             episodes.append(Episode(key, messages, where))
         with_data = data.get("recorded_with") or {}
+        faults = data.get("faults")
+        if faults is not None and not isinstance(faults, Mapping):
+            raise bad("faults is not a mapping (seed, faults: [...])")
         return cls(
             origin=str(origin),
             target=target,
@@ -141,12 +149,13 @@ class Cassette:
             recorded_at=str(data.get("recorded_at") or ""),
             recorded_with={str(k): str(v) for k, v in with_data.items()} if isinstance(with_data, Mapping) else {},
             path=path,
+            faults=dict(faults) if faults is not None else None,
         )
 
     # -- writing ----------------------------------------------------------------------------------
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        data = {
             "format_version": FORMAT_VERSION,
             "origin": self.origin,
             "description": self.description,
@@ -157,6 +166,9 @@ class Cassette:
             "episodes": [{"key": ep.key.to_data(), "messages": [_message_data(m) for m in ep.messages]}
                          for ep in self.episodes],
         }  # fmt: skip
+        if self.faults is not None:
+            data["faults"] = self.faults
+        return data
 
     def dumps(self, scrub: ScrubMap | None = None, secrets: Iterable[str] = ()) -> str:
         """The file's text, scrubbed; refuses when a known secret would be written."""

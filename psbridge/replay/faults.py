@@ -16,7 +16,8 @@ Two levels, one injector:
   back-end error; the recorded episode stays unplayed for the retry), `micro-delay` (EXO's
   micro-delay warning before the recorded reply). `command` narrows them to one command.
 
-A fault file is YAML:
+A fault file is YAML, and a recording may declare its host's faults in the same form under a
+top-level `faults:` key (`psbridge serve-replay` and `--replay` then apply them):
 
     seed: 7
     faults:
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -41,6 +43,7 @@ import yaml
 
 from psbridge.errors import InputError
 from psbridge.replay import wire
+from psbridge.replay.cassette import Cassette
 from psbridge.replay.episodes import RecordedMessage
 from psbridge.replay.keys import Key
 from psbridge.replay.server import Injection, ReplayServer
@@ -98,12 +101,17 @@ class Rule:
             raise InputError(f"unknown fault {self.fault!r}; known: {', '.join(KINDS)}")
         if sum(v is not None for v in (self.rate, self.every, self.nth)) > 1:
             raise InputError(f"fault {self.fault}: give one of rate, every, nth")
-        if self.rate is not None and not 0 < self.rate <= 1:
+        if self.rate is not None and (
+            isinstance(self.rate, bool) or not isinstance(self.rate, int | float) or not 0 < self.rate <= 1
+        ):
             raise InputError(f"fault {self.fault}: rate must be a fraction in (0, 1], not {self.rate}")
         for name in ("every", "nth"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"fault {self.fault}: {name} must be a whole number >= 1, not {value!r}")
+        for name in ("action", "command"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise InputError(f"fault {self.fault}: {name} must be text")
         if self.action is not None:
             if self.fault in PIPELINE_FAULTS:
                 raise InputError(f"fault {self.fault} changes a command's reply and takes no action")
@@ -166,21 +174,40 @@ class FaultInjector:
         self._current: str | None = None
         self.requests = 0
         self.injected: list[Injected] = []
+        self._lock = threading.Lock()  # the endpoint handles requests on several threads
 
     @classmethod
-    def from_file(cls, path: str | Path, *, extra: Sequence[Rule] = (), seed: int | None = None) -> FaultInjector:
-        """Rules from a fault file, then `extra` ones (from flags); `seed` overrides the file's."""
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"cannot read the fault file {path}: {exc}") from None
-        if not isinstance(data, Mapping) or not isinstance(data.get("faults", []), list):
-            raise InputError(f"fault file {path}: expected a mapping with a `faults` list")
-        rules = [_rule(item, path) for item in data.get("faults", [])]
-        file_seed = data.get("seed", 0)
-        if not isinstance(file_seed, int):
-            raise InputError(f"fault file {path}: seed must be a whole number")
-        return cls([*rules, *extra], seed=file_seed if seed is None else seed)
+    def from_data(
+        cls, sources: Sequence[tuple[Any, str]], *, extra: Sequence[Rule] = (), seed: int | None = None
+    ) -> FaultInjector:
+        """Rules from fault-file documents (each with where it came from, for errors), then `extra`.
+        The seed is `seed`, else the first document's, else 0."""
+        rules: list[Rule] = []
+        seeds: list[int] = []
+        for data, where in sources:
+            if not isinstance(data, Mapping) or not isinstance(data.get("faults", []), list):
+                raise InputError(f"{where}: expected a mapping with a `faults` list")
+            rules.extend(_rule(item, where) for item in data.get("faults", []))
+            if "seed" in data:
+                if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
+                    raise InputError(f"{where}: seed must be a whole number")
+                seeds.append(data["seed"])
+        return cls([*rules, *extra], seed=seed if seed is not None else next(iter(seeds), 0))
+
+    @classmethod
+    def configured(
+        cls,
+        cassettes: Sequence[Cassette],
+        *,
+        fault_file: str | Path | None = None,
+        flags: Sequence[Rule] = (),
+        seed: int | None = None,
+    ) -> FaultInjector | None:
+        """The faults of a fault file, then those the recordings declare (their `faults` sections), then
+        `flags`; None when there are none. The seed: `seed`, else the file's, else a recording's."""
+        sources = [read_fault_file(fault_file)] if fault_file is not None else []
+        sources += [(c.faults, f"recording {c.path or ''}: faults") for c in cassettes if c.faults is not None]
+        return cls.from_data(sources, extra=flags, seed=seed) if sources or flags else None
 
     def attach(self, handle: Handler, *servers: ReplayServer) -> Handler:
         """Wrap `handle` (a server's, or a router over several) and hook the servers' pipelines."""
@@ -196,19 +223,23 @@ class FaultInjector:
     # -- request faults -------------------------------------------------------------------------
 
     def _handle(self, handle: Handler, data: bytes) -> tuple[int, bytes]:
-        self.requests += 1
         try:
             request = wire.Request.parse(data)
         except wire.WireError:
+            with self._lock:
+                self.requests += 1
             return handle(data)
         action = next((name for name, uri in ACTIONS.items() if uri == request.action), request.action)
         command_id = next((el.get("CommandId") for el in request.body.iter() if el.get("CommandId")), None)
-        command = self._commands.get(command_id.upper()) if command_id else None
-        rule = self._fire("request", action, command)
-        self._current = action
+        with self._lock:
+            self.requests += 1
+            command = self._commands.get(command_id.upper()) if command_id else None
+            rule = self._fire("request", action, command)
+            self._current = action
+            if rule is not None:
+                self.injected.append(Injected(self.requests, rule.fault, action, command))
         if rule is None:
             return handle(data)
-        self.injected.append(Injected(self.requests, rule.fault, action, command))
         if rule.fault == "reset":
             raise ConnectionResetError(f"fault injection: connection reset before the {action} reply")
         if rule.fault == "shell-not-found":
@@ -238,11 +269,12 @@ class FaultInjector:
 
     def _on_pipeline(self, pipeline_id: uuid.UUID, key: Key) -> Injection | None:
         display = key.display()
-        self._commands[str(pipeline_id).upper()] = display
-        rule = self._fire("pipeline", None, display)
-        if rule is None:
-            return None
-        self.injected.append(Injected(self.requests, rule.fault, self._current or "", display))
+        with self._lock:
+            self._commands[str(pipeline_id).upper()] = display
+            rule = self._fire("pipeline", None, display)
+            if rule is None:
+                return None
+            self.injected.append(Injected(self.requests, rule.fault, self._current or "", display))
         if rule.fault == "hang":
             return Injection((), replace=True)
         if rule.fault == "micro-delay":
@@ -258,6 +290,14 @@ class FaultInjector:
         return Injection(_records({"terminating_error": error}, final=True), replace=True)
 
 
+def read_fault_file(path: str | Path) -> tuple[Any, str]:
+    """A fault file's document, and how errors name it."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, f"fault file {path}"
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read the fault file {path}: {exc}") from None
+
+
 def _micro_delay_ms(seed: int, n: int) -> int:
     """A deterministic delay figure for the n-th micro-delay warning."""
     return random.Random(f"{seed}:micro:{n}").randrange(0, 2000)  # noqa: S311 - not crypto
@@ -271,10 +311,13 @@ def _records(spec: dict[str, Any], *, final: bool = False) -> tuple[RecordedMess
     return tuple(m for m in messages if final or m.type != "PipelineState")
 
 
-def _rule(item: Any, path: str | Path) -> Rule:
+def _rule(item: Any, where: str) -> Rule:
     if not isinstance(item, Mapping) or "fault" not in item:
-        raise InputError(f"fault file {path}: each entry needs a `fault`, not {item!r}")
+        raise InputError(f"{where}: each entry needs a `fault`, not {item!r}")
     unknown = set(item) - {f.name for f in dataclasses.fields(Rule)}
     if unknown:
-        raise InputError(f"fault file {path}: unknown keys {', '.join(sorted(unknown))}")
-    return Rule(**{str(k): v for k, v in item.items()})
+        raise InputError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    try:
+        return Rule(**{str(k): v for k, v in item.items()})
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None

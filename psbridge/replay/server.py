@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import collections
 import dataclasses
-import time
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from xml.etree import ElementTree as ET
@@ -92,6 +92,7 @@ class _Pipeline:
 class _Shell:
     pool: ServerRunspacePool
     resource_uri: str
+    player: Player
     outbox: dict[uuid.UUID | None, collections.deque[bytes]] = dataclasses.field(
         default_factory=lambda: collections.defaultdict(collections.deque)
     )
@@ -116,6 +117,9 @@ class ReplayServer:
             operation-timeout fault (Windows holds it for the request's OperationTimeout).
         on_pipeline: called with each pipeline's id and key as it starts; an `Injection` it returns changes
             the reply (fault injection uses it for error records, warnings and hung commands).
+        player_per_shell: when given, each new shell (runspace pool) is answered by a player of its
+            own from this factory, instead of `player`: a long-running endpoint then serves every
+            client session the recording afresh, as `--replay` does for each process.
     """
 
     def __init__(
@@ -128,8 +132,10 @@ class ReplayServer:
         on_episode: Callable[[uuid.UUID, Key, Episode | Miss], None] | None = None,
         hang_cap_s: float = 5.0,
         on_pipeline: Callable[[uuid.UUID, Key], Injection | None] | None = None,
+        player_per_shell: Callable[[], Player] | None = None,
     ) -> None:
         self.player = player
+        self.player_per_shell = player_per_shell
         self.pool_messages = pool_messages
         self.configuration_name = configuration_name
         self.script_names = script_names or {}
@@ -139,10 +145,12 @@ class ReplayServer:
         self.keys_seen: list[Key] = []
         self.hang_cap_s = hang_cap_s
         self.on_pipeline = on_pipeline
+        self._changed = threading.Condition()  # held while handling; notified when a pipeline ends
 
     @classmethod
-    def from_cassettes(cls, cassettes: list[Cassette]) -> ReplayServer:
-        """A server for recordings of one endpoint: their episodes, and the first one's pool handshake."""
+    def from_cassettes(cls, cassettes: list[Cassette], *, per_shell: bool = False) -> ReplayServer:
+        """A server for recordings of one endpoint: their episodes, and the first one's pool handshake;
+        with `per_shell`, each shell is served the episodes afresh."""
         episodes = [ep for c in cassettes for ep in c.episodes]
         label = ", ".join(str(c.path) for c in cassettes)
         return cls(
@@ -150,12 +158,19 @@ class ReplayServer:
             cassettes[0].pool,
             configuration_name=cassettes[0].target.configuration_name,
             script_names=ps.digests(),
+            player_per_shell=(lambda: EpisodePlayer(episodes, label)) if per_shell else None,
         )
 
     # -- dispatch -----------------------------------------------------------------------------
 
     def handle(self, data: bytes) -> tuple[int, bytes]:
-        """Answer one WSMan request: (HTTP status, response body)."""
+        """Answer one WSMan request: (HTTP status, response body). Safe to call from several threads:
+        requests are handled one at a time, except that a Receive waiting on a running command lets
+        others through (and a Signal that stops the command ends the wait)."""
+        with self._changed:
+            return self._handle(data)
+
+    def _handle(self, data: bytes) -> tuple[int, bytes]:
         self.requests += 1
         try:
             request = wire.Request.parse(data)
@@ -197,7 +212,8 @@ class ReplayServer:
         if shell_el is None or creation is None:
             return 500, wire.fault(request, 2150858817, "Create carries no PowerShell creationXml")
         shell_id = (shell_el.get("ShellId") or str(uuid.uuid4())).upper()
-        shell = _Shell(ServerRunspacePool(), request.resource_uri)
+        player = self.player_per_shell() if self.player_per_shell is not None else self.player
+        shell = _Shell(ServerRunspacePool(), request.resource_uri, player)
         self.shells[shell_id] = shell
         shell.pool.receive_data(PSRPPayload(wire.decode_b64(creation.text), StreamType.default, None))
         self._process_events(shell)
@@ -246,8 +262,11 @@ class ReplayServer:
         outbox = shell.outbox[target]
         if not outbox:
             if pipeline is not None and not pipeline.finished:
-                # A command still running: like Windows, hold the Receive for the OperationTimeout.
-                time.sleep(min(request.operation_timeout_s, self.hang_cap_s))
+                # A command still running: like Windows, hold the Receive for the OperationTimeout,
+                # or until the command is stopped.
+                self._changed.wait_for(lambda: pipeline.finished, min(request.operation_timeout_s, self.hang_cap_s))
+                if shell.outbox[target]:
+                    return self._receive(request)
             return 500, wire.fault(
                 request,
                 wire.FAULT_OPERATION_TIMEOUT,
@@ -285,6 +304,7 @@ class ReplayServer:
                 pipeline.core.stop()
                 pipeline.finished = True
                 self._drain(shell)
+                self._changed.notify_all()
             elif code.lower() == wire.SIGNAL_TERMINATE.lower():
                 if pipeline.core.state == PSInvocationState.Running:
                     pipeline.core._change_state(PSInvocationState.Stopped, emit=False)
@@ -328,7 +348,7 @@ class ReplayServer:
         if injection is not None and injection.replace:
             self._serve(shell, pipeline, injection.messages)
             return
-        outcome = self.player.take(key)
+        outcome = shell.player.take(key)
         if self.on_episode is not None:
             self.on_episode(pipeline.core.pipeline_id, key, outcome)
         if isinstance(outcome, Miss):

@@ -54,7 +54,8 @@ class ReplayTransport:
         faults: FaultInjector | None = None,
     ) -> None:
         """`live_wire` replaces pypsrp's HTTP transport for the live side (tests use a fake host);
-        `faults` makes the replayed side misbehave on purpose (see `psbridge.replay.faults`)."""
+        `faults` makes the replayed side misbehave on purpose (see `psbridge.replay.faults`); without
+        it, the faults the recordings declare apply."""
         if mode not in RECORD_MODES:
             raise errors.InputError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         self.path = Path(path)
@@ -86,6 +87,7 @@ class ReplayTransport:
         self.server: ReplayServer | None = None
         if self.cassettes:
             self.server = server = ReplayServer.from_cassettes(self.cassettes)
+            faults = faults or FaultInjector.configured(self.cassettes)
             handle = faults.attach(server.handle, server) if faults is not None else server.handle
             self._replay = PSRPTransport(
                 replay_options(self.options.configuration_name),

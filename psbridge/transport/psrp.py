@@ -67,7 +67,14 @@ class _CountingWire:
 
     def send(self, message: bytes, **kwargs: Any) -> bytes:
         self.requests += 1
-        return bytes(self.inner.send(message, **kwargs))
+        try:
+            return bytes(self.inner.send(message, **kwargs))
+        except (requests.exceptions.ConnectionError, OSError):
+            # A dropped connection takes its NTLM/Kerberos context with it: pypsrp must not seal the
+            # retry with the old one (it forgets it itself only after a read timeout).
+            if getattr(self.inner, "encryption", None) is not None:
+                self.inner.encryption = None
+            raise
 
     def close(self) -> None:
         self.inner.close()
@@ -408,7 +415,10 @@ def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> e
         # pypsrp's urllib3 Retry lists 425/429/503 as retryable statuses even with no retries left.
         return errors.ConnectError(f"{target} answered 'try again later' (HTTP 425, 429 or 503)", **ctx)
     if isinstance(exc, requests.exceptions.SSLError):
-        return errors.ConnectError(f"TLS handshake with {target} failed: certificate not trusted or invalid", **ctx)
+        error = errors.ConnectError(f"TLS handshake with {target} failed: certificate not trusted or invalid", **ctx)
+        # A certificate that fails verification fails again: only other TLS failures are worth a retry.
+        error.transient = "certificate verify failed" not in str(exc).lower()
+        return error
     if isinstance(exc, requests.exceptions.Timeout):
         return errors.ConnectError(f"timed out talking to {target}", **ctx)
     if isinstance(exc, requests.exceptions.ConnectionError):
