@@ -1,0 +1,917 @@
+"""The performance suite: psbridge against plain pypsrp over a real socket, every ratio from this one run.
+
+Every way talks WSMan over HTTP to the loopback endpoint (`psbridge.replay.http.ReplayHTTPServer`, Basic
+auth, a fresh ephemeral port per run) serving the same `psbridge.replay.server.ReplayServer` logic as
+in-process replay, from episodes built before any timing. Every request is kept where the server
+receives it and classified after the run: requests with a CommandId are a pipeline's (Command and its
+Receive/Send/Signal); Create and the pool's own Receive/Send are "pool open", Delete is "pool close",
+Get (pypsrp's is_alive) is "other". "req/item after open" is every request between a reused pool's
+opening and its closing, per item.
+
+  per-call     N sequential small calls (`Write-Output -InputObject psbridge-bench`): one psbridge `Session`
+               (one runspace pool, reused) versus pypsrp `Client.execute_ps` per call (a pool per call).
+  rollout      N mailboxes switched to cloud-managed: `psbridge.exchange.rollout.rollout_cloud_managed`
+               (one batch-script pipeline per `--batch-size` mailboxes, journaled) versus a naive loop of
+               `Set-Mailbox -Identity <id> -IsExchangeCloudManaged $true -Confirm:$false` through one
+               Session. The batched replies are what `psbridge.replay.simulated.ExchangeOnlineTenant`
+               answers, recorded in an untimed in-process run in which the tenant must see every mailbox
+               written exactly once; the naive ones are one empty, Completed Set-Mailbox each.
+  large read   listing N mailboxes: `psbridge.exchange.iter_mailboxes` (the packaged
+               exchange/Invoke-ExchangeCommand.ps1 projects each mailbox to the modelled fields on the
+               host and pages them, `--page-size` per pipeline), consumed as a stream and, separately,
+               kept as a list, versus plain pypsrp `Get-Mailbox -ResultSize Unlimited` (RunspacePool +
+               PowerShell.add_cmdlet().invoke()) returning the full objects.
+  latency      the per-call, rollout and large-read runs again with `--latency-ms` (default 30) slept by
+               the server before every request, as a WAN round trip costs. They use smaller counts by
+               default (50 calls, 200 mailboxes, a 2,000-mailbox listing, streamed only), so the whole
+               suite takes a few minutes; the table states every count.
+  CLI start    `psbridge --help` versus `python -c pass`, each a fresh process, best of `--cli-repeat`.
+
+Mailbox data (shared/reference/exchange.md). The full objects are Exchange Online mailboxes as the jump
+host re-serializes them: the §9.1 type chain with the `Deserialized.` prefix (§9.3, rule 2) and the
+properties the reference names for a mailbox (the §3.1 Minimum set; §9.1's GUIDs, ADObjectId texts,
+quotas, MailboxLocations and WhenChanged/WhenChangedUTC; §4's IsDirSynced and IsExchangeCloudManaged;
+HiddenFromAddressListsEnabled; CustomAttribute1-15) in the §9.1 remote-PSRP shapes (GUIDs as <G>,
+enums and ADObjectId as text, quotas as ByteQuantifiedSize text; EmailAddresses a list of text, which
+the synthetic authoring tool types as an ArrayList, as in the demo recordings). That is 44 properties
+where a real Get-Mailbox returns 230 or more, so these full objects are smaller than real ones and the
+large read understates psbridge's advantage. Values follow
+recorded_sessions/demo (the contoso tenant, illustrative names); only identity fields (name, alias,
+addresses, GUIDs) and the two flags vary per mailbox. The projected rows are what the script's
+ConvertTo-Row emits for those objects with no -Property: Identity, DisplayName, UserPrincipalName,
+PrimarySmtpAddress, EmailAddresses (a text list), ExchangeGuid (text), RecipientTypeDetails,
+WhenChanged (from WhenChangedUTC, as UTC), IsDirSynced, IsExchangeCloudManaged; each page ends with its
+Psbridge.Exchange.Page marker (Cursor, Total, Remaining). One template object per shape goes through
+the synthetic authoring tool (psrpcore's serializer) and is copied per mailbox with its identity fields
+substituted, which keeps building 10,000 of them to a second or two.
+
+Checks. Every episode must be played exactly once and every pipeline must find one, so a replay miss
+cannot pass as a fast call. Per-call: each Session result must be exactly the payload; each execute_ps
+call must report no errors and return the payload. Rollout: every mailbox Changed, batched pipelines =
+ceil(N / batch size), each naive call Completed with no output. Large read: the client must count N
+mailboxes whose (Identity, ExchangeGuid, PrimarySmtpAddress, IsDirSynced, IsExchangeCloudManaged)
+digest equals the expected one, the full objects must carry the Mailbox type name, psbridge must use
+ceil(N / page size) pages and see no warning. A psbridge Session's own request and pool counts must
+equal the server's, and every way's counts must be the same in every repeat.
+
+Timing. Per-call and rollout run client and server in this process (the server in a thread); their
+wall time covers opening the client or session, the calls and closing it, and includes the server's
+own handling, alike for both ways. After one untimed small run of each way, each way runs its repeats
+interleaved (`--repeat` 3 for per-call; rollout and large read once, `--rollout-repeat`/`--read-repeat`)
+and the best wall time is kept; latency runs run once, the sleeps dominate them.
+
+Peak memory is the client's alone: each large-read client runs in its own process (this script with a
+hidden option) while the server stays in this one. The child imports everything and computes the
+expected digest, reads its peak resident set size so far (VmHWM in /proc/self/status: the "before"
+figure), then connects, lists, checks and closes, and reads VmHWM again: "peak MiB". "listing MiB" is
+peak minus before, what the listing itself needed. (Not ru_maxrss: Linux keeps it across execve, so a
+child of this large parent would start with the parent's peak.) Its wall time is measured in the child
+around the same steps, process start-up excluded.
+
+Targets (exit 1 when one is missed): the batched rollout needs at least 20 times fewer WSMan requests
+than the naive loop, and a pooled Session at most 3 requests per call once its pool is open.
+
+    python scripts/bench.py [--quick] [--json] [--latency-ms MS] [--calls N] [--mailboxes N] [--list N] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from pypsrp.client import Client
+from pypsrp.complex_objects import PSInvocationState
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.wsman import WSMan
+
+from psbridge import Command, ConnectionOptions, Session, ps
+from psbridge.exchange import iter_mailboxes
+from psbridge.exchange.rollout import rollout_cloud_managed
+from psbridge.options import PASSWORD_ENV
+from psbridge.replay import synthetic, wire
+from psbridge.replay.cassette import Target
+from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, RecordedMessage
+from psbridge.replay.http import ReplayHTTPServer
+from psbridge.replay.keys import Key
+from psbridge.replay.server import ReplayServer
+from psbridge.replay.simulated import ExchangeOnlineTenant
+from psbridge.replay.simulated import Mailbox as TenantMailbox
+from psbridge.replay.transport import replay_options
+from psbridge.session import NO_RETRY
+from psbridge.transport.psrp import HandlerWire, PSRPTransport
+
+USER = "bench"
+TARGET = Target(
+    endpoint="https://jump01.contoso.example:5986/wsman", configuration_name="Microsoft.PowerShell",
+    protocol_version="2.3", ps_version="5.1.20348.2849",
+)  # fmt: skip
+TARGETS = {"rollout_request_ratio_min": 20.0, "session_requests_per_call_max": 3.0}
+
+
+class BenchError(SystemExit):
+    """A check failed: the figures would not mean anything."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"bench: {message}")
+
+
+# -- the loopback endpoint and what it counts ---------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Requests:
+    total: int = 0
+    pool_open: int = 0
+    pool_close: int = 0
+    pipeline: int = 0
+    other: int = 0
+    pools_opened: int = 0
+    pipelines: int = 0
+    by_action: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def same_protocol(self, other: Requests) -> bool:
+        return dataclasses.asdict(self) == dataclasses.asdict(other)
+
+
+class Endpoint:
+    """A ReplayServer for `episodes` (each played once) behind the loopback HTTP endpoint.
+
+    Requests are only stored while serving and classified afterwards, so counting adds no parsing to
+    the measured time.
+    """
+
+    def __init__(self, episodes: Sequence[Episode], label: str) -> None:
+        self.player = EpisodePlayer([dataclasses.replace(e) for e in episodes], label)
+        self.server = ReplayServer(self.player, synthetic.pool_messages(TARGET), script_names=ps.digests())
+        self.raw: list[bytes] = []
+
+    def handle(self, data: bytes) -> tuple[int, bytes]:
+        self.raw.append(data)
+        return self.server.handle(data)
+
+    @contextlib.contextmanager
+    def serving(self, password: str, latency_s: float) -> Iterator[str]:
+        http = ReplayHTTPServer(self.handle, credentials=(USER, password), latency_s=latency_s)
+        thread = threading.Thread(target=http.serve_forever, name="bench-endpoint", daemon=True)
+        thread.start()
+        try:
+            yield http.url
+        finally:
+            http.shutdown()
+            http.server_close()
+            thread.join(timeout=5)
+
+    def checked_counts(self) -> Requests:
+        """The requests, after checking that every episode was played once and every pipeline found one."""
+        played = len(self.player.episodes) - len(self.player.unplayed)
+        if self.player.unplayed or len(self.server.keys_seen) != played:
+            raise BenchError(
+                f"{self.player.sources}: {len(self.server.keys_seen)} pipelines, {played} of "
+                f"{len(self.player.episodes)} episodes played"
+            )
+        counts = Requests(total=self.server.requests, pipelines=len(self.server.keys_seen))
+        for data in self.raw:
+            request = wire.Request.parse(data)
+            action = request.action.rsplit("/", 1)[-1]
+            counts.by_action[action] = counts.by_action.get(action, 0) + 1
+            if any(el.get("CommandId") for el in request.body.iter()):
+                counts.pipeline += 1
+            elif action in ("Create", "Receive", "Send"):
+                counts.pool_open += 1
+            elif action == "Delete":
+                counts.pool_close += 1
+            else:
+                counts.other += 1
+        counts.by_action = dict(sorted(counts.by_action.items()))
+        counts.pools_opened = counts.by_action.get("Create", 0)
+        return counts
+
+
+def port_of(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None
+    return port
+
+
+def session_to(url: str, password: str) -> Session:
+    """A psbridge Session to the loopback endpoint, as a user reaches a host: Basic auth, plain HTTP."""
+    options = ConnectionOptions.build(
+        host="127.0.0.1", port=port_of(url), auth="basic", username=USER, password=password, tls=False,
+        encryption="never",
+    )  # fmt: skip
+    return Session(options, retry=NO_RETRY, timeout=600)
+
+
+def checked_session_requests(session: Session, counts: Requests, label: str) -> None:
+    transport = session.transport
+    assert isinstance(transport, PSRPTransport)
+    if (transport.requests, transport.pools_opened) != (counts.total, counts.pools_opened):
+        raise BenchError(
+            f"{label}: the Session counted {transport.requests} requests and {transport.pools_opened} pools, "
+            f"the server {counts.total} and {counts.pools_opened}"
+        )
+
+
+@dataclasses.dataclass
+class Run:
+    """One way's measured run: its wall time and the server's counts; `client` is what the client said."""
+
+    wall_s: float
+    requests: Requests
+    client: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def best_of(ways: dict[str, Callable[[], Run]], repeat: int) -> dict[str, Run]:
+    """Run each way `repeat` times, interleaved so drift hits them alike; keep each one's fastest run."""
+    best: dict[str, Run] = {}
+    for _ in range(repeat):
+        for name, one in ways.items():
+            got = one()
+            if name in best and not best[name].requests.same_protocol(got.requests):
+                raise BenchError(f"{name}: request counts differ between repeats")
+            if name not in best or got.wall_s < best[name].wall_s:
+                best[name] = got
+    return best
+
+
+def session_way(episodes: list[Episode], label: str, run: Callable[[Session], None]) -> Callable[[str, float], Run]:
+    """One way that runs `run` on a fresh psbridge Session to an endpoint serving `episodes`."""
+
+    def one(password: str, latency_s: float) -> Run:
+        endpoint = Endpoint(episodes, label)
+        with endpoint.serving(password, latency_s) as url:
+            session = session_to(url, password)
+            started = time.perf_counter()
+            with session:
+                run(session)
+            elapsed = time.perf_counter() - started
+        counts = endpoint.checked_counts()
+        checked_session_requests(session, counts, label)
+        return Run(elapsed, counts)
+
+    return one
+
+
+# -- per-call overhead ----------------------------------------------------------------------------------
+
+PAYLOAD = "psbridge-bench"
+SESSION_COMMAND = Command.cmdlet("Write-Output", {"InputObject": PAYLOAD})
+EXECUTE_PS_SCRIPT = f"Write-Output -InputObject '{PAYLOAD}'"
+# How each way's pipeline is keyed. execute_ps runs `Invoke-Expression -Command <script> | Out-String
+# -Stream`; pypsrp sends -Stream with no value, which psrpcore decodes as None.
+SESSION_SPEC: dict[str, Any] = {"command": "Write-Output", "parameters": [{"name": "InputObject", "value": PAYLOAD}]}
+EXECUTE_PS_SPEC: dict[str, Any] = {
+    "pipeline": [
+        {"command": "Invoke-Expression", "parameters": [{"name": "Command", "value": EXECUTE_PS_SCRIPT}]},
+        {"command": "Out-String", "parameters": [{"name": "Stream", "value": None}]},
+    ]
+}
+
+
+def per_call_execute_ps(episodes: list[Episode], calls: int, password: str, latency_s: float) -> Run:
+    endpoint = Endpoint(episodes, "bench:execute_ps")
+    with endpoint.serving(password, latency_s) as url:
+        started = time.perf_counter()
+        client = Client(
+            "127.0.0.1", port=port_of(url), ssl=False, auth="basic", encryption="never", username=USER,
+            password=password,
+        )  # fmt: skip
+        with client:
+            for _ in range(calls):
+                output, streams, had_errors = client.execute_ps(EXECUTE_PS_SCRIPT)
+                if had_errors or streams.error or output != PAYLOAD:
+                    errors = "; ".join(str(e) for e in streams.error)
+                    raise BenchError(f"execute_ps returned {output!r}, had_errors={had_errors}: {errors}")
+        elapsed = time.perf_counter() - started
+    return Run(elapsed, endpoint.checked_counts())
+
+
+def per_call(calls: int, repeat: int, password: str, latency_s: float) -> dict[str, Run]:
+    def session_calls(session: Session) -> None:
+        for _ in range(calls):
+            result = session.invoke(SESSION_COMMAND)  # raises on any error record
+            if result.output != (PAYLOAD,) or result.state != "Completed":
+                raise BenchError(f"Session returned {result.output!r} ({result.state})")
+
+    session = session_way([synthetic.episode({**SESSION_SPEC, "output": [PAYLOAD]})] * calls, "bench:session",
+                          session_calls)  # fmt: skip
+    execute_ps = [synthetic.episode({**EXECUTE_PS_SPEC, "output": [PAYLOAD]})] * calls
+    return best_of(
+        {
+            "psbridge Session": lambda: session(password, latency_s),
+            "pypsrp execute_ps": lambda: per_call_execute_ps(execute_ps, calls, password, latency_s),
+        },
+        repeat,
+    )
+
+
+# -- bulk rollout -----------------------------------------------------------------------------------------
+
+
+def identity(number: int) -> str:
+    return f"user{number:05d}@contoso.example"
+
+
+def naive_command(ident: str) -> Command:
+    return Command.cmdlet("Set-Mailbox", {"Identity": ident, "IsExchangeCloudManaged": True, "Confirm": False})
+
+
+def naive_episodes(identities: Sequence[str]) -> list[Episode]:
+    def spec(ident: str) -> dict[str, Any]:
+        values = {"Identity": ident, "IsExchangeCloudManaged": True, "Confirm": False}
+        return {"command": "Set-Mailbox", "parameters": [{"name": k, "value": v} for k, v in values.items()]}
+
+    return [synthetic.episode(spec(i)) for i in identities]
+
+
+def run_rollout(session: Session, identities: Sequence[str], batch_size: int) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        report = rollout_cloud_managed(
+            session, identities=identities, journal=Path(workdir) / "journal.jsonl", batch_size=batch_size,
+            sleep=lambda _: None,
+        )  # fmt: skip
+    if report.changed != len(identities) or not report.succeeded:
+        raise BenchError(f"batched rollout changed {report.changed} of {len(identities)} mailboxes")
+
+
+def batched_episodes(identities: Sequence[str], batch_size: int) -> list[Episode]:
+    """What a clean tenant of these mailboxes answers the rollout, recorded in an untimed in-process run."""
+    tenant = ExchangeOnlineTenant([TenantMailbox(i) for i in identities])
+    answered: list[Episode] = []
+
+    def keep(_id: uuid.UUID, _key: Key, outcome: Episode | Miss) -> None:
+        if isinstance(outcome, Episode):
+            answered.append(outcome)
+
+    server = tenant.server(TARGET, on_episode=keep)
+    transport = PSRPTransport(replay_options(), wire=lambda _http: HandlerWire(server.handle))
+    with Session(transport=transport, retry=NO_RETRY) as session:
+        run_rollout(session, identities, batch_size)
+    once = all(tenant.writes[i.casefold()] == 1 for i in identities)
+    if not once or tenant.total_writes != len(identities) or tenant.batches != math.ceil(len(identities) / batch_size):
+        raise BenchError(f"the simulated tenant saw {tenant.total_writes} writes in {tenant.batches} batches")
+    return answered
+
+
+def rollout(mailboxes: int, batch_size: int, repeat: int, password: str, latency_s: float) -> dict[str, Run]:
+    identities = [identity(n) for n in range(1, mailboxes + 1)]
+
+    def naive_loop(session: Session) -> None:
+        for ident in identities:
+            result = session.invoke(naive_command(ident))  # raises on any error record
+            if result.state != "Completed" or result.output:
+                raise BenchError(f"naive: {ident}: {result.state} {result.output!r}")
+
+    batched = session_way(
+        batched_episodes(identities, batch_size), "bench:batched", lambda s: run_rollout(s, identities, batch_size)
+    )
+    naive = session_way(naive_episodes(identities), "bench:naive", naive_loop)
+    best = best_of(
+        {
+            f"batched ({batch_size} per batch)": lambda: batched(password, latency_s),
+            "naive Set-Mailbox loop": lambda: naive(password, latency_s),
+        },
+        repeat,
+    )
+    first = next(iter(best.values()))
+    if first.requests.pipelines != math.ceil(mailboxes / batch_size):
+        raise BenchError(f"the batched rollout used {first.requests.pipelines} pipelines")
+    return best
+
+
+# -- large reads ------------------------------------------------------------------------------------------
+
+TENANT = "contoso.onmicrosoft.com"
+HOSTED = f"NAMPR15A005.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/{TENANT}"
+# Placeholders in the template objects, replaced per mailbox: its number, and three GUIDs (valid GUIDs,
+# so the serializer takes them as <G>).
+NUMBER = "#N#"
+EXCHANGE_GUID = "00000000-0000-4000-8000-0000000000e1"
+OBJECT_GUID = "00000000-0000-4000-8000-0000000000e2"
+DIRECTORY_ID = "00000000-0000-4000-8000-0000000000e3"
+DATABASE_GUID = "6b1f0c3e-2d4a-4e59-8f7b-1a2c3d4e5f60"
+WHEN_CHANGED = ("2026-11-20T01:14:02-08:00", "2026-11-20T09:14:02Z", "11/20/2026 9:14:02 AM")
+# exchange.md §9.1's chain for Mailbox, prefixed once by the jump host's re-serialization (§9.3, rule 2).
+MAILBOX_TYPE_NAMES = [
+    f"Deserialized.{name}"
+    for name in (
+        "Microsoft.Exchange.Data.Directory.Management.Mailbox",
+        "Microsoft.Exchange.Data.Directory.Management.MailEnabledOrgPerson",
+        "Microsoft.Exchange.Data.Directory.Management.MailEnabledRecipient",
+        "Microsoft.Exchange.Data.Directory.ADPresentationObject",
+        "Microsoft.Exchange.Data.Directory.ADObject",
+        "Microsoft.Exchange.Data.Directory.ADRawEntry",
+        "Microsoft.Exchange.Data.ConfigurableObject",
+        "System.Object",
+    )
+]
+PAGE_TYPE_NAMES = ["Psbridge.Exchange.Page", "System.Management.Automation.PSCustomObject", "System.Object"]
+LIST_SCRIPT = "exchange/Invoke-ExchangeCommand.ps1"
+
+
+def flags(number: int) -> tuple[bool, bool]:
+    """(IsDirSynced, IsExchangeCloudManaged): one mailbox in ten cloud-only, one in eight switched already."""
+    synced = number % 10 != 0
+    return synced, synced and number % 8 == 0
+
+
+def full_mailbox(synced: bool, cloud_managed: bool) -> dict[str, Any]:
+    """A Get-Mailbox object as Python receives it from the jump host, with the per-mailbox placeholders."""
+    name, alias = f"User {NUMBER}", f"user{NUMBER}"
+    upn = f"{alias}@contoso.example"
+    properties: dict[str, Any] = {
+        "Identity": name,
+        "Id": name,
+        "Name": name,
+        "Alias": alias,
+        "DisplayName": name,
+        "DistinguishedName": f"CN={alias},OU={TENANT},OU=Microsoft Exchange Hosted Organizations,"
+        "DC=NAMPR15A005,DC=PROD,DC=OUTLOOK,DC=COM",
+        "UserPrincipalName": upn,
+        "PrimarySmtpAddress": upn,
+        "WindowsEmailAddress": upn,
+        "EmailAddresses": [f"SMTP:{upn}", f"smtp:{alias}@contoso.mail.onmicrosoft.com", f"smtp:{alias}@{TENANT}"],
+        "ExchangeGuid": {"G": EXCHANGE_GUID},
+        "ArchiveGuid": {"G": "00000000-0000-0000-0000-000000000000"},
+        "Guid": {"G": OBJECT_GUID},
+        "ExternalDirectoryObjectId": DIRECTORY_ID,
+        "ExchangeVersion": "0.20 (15.0.0.0)",
+        "OrganizationId": f"{HOSTED} - NAMPR15A005.PROD.OUTLOOK.COM/ConfigurationUnits/{TENANT}/Configuration",
+        "OrganizationalUnit": HOSTED,
+        "RecipientType": "UserMailbox",
+        "RecipientTypeDetails": "UserMailbox",
+        "RemoteRecipientType": "None",
+        "Database": "NAMPR15DG045-db123",
+        "MailboxLocations": f"1;{EXCHANGE_GUID};Primary;{TENANT};{DATABASE_GUID}",
+        "ProhibitSendQuota": "99 GB (106,300,440,576 bytes)",
+        "IssueWarningQuota": "98 GB (105,226,698,752 bytes)",
+        "HiddenFromAddressListsEnabled": False,
+        **{f"CustomAttribute{i}": "" for i in range(1, 16)},
+        "IsDirSynced": synced,
+        "IsExchangeCloudManaged": cloud_managed,
+        "WhenChanged": {"DT": WHEN_CHANGED[0]},
+        "WhenChangedUTC": {"DT": WHEN_CHANGED[1]},
+    }
+    return {"type_names": MAILBOX_TYPE_NAMES, "to_string": name, "properties": properties}
+
+
+def projected_row(full: dict[str, Any]) -> dict[str, Any]:
+    """What Invoke-ExchangeCommand.ps1's ConvertTo-Row emits for a Get-Mailbox object in Exchange Online
+    with no -Property: text fields, EmailAddresses as text, WhenChanged from WhenChangedUTC, two flags."""
+    p = full["properties"]
+    row = {
+        "Identity": p["Identity"],
+        "DisplayName": p["DisplayName"],
+        "UserPrincipalName": p["UserPrincipalName"],
+        "PrimarySmtpAddress": p["PrimarySmtpAddress"],
+        "EmailAddresses": list(p["EmailAddresses"]),
+        "ExchangeGuid": p["ExchangeGuid"]["G"],
+        "RecipientTypeDetails": p["RecipientTypeDetails"],
+        "WhenChanged": {"DT": p["WhenChangedUTC"]["DT"]},
+        "IsDirSynced": p["IsDirSynced"],
+        "IsExchangeCloudManaged": p["IsExchangeCloudManaged"],
+    }
+    # PSCustomObject.ToString(): @{Name=value; ...}, an array as its type name, a date in en-US form.
+    shown = {**row, "EmailAddresses": "System.Object[]", "WhenChanged": WHEN_CHANGED[2]}
+    text = "; ".join(f"{k}={v}" for k, v in shown.items())
+    return {"to_string": "@{" + text + "}", "properties": row}
+
+
+def substitutions(number: int) -> dict[str, str]:
+    def guid(kind: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"psbridge-bench:{kind}:{number}"))
+
+    return {
+        NUMBER: f"{number:05d}",
+        EXCHANGE_GUID: guid("exchange"),
+        OBJECT_GUID: guid("object"),
+        DIRECTORY_ID: guid("directory"),
+    }
+
+
+def rendered(make: Callable[[bool, bool], dict[str, Any]], numbers: Iterable[int]) -> list[RecordedMessage]:
+    """One PipelineOutput message per mailbox: a template serialized once per shape, placeholders replaced."""
+    templates: dict[tuple[bool, bool], str] = {}
+    messages = []
+    for number in numbers:
+        shape = flags(number)
+        if shape not in templates:
+            message = synthetic.reply({"output": [make(*shape)]})[0]
+            for placeholder in substitutions(0):
+                if placeholder not in message.clixml and placeholder in json.dumps(make(*shape)):
+                    raise BenchError(f"the serialized template lost its placeholder {placeholder}")
+            templates[shape] = message.clixml
+        text = templates[shape]
+        for placeholder, value in substitutions(number).items():
+            text = text.replace(placeholder, value)
+        messages.append(RecordedMessage("PipelineOutput", text))
+    return messages
+
+
+def page_episodes(count: int, page_size: int) -> list[Episode]:
+    """iter_mailboxes' pipelines: the listing, then one per cursor; each page's rows and its marker."""
+    cursor = uuid.uuid5(uuid.NAMESPACE_URL, "psbridge-bench:cursor").hex  # [guid]::NewGuid().ToString('N')
+    rows = rendered(lambda synced, managed: projected_row(full_mailbox(synced, managed)), range(1, count + 1))
+    episodes = []
+    for start in range(0, count, page_size):
+        end = min(start + page_size, count)
+        remaining = count - end
+        if start == 0:
+            params = [
+                {"name": "Command", "value": "Get-Mailbox"},
+                {"name": "Arguments", "value": {"ResultSize": "Unlimited"}},
+                {"name": "PageSize", "value": page_size},
+            ]
+        else:
+            params = [
+                {"name": "Command", "value": "Get-Mailbox"},
+                {"name": "PageSize", "value": page_size},
+                {"name": "Cursor", "value": cursor},
+            ]
+        page_cursor = cursor if remaining else None
+        marker = {
+            "type_names": PAGE_TYPE_NAMES,
+            "to_string": f"@{{Cursor={page_cursor or ''}; Total={count}; Remaining={remaining}}}",
+            "properties": {"Cursor": page_cursor, "Total": count, "Remaining": remaining},
+        }
+        tail = synthetic.episode({"script": LIST_SCRIPT, "parameters": params, "output": [marker]})
+        episodes.append(Episode(tail.key, [*rows[start:end], *tail.messages], "bench"))
+    return episodes
+
+
+def full_episode(count: int) -> Episode:
+    tail = synthetic.episode({"command": "Get-Mailbox", "parameters": [{"name": "ResultSize", "value": "Unlimited"}]})
+    return Episode(tail.key, [*rendered(full_mailbox, range(1, count + 1)), *tail.messages], "bench")
+
+
+DIGEST_FIELDS = ("Identity", "ExchangeGuid", "PrimarySmtpAddress", "IsDirSynced", "IsExchangeCloudManaged")
+
+
+def digest_line(*fields: object) -> bytes:
+    """One mailbox's DIGEST_FIELDS as a line of text: GUIDs and booleans as Python prints them."""
+    return ("|".join(map(str, fields)) + "\n").encode()
+
+
+def expected_digest(count: int) -> str:
+    digest = hashlib.sha256()
+    for number in range(1, count + 1):
+        subs = substitutions(number)
+        n = subs[NUMBER]
+        synced, managed = flags(number)
+        digest.update(digest_line(f"User {n}", subs[EXCHANGE_GUID], f"user{n}@contoso.example", synced, managed))
+    return digest.hexdigest()
+
+
+READ_WAYS = ("psbridge-stream", "psbridge-list", "pypsrp-full")
+
+
+def high_water_kib() -> int:
+    """This process's peak resident set size so far (Linux VmHWM). Not ru_maxrss: that survives execve,
+    so a child started by this big parent would report the parent's peak."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        raise BenchError("measuring peak memory needs Linux's /proc/self/status") from None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise BenchError("/proc/self/status has no VmHWM line")
+
+
+def read_client(way: str, url: str, count: int, page_size: int) -> dict[str, Any]:
+    """The client side of one large read, in its own process; what it measured, for the parent."""
+    password = os.environ[PASSWORD_ENV]
+    want = expected_digest(count)
+    digest = hashlib.sha256()
+    before_kib = high_water_kib()
+    started = time.perf_counter()
+    seen, pages = 0, 0
+    if way.startswith("psbridge"):
+        with session_to(url, password) as session:
+            listing = iter_mailboxes(session, page_size=page_size)
+            mailboxes = listing if way == "psbridge-stream" else list(listing)
+            for m in mailboxes:
+                seen += 1
+                fields = (m.identity, m.exchange_guid, m.primary_smtp_address, m.is_dir_synced)
+                digest.update(digest_line(*fields, m.is_exchange_cloud_managed))
+            pages = listing.pages
+            if listing.total != count or listing.warnings:
+                raise BenchError(f"{way}: listing total {listing.total}, warnings {listing.warnings}")
+    else:
+        wsman = WSMan(
+            "127.0.0.1", port=port_of(url), ssl=False, auth="basic", encryption="never", username=USER,
+            password=password, read_timeout=600, operation_timeout=590,
+        )  # fmt: skip
+        with wsman, RunspacePool(wsman) as pool:
+            shell = PowerShell(pool)
+            shell.add_cmdlet("Get-Mailbox").add_parameter("ResultSize", "Unlimited")
+            output = shell.invoke()
+            if shell.had_errors or shell.state != PSInvocationState.COMPLETED:
+                raise BenchError(f"{way}: Get-Mailbox ended in state {shell.state}, had_errors={shell.had_errors}")
+            for obj in output:
+                seen += 1
+                if obj.types[0] != MAILBOX_TYPE_NAMES[0]:
+                    raise BenchError(f"{way}: an object of type {obj.types[0]}")
+                p = obj.extended_properties
+                digest.update(digest_line(*(p[name] for name in DIGEST_FIELDS)))
+            pages = 1
+    elapsed = time.perf_counter() - started
+    peak_kib = high_water_kib()
+    if seen != count or digest.hexdigest() != want:
+        raise BenchError(
+            f"{way}: read {seen} of {count} mailboxes, digest {'ok' if digest.hexdigest() == want else 'wrong'}"
+        )
+    return {
+        "wall_s": elapsed,
+        "mailboxes": seen,
+        "pages": pages,
+        "rss_before_kib": before_kib,
+        "rss_peak_kib": peak_kib,
+    }
+
+
+def read_way(way: str, episodes: list[Episode], count: int, page_size: int) -> Callable[[str, float], Run]:
+    def one(password: str, latency_s: float) -> Run:
+        endpoint = Endpoint(episodes, f"bench:{way}")
+        with endpoint.serving(password, latency_s) as url:
+            child = subprocess.run(
+                [sys.executable, __file__, "--read-client", way, "--url", url, "--list", str(count),
+                 "--page-size", str(page_size)],
+                capture_output=True, text=True, env={**os.environ, PASSWORD_ENV: password}, timeout=1800,
+            )  # fmt: skip
+        if child.returncode != 0:
+            raise BenchError(f"{way}: the client process failed ({child.returncode}): {child.stderr.strip()}")
+        got = json.loads(child.stdout)
+        counts = endpoint.checked_counts()
+        if way.startswith("psbridge") and got["pages"] != math.ceil(count / page_size):
+            raise BenchError(f"{way}: {got['pages']} pages for {count} mailboxes")
+        return Run(got["wall_s"], counts, got)
+
+    return one
+
+
+READ_NAMES = {"psbridge-stream": "psbridge, streamed", "psbridge-list": "psbridge, kept as a list",
+              "pypsrp-full": "pypsrp Get-Mailbox"}  # fmt: skip
+
+
+def large_read(
+    count: int, page_size: int, repeat: int, password: str, latency_s: float, ways: Sequence[str]
+) -> dict[str, Run]:
+    pages, full = page_episodes(count, page_size), [full_episode(count)]
+
+    def way(name: str) -> Callable[[], Run]:
+        one = read_way(name, pages if name.startswith("psbridge") else full, count, page_size)
+        return lambda: one(password, latency_s)
+
+    return best_of({READ_NAMES[w]: way(w) for w in ways}, repeat)
+
+
+# -- CLI start-up -----------------------------------------------------------------------------------------
+
+
+def startup(repeat: int) -> dict[str, float]:
+    """Best-of-`repeat` wall time of a fresh `psbridge --help` and of `python -c pass`."""
+    script = shutil.which("psbridge", path=str(Path(sys.executable).parent))
+    psbridge = [script, "--help"] if script else [sys.executable, "-m", "psbridge.cli.main", "--help"]
+    commands = {"psbridge --help": psbridge, "python -c pass": [sys.executable, "-c", "pass"]}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSBRIDGE_")}
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            started = time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+            elapsed = time.perf_counter() - started
+            if done.returncode != 0 or (name.startswith("psbridge") and "Usage" not in done.stdout):
+                raise BenchError(f"{name} exited {done.returncode}: {done.stderr.strip()}")
+            best[name] = min(elapsed, best.get(name, elapsed))
+    return best
+
+
+# -- the report -------------------------------------------------------------------------------------------
+
+PLURAL = {"call": "calls", "mailbox": "mailboxes"}
+
+
+def section(runs: dict[str, Run], count: int, unit: str, latency_ms: float, repeat: int, ratio: str) -> dict[str, Any]:
+    """The figures of one comparison; `ratio` labels the last way over the first, the ratios' direction."""
+    out: dict[str, Any] = {"count": count, "unit": unit, "latency_ms": latency_ms, "repeat": repeat, "ways": {}}
+    for name, run in runs.items():
+        r = run.requests
+        way: dict[str, Any] = {
+            "requests": r.total,
+            "requests_per_item": r.total / count,
+            "pipelines": r.pipelines,
+            "pools_opened": r.pools_opened,
+            "pool_open_requests": r.pool_open,
+            "pool_close_requests": r.pool_close,
+            "pipeline_requests": r.pipeline,
+            "other_requests": r.other,
+            "requests_by_action": r.by_action,
+            "wall_s": run.wall_s,
+            "wall_ms_per_item": run.wall_s * 1000 / count,
+        }
+        if r.pools_opened < count:  # a pool reused by several calls: what each call costs once it is open
+            way["requests_per_item_after_pool_open"] = (r.total - r.pool_open - r.pool_close) / count
+        if "rss_peak_kib" in run.client:
+            way["pages"] = run.client["pages"]
+            way["peak_rss_mib"] = run.client["rss_peak_kib"] / 1024
+            way["listing_rss_mib"] = (run.client["rss_peak_kib"] - run.client["rss_before_kib"]) / 1024
+        out["ways"][name] = way
+    ours, theirs = (out["ways"][name] for name in (next(iter(runs)), list(runs)[-1]))
+    keys = ("requests", "pipelines", "wall_s", "peak_rss_mib", "listing_rss_mib")
+    out["ratio"] = {"of": ratio, **{k: theirs[k] / ours[k] for k in keys if k in ours and ours[k] and k in theirs}}
+    return out
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    password = secrets.token_urlsafe(18)
+    latency_s, ms = args.latency_ms / 1000, args.latency_ms
+    # Untimed warm-up of every in-process way: imports and first-use costs would otherwise land on one.
+    per_call(2, 1, password, 0.0)
+    rollout(10, 5, 1, password, 0.0)
+
+    sections: dict[str, Any] = {}
+    per_call_ratio, rollout_ratio, read_ratio = "execute_ps / Session", "naive / batched", "pypsrp / psbridge streamed"
+    sections["per_call"] = section(
+        per_call(args.calls, args.repeat, password, 0.0), args.calls, "call", 0, args.repeat, per_call_ratio
+    )
+    sections["rollout"] = section(
+        rollout(args.mailboxes, args.batch_size, args.rollout_repeat, password, 0.0), args.mailboxes, "mailbox", 0,
+        args.rollout_repeat, rollout_ratio,
+    )  # fmt: skip
+    sections["large_read"] = section(
+        large_read(args.list, args.page_size, args.read_repeat, password, 0.0, READ_WAYS), args.list, "mailbox", 0,
+        args.read_repeat, read_ratio,
+    )  # fmt: skip
+    sections["per_call_latency"] = section(
+        per_call(args.latency_calls, 1, password, latency_s), args.latency_calls, "call", ms, 1, per_call_ratio
+    )
+    sections["rollout_latency"] = section(
+        rollout(args.latency_mailboxes, args.batch_size, 1, password, latency_s), args.latency_mailboxes, "mailbox",
+        ms, 1, rollout_ratio,
+    )  # fmt: skip
+    sections["large_read_latency"] = section(
+        large_read(args.latency_list, args.page_size, 1, password, latency_s, ("psbridge-stream", "pypsrp-full")),
+        args.latency_list, "mailbox", ms, 1, read_ratio,
+    )  # fmt: skip
+    cli = startup(args.cli_repeat)
+    sections["cli_startup"] = {
+        "repeat": args.cli_repeat,
+        "wall_s": cli,
+        "ratio": {"of": "psbridge --help / python -c pass", "wall_s": cli["psbridge --help"] / cli["python -c pass"]},
+    }
+
+    request_ratio = sections["rollout"]["ratio"]["requests"]
+    after_open = sections["per_call"]["ways"]["psbridge Session"]["requests_per_item_after_pool_open"]
+    targets = {
+        "rollout_request_ratio": {
+            "value": request_ratio, "min": TARGETS["rollout_request_ratio_min"],
+            "met": request_ratio >= TARGETS["rollout_request_ratio_min"],
+        },
+        "session_requests_per_call_after_pool_open": {
+            "value": after_open, "max": TARGETS["session_requests_per_call_max"],
+            "met": after_open <= TARGETS["session_requests_per_call_max"],
+        },
+    }  # fmt: skip
+    settings = {k: v for k, v in vars(args).items() if k not in ("json", "read_client", "url")}
+    return {
+        "settings": settings,
+        "sections": sections,
+        "targets": targets,
+        "targets_met": all(t["met"] for t in targets.values()),
+    }
+
+
+TITLES = {
+    "per_call": "per-call overhead",
+    "rollout": "bulk rollout",
+    "large_read": "large read",
+    "per_call_latency": "per-call overhead",
+    "rollout_latency": "bulk rollout",
+    "large_read_latency": "large read",
+}
+HEADER = ("measure", "way", "n", "requests", "req/item", "req/item after open", "pipelines", "wall s", "ms/item",
+          "peak MiB", "listing MiB")  # fmt: skip
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def _x(value: float | None) -> str:
+    return "" if value is None else f"x{value:,.1f}"
+
+
+def table(report: dict[str, Any]) -> str:
+    """One Markdown table of every section, a ratio row after each, then the targets."""
+    rows: list[tuple[str, ...]] = []
+    for key, title in TITLES.items():
+        s = report["sections"][key]
+        label = f"{title}, +{s['latency_ms']:g} ms per request, best of {s['repeat']}"
+        for name, f in s["ways"].items():
+            rows.append((
+                label, name, f"{s['count']:,} {PLURAL[s['unit']]}", f"{f['requests']:,}",
+                _num(f["requests_per_item"]), _num(f.get("requests_per_item_after_pool_open"), 3),
+                f"{f['pipelines']:,}", _num(f["wall_s"], 2), _num(f["wall_ms_per_item"]),
+                _num(f.get("peak_rss_mib"), 1), _num(f.get("listing_rss_mib"), 1),
+            ))  # fmt: skip
+            label = ""
+        r = s["ratio"]
+        rows.append(("", f"ratio {r['of']}", "", _x(r.get("requests")), "", "", _x(r.get("pipelines")),
+                     _x(r.get("wall_s")), "", _x(r.get("peak_rss_mib")), _x(r.get("listing_rss_mib"))))  # fmt: skip
+    cli = report["sections"]["cli_startup"]
+    label = f"CLI start-up, best of {cli['repeat']}"
+    for name, wall in cli["wall_s"].items():
+        rows.append((label, name, "1 process", "", "", "", "", _num(wall, 2), "", "", ""))
+        label = ""
+    rows.append(("", f"ratio {cli['ratio']['of']}", "", "", "", "", "", _x(cli["ratio"]["wall_s"]), "", "", ""))
+
+    widths = [max(len(row[i]) for row in (HEADER, *rows)) for i in range(len(HEADER))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        return "| " + " | ".join(cells) + " |"
+
+    rule = "|" + "|".join("-" * (w + 1) + ":" if i >= 3 else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
+    lines = [line(HEADER), rule, *(line(row) for row in rows), ""]
+    for name, t in report["targets"].items():
+        bound = f">= {t['min']:g}" if "min" in t else f"<= {t['max']:g}"
+        lines.append(f"target {name}: {t['value']:.3f} (needs {bound}): {'met' if t['met'] else 'MISSED'}")
+    return "\n".join(lines)
+
+
+# -- command line -----------------------------------------------------------------------------------------
+
+DEFAULTS = {"calls": 200, "latency_calls": 50, "mailboxes": 1000, "latency_mailboxes": 200, "batch_size": 100,
+            "list": 10_000, "latency_list": 2000, "page_size": 1000, "repeat": 3, "rollout_repeat": 1,
+            "read_repeat": 1, "cli_repeat": 5, "latency_ms": 30.0}  # fmt: skip
+QUICK = {"calls": 10, "latency_calls": 5, "mailboxes": 100, "latency_mailboxes": 50, "batch_size": 50,
+         "list": 600, "latency_list": 300, "page_size": 250, "repeat": 1, "rollout_repeat": 1, "read_repeat": 1,
+         "cli_repeat": 1, "latency_ms": 5.0}  # fmt: skip
+HELP = {
+    "latency_ms": "round trip the server adds to every request in the latency runs",
+    "calls": "per-call: sequential calls per way",
+    "latency_calls": "per-call with latency: calls per way",
+    "mailboxes": "rollout: mailboxes to switch",
+    "latency_mailboxes": "rollout with latency: mailboxes to switch",
+    "batch_size": "rollout: mailboxes per batch (psbridge's default)",
+    "list": "large read: mailboxes to list",
+    "latency_list": "large read with latency: mailboxes to list",
+    "page_size": "large read: psbridge's mailboxes per page (its default)",
+    "repeat": "per-call: runs per way, the best wall time kept",
+    "rollout_repeat": "rollout: runs per way, the best wall time kept",
+    "read_repeat": "large read: runs per way, the best wall time kept",
+    "cli_repeat": "CLI start-up: runs per command, the best kept",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small counts, one run each: a smoke run for CI")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    for name, text in HELP.items():
+        kind = float if name == "latency_ms" else int
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{text} ({DEFAULTS[name]:g}; "
+                            f"--quick: {QUICK[name]:g})")  # fmt: skip
+    parser.add_argument("--read-client", choices=READ_WAYS, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if any(getattr(args, name) < 1 for name in HELP if name != "latency_ms") or args.latency_ms < 0:
+        parser.error("counts must be at least 1 and --latency-ms must not be negative")
+
+    # psbridge logs one event per call; keep it from dominating the timings (every way alike).
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    logging.getLogger("pypsrp").setLevel(logging.WARNING)
+
+    if args.read_client:
+        print(json.dumps(read_client(args.read_client, args.url, args.list, args.page_size)))
+        return 0
+    report = measure(args)
+    print(json.dumps(report, indent=2) if args.json else table(report))
+    return 0 if report["targets_met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
