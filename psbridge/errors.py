@@ -23,14 +23,19 @@
     │   ├── SignInError                 a remote module could not sign in (certificate, consent, role, tenant)
     │   ├── SyncedObjectError           the attribute is mastered on-premises (write-scope error); permanent
     │   ├── TransientRemoteError        throttling, a domain-controller change, replication delay; retried
-    │   └── UnexpectedOutputError       the output did not fit the model; keeps the raw object
+    │   ├── UnexpectedOutputError       the output did not fit the model; keeps the raw object
+    │   └── GraphError                  Microsoft Graph answered with an HTTP error: `status`, `code`, `request_id`
+    │       ├── GraphPermissionError    403 (also an AccessDeniedError); `permission` names the one probably missing
+    │       ├── GraphNotFoundError      404 (also an ObjectNotFoundError); names the object
+    │       └── GraphThrottledError     429/503/504 that outlasted the retries; transient
     └── ReplayError                     record/replay could not serve or store a call
         ├── ReplayMissError             no recorded episode for the command; names the nearest one
         ├── ReplayExhaustedError        every recording of the command was already played
         ├── RecordingFormatError        a recording file is malformed or of an unknown version
         └── RecordingSecretError        a known secret would have been written to a recording
 
-pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`). Callers never inspect a
+pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`), Microsoft Graph's in
+`psbridge.graph.client` (a 401 or a refused sign-in is an AuthenticationError). Callers never inspect a
 `had_errors` flag: a non-terminating error record raises just as a terminating one does.
 """
 
@@ -227,6 +232,47 @@ class UnexpectedOutputError(RemoteCommandError):
     def __init__(self, message: str, *, raw: Any = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.raw = raw
+
+
+class GraphError(RemoteCommandError):
+    """Microsoft Graph refused or failed a request: "<METHOD> <path>: HTTP <status> <code>: <message>"."""
+
+    def __init__(
+        self, message: str, *, status: int, code: str | None = None, request_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+    def fields(self) -> dict[str, Any]:
+        data = {**super().fields(), "status": self.status}
+        for name in ("code", "request_id"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        return data
+
+
+class GraphPermissionError(GraphError, AccessDeniedError):
+    """HTTP 403: the app lacks an application permission (or a directory role) for this request."""
+
+    def __init__(self, message: str, *, permission: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.permission = permission
+
+
+class GraphNotFoundError(GraphError, ObjectNotFoundError):
+    """HTTP 404: the object in the request path does not exist, or the app cannot see it."""
+
+
+class GraphThrottledError(GraphError):
+    """HTTP 429, 503 or 504 that went on past the retry budget; `retry_after` is Graph's last request."""
+
+    transient = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class ReplayError(PsbridgeError):

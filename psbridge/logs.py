@@ -82,10 +82,15 @@ class _RedactingFilter(logging.Filter):
 
 
 _FILTER = _RedactingFilter()
-# pypsrp and psrpcore log whole SOAP envelopes and PSRP messages at DEBUG level.
+# pypsrp and psrpcore log whole SOAP envelopes and PSRP messages at DEBUG level; msal and vcrpy
+# log token exchanges and recorded bodies.
 _PAYLOAD_LOGGERS = (
     "pypsrp.wsman", "pypsrp.messages", "pypsrp.powershell", "pypsrp.serializer", "pypsrp.shell",
     "psrpcore._base", "psrpcore._server", "psrpcore._client",
+    # MSAL (token requests and responses) and vcrpy (whole recorded bodies), for the Graph backend.
+    "msal.application", "msal.token_cache", "msal.authority", "msal.oauth2cli.oauth2", "msal.oauth2cli.oidc",
+    "msal.oauth2cli.assertion", "msal.telemetry", "urllib3.connectionpool", "vcr.cassette", "vcr.stubs",
+    "vcr.matchers", "vcr.request",
 )  # fmt: skip
 
 
