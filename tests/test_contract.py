@@ -3,7 +3,8 @@
 1. `__all__` of psbridge and of each product package is sorted and complete.
 2. Every public wrapper has a recording of the command it sends, up to date with its script text.
 3. Every recorded episode replays through the real wrapper that sends it, into a validated model.
-4. Every recording file loads, says where it came from, and synthetic ones regenerate from their source.
+4. Every recording file loads, says where it came from, and synthetic ones regenerate from their source;
+   Graph HTTP cassettes (`<recordings>/graph/*.yaml`) too.
 
 Nothing here names a wrapper: product packages are the `psbridge.<pkg>` packages with a `functions`
 module, their wrappers the public functions defined there, and what a wrapper sends is observed by
@@ -32,6 +33,7 @@ import psbridge
 import psbridge.errors
 from psbridge import ps
 from psbridge.command import Command
+from psbridge.graph.recording import GRAPH_DIR, author_graph_cassette
 from psbridge.replay import synthetic
 from psbridge.replay.cassette import ORIGINS, Cassette
 from psbridge.replay.keys import Param, Statement, canonical, script_digest
@@ -221,11 +223,17 @@ def _sent(fn: Callable[..., Any]) -> tuple[Command, ...]:
     return tuple(transport.calls)
 
 
+def _is_graph(path: Path) -> bool:
+    return path.parent.name == GRAPH_DIR
+
+
 def _recording_files() -> list[Path]:
-    return sorted(p for p in RECORDINGS.rglob("*.yaml") if SOURCES not in p.parents)
+    """The PSRP recordings (Graph HTTP cassettes are checked on their own, in part 4)."""
+    return sorted(p for p in RECORDINGS.rglob("*.yaml") if SOURCES not in p.parents and not _is_graph(p))
 
 
 RECORDING_FILES = _recording_files()
+GRAPH_FILES = sorted(p for p in RECORDINGS.rglob("*.yaml") if SOURCES not in p.parents and _is_graph(p))
 
 
 def _rel(path: Path) -> str:
@@ -477,7 +485,8 @@ def test_sources_have_recordings() -> None:
     for source in sources:
         recording = RECORDINGS / source.relative_to(SOURCES)
         assert recording.is_file(), f"{source} has no recording at {recording}"
-        assert recording in SYNTHETIC_WITH_SOURCE, f"{recording} has a source but is not synthetic"
+        authored = GRAPH_WITH_SOURCE if _is_graph(recording) else SYNTHETIC_WITH_SOURCE
+        assert recording in authored, f"{recording} has a source but is not synthetic"
 
 
 @pytest.mark.parametrize("path", SYNTHETIC_WITH_SOURCE, ids=_rel)
@@ -488,4 +497,31 @@ def test_synthetic_recording_regenerates_from_its_source(path: Path) -> None:
     assert normalized.to_data() == Cassette.load(path).to_data(), (
         f"{_rel(path)} differs from what its source authors: re-run "
         f"`python scripts/author_recording.py {SOURCES / path.relative_to(RECORDINGS)} -o {path}`"
+    )
+
+
+GRAPH_WITH_SOURCE = [
+    p
+    for p in GRAPH_FILES
+    if (SOURCES / p.relative_to(RECORDINGS)).is_file() and yaml.safe_load(p.read_text("utf-8"))["origin"] == "synthetic"
+]
+
+
+def test_there_are_graph_cassettes() -> None:
+    assert GRAPH_WITH_SOURCE, f"no synthetic Graph cassettes under {RECORDINGS}/**/{GRAPH_DIR}"
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=_rel)
+def test_graph_cassette_loads(path: Path) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["origin"] in ORIGINS
+    assert data["interactions"], f"{_rel(path)} holds no interactions"
+
+
+@pytest.mark.parametrize("path", GRAPH_WITH_SOURCE, ids=_rel)
+def test_graph_cassette_regenerates_from_its_source(path: Path) -> None:
+    source = yaml.safe_load((SOURCES / path.relative_to(RECORDINGS)).read_text(encoding="utf-8"))
+    assert yaml.safe_load(author_graph_cassette(source)) == yaml.safe_load(path.read_text(encoding="utf-8")), (
+        f"{_rel(path)} differs from what its source authors: regenerate it from "
+        f"{SOURCES / path.relative_to(RECORDINGS)} with psbridge.graph.author_graph_cassette"
     )

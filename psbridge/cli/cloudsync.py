@@ -1,20 +1,24 @@
-"""`psbridge cloudsync ...`: Entra Cloud Sync through AADCloudSyncTools, mirroring `psbridge.cloudsync`.
+"""`psbridge cloudsync ...`: Entra Cloud Sync, mirroring `psbridge.cloudsync` and `psbridge.cloudsync.graph`.
 
-The module keeps its sign-in in the remote session, and a session lasts one psbridge run: give
-`--sign-in` to sign in (device code, instruction on stderr) and run the command in the same run.
-Reads are here; commands that act are in `psbridge.cli.cloudsync_control`.
+Two backends (`--via`, see `psbridge.cli.graph_options`): AADCloudSyncTools on an agent server over
+remoting, or Microsoft Graph app-only. The module keeps its sign-in in the remote session, and a
+session lasts one psbridge run: give `--sign-in` to sign in (device code, instruction on stderr) and
+run the command in the same run. Reads are here; commands that act are in `psbridge.cli.cloudsync_control`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from psbridge.cli.graph_options import GraphOptions, graph_client, remember, resolve, via_option
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
+    from psbridge.cloudsync.models import JobList, JobScheduleList, JobSchema, JobSettingsList, JobStatusList
     from psbridge.session import Session
 
 _OPTIONS = "psbridge.cloudsync"
@@ -55,23 +59,54 @@ def module_path(ctx: click.Context) -> str | None:
     return options.module_path
 
 
+def call(ctx: click.Context, via: str | None, name: str, **arguments: Any) -> Any:
+    """`name` run by the chosen backend: psbridge.cloudsync (the module) or psbridge.cloudsync.graph (same names)."""
+    if resolve(ctx, via) == "graph":
+        from psbridge.cloudsync import graph
+
+        return getattr(graph, name)(graph_client(ctx), **arguments)
+    from psbridge import cloudsync
+
+    return getattr(cloudsync, name)(session(ctx), module_path=module_path(ctx), **arguments)
+
+
 @click.group()
 @click.option("--module-path", metavar="PATH", help="AADCloudSyncTools folder on the agent [its install path].")
-@click.option("--tenant-id", metavar="GUID", help="Sign in to this tenant instead of the agent's (with --sign-in).")
+@click.option(
+    "--tenant-id",
+    metavar="ID",
+    help="psrp: sign in to this tenant instead of the agent's (with --sign-in); graph: the app's tenant "
+    "[PSBRIDGE_GRAPH_TENANT_ID].",
+)
 @click.option(
     "--sign-in", is_flag=True, help="Sign in with a device code first (instruction on stderr); not unattended."
 )
 @click.option("--sign-in-timeout", type=click.FloatRange(min=1), default=960.0, show_default=True, help="Seconds.")
+@click.option("--client-id", metavar="ID", help="graph: the app's client id [PSBRIDGE_GRAPH_CLIENT_ID].")
+@click.option(
+    "--certificate",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="graph: the app's certificate, PEM (with its key) or PFX [PSBRIDGE_GRAPH_CERTIFICATE]; its password "
+    "from PSBRIDGE_GRAPH_CERT_PASSWORD. Without one: the secret in PSBRIDGE_GRAPH_CLIENT_SECRET.",
+)
 @click.pass_context
 def cloudsync(
-    ctx: click.Context, module_path: str | None, tenant_id: str | None, sign_in: bool, sign_in_timeout: float
+    ctx: click.Context,
+    module_path: str | None,
+    tenant_id: str | None,
+    sign_in: bool,
+    sign_in_timeout: float,
+    client_id: str | None,
+    certificate: Path | None,
 ) -> None:
-    """Entra Cloud Sync (the AADCloudSyncTools module on a provisioning-agent server).
+    """Entra Cloud Sync: AADCloudSyncTools on an agent server (--via psrp) or Microsoft Graph (--via graph).
 
-    Graph-backed commands need the module signed in within the same run (--sign-in), with a device
-    code someone enters at https://microsoft.com/devicelogin: this is not for unattended use.
+    Over psrp, Graph-backed commands need the module signed in within the same run (--sign-in), with a
+    device code someone enters at https://microsoft.com/devicelogin: not for unattended use. Over
+    graph, the app signs in by itself with a certificate or a client secret (app-only).
     """
     ctx.meta[_OPTIONS] = CloudSyncOptions(module_path, tenant_id, sign_in, sign_in_timeout)
+    remember(ctx, GraphOptions(tenant_id, client_id, certificate))
 
 
 def job_selector(command: Any) -> Any:
@@ -81,12 +116,11 @@ def job_selector(command: Any) -> Any:
 
 @cloudsync.command("status")
 @job_selector
+@via_option
 @click.pass_context
-def status(ctx: click.Context, job_id: str | None, template: Any) -> int:
+def status(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> int:
     """Each job's status code, quarantine and last run. Exit code 1 when any job is in quarantine."""
-    from psbridge.cloudsync import get_job_status
-
-    report = get_job_status(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    report: JobStatusList = call(ctx, via, "get_job_status", job_id=job_id, template=template)
     if ctx.obj.output == "json":
         emit(ctx, list(report.jobs))
     else:
@@ -96,34 +130,31 @@ def status(ctx: click.Context, job_id: str | None, template: Any) -> int:
 
 @cloudsync.command("jobs")
 @job_selector
+@via_option
 @click.pass_context
-def jobs(ctx: click.Context, job_id: str | None, template: Any) -> None:
+def jobs(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> None:
     """Cloud Sync jobs: id, template (from the id) and service principal."""
-    from psbridge.cloudsync import get_job
-
-    result = get_job(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    result: JobList = call(ctx, via, "get_job", job_id=job_id, template=template)
     emit(ctx, list(result.jobs), columns=["id", "template_id", "service_principal_id"])
 
 
 @cloudsync.command("schedule")
 @job_selector
+@via_option
 @click.pass_context
-def schedule(ctx: click.Context, job_id: str | None, template: Any) -> None:
+def schedule(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> None:
     """Each job's schedule: interval and state."""
-    from psbridge.cloudsync import get_job_schedule
-
-    result = get_job_schedule(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    result: JobScheduleList = call(ctx, via, "get_job_schedule", job_id=job_id, template=template)
     emit(ctx, list(result.schedules), columns=["id", "state", "interval_mins", "interval_text", "expiration"])
 
 
 @cloudsync.command("settings")
 @job_selector
+@via_option
 @click.pass_context
-def settings(ctx: click.Context, job_id: str | None, template: Any) -> None:
+def settings(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> None:
     """Each job's settings (e.g. QuarantineTooManyDeletesThreshold)."""
-    from psbridge.cloudsync import get_job_settings
-
-    result = get_job_settings(session(ctx), job_id=job_id, template=template, module_path=module_path(ctx))
+    result: JobSettingsList = call(ctx, via, "get_job_settings", job_id=job_id, template=template)
     emit(ctx, list(result.settings), columns=["id", "settings"])
 
 
@@ -146,12 +177,11 @@ def scope(ctx: click.Context, job_id: str, object_type: Any) -> None:
 
 @cloudsync.command("schema")
 @click.option("--job-id", required=True)
+@via_option
 @click.pass_context
-def schema(ctx: click.Context, job_id: str) -> None:
+def schema(ctx: click.Context, job_id: str, via: str | None) -> None:
     """A job's synchronization schema (the whole document with --output json)."""
-    from psbridge.cloudsync import get_job_schema
-
-    result = get_job_schema(session(ctx), job_id=job_id, module_path=module_path(ctx))
+    result: JobSchema = call(ctx, via, "get_job_schema", job_id=job_id)
     rows = [
         ("job_id", result.job_id),
         ("id", result.document.get("id")),

@@ -1,7 +1,9 @@
 """`psbridge cloudsync` commands that act: job control, schema, repairs, Graph writes, diagnostics.
 
 Destructive commands refuse to run without `--yes` (or `--dry-run`, which sends nothing that changes
-anything): they may run from cron, so there is no interactive prompt.
+anything): they may run from cron, so there is no interactive prompt. Job control runs on either
+backend (`--via`); restart scopes, provision on demand, the deletion threshold and the tenant's sync
+facts need Graph.
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from psbridge.cli.cloudsync import module_path, session
+from psbridge.cli.cloudsync import call, module_path, session
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
+from psbridge.cli.graph_options import graph_client, resolve, via_option
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.changes import JobChange
+    from psbridge.cloudsync.graph import DeletionThresholdChange
+    from psbridge.cloudsync.models import DeletionThreshold, ProvisioningResult
 
 
-def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
+def _job_control(name: str, destructive: bool, doc: str, extra: tuple[Any, ...] = ()) -> click.Command:
     def command(
         ctx: click.Context,
         job_id: str,
@@ -27,15 +32,20 @@ def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
         deadline: float,
         poll: float,
         dry_run: bool,
+        via: str | None,
         yes: bool = False,
+        scope: str | None = None,
+        confirm_force_deletes: bool = False,
     ) -> int:
         if destructive:
             require_confirmation(yes, dry_run, f"{name} changes job {job_id}")
-        from psbridge import cloudsync
-
-        act = getattr(cloudsync, f"{name}_job")
-        result: JobChange = act(session(ctx), job_id=job_id, wait_for=wait_for, deadline_s=deadline, poll_s=poll,
-                                dry_run=dry_run, module_path=module_path(ctx))  # fmt: skip
+        arguments: dict[str, Any] = {}
+        if scope is not None or confirm_force_deletes:
+            if resolve(ctx, via) != "graph":
+                raise click.UsageError(f"{name} --scope needs --via graph: AADCloudSyncTools always restarts with Full")
+            arguments = {"scope": scope or "Full", "confirm_force_deletes": confirm_force_deletes}
+        result: JobChange = call(ctx, via, f"{name}_job", job_id=job_id, wait_for=wait_for, deadline_s=deadline,
+                                 poll_s=poll, dry_run=dry_run, **arguments)  # fmt: skip
         _emit_change(ctx, result)
         return 0 if result.ok else 1
 
@@ -46,13 +56,30 @@ def _job_control(name: str, destructive: bool, doc: str) -> click.Command:
         click.option("--deadline", type=click.FloatRange(min=0), default=300.0, show_default=True, help="Seconds."),
         click.option("--poll", type=click.FloatRange(min=0), default=10.0, show_default=True, help="Seconds."),
         dry_run_option,
+        via_option,
         *([yes_option] if destructive else []),
+        *extra,
         click.pass_context,
     ]
     decorated: Any = command
     for option in reversed(options):
         decorated = option(decorated)
     return click.command(name)(decorated)
+
+
+_RESTART_OPTIONS = (
+    click.option(
+        "--scope",
+        metavar="SCOPES",
+        help="graph: reset scope, Full or a comma-separated list of Watermark, Escrows, QuarantineState, "
+        "ForceDeletes [Full].",
+    ),
+    click.option(
+        "--confirm-force-deletes",
+        is_flag=True,
+        help="graph: confirm a scope with ForceDeletes, which deletes what the deletion threshold held back.",
+    ),
+)
 
 
 def _emit_change(ctx: click.Context, result: JobChange) -> None:
@@ -75,14 +102,15 @@ def _emit_change(ctx: click.Context, result: JobChange) -> None:
 def register(group: click.Group) -> None:
     wait_help = " With --wait-for, exit code 1 when the job does not reach the code before the deadline."
     group.add_command(_job_control("restart", True, (
-        "Restart a job from scratch (the module's hard-coded Full reset scope). Needs --yes or --dry-run."
-        " For another reset scope (e.g. ForceDeletes), call Graph's restart directly." + wait_help
-    )))  # fmt: skip
+        "Restart a job. Needs --yes or --dry-run. AADCloudSyncTools always resets Full; with --via graph,"
+        " --scope picks the reset scope (ForceDeletes also needs --confirm-force-deletes)." + wait_help
+    ), _RESTART_OPTIONS))  # fmt: skip
     group.add_command(_job_control("suspend", True, "Pause a job. Needs --yes or --dry-run." + wait_help))
     group.add_command(_job_control("resume", False, "Start a Paused or quarantined job." + wait_help))
     for command in (set_schema, disable_deletion_prevention, repair_account, remove_group_members, query, export_logs):
         group.add_command(command)
-    group.add_command(verbose_logs)
+    for command in (verbose_logs, provision_on_demand, deletion_threshold, tenant_sync):
+        group.add_command(command)
 
 
 @click.command("set-schema")
@@ -197,3 +225,125 @@ def _verbose_logs(name: str, doc: str) -> None:
 
 _verbose_logs("start", "Turn on the agent's verbose trace.")
 _verbose_logs("stop", "Restore the agent's default trace.")
+
+
+# -- Graph only ------------------------------------------------------------------------------------
+
+
+@click.command("provision-on-demand")
+@click.option("--job-id", required=True)
+@click.option("--dn", "distinguished_name", required=True, help="The AD object's distinguished name.")
+@click.option("--object-type", type=click.Choice(["user", "group"]), default="user", show_default=True)
+@click.option("--rule-id", help="The synchronization rule [the job schema's AD-to-Entra rule].")
+@dry_run_option
+@yes_option
+@via_option
+@click.pass_context
+def provision_on_demand(
+    ctx: click.Context,
+    job_id: str,
+    distinguished_name: str,
+    object_type: Any,
+    rule_id: str | None,
+    dry_run: bool,
+    yes: bool,
+    via: str | None,
+) -> int:
+    """Provision one AD user or group now, by DN, and show each step (Graph only). Needs --yes or --dry-run.
+
+    Exit code 1 when the result is not Success (e.g. Skipped: the object is out of scope).
+    """
+    resolve(ctx, via, graph_only="provision-on-demand")
+    require_confirmation(yes, dry_run, f"provision-on-demand writes {distinguished_name} to Entra ID")
+    from psbridge.cloudsync.graph import provision_on_demand as provision
+
+    result: ProvisioningResult = provision(graph_client(ctx), job_id=job_id, distinguished_name=distinguished_name,
+                                           object_type=object_type, rule_id=rule_id, dry_run=dry_run)  # fmt: skip
+    info = result.status_info
+    rows = [
+        ("job_id", result.job_id),
+        ("object_id", result.object_id),
+        ("rule_id", result.rule_id),
+        ("dry_run", result.dry_run),
+        ("result", result.result),
+        *result.stages.items(),
+        ("error_code", result.error_code or (info.error_code if info else None)),
+        ("reason", info.reason if info else None),
+        ("recommended_action", info.recommended_action if info else None),
+    ]
+    emit(ctx, result, rows)
+    return 0 if result.dry_run or result.succeeded else 1
+
+
+@click.group("deletion-threshold")
+def deletion_threshold() -> None:
+    """Cloud Sync's accidental-deletion threshold of a job's configuration (Graph only)."""
+
+
+def _threshold(threshold: DeletionThreshold) -> str:
+    state = "on" if threshold.effective_enabled else "off"
+    return f"{threshold.effective_value} ({state}{'' if threshold.configured else ', default'})"
+
+
+@deletion_threshold.command("get")
+@click.option("--job-id", required=True)
+@via_option
+@click.pass_context
+def get_threshold(ctx: click.Context, job_id: str, via: str | None) -> None:
+    """The threshold: deletes in one run are held back from the threshold value on."""
+    resolve(ctx, via, graph_only="deletion-threshold")
+    from psbridge.cloudsync.graph import get_deletion_threshold
+
+    result = get_deletion_threshold(graph_client(ctx), job_id=job_id)
+    rows = [
+        ("service_principal_id", result.service_principal_id),
+        ("threshold", _threshold(result)),
+        ("notify_on_quarantine", result.notify_on_quarantine),
+        ("secret_keys", list(result.secret_keys)),
+    ]
+    emit(ctx, result, rows)
+
+
+@deletion_threshold.command("set")
+@click.option("--job-id", required=True)
+@click.option("--value", type=click.IntRange(min=1), help="The new threshold.")
+@click.option("--enable/--disable", "enabled", default=None, help="Turn the threshold on or off.")
+@dry_run_option
+@yes_option
+@via_option
+@click.pass_context
+def set_threshold(
+    ctx: click.Context, job_id: str, value: int | None, enabled: bool | None, dry_run: bool, yes: bool, via: str | None
+) -> None:
+    """Change the threshold: reads every secret, changes only the threshold, writes all back.
+
+    Needs --yes or --dry-run.
+    """
+    resolve(ctx, via, graph_only="deletion-threshold")
+    if value is None and enabled is None:
+        raise click.UsageError("deletion-threshold set needs --value, --enable or --disable")
+    require_confirmation(yes, dry_run, f"deletion-threshold set changes the secrets of job {job_id}'s configuration")
+    from psbridge.cloudsync.graph import set_deletion_threshold
+
+    result: DeletionThresholdChange = set_deletion_threshold(graph_client(ctx), job_id=job_id, value=value,
+                                                             enabled=enabled, dry_run=dry_run)  # fmt: skip
+    rows = [
+        ("job_id", job_id),
+        ("changed", result.changed),
+        ("dry_run", result.dry_run),
+        ("threshold_before", _threshold(result.before)),
+        ("threshold_after", _threshold(result.after)),
+        ("secret_keys", list(result.after.secret_keys)),
+    ]
+    emit(ctx, result, rows)
+
+
+@click.command("tenant-sync")
+@via_option
+@click.pass_context
+def tenant_sync(ctx: click.Context, via: str | None) -> None:
+    """The tenant's directory-sync facts: sync on, last sync, Connect Sync's deletion prevention (Graph only)."""
+    resolve(ctx, via, graph_only="tenant-sync")
+    from psbridge.cloudsync.graph import get_tenant_sync
+
+    emit(ctx, get_tenant_sync(graph_client(ctx)))

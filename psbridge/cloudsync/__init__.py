@@ -1,7 +1,8 @@
-"""Entra Cloud Sync: the AADCloudSyncTools module on a provisioning-agent server, over remoting.
+"""Entra Cloud Sync: the AADCloudSyncTools module on a provisioning-agent server, over remoting, or Graph.
 
-Signing in (`connect`) takes a device code from a person: use this package interactively, and Graph
-app-only for unattended work. See `psbridge.cloudsync.functions`.
+Signing in (`connect`) takes a device code from a person: use these functions interactively, and
+`psbridge.cloudsync.graph` (the same reads and job control, and more, over Microsoft Graph app-only)
+for unattended work. See `psbridge.cloudsync.functions`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
         stop_verbose_logs,
         suspend_job,
     )
+    from psbridge.cloudsync.graph import DeletionThresholdChange
     from psbridge.cloudsync.models import (
+        DeletionThreshold,
         GraphQueryResult,
         Info,
         Job,
@@ -60,6 +63,10 @@ if TYPE_CHECKING:
         JobStatus,
         JobStatusList,
         JobStatusSummary,
+        ModifiedProperty,
+        ProvisioningResult,
+        ProvisioningStatusInfo,
+        ProvisioningStep,
         Quarantine,
         ScopeRule,
         ServiceAccount,
@@ -68,6 +75,7 @@ if TYPE_CHECKING:
         ServicePrincipalList,
         SyncError,
         TaskExecution,
+        TenantSyncFacts,
     )
     from psbridge.cloudsync.unsupported import (
         remove_group_members,
@@ -79,6 +87,8 @@ __all__ = [
     "ConnectResult",
     "DeletionPrevention",
     "DeletionPreventionChange",
+    "DeletionThreshold",
+    "DeletionThresholdChange",
     "GraphQueryResult",
     "Info",
     "Job",
@@ -94,7 +104,11 @@ __all__ = [
     "JobStatusList",
     "JobStatusSummary",
     "LogExport",
+    "ModifiedProperty",
     "PrerequisitesResult",
+    "ProvisioningResult",
+    "ProvisioningStatusInfo",
+    "ProvisioningStep",
     "Quarantine",
     "SchemaChange",
     "ScopeRule",
@@ -104,6 +118,7 @@ __all__ = [
     "ServicePrincipalList",
     "SyncError",
     "TaskExecution",
+    "TenantSyncFacts",
     "connect",
     "disable_dirsync_accidental_deletion_prevention",
     "export_logs",
@@ -134,6 +149,8 @@ _LAZY = {
     "ConnectResult": "psbridge.cloudsync.changes",
     "DeletionPrevention": "psbridge.cloudsync.changes",
     "DeletionPreventionChange": "psbridge.cloudsync.changes",
+    "DeletionThreshold": "psbridge.cloudsync.models",
+    "DeletionThresholdChange": "psbridge.cloudsync.graph",
     "GraphQueryResult": "psbridge.cloudsync.models",
     "Info": "psbridge.cloudsync.models",
     "Job": "psbridge.cloudsync.models",
@@ -149,7 +166,11 @@ _LAZY = {
     "JobStatusList": "psbridge.cloudsync.models",
     "JobStatusSummary": "psbridge.cloudsync.models",
     "LogExport": "psbridge.cloudsync.changes",
+    "ModifiedProperty": "psbridge.cloudsync.models",
     "PrerequisitesResult": "psbridge.cloudsync.changes",
+    "ProvisioningResult": "psbridge.cloudsync.models",
+    "ProvisioningStatusInfo": "psbridge.cloudsync.models",
+    "ProvisioningStep": "psbridge.cloudsync.models",
     "Quarantine": "psbridge.cloudsync.models",
     "SchemaChange": "psbridge.cloudsync.changes",
     "ScopeRule": "psbridge.cloudsync.models",
@@ -159,6 +180,7 @@ _LAZY = {
     "ServicePrincipalList": "psbridge.cloudsync.models",
     "SyncError": "psbridge.cloudsync.models",
     "TaskExecution": "psbridge.cloudsync.models",
+    "TenantSyncFacts": "psbridge.cloudsync.models",
     "connect": "psbridge.cloudsync.functions",
     "disable_dirsync_accidental_deletion_prevention": "psbridge.cloudsync.functions",
     "export_logs": "psbridge.cloudsync.functions",

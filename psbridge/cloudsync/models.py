@@ -146,6 +146,25 @@ class JobStatus(PSModel):
             data["synchronized_counts"] = counts
         return data
 
+    @classmethod
+    def from_graph(cls, job: Mapping[str, Any]) -> JobStatus:
+        """A Graph `synchronizationJob`'s status, read as Get-AADCloudSyncToolsJobStatus reads it.
+
+        Like the module: `quarantine` only when the code is Quarantine, `lastSuccessfulExecutionWithExports`
+        left out, and `synchronizedEntryCountByType` keyed by the last word of each key ("user to User" ->
+        "User"; keys that share a last word are added up).
+        """
+        status = dict(job.get("status") or {})
+        counts: dict[str, int] = {}
+        for pair in status.pop("synchronizedEntryCountByType", None) or ():
+            name = str(pair["key"]).rsplit(" ", 1)[-1]
+            counts[name] = counts.get(name, 0) + int(pair["value"])
+        if not same(status.get("code"), "Quarantine"):
+            status["quarantine"] = None
+        status["last_run"] = status.pop("lastExecution", None)
+        status["last_successful_run"] = status.pop("lastSuccessfulExecution", None)
+        return cls.model_validate({**status, "id": job["id"], "synchronized_counts": counts})
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def template_id(self) -> str:
@@ -199,6 +218,27 @@ class JobSchedule(PSModel):
             data["interval_text"] = str(raw)
         return data
 
+    @classmethod
+    def from_graph(cls, job: Mapping[str, Any]) -> JobSchedule:
+        """A Graph `synchronizationJob`'s schedule: the ISO 8601 `interval` becomes minutes, as the module does.
+
+        Graph's "no interval" (.NET TimeSpan.MaxValue) and unreadable text stay as `interval_text`, so
+        `interval` is None for both.
+        """
+        schedule = job.get("schedule") or {}
+        text = _blank(schedule.get("interval"))
+        try:
+            span = None if text is None else TypeAdapter(TimeSpan).validate_python(text)
+        except ValidationError:
+            span = None
+        return cls(
+            id=job["id"],
+            expiration=schedule.get("expiration"),
+            interval_mins=None if span is None else span.total_seconds() / 60,
+            interval_text=None if span is not None or text is None else str(text),
+            state=schedule.get("state"),
+        )
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def interval(self) -> dt.timedelta | None:
@@ -246,6 +286,13 @@ class JobSettings(PSModel):
         if not isinstance(data, Mapping) or "settings" in data:
             return data
         return {"id": data.get("id"), "settings": {k: str(v) for k, v in data.items() if k != "id" and v is not None}}
+
+    @classmethod
+    def from_graph(cls, job: Mapping[str, Any]) -> JobSettings:
+        """A Graph job's `synchronizationJobSettings` (name/value pairs), without `Domain` as the module reads them."""
+        pairs = job.get("synchronizationJobSettings") or ()
+        settings = {p["name"]: str(p["value"]) for p in pairs if p.get("value") is not None and p["name"] != "Domain"}
+        return cls(id=job["id"], settings=settings)
 
     def get(self, name: str) -> str | None:
         """A setting by name, case-insensitively (e.g. `QuarantineTooManyDeletesThreshold`)."""
@@ -388,3 +435,187 @@ class GraphQueryResult(PSModel):
     def values(self) -> list[Any]:
         """The `value` arrays of every page, joined (for collection queries)."""
         return [item for page in self.pages if isinstance(page, dict) for item in page.get("value") or []]
+
+
+# -- Graph only: what AADCloudSyncTools cannot do -------------------------------------------------------
+
+
+def _json_document(value: Any) -> dict[str, Any]:
+    """A `stringKeyStringValuePair` half: a JSON object encoded as a string (empty text is an empty object)."""
+    value = _json_text(value)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+class ProvisioningStep(PSModel):
+    """One step of provision on demand. `type` is Import, Scoping, Matching, Export...; `status` Success,
+    Skipped, Failure... (strings, compared with `same()`)."""
+
+    name: Text = None
+    type: Text = None
+    status: Text = None
+    description: Text = None
+    timestamp: DateTime = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProvisioningStatusInfo(PSModel):
+    """`statusInfo` of a provision-on-demand answer: why it did not succeed, when it did not."""
+
+    status: Text = None
+    error_code: Text = Field(default=None, alias="errorCode")
+    reason: Text = None
+    error_category: Text = Field(default=None, alias="errorCategory")
+    recommended_action: Text = Field(default=None, alias="recommendedAction")
+    additional_details: Text = Field(default=None, alias="additionalDetails")
+
+
+class ModifiedProperty(PSModel):
+    display_name: Text = Field(default=None, alias="displayName")
+    old_value: Text = Field(default=None, alias="oldValue")
+    new_value: Text = Field(default=None, alias="newValue")
+
+
+STAGES = ("import", "scoping", "matching", "action", "export")
+
+
+def _status(step: ProvisioningStep | None) -> str | None:
+    return step.status if step is not None else None
+
+
+class ProvisioningResult(PSModel):
+    """Provision on demand of one object (Graph `provisionOnDemand`): the result and each step.
+
+    Graph answers a `stringKeyStringValuePair` whose `key` (the result) and `value` (the steps) are JSON
+    encoded as strings; both are parsed here. `result` is Success, Skipped or Failure (a string, compare
+    with `same()`); `stages` gives the status of the import, scoping, matching and export steps and the
+    action taken. A dry run resolves the rule and sends nothing: `result` is None.
+    """
+
+    job_id: str
+    object_id: str
+    object_type: str
+    rule_id: str
+    dry_run: bool = False
+    result: Text = None
+    error_code: Text = None
+    error_message: Text = None
+    action: Text = None
+    change_id: Text = Field(default=None, alias="changeId")
+    start_time: DateTime = Field(default=None, alias="startTime")
+    end_time: DateTime = Field(default=None, alias="endTime")
+    reportable_identifier: Text = Field(default=None, alias="reportableIdentifier")
+    status_info: ProvisioningStatusInfo | None = Field(default=None, alias="statusInfo")
+    source_identity: dict[str, Any] | None = Field(default=None, alias="sourceIdentity")
+    target_identity: dict[str, Any] | None = Field(default=None, alias="targetIdentity")
+    steps: tuple[ProvisioningStep, ...] = Field(default=(), alias="provisioningSteps")
+    modified_properties: tuple[ModifiedProperty, ...] = Field(default=(), alias="modifiedProperties")
+
+    @classmethod
+    def from_graph(cls, answer: Mapping[str, Any], **request: Any) -> ProvisioningResult:
+        """The parsed answer, with the request's `job_id`, `object_id`, `object_type` and `rule_id`."""
+        key, value = _json_document(answer.get("key")), _json_document(answer.get("value"))
+        details = key.get("details") or {}
+        return cls.model_validate(
+            {
+                **value,
+                **request,
+                "result": key.get("result"),
+                "error_code": details.get("errorCode"),
+                "error_message": details.get("errorMessage"),
+            }
+        )
+
+    def step(self, kind: str) -> ProvisioningStep | None:
+        """The last step of a type (Import, Scoping, Matching, Export), case-insensitively; None if none ran."""
+        return next((s for s in reversed(self.steps) if same(s.type, kind)), None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def stages(self) -> dict[str, str | None]:
+        """Status of the last import, scoping, matching and export step, and the action taken."""
+        return {kind: self.action if kind == "action" else _status(self.step(kind)) for kind in STAGES}
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def succeeded(self) -> bool:
+        return same(self.result, "Success")
+
+
+SYNC_NOTIFICATION_SETTINGS = "SyncNotificationSettings"
+DEFAULT_DELETE_THRESHOLD = 500  # Microsoft's default: with 500, at most 499 deletes per run
+
+
+class DeletionThreshold(PSModel):
+    """Cloud Sync's accidental-deletion threshold for one configuration (service principal).
+
+    It lives in the `SyncNotificationSettings` secret, a JSON string such as
+    `{"Enabled":true,"Recipients":"...","DeleteThresholdEnabled":true,"DeleteThresholdValue":50}`;
+    `Enabled` there is the e-mail on quarantine. Fields the secret does not set are None; the
+    `effective_*` fields apply Microsoft's defaults (enabled, 500). `secret_keys` names every key of the
+    service principal's secrets (never their values).
+    """
+
+    service_principal_id: str
+    configured: bool = False
+    notify_on_quarantine: OptBool = Field(default=None, alias="Enabled")
+    recipients: Text = Field(default=None, alias="Recipients")
+    threshold_enabled: OptBool = Field(default=None, alias="DeleteThresholdEnabled")
+    threshold_value: Count = Field(default=None, alias="DeleteThresholdValue")
+    secret_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def from_secrets(cls, service_principal_id: str, pairs: list[dict[str, Any]]) -> DeletionThreshold:
+        """From the `value` of GET .../synchronization/secrets."""
+        found = next((p for p in pairs if p.get("key") == SYNC_NOTIFICATION_SETTINGS), None)
+        settings = _json_document(found.get("value")) if found else {}
+        return cls.model_validate(
+            {
+                **settings,
+                "service_principal_id": service_principal_id,
+                "configured": found is not None,
+                "secret_keys": tuple(str(p.get("key")) for p in pairs),
+            }
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_enabled(self) -> bool:
+        return True if self.threshold_enabled is None else self.threshold_enabled
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def effective_value(self) -> int:
+        return DEFAULT_DELETE_THRESHOLD if self.threshold_value is None else self.threshold_value
+
+
+class TenantSyncFacts(PSModel):
+    """What the tenant says about directory synchronization (read-only).
+
+    `on_premises_sync_enabled`: the organization's `onPremisesSyncEnabled`, True when synchronization is
+    on and None (null) when it is off or never was. The Connect Sync settings come from
+    `directory/onPremisesSynchronization`, which Graph serves to delegated Global Administrators only:
+    app-only they are None and `on_premises_synchronization_error` says why. `sync_client_version` is
+    `configuration.synchronizationClientVersion`, which only the beta endpoint exposes (v1.0 has
+    `accidentalDeletionPrevention` only); the Cloud Sync agent's version is not in Graph.
+    """
+
+    tenant_id: str
+    display_name: Text = None
+    on_premises_sync_enabled: OptBool = None
+    on_premises_last_sync: DateTime = None
+    deletion_prevention_type: Text = None
+    deletion_alert_threshold: Count = None
+    sync_client_version: Text = None
+    on_premises_synchronization_error: Text = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sync_enabled(self) -> bool:
+        return self.on_premises_sync_enabled is True
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deletion_prevention_enabled(self) -> bool | None:
+        """Connect Sync's tenant-wide deletion prevention: any type but `disabled`; None when unknown."""
+        kind = self.deletion_prevention_type
+        return None if kind is None else not same(kind, "disabled")

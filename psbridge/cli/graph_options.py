@@ -1,0 +1,125 @@
+"""`psbridge cloudsync ... --via psrp|graph`: which backend runs a command, and the run's Graph client.
+
+The backend: `--via`, else PSBRIDGE_CLOUDSYNC_VIA, else `graph` when Graph app-only credentials are
+configured (tenant and client id from the group's options or PSBRIDGE_GRAPH_*), else `psrp`.
+Commands only Graph can do default to `graph` and refuse an explicit `--via psrp`.
+
+The Graph client follows the global options: `--replay PATH` serves the Graph cassettes under PATH
+(`PATH/graph/*.yaml`, or PATH itself when it is a cassette) with a fake token and no network;
+`--record FILE` records the Graph exchanges to FILE; otherwise it calls Graph with MSAL app-only
+tokens. The client secret and the certificate password come from the environment only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import click
+
+from psbridge.errors import InputError
+
+if TYPE_CHECKING:
+    from psbridge.graph.auth import GraphCredentials, TokenProvider
+    from psbridge.graph.client import GraphClient
+
+Via = Literal["psrp", "graph"]
+VIA_ENV = "PSBRIDGE_CLOUDSYNC_VIA"
+_GRAPH = "psbridge.cloudsync.graph"
+# --record-mode to the Graph cassette's record mode.
+_RECORD_MODES = {"once": "once", "new_episodes": "new_episodes", "rewrite": "all"}
+
+via_option = click.option(
+    "--via",
+    type=click.Choice(["psrp", "graph"]),
+    help=f"psrp: AADCloudSyncTools on the agent; graph: Microsoft Graph app-only. [{VIA_ENV}, else graph "
+    "when Graph credentials are configured, else psrp]",
+)
+
+
+@dataclasses.dataclass
+class GraphOptions:
+    """The group's Graph options (None: from the environment) and, once opened, the run's client."""
+
+    tenant_id: str | None
+    client_id: str | None
+    certificate: Path | None
+    client: GraphClient | None = None
+
+
+def remember(ctx: click.Context, options: GraphOptions) -> None:
+    ctx.meta[_GRAPH] = options
+
+
+def credentials(ctx: click.Context, environ: Mapping[str, str] = os.environ) -> GraphCredentials | None:
+    """The app's credentials: the group's options over PSBRIDGE_GRAPH_*; None without tenant and client id."""
+    from psbridge.graph.auth import CERTIFICATE_ENV, CLIENT_ID_ENV, TENANT_ENV, GraphCredentials
+
+    options: GraphOptions = ctx.meta[_GRAPH]
+    given = {TENANT_ENV: options.tenant_id, CLIENT_ID_ENV: options.client_id, CERTIFICATE_ENV: options.certificate}
+    return GraphCredentials.from_env({**environ, **{k: str(v) for k, v in given.items() if v is not None}})
+
+
+def resolve(ctx: click.Context, via: str | None, *, graph_only: str | None = None) -> Via:
+    """The backend of this command. `graph_only` names a command only Graph can run: `--via psrp` is refused."""
+    if graph_only is not None:
+        if via == "psrp":
+            raise click.UsageError(
+                f"{graph_only} needs --via graph: AADCloudSyncTools cannot do it (Graph app-only credentials "
+                "in PSBRIDGE_GRAPH_TENANT_ID, PSBRIDGE_GRAPH_CLIENT_ID and a certificate or client secret)"
+            )
+        return "graph"
+    if via is not None:
+        return "graph" if via == "graph" else "psrp"
+    configured = os.environ.get(VIA_ENV, "").strip().lower()
+    if configured:
+        if configured not in ("psrp", "graph"):
+            raise InputError(f"{VIA_ENV} must be psrp or graph, not {configured!r}")
+        return "graph" if configured == "graph" else "psrp"
+    return "graph" if credentials(ctx) is not None else "psrp"
+
+
+def token_provider(creds: GraphCredentials) -> TokenProvider:
+    """App-only tokens from MSAL (the secret and the certificate password from the environment)."""
+    from psbridge.graph.auth import MsalTokenProvider
+
+    return MsalTokenProvider(creds)
+
+
+def graph_client(ctx: click.Context) -> GraphClient:
+    """The run's Graph client, opened at first use and closed with the run (a recording is written then)."""
+    options: GraphOptions = ctx.meta[_GRAPH]
+    if options.client is None:
+        options.client = _open(ctx, ctx.obj.params)
+    return options.client
+
+
+def _open(ctx: click.Context, p: dict[str, Any]) -> GraphClient:
+    import contextlib
+
+    from psbridge.graph.auth import DEFAULT_GRAPH_URL, StaticTokenProvider
+    from psbridge.graph.client import GraphClient
+    from psbridge.graph.recording import graph_cassette
+
+    stack = contextlib.ExitStack()
+    ctx.find_root().call_on_close(stack.close)
+    timeout = float(p["timeout"])
+    creds = credentials(ctx)
+    if p["replay"]:  # no sign-in; the Graph URL of the credentials, if any, is the one recorded
+        stack.enter_context(graph_cassette(p["replay"], mode="none"))
+        graph_url = creds.graph_url if creds is not None else DEFAULT_GRAPH_URL
+        return stack.enter_context(GraphClient(StaticTokenProvider(), graph_url=graph_url, timeout_s=timeout))
+    if creds is None:
+        raise InputError(
+            "--via graph needs the app's tenant and client id (--tenant-id and --client-id, or "
+            "PSBRIDGE_GRAPH_TENANT_ID and PSBRIDGE_GRAPH_CLIENT_ID) and a certificate (--certificate or "
+            "PSBRIDGE_GRAPH_CERTIFICATE) or a client secret (PSBRIDGE_GRAPH_CLIENT_SECRET)"
+        )
+    tokens = token_provider(creds)
+    if p["record"]:
+        mode: Any = _RECORD_MODES[p["record_mode"]]
+        stack.enter_context(graph_cassette(p["record"], mode=mode, secrets=tokens.secrets))  # the live list
+    return stack.enter_context(GraphClient(tokens, graph_url=creds.graph_url, timeout_s=timeout))
