@@ -522,6 +522,6 @@ def test_graph_cassette_loads(path: Path) -> None:
 def test_graph_cassette_regenerates_from_its_source(path: Path) -> None:
     source = yaml.safe_load((SOURCES / path.relative_to(RECORDINGS)).read_text(encoding="utf-8"))
     assert yaml.safe_load(author_graph_cassette(source)) == yaml.safe_load(path.read_text(encoding="utf-8")), (
-        f"{_rel(path)} differs from what its source authors: regenerate it from "
-        f"{SOURCES / path.relative_to(RECORDINGS)} with psbridge.graph.author_graph_cassette"
+        f"{_rel(path)} differs from what its source authors: re-run "
+        f"`python scripts/author_recording.py {SOURCES / path.relative_to(RECORDINGS)} -o {path}`"
     )

@@ -58,6 +58,7 @@ class JobChange(PSModel):
     wait_for: str | None = None
     reached: bool | None = None
     note: str | None = None
+    reset_scope: str | None = None  # a Graph restart's resetScope (the module's restart is always Full)
 
     @property
     def ok(self) -> bool:

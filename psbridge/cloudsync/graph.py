@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from psbridge.cloudsync.changes import JobChange
-from psbridge.cloudsync.jobs import Wait
+from psbridge.cloudsync.jobs import SENT_WHEN, Wait, wait
 from psbridge.cloudsync.models import (
     SYNC_NOTIFICATION_SETTINGS,
     DeletionThreshold,
@@ -157,8 +156,8 @@ def restart_job(
 
     `scope`: `Full`, or any of `Watermark`, `Escrows`, `QuarantineState`, `ForceDeletes` (a list or
     comma-separated text; see `reset_scope`). `ForceDeletes` deletes the objects the deletion threshold
-    held back, so it is sent only with `confirm_force_deletes=True` (rule 13). The scope sent is in the
-    change's `note`. Needs `Synchronization.ReadWrite.All` (or `Application.ReadWrite.OwnedBy`).
+    held back, so it is sent only with `confirm_force_deletes=True` (rule 13). The scope sent is the
+    change's `reset_scope`. Needs `Synchronization.ReadWrite.All` (or `Application.ReadWrite.OwnedBy`).
     """
     criteria = reset_scope(scope)
     if "ForceDeletes" in criteria and not (confirm_force_deletes or dry_run):
@@ -192,47 +191,30 @@ def reset_scope(scope: str | Iterable[str]) -> str:
     return ", ".join(s for s in RESET_SCOPES if s in chosen)
 
 
-# action: (Graph verb, whether it is sent given the state read first; None: always)
-_ACTIONS: dict[Action, tuple[str, Callable[[JobStatus], bool] | None]] = {
-    "restart": ("restart", None),
-    "suspend": ("pause", lambda status: not same(status.code, "Paused")),
-    "resume": ("start", lambda status: same(status.code, "Paused") or status.is_quarantined),
-}
+_VERBS: dict[Action, str] = {"restart": "restart", "suspend": "pause", "resume": "start"}
 
 
 def _control(
     client: GraphClient, action: Action, job_id: str, criteria: str | None, until: Wait, dry_run: bool
 ) -> JobChange:
-    verb, wanted = _ACTIONS[action]
+    verb, wanted = _VERBS[action], SENT_WHEN[action]
     sp, job = _locate(client, job_id)
     before = JobStatus.from_graph(job)
     send = wanted is None or wanted(before)
     request = f"POST .../jobs/{job_id}/{verb}" + (f" with resetScope '{criteria}'" if criteria else "")
     if dry_run:
+        would = f"dry run: {request} would {'' if send else 'not '}be sent"
         return JobChange(action=action, job_id=job_id, changed=send, dry_run=True, before=before, after=before,
-                         note=f"dry run: {request} would {'' if send else 'not '}be sent")  # fmt: skip
+                         note=would, reset_scope=criteria)  # fmt: skip
     note = f"{request} was not sent: the job is {before.code}"
     if send:
         body = {"criteria": {"resetScope": criteria}} if criteria else None
         client.post(f"{_job_path(sp, job_id)}/{verb}", body, idempotent=False)
         note = f"sent {request}"
     after = _read(client, sp, job_id) if send else before
-    after, reached = _wait(lambda: _read(client, sp, job_id), after, until)
+    after, reached = wait(lambda: _read(client, sp, job_id), after, until)
     return JobChange(action=action, job_id=job_id, changed=send, before=before, after=after, wait_for=until.code,
-                     reached=reached, note=note)  # fmt: skip
-
-
-def _wait(read: Callable[[], JobStatus], first: JobStatus, until: Wait) -> tuple[JobStatus, bool | None]:
-    """The job's status once its code is `until.code` (True), or when the deadline passed (False)."""
-    if until.code is None:
-        return first, None
-    status, deadline = first, time.monotonic() + until.deadline_s
-    while not same(status.code, until.code):
-        if time.monotonic() >= deadline:
-            return status, False
-        time.sleep(until.poll_s)
-        status = read()
-    return status, True
+                     reached=reached, note=note, reset_scope=criteria)  # fmt: skip
 
 
 # -- provision on demand ---------------------------------------------------------------------------

@@ -35,15 +35,16 @@ class Wait:
             raise InputError("deadline and poll interval must not be negative")
 
 
-def _paused_or_quarantined(status: JobStatus) -> bool:
-    return same(status.code, "Paused") or status.is_quarantined
-
-
-# action: (module function, when it is sent given the state read first; None: always, without a read)
-_ACTIONS: dict[Action, tuple[str, Callable[[JobStatus], bool] | None]] = {
-    "restart": ("Restart-AADCloudSyncToolsJob", None),
-    "suspend": ("Suspend-AADCloudSyncToolsJob", lambda status: not same(status.code, "Paused")),
-    "resume": ("Resume-AADCloudSyncToolsJob", _paused_or_quarantined),
+# When each action is sent, given the state read first (None: always, without a read); both backends.
+SENT_WHEN: dict[Action, Callable[[JobStatus], bool] | None] = {
+    "restart": None,
+    "suspend": lambda status: not same(status.code, "Paused"),
+    "resume": lambda status: same(status.code, "Paused") or status.is_quarantined,
+}
+_FUNCTIONS: dict[Action, str] = {
+    "restart": "Restart-AADCloudSyncToolsJob",
+    "suspend": "Suspend-AADCloudSyncToolsJob",
+    "resume": "Resume-AADCloudSyncToolsJob",
 }
 
 
@@ -57,7 +58,7 @@ def read_one(session: Session, job_id: str, module_path: str | None) -> JobStatu
 def control(
     session: Session, action: Action, job_id: str, until: Wait, dry_run: bool, module_path: str | None
 ) -> JobChange:
-    function, wanted = _ACTIONS[action]
+    function, wanted = _FUNCTIONS[action], SENT_WHEN[action]
     before = None if wanted is None else read_one(session, job_id, module_path)
     send = wanted is None or (before is not None and wanted(before))
     if dry_run:
@@ -72,15 +73,14 @@ def control(
     else:
         assert before is not None
         after, note = before, f"{function} was not sent: the job is {before.code}"
-    after, reached = wait(session, job_id, after, until, module_path)
+    after, reached = wait(lambda: read_one(session, job_id, module_path), after, until)
     return JobChange(action=action, job_id=job_id, changed=send, before=before, after=after, wait_for=until.code,
                      reached=reached, note=note)  # fmt: skip
 
 
-def wait(
-    session: Session, job_id: str, first: JobStatus, until: Wait, module_path: str | None
-) -> tuple[JobStatus, bool | None]:
-    """The job's status once its code is `until.code` (True), or when the deadline passed (False)."""
+def wait(read: Callable[[], JobStatus], first: JobStatus, until: Wait) -> tuple[JobStatus, bool | None]:
+    """The job's status once its code is `until.code` (True), or when the deadline passed (False);
+    `read` reads it again (either backend)."""
     if until.code is None:
         return first, None
     status = first
@@ -89,5 +89,5 @@ def wait(
         if time.monotonic() >= deadline:
             return status, False
         time.sleep(until.poll_s)
-        status = read_one(session, job_id, module_path)
+        status = read()
     return status, True

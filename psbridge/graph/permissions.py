@@ -5,8 +5,8 @@ shared/reference/cloudsync.md §3 and §5.0, and checked against learn.microsoft
 synchronization-synchronization-list-jobs, synchronization-synchronization-post-jobs,
 synchronization-serviceprincipal-put-synchronization, onpremisesdirectorysynchronization-get,
 serviceprincipal-list. Organization.Read.All for GET /organization comes from a third-party listing of
-Get-MgOrganization's permissions (unverified against the Microsoft page), and the permission of GET
-.../synchronization/secrets is inferred from the other synchronization reads (unverified).
+Get-MgOrganization's permissions (unverified against the Microsoft page). The secrets, read or
+written, need Synchronization.ReadWrite.All or Application.ReadWrite.OwnedBy (cloudsync.md §3, GR-SECRETS).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ _SYNC_WRITE = Requirement("Synchronization.ReadWrite.All", _OWNED_BY)
 # (methods or None for any, pattern on the path without the /v1.0 or /beta prefix, lower case)
 _TABLE: tuple[tuple[frozenset[str] | None, re.Pattern[str], Requirement], ...] = (
     (None, re.compile(r"^/directory/onpremisessynchronization(/|$)"), _ONPREM),
+    # The secrets hold credentials: reading them needs the write permission too (cloudsync.md §3).
+    (None, re.compile(r"^/serviceprincipals/[^/]+/synchronization/secrets(/|$)"), _SYNC_WRITE),
     (frozenset({"GET"}), re.compile(r"^/serviceprincipals/[^/]+/synchronization(/|$)"), _SYNC_READ),
     (None, re.compile(r"^/serviceprincipals/[^/]+/synchronization(/|$)"), _SYNC_WRITE),
     (frozenset({"GET"}), re.compile(r"^/serviceprincipals(/[^/]+)?/?$"), Requirement("Application.Read.All")),

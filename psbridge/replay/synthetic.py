@@ -272,7 +272,9 @@ def author(source: Mapping[str, Any]) -> Cassette:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Turn a declarative description into a synthetic recording.")
+    parser = argparse.ArgumentParser(
+        description="Turn a declarative description into a synthetic recording (or Graph HTTP cassette)."
+    )
     parser.add_argument("source", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -280,7 +282,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = yaml.safe_load(args.source.read_text(encoding="utf-8"))
         if not isinstance(source, Mapping):
             raise InputError(f"{args.source}: the description is not a mapping")
-        author(source).save(args.output)
+        if "interactions" in source:  # a Graph HTTP cassette
+            from psbridge.graph.recording import author_graph_cassette
+
+            args.output.write_text(author_graph_cassette(source), encoding="utf-8")
+        else:
+            author(source).save(args.output)
     except (OSError, yaml.YAMLError, InputError, KeyError, ValueError) as exc:
         print(f"psbridge-author: {args.source}: {exc}", file=sys.stderr)
         return 2

@@ -281,7 +281,7 @@ def test_a_403_names_the_missing_permission(graph_server: Any, make_client: Any)
     ("method", "path", "permission"),
     [
         ("GET", f"/v1.0{JOBS}", "Synchronization.Read.All"),
-        ("GET", "/beta/servicePrincipals/sp-1/synchronization/secrets", "Synchronization.Read.All"),
+        ("GET", "/beta/servicePrincipals/sp-1/synchronization/secrets", "Synchronization.ReadWrite.All"),
         ("PUT", "/v1.0/servicePrincipals/sp-1/synchronization/secrets", "Synchronization.ReadWrite.All"),
         ("POST", f"/v1.0{JOB}/provisionOnDemand", "Synchronization.ReadWrite.All"),
         ("PUT", f"/v1.0{JOB}/schema", "Synchronization.ReadWrite.All"),

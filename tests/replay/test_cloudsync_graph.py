@@ -203,6 +203,7 @@ def test_restart_sends_the_reset_scope_and_reads_the_job_back(scope: Any, sent: 
     assert change.before is not None and change.before.code == "Quarantine"
     assert (change.changed, change.after.code, change.after.quarantine, change.reached) == (True, "Active", None, True)
     assert f"resetScope '{sent}'" in (change.note or "")
+    assert change.reset_scope == sent
 
 
 def test_force_deletes_needs_an_explicit_confirmation() -> None:
