@@ -43,11 +43,15 @@ def replay_session(write_cassette: Callable[..., Path]) -> Iterator[Callable[...
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No PSBRIDGE_* setting from the caller's shell leaks in; structlog is left unconfigured afterwards."""
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No PSBRIDGE_* setting, and no psbridge config file, from the caller's environment leaks in;
+    structlog is left unconfigured afterwards."""
     for name in list(os.environ):
         if name.startswith("PSBRIDGE_"):
             monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("config-home")  # an empty per-user config location
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("APPDATA", str(home))
     monkeypatch.chdir(REPO)
     yield
     # configure_cli() binds structlog to the sys.stderr of the moment (capsys's): don't leave that behind.

@@ -4,7 +4,8 @@ The global `--host` is the jump host. The group's options say how it signs in to
 once for the run: app-only with a certificate in the host's store (`--organization --app-id
 --certificate-thumbprint`), or the host's managed identity (`--organization --managed-identity`);
 also from PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUMBPRINT and
-PSBRIDGE_EXO_MANAGED_IDENTITY. With `--replay` they may be left out: the recording decides.
+PSBRIDGE_EXO_MANAGED_IDENTITY, else from the run's target in the config file (`--target`, or its `exo`
+target). With `--replay` they may be left out: the recording decides.
 
 Commands that change the tenant do nothing without `--yes`, or `--dry-run` to see what they would do.
 """
@@ -22,6 +23,7 @@ from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_optio
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
+    from psbridge.config import Target
     from psbridge.session import Session
 
 _SETTINGS = "psbridge.exo"
@@ -38,6 +40,24 @@ class ExoSettings:
     certificate_thumbprint: str | None
     managed_identity: bool
     connected: bool = False
+    managed_identity_account_id: str | None = None
+
+    def defaulted(self, target: Target | None) -> ExoSettings:
+        """These settings, each one not given taken from the run's target in the config file, if any.
+
+        A sign-in method given here (an app and certificate, or the managed identity) replaces the target's.
+        """
+        if target is None:
+            return self
+        own_method = self.app_id or self.certificate_thumbprint or self.managed_identity
+        return ExoSettings(
+            organization=self.organization or target.organization,
+            app_id=self.app_id or (None if own_method else target.app_id),
+            certificate_thumbprint=self.certificate_thumbprint
+            or (None if own_method else target.certificate_thumbprint),
+            managed_identity=self.managed_identity or (not own_method and target.managed_identity),
+            managed_identity_account_id=None if own_method else target.managed_identity_account_id,
+        )
 
 
 def exo_session(ctx: click.Context) -> Session:
@@ -45,11 +65,13 @@ def exo_session(ctx: click.Context) -> Session:
     settings: ExoSettings = ctx.meta[_SETTINGS]
     if settings.connected:
         return ctx.obj.session()  # type: ignore[no-any-return]
+    settings = ctx.meta[_SETTINGS] = settings.defaulted(ctx.obj.target())
     given = settings.organization or settings.app_id or settings.certificate_thumbprint or settings.managed_identity
     if not given and not ctx.obj.params["replay"]:
         raise click.UsageError(
             "Exchange Online needs --organization with --app-id and --certificate-thumbprint, or with "
-            "--managed-identity (or PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUMBPRINT)"
+            "--managed-identity (or PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUMBPRINT, "
+            "or those keys of an exo target in the config file)"
         )
     connection = _connection(settings) if given else None
     session: Session = ctx.obj.session()
@@ -72,6 +94,7 @@ def _connection(settings: ExoSettings) -> Any:
             app_id=settings.app_id,
             certificate_thumbprint=settings.certificate_thumbprint,
             managed_identity=settings.managed_identity,
+            managed_identity_account_id=settings.managed_identity_account_id,
         )
     except ValidationError as exc:
         raise click.UsageError(f"Exchange Online sign-in: {exc.errors()[0]['msg']}") from None

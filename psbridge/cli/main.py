@@ -1,8 +1,15 @@
 """The psbridge command line: global connection options, then one command group per product.
 
     psbridge [--host H --port P --auth A --username U --no-tls --ca-file F ...]
+             [--config FILE] [--target NAME]
              [--replay PATH | --record PATH [--record-mode MODE]] [--output json|table] [-v]
              adsync version [--min VERSION]
+
+`--target NAME` takes the connection options from a target of the config file (`psbridge config
+path`); options given explicitly on the command line or in the environment win over the target's.
+Without `--host` or `--target`, a command group uses the target of its role when the config has one
+(adsync: connect, cloudsync: cloudsync-agent, exo: exo, exchange: exchange, or exo with
+--via-jump-host); under `--replay` only when the config file is named with --config or PSBRIDGE_CONFIG.
 
 Exit codes (stable, documented in the README):
     0  success
@@ -21,56 +28,144 @@ Errors are one line on stderr; `-v` adds log events, `-vv` also debug events and
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from psbridge import __version__
 from psbridge.errors import InputError, PsbridgeError
 
 if TYPE_CHECKING:
+    from psbridge.config import Config, Target
     from psbridge.session import Session
+    from psbridge.targets import Targets
 
 EXIT_OK, EXIT_SHORT, EXIT_USAGE, EXIT_TRANSPORT, EXIT_REMOTE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
-PASSWORD_AUTHS = ("negotiate", "ntlm", "kerberos", "credssp", "basic")
+# The role whose target a command group uses when neither --host nor --target is given.
+GROUP_ROLES = {"adsync": "connect", "cloudsync": "cloudsync-agent", "exo": "exo", "exchange": "exchange"}
+# Global options -> the ConnectionOptions field each sets (no_tls, ca_file and no_cert_validation: see _flag_values).
+_FLAG_FIELDS = {
+    "host": "host", "port": "port", "auth": "auth", "username": "username", "encryption": "encryption",
+    "configuration_name": "configuration_name", "path": "path", "operation_timeout": "operation_timeout",
+    "read_timeout": "read_timeout", "connection_timeout": "connection_timeout", "cert_pem": "certificate_pem",
+    "cert_key_pem": "certificate_key_pem",
+}  # fmt: skip
 
 
 @dataclasses.dataclass
 class CliContext:
-    """The global options, and the one Session every command of this run shares."""
+    """The global options, and the one Session every command of this run shares.
+
+    `explicit` names the global options given on the command line or in the environment: with a
+    target, only those override its settings. `group` is the command group invoked.
+    """
 
     params: dict[str, Any]
     output: str
     verbose: int
+    explicit: frozenset[str] = frozenset()
+    group: str | None = None
     _session: Session | None = None
+    _config: Config | None = None
+    _targets: Targets | None = None
 
     def session(self) -> Session:
         if self._session is None:
-            self._session = _open_session(self.params)
+            target = self.target()
+            self._session = _open_session(self.params) if target is None else self._target_session(target)
         return self._session
+
+    def config(self) -> Config:
+        """The config file, read once; its warnings (permissions) go to stderr, unless replaying: a
+        replay sends no password anywhere, whoever may change the file."""
+        if self._config is None:
+            from psbridge.config import load_config
+
+            self._config = load_config(self.params["config"])
+            for warning in () if self.params["replay"] else self._config.warnings:
+                click.echo(f"psbridge: warning: {warning}", err=True)
+        return self._config
+
+    def targets(self) -> Targets:
+        """Sessions to the config's targets (for commands that use several); closed with the run."""
+        if self._targets is None:
+            from psbridge.targets import Targets
+
+            timeout = self.params["timeout"] if "timeout" in self.explicit else None
+            self._targets = Targets(self.config(), replay=self.params["replay"], timeout=timeout)
+        return self._targets
+
+    def target(self) -> Target | None:
+        """The target this run's session is for: --target, else the command group's role (see the module doc)."""
+        if self.params["target"]:
+            return self.config().target(self.params["target"])
+        jump_host = self.group == "exchange" and _group_option("via_jump_host")
+        role = "exo" if jump_host else GROUP_ROLES.get(self.group or "")
+        if role is None or self.params["host"]:
+            return None
+        if self.params["replay"] and not (self.params["config"] or os.environ.get("PSBRIDGE_CONFIG")):
+            return None  # a replay of the demo is not changed by your own config file
+        return self.config().find(role)
 
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+        if self._targets is not None:
+            self._targets.close()
+
+    def _target_session(self, target: Target) -> Session:
+        options = self.targets().options(target.name, self._overrides(target))
+        _warn_if_unvalidated(options.cert_validation)
+        timeout = self.params["timeout"] if "timeout" in self.explicit else target.timeout or self.params["timeout"]
+        return _session(self.params, options, timeout)
+
+    def _overrides(self, target: Target) -> dict[str, Any]:
+        """The explicit global options, and what the exchange group's own options say about its endpoint."""
+        values = _flag_values(self.params, self.explicit)
+        if self.group != "exchange" or _group_option("via_jump_host"):
+            return values
+        if target.via is not None:
+            raise InputError(
+                f"target {target.name!r} reaches {target.host} through jump host target {target.via!r}: run "
+                f"psbridge --target {target.via} exchange --via-jump-host {target.host} ..."
+            )
+        if _group_option("https"):
+            values["tls"] = True
+            values.setdefault("port", 443)
+        return values
+
+
+def _group_option(name: str) -> Any:
+    """An option of the running command group (e.g. `exchange --via-jump-host`); None outside one."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None and ctx.parent.parent is not None:
+        ctx = ctx.parent
+    return ctx.params.get(name) if ctx is not None and ctx.parent is not None else None
 
 
 def _open_session(p: dict[str, Any]) -> Session:
+    """The session from the global options alone (no target)."""
+    if p["replay"] and not p["host"]:
+        return _session(p, _replay_endpoint(p), p["timeout"])
+    return _session(p, _options(p, live=not p["replay"]), p["timeout"])
+
+
+def _session(p: dict[str, Any], options: Any, timeout: float) -> Session:
+    """Replayed, recorded or live, as the global options say."""
     from psbridge.session import Session
 
     if p["replay"]:
-        options = _options(p, live=False) if p["host"] else _replay_endpoint(p)
-        return Session.replay(p["replay"], mode="none", options=options, timeout=p["timeout"])
-    options = _options(p, live=True)
+        return Session.replay(p["replay"], mode="none", options=options, timeout=timeout)
     if p["record"]:
         scrub = _scrub_map(p["scrub"])
-        return Session.replay(p["record"], mode=p["record_mode"], options=options, scrub=scrub, timeout=p["timeout"])
-    return Session(options, timeout=p["timeout"])
+        return Session.replay(p["record"], mode=p["record_mode"], options=options, scrub=scrub, timeout=timeout)
+    return Session(options, timeout=timeout)
 
 
 def _replay_endpoint(p: dict[str, Any]) -> Any:
@@ -84,40 +179,37 @@ def _replay_endpoint(p: dict[str, Any]) -> Any:
 
 def _options(p: dict[str, Any], *, live: bool) -> Any:
     """ConnectionOptions from the global flags; for a live host, the password from the env or a prompt."""
-    from psbridge.options import ConnectionOptions, password_from_env
+    from psbridge.config import needs_password, resolve_password
+    from psbridge.options import ConnectionOptions
 
     if not p["host"]:
-        raise InputError("--host is required unless --replay is given")
-    password = None
-    if live and p["username"] and p["auth"] in PASSWORD_AUTHS:
-        password = password_from_env()
-        if password is None:
-            if not sys.stdin.isatty():
-                raise InputError("no password: set PSBRIDGE_PASSWORD (passwords are never taken as a flag)")
-            from pydantic import SecretStr
+        raise InputError(
+            "--host is required unless --replay is given (or --target NAME, or a target for this command's "
+            "role in the config file: see psbridge config path)"
+        )
+    values = _flag_values(p, p.keys())
+    if live and needs_password(values):
+        values["password"] = resolve_password(None, who=f"{p['username']}@{p['host']}", prompt=sys.stdin.isatty())
+    _warn_if_unvalidated(values.get("cert_validation", True))
+    return ConnectionOptions.build(**values)
 
-            password = SecretStr(getpass.getpass(f"Password for {p['username']}@{p['host']}: "))
-    cert_validation: bool | str = p["ca_file"] or not p["no_cert_validation"]
-    if p["no_cert_validation"]:
+
+def _flag_values(p: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """ConnectionOptions fields from the global options in `names` (those left unset are left out)."""
+    names = set(names)
+    values = {_FLAG_FIELDS[n]: p[n] for n in names & _FLAG_FIELDS.keys() if p.get(n) is not None}
+    if "no_tls" in names:
+        values["tls"] = not p["no_tls"]
+    if "ca_file" in names and p["ca_file"]:
+        values["cert_validation"] = p["ca_file"]
+    elif "no_cert_validation" in names and p["no_cert_validation"]:
+        values["cert_validation"] = False
+    return values
+
+
+def _warn_if_unvalidated(cert_validation: bool | str) -> None:
+    if cert_validation is False:
         click.echo("psbridge: warning: TLS certificate validation is off", err=True)
-    values: dict[str, Any] = {
-        "host": p["host"],
-        "port": p["port"],
-        "tls": not p["no_tls"],
-        "cert_validation": cert_validation,
-        "auth": p["auth"],
-        "username": p["username"],
-        "password": password,
-        "encryption": p["encryption"],
-        "configuration_name": p["configuration_name"],
-        "path": p.get("path"),
-        "operation_timeout": p["operation_timeout"],
-        "read_timeout": p["read_timeout"],
-        "connection_timeout": p["connection_timeout"],
-        "certificate_pem": p["cert_pem"],
-        "certificate_key_pem": p["cert_key_pem"],
-    }
-    return ConnectionOptions.build(**{k: v for k, v in values.items() if v is not None})
 
 
 def _scrub_map(pairs: Sequence[str]) -> Any:
@@ -169,6 +261,14 @@ def _scrub_map(pairs: Sequence[str]) -> Any:
     help="With --record: once = replay if the file exists; new_episodes = add what is missing; rewrite.",
 )
 @click.option("--scrub", multiple=True, metavar="REAL=PLACEHOLDER", help="Extra name to scrub from recordings.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="Config file of named targets. Env: PSBRIDGE_CONFIG. [default: see `psbridge config path`]",
+)
+@click.option(
+    "--target", metavar="NAME", envvar="PSBRIDGE_TARGET", help="Connect to this target (name or role) of the config."
+)
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("-v", "--verbose", count=True, help="-v: log events; -vv: debug events and tracebacks.")
 @click.pass_context
@@ -184,14 +284,22 @@ def cli(ctx: click.Context, /, **params: Any) -> None:
     from psbridge.logs import configure_cli
 
     configure_cli(params["verbose"])
-    state = CliContext(params=params, output=params["output"], verbose=params["verbose"])
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    explicit = frozenset(name for name in params if ctx.get_parameter_source(name) in given)
+    state = CliContext(
+        params=params, output=params["output"], verbose=params["verbose"], explicit=explicit,
+        group=ctx.invoked_subcommand,
+    )  # fmt: skip
     ctx.obj = state
     ctx.call_on_close(state.close)
+    if params["config"] or os.environ.get("PSBRIDGE_CONFIG"):
+        state.config()  # a config file that was named must exist and be valid, whatever the command
 
 
 def _register() -> None:
     from psbridge.cli.adsync import adsync
     from psbridge.cli.cloudsync import cloudsync
+    from psbridge.cli.config_cmd import config
     from psbridge.cli.exchange import exchange
     from psbridge.cli.exo import exo
     from psbridge.cli.exo_rollout import rollout
@@ -203,6 +311,7 @@ def _register() -> None:
     cli.add_command(exo)
     cli.add_command(exchange)
     cli.add_command(serve_replay)
+    cli.add_command(config)
 
 
 _register()

@@ -38,6 +38,8 @@ Handler = Callable[[bytes], tuple[int, bytes]]
 PASSWORD_ENV = "PSBRIDGE_REPLAY_PASSWORD"  # noqa: S105 - the variable name, not a value
 _SOAP = "application/soap+xml;charset=UTF-8"
 _MAX_BODY = 64 * 1024 * 1024
+# WinRM's path, and Exchange Server's PowerShell virtual directory (psbridge reaches it at /PowerShell).
+_PATHS = ("/wsman", "/powershell")
 
 
 class Endpoints:
@@ -164,7 +166,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._reply(413, b"request too large")
             return
         data = self.rfile.read(length)
-        if self.path.split("?")[0].rstrip("/") != "/wsman":
+        if self.path.split("?")[0].rstrip("/").lower() not in _PATHS:
             self._reply(404, b"not found")
         elif self.server.ntlm is not None:
             self._post_ntlm(data, self.server.ntlm)

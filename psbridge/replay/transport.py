@@ -31,7 +31,6 @@ from psbridge.transport.psrp import HandlerWire, PSRPTransport, WireFactory
 
 RecordMode = Literal["none", "once", "new_episodes", "rewrite"]
 RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "rewrite")
-_MISS_IDS = {"PsbridgeReplayMiss": errors.ReplayMissError, "PsbridgeReplayExhausted": errors.ReplayExhaustedError}
 REPLAY_HOST = "replay.invalid"
 
 
@@ -76,7 +75,7 @@ class ReplayTransport:
         self.cassettes = single or (
             []
             if mode == "rewrite" or (mode == "new_episodes" and not self.path.exists())
-            else load_all(self.path, self.options.configuration_name)
+            else _of_host(load_all(self.path, self.options.configuration_name), self.options.host)
         )
         self.target = self.options.host
         if self.options.host == REPLAY_HOST and self.cassettes:
@@ -120,14 +119,11 @@ class ReplayTransport:
 
     def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
         if self._replay is not None:
-            result = self._replay.invoke(command, timeout=timeout, on_record=on_record)
-            miss = next((e for e in result.errors if e.fully_qualified_error_id in _MISS_IDS), None)
-            if miss is None:
-                return result
-            if self.mode == "none":
-                raise _MISS_IDS[miss.fully_qualified_error_id](
-                    miss.message, target=self.target, command=command.display(), error_id=miss.fully_qualified_error_id
-                )
+            try:
+                return self._replay.invoke(command, timeout=timeout, on_record=on_record)
+            except errors.ReplayError:
+                if self.mode == "none":
+                    raise
         return self._live_transport(command).invoke(command, timeout=timeout, on_record=on_record)
 
     def _live_transport(self, command: Command) -> PSRPTransport:
@@ -174,6 +170,13 @@ class ReplayTransport:
             recorded_with={name: _version(name) for name in ("psbridge", "pypsrp", "psrpcore")},
         )
         cassette.save(self.path, scrub, recorder.secrets)
+
+
+def _of_host(cassettes: list[Cassette], host: str) -> list[Cassette]:
+    """The recordings whose endpoint names `host`, so one directory can serve several targets; all of
+    them when none does (recordings of one host, scrubbed ones, or replay without a host)."""
+    mine = [c for c in cassettes if (urlsplit(c.target.endpoint).hostname or "") == host.lower()]
+    return mine or cassettes
 
 
 def _target(options: ConnectionOptions, pool: Sequence[object]) -> Target:

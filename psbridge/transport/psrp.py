@@ -47,6 +47,11 @@ from psbridge.transport import RecordCallback
 WireFactory = Callable[[Any], Any]
 # HTTP statuses worth another try: a dropped shell (400), throttling and overload.
 _TRANSIENT_HTTP = frozenset({400, 408, 425, 429, 500, 502, 503, 504})
+# The error ids psbridge's replay server answers a command it holds no reply for with.
+REPLAY_MISS_IDS: dict[str, type[errors.ReplayError]] = {
+    "PsbridgeReplayMiss": errors.ReplayMissError,
+    "PsbridgeReplayExhausted": errors.ReplayExhaustedError,
+}
 _STATE_NAMES = {
     PSInvocationState.COMPLETED: "Completed",
     PSInvocationState.FAILED: "Failed",
@@ -264,6 +269,11 @@ class PSRPTransport:
         streams = _streams(ps)
         if on_record is not None:
             _forward(streams, forwarded, on_record)
+        miss = next((e for e in streams.error if e.fully_qualified_error_id in REPLAY_MISS_IDS), None)
+        if miss is not None:  # a replay server answered (in process, or `serve-replay` over a socket)
+            raise REPLAY_MISS_IDS[miss.fully_qualified_error_id](
+                miss.message, target=self.target, command=command.display(), error_id=miss.fully_qualified_error_id
+            )
         return InvocationResult(
             command=command.display(),
             output=tuple(convert(o) for o in ps.output),

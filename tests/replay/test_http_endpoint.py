@@ -24,6 +24,7 @@ from psbridge import (
     AuthenticationError,
     Command,
     ConnectError,
+    ReplayMissError,
     RetryPolicy,
     Session,
     TransientRemoteError,
@@ -59,6 +60,22 @@ def test_a_real_session_over_http_reads_the_recorded_version(serve: Serve) -> No
     assert url.startswith("http://127.0.0.1:")
     with session_for(url) as s:
         assert str(check_version(s).version) == "2.5.190.0"
+
+
+def test_a_command_the_recordings_lack_is_a_replay_miss_over_the_socket_too(serve: Serve) -> None:
+    """As under --replay (exit 2), not a remote failure (exit 4): the client maps the server's miss id."""
+    url, _ = serve()
+    with session_for(url) as s, pytest.raises(ReplayMissError, match="no recorded episode for `Get-Nothing`") as caught:
+        s.invoke(Command.cmdlet("Get-Nothing"))
+    assert caught.value.exit_code == 2
+
+
+def test_every_session_is_served_the_recordings_afresh(serve: Serve) -> None:
+    """A second client session (a second cron run) gets the same replies as the first."""
+    url, _ = serve()
+    for _ in range(2):
+        with session_for(url) as s:
+            assert str(check_version(s).version) == "2.5.190.0"
 
 
 def test_tls_validates_against_the_written_ca_file(serve: Serve, tmp_path: Path) -> None:
