@@ -303,6 +303,7 @@ def _register() -> None:
     from psbridge.cli.exchange import exchange
     from psbridge.cli.exo import exo
     from psbridge.cli.exo_rollout import rollout
+    from psbridge.cli.runbooks import register
     from psbridge.cli.serve import serve_replay
 
     cli.add_command(adsync)
@@ -312,6 +313,7 @@ def _register() -> None:
     cli.add_command(exchange)
     cli.add_command(serve_replay)
     cli.add_command(config)
+    register(cli)
 
 
 _register()

@@ -1,0 +1,81 @@
+"""`psbridge check|diagnose|repair ...`: the runbooks, across the targets each one needs.
+
+Every runbook command prints its report (a table of checks, or the whole report as JSON with
+`--output json`) and exits for monitoring: 0 every check passed, 1 any warns or fails, 2 bad input,
+3 a target could not be reached. The targets come from the config file (`--config`, see `psbridge
+config path`); under `--replay DIR`, a role the config has no target for replays DIR.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from psbridge.runbooks.report import Report
+    from psbridge.targets import Targets
+
+
+@click.group()
+def check() -> None:
+    """Readiness checks: is the organization ready for a change?"""
+
+
+@click.group()
+def diagnose() -> None:
+    """Diagnose a known problem and say how to fix it."""
+
+
+@click.group()
+def repair() -> None:
+    """Guarded remediations: show the plan, do it only with --yes, resume where it stopped."""
+
+
+def targets(ctx: click.Context) -> Targets:
+    """The run's targets (sessions opened on first use, closed when the run ends)."""
+    result: Targets = ctx.obj.targets()
+    return result
+
+
+def emit_report(ctx: click.Context, report: Report) -> None:
+    """Print the report and exit with its code (0 pass, 1 warn or fail)."""
+    from psbridge.cli.output import emit
+
+    if ctx.obj.output == "json":
+        emit(ctx, report)
+    else:
+        subject = f" ({report.subject})" if report.subject else ""
+        click.echo(f"{report.runbook}{subject}: {report.status.value.upper()}")
+        for item in report.checks:
+            where = f" [{item.target}]" if item.target else ""
+            click.echo(f"  {item.status.value.upper():4}  {item.name}{where}: {item.summary}")
+            for key, value in item.evidence.items():
+                click.echo(f"          {key}: {_short(value)}")
+            if item.fix and item.status.value in ("warn", "fail"):
+                click.echo(f"          fix: {item.fix}")
+    ctx.exit(report.exit_code)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    from psbridge.cli.output import _text
+
+    text = _text(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# Each runbook's command lives in its own module; they add themselves to the groups above.
+RUNBOOK_MODULES = ("readiness", "routing", "duplicate", "migration")
+
+
+def register(cli: click.Group) -> None:
+    for name in RUNBOOK_MODULES:
+        try:
+            importlib.import_module(f"psbridge.cli.rb_{name}")
+        except ModuleNotFoundError as exc:  # pragma: no cover - only while a runbook is being written
+            if exc.name != f"psbridge.cli.rb_{name}":
+                raise
+    for group in (check, diagnose, repair):
+        if group.commands:
+            cli.add_command(group)

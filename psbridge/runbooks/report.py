@@ -1,0 +1,69 @@
+"""What every runbook returns: checks with a status, the evidence behind it and the fix.
+
+A runbook never raises for what it finds: a missing domain, an old Connect server, a straggling
+mailbox are checks that `fail` or `warn`, with the evidence (the values read, from which target)
+and the documented fix. It raises only when it cannot look: bad input (InputError, exit 2) or a
+target it cannot reach (TransportError, exit 3); a target it can reach but cannot read is a `fail`
+check naming the error.
+
+Exit codes for monitoring (`Report.exit_code`): 0 every check passed (or was skipped), 1 any check
+warns or fails; the CLI adds 2 for bad input and 3 for an unreachable target.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"  # noqa: S105 - a status, not a password
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"  # not applicable here (e.g. no Cloud Sync agent), or not reachable after an earlier failure
+
+
+_RANK = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.FAIL: 2}
+
+
+class Check(BaseModel):
+    """One check: `summary` says what was found in one line; `evidence` holds the values read (JSON-able),
+    `target` the host or role they came from; `fix` what to do when it does not pass."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    status: Status
+    summary: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    target: str | None = None
+    fix: str | None = None
+
+
+class Report(BaseModel):
+    """A runbook's checks, in the order they ran, and its verdict (the worst status)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runbook: str
+    subject: str | None = None  # what it was about: a user, a tenant
+    checks: tuple[Check, ...]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Status:
+        worst = max((c.status for c in self.checks), key=_RANK.__getitem__, default=Status.PASS)
+        return Status.PASS if worst == Status.SKIP else worst
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == Status.PASS else 1
+
+    def check(self, name: str) -> Check:
+        """The check of that name (KeyError when the runbook has none)."""
+        for item in self.checks:
+            if item.name == name:
+                return item
+        raise KeyError(name)
