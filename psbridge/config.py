@@ -14,6 +14,14 @@
     app_id = "..."
     certificate_thumbprint = "..."
 
+    [graph]                         # Microsoft Graph app-only (Cloud Sync --via graph, tenant facts)
+    tenant_id = "..."
+    client_id = "..."
+    certificate = "app.pfx"         # or a client secret in $PSBRIDGE_GRAPH_CLIENT_SECRET
+
+    [cloudsync]
+    via = "graph"                   # the default backend of `psbridge cloudsync` (else psrp)
+
 The file is found at `--config PATH`, else `$PSBRIDGE_CONFIG`, else the per-user location above
 (`$XDG_CONFIG_HOME/psbridge/config.toml` when XDG_CONFIG_HOME is set). A missing default file means no
 targets; a file that was named and is missing is an error. Passwords are never in the file: a target
@@ -184,6 +192,8 @@ class Config:
     exists: bool
     targets: Mapping[str, Target] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    graph: Mapping[str, str] = dataclasses.field(default_factory=dict)  # GraphCredentials fields
+    cloudsync_via: Literal["psrp", "graph"] | None = None
 
     def find(self, role_or_name: str) -> Target | None:
         """The target of that name, else the one target of that role; None when there is none."""
@@ -246,13 +256,49 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {where}: {getattr(exc, 'strerror', None) or exc}") from None
     targets = _targets(where, data)
-    return Config(where, source, exists=True, targets=targets, warnings=_permission_warnings(where))
+    graph = _table(where, data, "graph", "[graph]")
+    if "client_secret" in graph:
+        raise ConfigError(
+            f"{where}: [graph]: secrets are never stored in the config file; name the environment variable that "
+            'holds it with client_secret_env = "VAR" (PSBRIDGE_GRAPH_CLIENT_SECRET by default)'
+        )
+    _validate(where, "[graph]", _GraphSettings, graph)
+    if "certificate" in graph:  # relative to the file, like every other path in it
+        graph = {**graph, "certificate": str((where.parent / str(graph["certificate"])).expanduser())}
+    cloudsync = _validate(where, "[cloudsync]", _CloudSyncSettings, _table(where, data, "cloudsync", "[cloudsync]"))
+    return Config(
+        where, source, exists=True, targets=targets, warnings=_permission_warnings(where),
+        graph={k: str(v) for k, v in graph.items()}, cloudsync_via=cloudsync.via,
+    )  # fmt: skip
+
+
+class _GraphSettings(BaseModel):
+    """[graph]: the app-only credentials of `psbridge.graph.auth.GraphCredentials` (never a secret)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str | None = None
+    client_id: str | None = None
+    certificate: str | None = None
+    certificate_password_env: str | None = None
+    client_secret_env: str | None = None
+    graph_url: str | None = None
+    authority_host: str | None = None
+
+
+class _CloudSyncSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    via: Literal["psrp", "graph"] | None = None
 
 
 def _targets(where: Path, data: Mapping[str, Any]) -> dict[str, Target]:
-    unknown = sorted(set(data) - {"defaults", "targets"})
+    unknown = sorted(set(data) - {"defaults", "targets", "graph", "cloudsync"})
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (the file holds [defaults] and [targets.NAME] tables)")
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (the file holds [defaults], [targets.NAME], [graph] and "
+            "[cloudsync] tables)"
+        )
     defaults = _table(where, data, "defaults", "[defaults]")
     tables = _table(where, data, "targets", "[targets]")
     _refuse_password(where, "[defaults]", defaults)

@@ -78,9 +78,10 @@ def test_one_healthy_job_exits_0(cli: Any) -> None:
 # -- which backend ----------------------------------------------------------------------------------
 
 
-def _schema_api(cli: Any, *via: str) -> str:
+def _schema_api(cli: Any, *via: str, config: Path | None = None) -> str:
     """Which backend served `schema`: the module reads Graph beta, psbridge's Graph backend v1.0."""
-    result: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "schema", "--job-id", HEALTHY, *via)
+    named = ["--config", str(config)] if config is not None else []
+    result: Result = cli(*named, "--replay", DEMO, "-o", "json", "cloudsync", "schema", "--job-id", HEALTHY, *via)
     assert result.code == 0, result
     context = result.json()["document"]["@odata.context"]
     return "graph" if "/v1.0/" in context else "psrp" if "/beta/" in context else context
@@ -100,6 +101,20 @@ def test_the_backend_comes_from_via_then_the_configuration_then_graph_credential
     monkeypatch.setenv("PSBRIDGE_CLOUDSYNC_VIA", "Graph")
     monkeypatch.delenv("PSBRIDGE_GRAPH_CLIENT_ID")
     assert _schema_api(cli) == "graph"
+
+
+def test_the_config_file_chooses_the_backend_and_holds_the_graph_app(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[graph] credentials make Graph the default; [cloudsync] via overrides them; the environment wins."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[graph]\ntenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n', encoding="utf-8")
+    config.chmod(0o600)
+    assert _schema_api(cli, config=config) == "graph"
+    config.write_text(config.read_text(encoding="utf-8") + '[cloudsync]\nvia = "psrp"\n', encoding="utf-8")
+    assert _schema_api(cli, config=config) == "psrp"
+    monkeypatch.setenv("PSBRIDGE_CLOUDSYNC_VIA", "graph")
+    assert _schema_api(cli, config=config) == "graph"
 
 
 def test_a_bad_configured_backend_is_one_line(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:

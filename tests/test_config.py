@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import DEMO, FAST_RETRY, cassette
+from helpers import DEMO, FAST_RETRY, REPO, cassette
 
 import psbridge.config
 import psbridge.targets.sessions
@@ -187,7 +187,8 @@ BAD = [
     pytest.param('[targets.connect\nhost = "c.example"\n',
                  "not valid TOML: Expected ']' at the end of a table declaration (at line 1", id="not TOML"),
     pytest.param('[target.connect]\nhost = "c.example"\n',
-                 "unknown key 'target' (the file holds [defaults] and [targets.NAME] tables)", id="unknown table"),
+                 "unknown key 'target' (the file holds [defaults], [targets.NAME], [graph] and [cloudsync] tables)",
+                 id="unknown table"),
     pytest.param('[targets.connect]\nhost = "c.example"\napp_id = "x"\n',
                  "target 'connect': app_id: only a target with role exo signs in", id="exo keys elsewhere"),
     pytest.param('[targets.exo]\nhost = "j.example"\norganization = "contoso.onmicrosoft.com"\n',
@@ -417,3 +418,31 @@ def test_a_target_that_cannot_even_be_opened_fails_alone(
     assert (connect.status, connect.error_type, connect.unreachable) == ("fail", "InputError", False)
     assert "no password for svc@c.example (target connect): set PSBRIDGE_PASSWORD" in (connect.error or "")
     assert (dc.status, dc.error) == ("pass", None)
+
+
+def test_graph_and_cloudsync_tables_configure_the_graph_backend(tmp_path: Path, cli: Any) -> None:
+    """[graph] supplies the app's credentials (certificate relative to the file) and [cloudsync] via the
+    default backend; the environment wins over the file, and a secret in the file is refused."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[graph]\ntenant_id = "7e0d8a4c-1b2f-4c3d-9e8f-0a1b2c3d4e5f"\nclient_id = "app"\ncertificate = "app.pem"\n'
+        '[cloudsync]\nvia = "psrp"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    config = load_config(path)
+    assert config.cloudsync_via == "psrp"
+    assert config.graph["certificate"] == str(tmp_path / "app.pem")
+    with pytest.raises(ConfigError, match=r"\[cloudsync\]: via"):
+        path.write_text('[cloudsync]\nvia = "smoke-signals"\n', encoding="utf-8")
+        load_config(path)
+    path.write_text('[graph]\ntenant_id = "t"\nclient_id = "c"\nclient_secret = "hunter22"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="client_secret_env") as caught:
+        load_config(path)
+    assert "hunter22" not in str(caught.value)
+
+
+def test_the_commented_template_and_the_demo_config_load() -> None:
+    template = load_config(REPO / "examples" / "psbridge.toml")
+    assert {t.role for t in template.targets.values()} == {"connect", "cloudsync-agent", "exo", "exchange", "dc"}
+    assert load_config(REPO / "examples" / "demo.toml").targets

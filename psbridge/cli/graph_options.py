@@ -1,7 +1,9 @@
 """`psbridge cloudsync ... --via psrp|graph`: which backend runs a command, and the run's Graph client.
 
-The backend: `--via`, else PSBRIDGE_CLOUDSYNC_VIA, else `graph` when Graph app-only credentials are
-configured (tenant and client id from the group's options or PSBRIDGE_GRAPH_*), else `psrp`.
+The backend: `--via`, else PSBRIDGE_CLOUDSYNC_VIA, else the config file's `[cloudsync] via`, else
+`graph` when Graph app-only credentials are configured (tenant and client id from the group's
+options, else PSBRIDGE_GRAPH_*, else the config file's `[graph]` table), else `psrp`. The runbooks
+use the same Graph client for tenant facts, outside the cloudsync group.
 Commands only Graph can do default to `graph` and refuse an explicit `--via psrp`.
 
 The Graph client follows the global options: `--replay PATH` serves the Graph cassettes under PATH
@@ -23,6 +25,7 @@ import click
 from psbridge.errors import InputError
 
 if TYPE_CHECKING:
+    from psbridge.config import Config
     from psbridge.graph.auth import GraphCredentials, TokenProvider
     from psbridge.graph.client import GraphClient
 
@@ -54,13 +57,27 @@ def remember(ctx: click.Context, options: GraphOptions) -> None:
     ctx.meta[_GRAPH] = options
 
 
+def _options(ctx: click.Context) -> GraphOptions:
+    """The cloudsync group's Graph options; none (all from the environment or config) for other commands."""
+    options: GraphOptions = ctx.meta.setdefault(_GRAPH, GraphOptions(None, None, None))
+    return options
+
+
 def credentials(ctx: click.Context, environ: Mapping[str, str] = os.environ) -> GraphCredentials | None:
-    """The app's credentials: the group's options over PSBRIDGE_GRAPH_*; None without tenant and client id."""
+    """The app's credentials: the group's options over PSBRIDGE_GRAPH_* over the config file's [graph];
+    None without tenant and client id."""
     from psbridge.graph.auth import CERTIFICATE_ENV, CLIENT_ID_ENV, TENANT_ENV, GraphCredentials
 
-    options: GraphOptions = ctx.meta[_GRAPH]
+    options = _options(ctx)
     given = {TENANT_ENV: options.tenant_id, CLIENT_ID_ENV: options.client_id, CERTIFICATE_ENV: options.certificate}
-    return GraphCredentials.from_env({**environ, **{k: str(v) for k, v in given.items() if v is not None}})
+    found = GraphCredentials.from_env({**environ, **{k: str(v) for k, v in given.items() if v is not None}})
+    if found is not None:
+        return found
+    config: Config | None = ctx.obj.own_config()
+    table = dict(config.graph) if config is not None else {}
+    if not (table.get("tenant_id") and table.get("client_id")):
+        return None
+    return GraphCredentials.build(**table)
 
 
 def resolve(ctx: click.Context, via: str | None, *, graph_only: str | None = None) -> Via:
@@ -79,6 +96,9 @@ def resolve(ctx: click.Context, via: str | None, *, graph_only: str | None = Non
         if configured not in ("psrp", "graph"):
             raise InputError(f"{VIA_ENV} must be psrp or graph, not {configured!r}")
         return "graph" if configured == "graph" else "psrp"
+    config: Config | None = ctx.obj.own_config()
+    if config is not None and config.cloudsync_via is not None:
+        return config.cloudsync_via
     return "graph" if credentials(ctx) is not None else "psrp"
 
 
@@ -91,7 +111,7 @@ def token_provider(creds: GraphCredentials) -> TokenProvider:
 
 def graph_client(ctx: click.Context) -> GraphClient:
     """The run's Graph client, opened at first use and closed with the run (a recording is written then)."""
-    options: GraphOptions = ctx.meta[_GRAPH]
+    options = _options(ctx)
     if options.client is None:
         options.client = _open(ctx, ctx.obj.params)
     return options.client

@@ -109,9 +109,15 @@ class CliContext:
         role = "exo" if jump_host else GROUP_ROLES.get(self.group or "")
         if role is None or self.params["host"]:
             return None
+        config = self.own_config()
+        return config.find(role) if config is not None else None
+
+    def own_config(self) -> Config | None:
+        """The config file for defaults nobody named; None when replaying without one named: a replay of
+        the demo is not changed by your own config file."""
         if self.params["replay"] and not (self.params["config"] or os.environ.get("PSBRIDGE_CONFIG")):
-            return None  # a replay of the demo is not changed by your own config file
-        return self.config().find(role)
+            return None
+        return self.config()
 
     def close(self) -> None:
         if self._session is not None:
