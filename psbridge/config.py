@@ -148,16 +148,7 @@ class Target(TargetSettings):
 
         if not any(getattr(self, k) for k in _EXO_KEYS):
             return None
-        try:
-            return ExoConnection(
-                organization=self.organization or "",
-                app_id=self.app_id,
-                certificate_thumbprint=self.certificate_thumbprint,
-                managed_identity=self.managed_identity,
-                managed_identity_account_id=self.managed_identity_account_id,
-            )
-        except ValidationError as exc:
-            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        return ExoConnection.of(self)
 
     def connection_values(self) -> dict[str, Any]:
         """ConnectionOptions fields for this target, without a password: its keys over its role's defaults."""

@@ -68,3 +68,22 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def no_user_config() -> Path:
+    """Where the per-user config file would be: in the empty directory `isolated` points XDG_CONFIG_HOME at."""
+    return Path(os.environ["XDG_CONFIG_HOME"]) / "psbridge" / "config.toml"
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config file (0600 unless told) and return its path."""
+
+    def write(text: str, name: str = "psbridge.toml", mode: int = 0o600) -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        path.chmod(mode)
+        return path
+
+    return write

@@ -26,25 +26,6 @@ DEMO_CONFIG = REPO / "examples" / "demo.toml"
 REPLAY = ["--config", DEMO_CONFIG, "--replay", DEMO]
 
 
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The per-user location is an empty directory: the caller's own config file never counts."""
-    home = tmp_path / "xdg"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
-    return home / "psbridge" / "config.toml"
-
-
-@pytest.fixture
-def write_config(tmp_path: Path) -> Callable[..., Path]:
-    def write(text: str, name: str = "psbridge.toml", mode: int = 0o600) -> Path:
-        path = tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        path.chmod(mode)
-        return path
-
-    return write
-
-
 @pytest.fixture
 def options_used(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """The ConnectionOptions (or None) and the timeout of every session the CLI opens."""

@@ -27,25 +27,6 @@ from psbridge.targets import Targets, check_targets, describe_targets
 THING = "Get-Date"  # any cmdlet: these recordings only need one that the targets answer differently
 
 
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The per-user location is an empty directory: the caller's own config file never counts."""
-    home = tmp_path / "xdg"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
-    return home / "psbridge" / "config.toml"
-
-
-@pytest.fixture
-def write_config(tmp_path: Path) -> Callable[..., Path]:
-    def write(text: str, name: str = "psbridge.toml", mode: int = 0o600) -> Path:
-        path = tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        path.chmod(mode)
-        return path
-
-    return write
-
-
 def recordings(directory: Path, **hosts: str) -> Path:
     """A recordings directory: for each file name, one host (endpoint URL) answering THING with its name."""
     directory.mkdir(exist_ok=True)

@@ -84,20 +84,12 @@ def exo_session(ctx: click.Context) -> Session:
 
 
 def _connection(settings: ExoSettings) -> Any:
-    from pydantic import ValidationError
-
     from psbridge.exchange import ExoConnection
 
     try:
-        return ExoConnection(
-            organization=settings.organization or "",
-            app_id=settings.app_id,
-            certificate_thumbprint=settings.certificate_thumbprint,
-            managed_identity=settings.managed_identity,
-            managed_identity_account_id=settings.managed_identity_account_id,
-        )
-    except ValidationError as exc:
-        raise click.UsageError(f"Exchange Online sign-in: {exc.errors()[0]['msg']}") from None
+        return ExoConnection.of(settings)
+    except ValueError as exc:
+        raise click.UsageError(f"Exchange Online sign-in: {exc}") from None
 
 
 def show_change(ctx: click.Context, result: Any, fields: tuple[str, ...]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from psbridge.command import Command, ErrorRule, Value
 from psbridge.errors import AccessDeniedError, InputError, PrerequisiteMissingError, SignInError
@@ -60,6 +60,24 @@ class ExoConnection(BaseModel):
         if self.certificate_thumbprint and not _THUMBPRINT.match(self.certificate_thumbprint):
             raise ValueError("certificate_thumbprint must be 40 hexadecimal characters")
         return self
+
+    @classmethod
+    def of(cls, settings: object) -> ExoConnection:
+        """The sign-in an object with these field names describes (a config target, the CLI's options).
+
+        Raises:
+            ValueError: they do not make a sign-in; the message is the first problem, in one line.
+        """
+        try:
+            return cls(
+                organization=getattr(settings, "organization", None) or "",
+                app_id=getattr(settings, "app_id", None),
+                certificate_thumbprint=getattr(settings, "certificate_thumbprint", None),
+                managed_identity=bool(getattr(settings, "managed_identity", False)),
+                managed_identity_account_id=getattr(settings, "managed_identity_account_id", None),
+            )
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
 
     def connect_command(self) -> Command:
         parameters: dict[str, Value] = {"Organization": self.organization, "ShowBanner": False}
