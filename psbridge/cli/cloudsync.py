@@ -201,6 +201,15 @@ def info(ctx: click.Context) -> None:
     emit(ctx, get_info(session(ctx), module_path=module_path(ctx)))
 
 
+@cloudsync.command("agent")
+@click.pass_context
+def agent(ctx: click.Context) -> None:
+    """The provisioning agent installed on the agent host, and its version (read from the host itself)."""
+    from psbridge.cloudsync import get_agent_version
+
+    emit(ctx, get_agent_version(session(ctx)))
+
+
 @cloudsync.command("service-principal")
 @click.option("--kind", type=click.Choice(["CloudSync", "SyncFabric", "All"]), default="CloudSync", show_default=True)
 @click.pass_context

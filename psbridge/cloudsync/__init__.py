@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         connect,
         disable_dirsync_accidental_deletion_prevention,
         export_logs,
+        get_agent_version,
         get_info,
         get_job,
         get_job_schedule,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     )
     from psbridge.cloudsync.graph import DeletionThresholdChange
     from psbridge.cloudsync.models import (
+        AgentInstallation,
         DeletionThreshold,
         GraphQueryResult,
         Info,
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccountRepair",
     "ActionResult",
+    "AgentInstallation",
     "ConnectResult",
     "DeletionPrevention",
     "DeletionPreventionChange",
@@ -122,6 +125,7 @@ __all__ = [
     "connect",
     "disable_dirsync_accidental_deletion_prevention",
     "export_logs",
+    "get_agent_version",
     "get_info",
     "get_job",
     "get_job_schedule",
@@ -152,6 +156,7 @@ _LAZY = {
     "DeletionThreshold": "psbridge.cloudsync.models",
     "DeletionThresholdChange": "psbridge.cloudsync.graph",
     "GraphQueryResult": "psbridge.cloudsync.models",
+    "AgentInstallation": "psbridge.cloudsync.models",
     "Info": "psbridge.cloudsync.models",
     "Job": "psbridge.cloudsync.models",
     "JobChange": "psbridge.cloudsync.changes",
@@ -184,6 +189,7 @@ _LAZY = {
     "connect": "psbridge.cloudsync.functions",
     "disable_dirsync_accidental_deletion_prevention": "psbridge.cloudsync.functions",
     "export_logs": "psbridge.cloudsync.functions",
+    "get_agent_version": "psbridge.cloudsync.functions",
     "get_info": "psbridge.cloudsync.functions",
     "get_job": "psbridge.cloudsync.functions",
     "get_job_schedule": "psbridge.cloudsync.functions",

@@ -31,6 +31,7 @@ from psbridge.cloudsync.changes import (
     SchemaChange,
 )
 from psbridge.cloudsync.models import (
+    AgentInstallation,
     GraphQueryResult,
     Info,
     Job,
@@ -61,9 +62,10 @@ from psbridge.cloudsync.runner import (
     run,
     warnings,
 )
+from psbridge.command import Command
 from psbridge.errors import InputError
 from psbridge.files import fetch
-from psbridge.models import PSModel
+from psbridge.models import PSModel, only
 from psbridge.session import Session
 
 Template = Literal["AD2AADProvisioning", "AD2AADPasswordHash"]
@@ -132,6 +134,14 @@ def set_tenant_id(session: Session, *, tenant_id: str | uuid.UUID, module_path: 
         session, function, {"TenantId": _guid(tenant_id, "tenant id")}, module_path=module_path, connected=False
     )
     return ActionResult(function=function, messages=messages(result), warnings=warnings(result))
+
+
+def get_agent_version(session: Session) -> AgentInstallation:
+    """The provisioning agent installed on the host and its version (the service executable's file
+    version, found through the agent's registry key); reads only, without importing AADCloudSyncTools."""
+    command = Command.script("cloudsync/Get-AgentVersion.ps1")
+    result = session.invoke(command)
+    return only(AgentInstallation, result.output, command=command.display(), target=session.target)
 
 
 def get_info(session: Session, *, module_path: str | None = None) -> Info:

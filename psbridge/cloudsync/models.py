@@ -13,10 +13,19 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, computed_field, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from psbridge.models import PSModel
 from psbridge.types import DateTime, TimeSpan, parse_bool
+from psbridge.versions import Version
 
 REDACTED = "[redacted]"
 # .NET TimeSpan.MaxValue in minutes: what [XmlConvert]::ToTimeSpan makes of Graph's "no interval".
@@ -619,3 +628,21 @@ class TenantSyncFacts(PSModel):
         """Connect Sync's tenant-wide deletion prevention: any type but `disabled`; None when unknown."""
         kind = self.deletion_prevention_type
         return None if kind is None else not same(kind, "disabled")
+
+
+class AgentInstallation(PSModel):
+    """The provisioning agent on a host (its registry key and service executable, cloudsync.md §2).
+
+    `version` is the executable's file version, None when the agent is absent or the file is missing.
+    """
+
+    present: bool = Field(alias="Present")
+    version: Version | None = Field(default=None, alias="Version")
+    service_name: str | None = Field(default=None, alias="ServiceName")
+    install_dir: str | None = Field(default=None, alias="InstallDir")
+    service_process_name: str | None = Field(default=None, alias="ServiceProcessName")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        return value or None

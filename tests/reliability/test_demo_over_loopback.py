@@ -2,7 +2,7 @@
 
 Issue 5's "done when": the loopback endpoint serves every command the demo recordings answer, to a
 client that only knows it as a WinRM host (`--host 127.0.0.1 --port N --auth basic`), over plain HTTP
-(`--no-tls`) and over TLS (`--ca-file`). 53 demo commands, over HTTP and over TLS: each one exits with
+(`--no-tls`) and over TLS (`--ca-file`). 54 demo commands, over HTTP and over TLS: each one exits with
 the same code and prints the same JSON as under `--replay recorded_sessions/demo`, says the same on
 stderr apart from log events, sends the same remote commands in the same order, and never shows a
 traceback. One endpoint process per transport serves every command (each client session is served the
@@ -79,6 +79,7 @@ DEMO_COMMANDS: dict[str, Demo] = {
     "cloudsync connect": demo("cloudsync connect"),
     "cloudsync --sign-in jobs": demo("cloudsync --sign-in jobs"),
     "cloudsync info": demo("cloudsync info"),
+    "cloudsync agent": demo("cloudsync agent"),  # agent.yaml: the agent installed on AGENT01
     "cloudsync schedule": demo("cloudsync schedule"),
     "cloudsync settings": demo("cloudsync settings"),
     "cloudsync schema": demo(f"cloudsync schema --job-id {HEALTHY}"),

@@ -505,3 +505,22 @@ def test_a_job_id_and_a_template_exclude_each_other() -> None:
     with pytest.raises(InputError, match="not both"):
         cs.get_job_status(Session(transport=transport), job_id=HEALTHY, template="AD2AADProvisioning")
     assert transport.calls == []
+
+
+def test_the_agent_version_is_read_from_the_host_without_the_module(replay_session: Any) -> None:
+    """Get-AgentVersion.ps1: the registry key and the service executable's file version."""
+    agent = {
+        "ServiceName": "AADConnectProvisioningAgent",
+        "InstallDir": "C:\\Agent",
+        "ServiceProcessName": "AADConnectProvisioningAgent.exe",
+    }
+    nothing = {key: {"Nil": None} for key in ["Version", *agent]}
+    session = replay_session([
+        {"script": "cloudsync/Get-AgentVersion.ps1",
+         "output": [{"properties": {"Present": True, "Version": "1.1.2505.0", **agent}}]},
+        {"script": "cloudsync/Get-AgentVersion.ps1", "output": [{"properties": {"Present": False, **nothing}}]},
+    ])  # fmt: skip
+    installed = cs.get_agent_version(session)
+    assert installed.present and str(installed.version) == "1.1.2505.0"
+    absent = cs.get_agent_version(session)
+    assert not absent.present and absent.version is None
