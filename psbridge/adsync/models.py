@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from psbridge.adsync.policy import PolicyNote
-from psbridge.errors import InputError
+from psbridge.errors import UnexpectedOutputError
 from psbridge.models import PSModel
 from psbridge.types import Bool, DateTime, OptionalBool, TimeSpan
 from psbridge.versions import Version
@@ -108,7 +108,7 @@ class GlobalSettings(PSModel):
     def server_configuration_version(self) -> Version:
         raw = self.get(SERVER_CONFIGURATION_VERSION)
         if raw is None:
-            raise InputError(f"the server reports no {SERVER_CONFIGURATION_VERSION} global setting")
+            raise UnexpectedOutputError(f"the server reports no {SERVER_CONFIGURATION_VERSION} global setting")
         return Version(raw)
 
 

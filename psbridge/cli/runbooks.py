@@ -8,7 +8,6 @@ config path`); under `--replay DIR`, a role the config has no target for replays
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -65,17 +64,9 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# Each runbook's command lives in its own module; they add themselves to the groups above.
-RUNBOOK_MODULES = ("readiness", "routing", "duplicate", "migration")
-
-
 def register(cli: click.Group) -> None:
-    for name in RUNBOOK_MODULES:
-        try:
-            importlib.import_module(f"psbridge.cli.rb_{name}")
-        except ModuleNotFoundError as exc:  # pragma: no cover - only while a runbook is being written
-            if exc.name != f"psbridge.cli.rb_{name}":
-                raise
+    """Add the runbook groups; each runbook's command lives in its own `rb_*` module, which adds itself."""
+    from psbridge.cli import rb_duplicate, rb_migration, rb_readiness, rb_routing  # noqa: F401
+
     for group in (check, diagnose, repair):
-        if group.commands:
-            cli.add_command(group)
+        cli.add_command(group)

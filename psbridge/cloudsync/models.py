@@ -630,6 +630,10 @@ class TenantSyncFacts(PSModel):
         return None if kind is None else not same(kind, "disabled")
 
 
+# Where the provisioning agent records its installation (cloudsync.md §2).
+AGENT_REGISTRY_KEY = r"HKLM\SOFTWARE\Microsoft\Azure AD Connect Agents\Azure AD Connect Provisioning Agent"
+
+
 class AgentInstallation(PSModel):
     """The provisioning agent on a host (its registry key and service executable, cloudsync.md §2).
 

@@ -1,0 +1,78 @@
+"""`psbridge diagnose duplicate-mailbox USER` and `psbridge repair duplicate-mailbox USER --license-group GROUP`.
+
+Mirror `psbridge.runbooks.duplicate`: the diagnosis reads the exo and exchange targets; the repair also
+the dc (AD) and connect (Entra Connect Sync) targets. The repair shows its plan unless --yes is given;
+with it, it journals each step (--journal, by default psbridge-repair-<user>.jsonl in the current
+directory) and, run again with the same journal, resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from psbridge.cli.runbooks import diagnose, emit_report, repair, targets
+
+
+@diagnose.command("duplicate-mailbox")
+@click.argument("user")
+@click.pass_context
+def diagnose_duplicate_mailbox(ctx: click.Context, user: str) -> None:
+    """Does USER (a UPN) have a mailbox on Exchange Server and another in Exchange Online?
+
+    Compares the Exchange Server mailbox (or remote mailbox) and its ExchangeGuid with the Exchange
+    Online recipient's type, previous mailbox info and ExchangeGuid, and explains the symptoms.
+
+    Exit code 0 when there is one mailbox, 1 when there are two or leftovers of a second one, 2 bad
+    input or a missing target, 3 a target is unreachable.
+    """
+    from psbridge.runbooks.duplicate import diagnose_duplicate_mailbox as run
+
+    emit_report(ctx, run(targets(ctx), user=user))
+
+
+def default_journal(user: str) -> str:
+    """psbridge-repair-<user>.jsonl, the user's characters outside [A-Za-z0-9.@_-] replaced by `_`."""
+    return f"psbridge-repair-{re.sub(r'[^A-Za-z0-9.@_-]', '_', user.strip())}.jsonl"
+
+
+@repair.command("duplicate-mailbox")
+@click.argument("user")
+@click.option("--license-group", "group", required=True, metavar="GROUP", help="The AD group that assigns the licence.")
+@click.option("--yes", is_flag=True, help="Run the repair. Without it, only the plan is shown and nothing changes.")
+@click.option(
+    "--journal", type=click.Path(dir_okay=False), metavar="FILE",
+    help="The repair's journal, to resume from.  [default: psbridge-repair-<USER>.jsonl]",
+)  # fmt: skip
+@click.option(
+    "--deadline", "deadline_s", type=click.FloatRange(min=0, min_open=True), default=3600.0, show_default=True,
+    help="Seconds each wait (a sync cycle, Exchange Online's state) may take before the repair stops.",
+)  # fmt: skip
+@click.option(
+    "--poll", "poll_s", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+    help="Seconds between the reads of a wait.",
+)  # fmt: skip
+@click.pass_context
+def repair_duplicate_mailbox(
+    ctx: click.Context, user: str, group: str, yes: bool, journal: str | None, deadline_s: float, poll_s: float
+) -> None:
+    """Repair USER's duplicate mailbox, keeping the one on Exchange Server.
+
+    Steps, each verified before the next: 1 remove USER from GROUP in AD; 2 delta sync and wait;
+    3 wait until Exchange Online shows a MailUser; 4 permanently clear the previous mailbox info
+    (IRREVERSIBLE); 5 sync, and wait for a MailUser without previous mailbox info; 6 add USER back to
+    GROUP, sync, and verify.
+
+    Without --yes it only reads and prints the plan (exit 0). With --yes it runs, journaled: run it
+    again with the same journal to resume. Exit code 0 when repaired (or the plan is ready), 1 when a
+    check refuses the repair or a step fails (the report says where the user is left and how to go on),
+    2 bad input or a missing target, 3 a target is unreachable before anything changed.
+    """
+    from psbridge.runbooks.duplicate import repair_duplicate_mailbox as run
+
+    report = run(
+        targets(ctx), user=user, license_group=group, execute=yes,
+        journal=journal or default_journal(user), deadline_s=deadline_s, poll_s=poll_s,
+    )  # fmt: skip
+    emit_report(ctx, report)

@@ -1,0 +1,95 @@
+"""`psbridge check cloud-sync-migration`: am I ready to replace Entra Connect Sync with Cloud Sync?
+
+Mirrors `psbridge.runbooks.migration.check_cloud_sync_migration`, across the targets `connect`, `dc`
+and `cloudsync-agent`. Cloud Sync's deletion threshold and schedule are read from Microsoft Graph when
+Graph is configured (app-only credentials from PSBRIDGE_GRAPH_* or the config file's [graph] table), or
+replayed (`--replay DIR` with DIR/graph/*.yaml); otherwise that comparison is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from psbridge.cli.runbooks import check, emit_report, targets
+from psbridge.runbooks.migration import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
+from psbridge.versions import Version
+
+if TYPE_CHECKING:
+    from psbridge.graph.client import GraphClient
+
+
+def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> Version | None:
+    return None if value is None else Version(value)  # a malformed version is InputError: exit 2, one line
+
+
+def _graph(ctx: click.Context) -> GraphClient | None:
+    """The run's Graph client, or None when this run has no Graph to ask."""
+    from psbridge.cli.graph_options import credentials, graph_client
+    from psbridge.graph.recording import graph_files
+
+    replay = ctx.obj.params["replay"]
+    available = bool(graph_files(replay)) if replay else credentials(ctx) is not None
+    return graph_client(ctx) if available else None
+
+
+_FOLDER = click.Path(file_okay=False, path_type=Path)
+
+
+@check.command("cloud-sync-migration")
+@click.option("--ou", "ous", multiple=True, metavar="DN", help="An OU Cloud Sync will be scoped to (repeatable).")
+@click.option("--backup", type=_FOLDER, metavar="DIR", help="Export Connect's configuration now and copy it into DIR.")
+@click.option(
+    "--backup-remote-path", default=REMOTE_EXPORT_PATH, show_default=True, metavar="PATH",
+    help="The folder on the Connect server that --backup exports to.",
+)  # fmt: skip
+@click.option(
+    "--backup-dir", type=_FOLDER, metavar="DIR",
+    help="Without --backup: the folder earlier exports (psbridge-adsync-export-*.zip) are kept in.",
+)  # fmt: skip
+@click.option(
+    "--max-age", type=click.IntRange(min=1), default=MAX_BACKUP_AGE.days, show_default=True, metavar="DAYS",
+    help="The newest export in --backup-dir must be at most this old.",
+)  # fmt: skip
+@click.option(
+    "--agent-minimum", default=str(AGENT_MINIMUM), show_default=True, callback=_version, metavar="VERSION",
+    help="The provisioning agent's minimum (Exchange hybrid writeback's).",
+)  # fmt: skip
+@click.option(
+    "--agent-version", callback=_version, metavar="VERSION",
+    help="The provisioning agent's version, when the host cannot tell (psbridge reads it from the agent host).",
+)  # fmt: skip
+@click.option(
+    "--job-id", help="The Cloud Sync job to compare.  [default: the AD2AADProvisioning jobs of Connect's domains]"
+)
+@click.pass_context
+def cloud_sync_migration(
+    ctx: click.Context,
+    ous: tuple[str, ...],
+    backup: Path | None,
+    backup_remote_path: str,
+    backup_dir: Path | None,
+    max_age: int,
+    agent_minimum: Version,
+    agent_version: Version | None,
+    job_id: str | None,
+) -> None:
+    """The preflight for replacing Entra Connect Sync with Cloud Sync: a fresh configuration backup, each
+    scoping OU a valid DN that exists in AD, a provisioning agent at a supported version, the deletion
+    thresholds compared, and what will change.
+
+    Exit code 0 when every check passes, 1 when any warns or fails, 2 bad input, 3 a target is unreachable.
+    """
+    from psbridge.runbooks.migration import check_cloud_sync_migration
+
+    run = targets(ctx)
+    connect, dc, agent = run.session("connect"), run.session("dc"), run.session("cloudsync-agent")
+    report = check_cloud_sync_migration(
+        connect=connect, dc=dc, agent=agent, graph=_graph(ctx), ous=ous, backup=backup,
+        backup_remote_path=backup_remote_path, backup_dir=backup_dir, max_age=dt.timedelta(days=max_age),
+        agent_minimum=agent_minimum, agent_version=agent_version, job_id=job_id,
+    )  # fmt: skip
+    emit_report(ctx, report)

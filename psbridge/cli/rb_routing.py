@@ -1,0 +1,51 @@
+"""`psbridge diagnose routing-domain`: why the Hybrid Configuration Wizard stops with HCW8001.
+
+Mirrors `psbridge.runbooks.routing.diagnose_routing_domain` on the `exo` target. Whether directory
+synchronization is on is read from Microsoft Graph when Graph is configured (app-only credentials from
+PSBRIDGE_GRAPH_* or the config file's [graph] table), or replayed (`--replay DIR` with DIR/graph/*.yaml);
+otherwise the report says how to check it by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from psbridge.cli.runbooks import diagnose, emit_report, targets
+
+if TYPE_CHECKING:
+    from psbridge.graph.client import GraphClient
+
+
+def _graph(ctx: click.Context) -> Callable[[], GraphClient] | None:
+    """Opens the run's Graph client when asked, or None when this run has no Graph to ask."""
+    from psbridge.cli.graph_options import credentials, graph_client
+
+    replay = ctx.obj.params["replay"]
+    if replay:
+        from psbridge.graph.recording import has_graph_recordings
+
+        available = has_graph_recordings(replay)
+    else:
+        available = credentials(ctx) is not None
+    return (lambda: graph_client(ctx)) if available else None
+
+
+@diagnose.command("routing-domain")
+@click.option(
+    "--tenant", metavar="NAME", help="The tenant (contoso or contoso.onmicrosoft.com).  [default: the initial domain's]"
+)
+@click.pass_context
+def routing_domain(ctx: click.Context, tenant: str | None) -> None:
+    """HCW8001: is <tenant>.mail.onmicrosoft.com an accepted domain in Exchange Online? If not, is directory
+    synchronization on (Microsoft Graph), and the documented fix, printed, never run.
+
+    Exit code 0 when the routing domain is there, 1 when it is missing (or only another one is), 2 bad
+    input, 3 Exchange Online or Graph is unreachable.
+    """
+    from psbridge.runbooks.routing import diagnose_routing_domain
+
+    report = diagnose_routing_domain(targets(ctx), tenant=tenant, graph=_graph(ctx))
+    emit_report(ctx, report)
