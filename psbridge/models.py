@@ -58,3 +58,15 @@ def only(model: type[M], objects: Sequence[Any], *, command: str, target: str) -
             target=target, command=command, raw=list(objects),
         )  # fmt: skip
     return from_output(model, objects, command=command, target=target)[0]
+
+
+def multi_valued(value: Any) -> tuple[Any, ...]:
+    """A multi-valued property as it crosses remoting: a list, an `<Obj>` wrapping a list (a .NET
+    collection, or its ToString when the list is gone), one string, or nothing."""
+    if isinstance(value, PSObjectData):
+        value = value.value if value.value is not None else value.to_string
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value else ()
+    return tuple(value)

@@ -23,20 +23,13 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from psbridge.models import PSModel
+from psbridge.models import PSModel, multi_valued
 from psbridge.result import PSObjectData
 from psbridge.types import OptionalBool
 
 
 def _names(value: Any) -> Any:
-    """A multi-valued property: a list, an object wrapping a list, one string, or nothing."""
-    if isinstance(value, PSObjectData):
-        value = value.value if value.value is not None else value.to_string
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,) if value else ()
-    return tuple(str(v) for v in value)
+    return tuple(str(v) for v in multi_valued(value))
 
 
 def _text(value: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, computed_field, model_validator
 
-from psbridge.models import PSModel
+from psbridge.models import PSModel, multi_valued
 from psbridge.result import PSObjectData
 from psbridge.types import Bool, DateTime, OptionalBool
 
@@ -128,14 +128,8 @@ def _text(value: Any) -> Any:
 
 
 def _proxy_addresses(value: Any) -> Any:
-    """EmailAddresses as a list, an `<Obj>` wrapping a list (ProxyAddressCollection), or one string."""
-    if isinstance(value, PSObjectData):
-        value = value.value if value.value is not None else value.to_string
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,) if value else ()
-    return tuple(str(_text(v)) for v in value)
+    """EmailAddresses: a list, an `<Obj>` wrapping a list (ProxyAddressCollection), or one string."""
+    return tuple(str(_text(v)) for v in multi_valued(value))
 
 
 def _no_previous(value: Any) -> Any:

@@ -3,7 +3,7 @@
 The endpoint serves the demo recordings over a real socket with Basic auth, and its password is
 SECRET. Seven `psbridge` processes use it with `-vv -o json`: adsync version, adsync scheduler,
 cloudsync status, an Exchange Online mailbox listing that signs in app-only with a certificate, a
-command that fails remotely (a replay miss, exit 4), a refused sign-in (exit 3) and a run with
+command the recordings lack (a replay miss, exit 2), a refused sign-in (exit 3) and a run with
 `--record`. Their stdout (the JSON), their stderr (debug events, pypsrp's payload logs, the error
 lines and their tracebacks) and the written recording are searched for the password as text,
 XML-escaped and base64-encoded at each of the three byte alignments.
@@ -95,7 +95,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
 
 def test_the_runs_did_what_they_should(runs: Runs) -> None:
     """5 print the demo's answers as JSON and exit 0 (cloudsync status 1: a job is in quarantine, by design);
-    the failing two exit 4 and 3 with one error line each."""
+    the failing two exit 2 and 3 with one error line each."""
     assert runs.json("adsync version")["version"] == "2.5.190.0"
     assert runs.json("adsync scheduler")["next_sync_cycle_policy_type"] == "Delta"
     assert {job["code"] for job in runs.json("cloudsync status", code=1)} == {"Active", "Quarantine"}
@@ -104,7 +104,7 @@ def test_the_runs_did_what_they_should(runs: Runs) -> None:
 
     errors = {name: [line for line in runs.procs[name].stderr.splitlines() if line.startswith("psbridge: error:")]
               for name in ("exo mailbox get (unrecorded)", "refused sign-in")}  # fmt: skip
-    assert runs.procs["exo mailbox get (unrecorded)"].returncode == 4
+    assert runs.procs["exo mailbox get (unrecorded)"].returncode == 2  # a replay miss, as under --replay
     assert runs.procs["refused sign-in"].returncode == 3
     assert len(errors["exo mailbox get (unrecorded)"]) == 1 and "no recorded episode" in errors[
         "exo mailbox get (unrecorded)"][0]  # fmt: skip
