@@ -102,6 +102,16 @@ def resolve(ctx: click.Context, via: str | None, *, graph_only: str | None = Non
     return "graph" if credentials(ctx) is not None else "psrp"
 
 
+def graph_available(ctx: click.Context) -> bool:
+    """Whether this run has a Graph to ask: cassettes under --replay, else configured credentials."""
+    replay = ctx.obj.params["replay"]
+    if replay:
+        from psbridge.graph.recording import has_graph_recordings
+
+        return has_graph_recordings(replay)
+    return credentials(ctx) is not None
+
+
 def token_provider(creds: GraphCredentials) -> TokenProvider:
     """App-only tokens from MSAL (the secret and the certificate password from the environment)."""
     from psbridge.graph.auth import MsalTokenProvider

@@ -28,12 +28,9 @@ def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> V
 
 def _graph(ctx: click.Context) -> GraphClient | None:
     """The run's Graph client, or None when this run has no Graph to ask."""
-    from psbridge.cli.graph_options import credentials, graph_client
-    from psbridge.graph.recording import graph_files
+    from psbridge.cli.graph_options import graph_available, graph_client
 
-    replay = ctx.obj.params["replay"]
-    available = bool(graph_files(replay)) if replay else credentials(ctx) is not None
-    return graph_client(ctx) if available else None
+    return graph_client(ctx) if graph_available(ctx) else None
 
 
 _FOLDER = click.Path(file_okay=False, path_type=Path)

@@ -21,16 +21,9 @@ if TYPE_CHECKING:
 
 def _graph(ctx: click.Context) -> Callable[[], GraphClient] | None:
     """Opens the run's Graph client when asked, or None when this run has no Graph to ask."""
-    from psbridge.cli.graph_options import credentials, graph_client
+    from psbridge.cli.graph_options import graph_available, graph_client
 
-    replay = ctx.obj.params["replay"]
-    if replay:
-        from psbridge.graph.recording import has_graph_recordings
-
-        available = has_graph_recordings(replay)
-    else:
-        available = credentials(ctx) is not None
-    return (lambda: graph_client(ctx)) if available else None
+    return (lambda: graph_client(ctx)) if graph_available(ctx) else None
 
 
 @diagnose.command("routing-domain")
