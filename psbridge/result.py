@@ -1,7 +1,7 @@
 """What one invocation returned: output objects, every stream, and the final state.
 
-These are plain data, independent of pypsrp: the transport converts what pypsrp deserialized into
-them, so wrappers and tests never see pypsrp types.
+These are plain data, independent of pypsrp: the transport decodes what the host sent into them
+(`psbridge.transport.clixml`), so wrappers and tests never see pypsrp types.
 """
 
 from __future__ import annotations
@@ -16,6 +16,27 @@ def strip_deserialized(type_name: str) -> str:
     while type_name.startswith("Deserialized."):
         type_name = type_name[len("Deserialized.") :]
     return type_name
+
+
+# What a SecureString decodes to: psbridge never asks for the session key that would decrypt it.
+UNREADABLE = "<unreadable>"
+
+
+class EnumValue(str):
+    """An enum value as it crossed remoting: its text (what PowerShell prints, `A, B` for flags), with the
+    number and the enum's type names kept. Compares and hashes as its text."""
+
+    number: Any
+    type_names: tuple[str, ...]
+
+    def __new__(cls, text: str, number: Any = None, type_names: tuple[str, ...] = ()) -> EnumValue:
+        self = super().__new__(cls, text)
+        self.number = number
+        self.type_names = type_names
+        return self
+
+    def __getnewargs__(self) -> tuple[str, Any, tuple[str, ...]]:  # type: ignore[override]
+        return (str(self), self.number, self.type_names)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +57,10 @@ class PSObjectData:
 
     def is_a(self, type_name: str) -> bool:
         return strip_deserialized(type_name) in self.type_names
+
+    def __str__(self) -> str:
+        """What PowerShell prints for the object: its ToString, as the host sent it."""
+        return self.to_string if self.to_string is not None else repr(self)
 
 
 @dataclasses.dataclass(frozen=True)

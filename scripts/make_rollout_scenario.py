@@ -13,8 +13,11 @@ default pace, and the tests use the same. Replay serves the episodes of one key 
 each session; so two sessions that send the same command must have been answered alike, which the
 generator checks before it merges them.
 
-Error texts and shapes follow shared/reference/exchange.md §8.1-8.2 (EXO V3 `<ExCode>|<type>|<text>`
-messages, the write-scope text of §4.1, the micro-delay warning of KB2881759). What the jump host's
+Error texts and shapes: EXO V3 messages in the `<ExCode>|<.NET type>|<text>` form and the write-scope text of an
+object synchronized from on-premises, as third-party captures report them [T] (Microsoft documents neither); the
+micro-delay warning of https://support.microsoft.com/kb/2881759. Replies hold only what the scripts send: text
+(`exchange/Get-MailboxIdentities.ps1` writes `[string]` identities, `exchange/Set-CloudManagedBatch.ps1` one
+`ConvertTo-Json -Compress` line per mailbox), so no typed collection appears here. What the jump host's
 exception type is for a REST error (`WriteErrorException` here) could not be confirmed [U].
 
     python scripts/make_rollout_scenario.py           write both files

@@ -1,7 +1,9 @@
 """`scripts/bench.py --quick --json` in a subprocess: every section is reported and its counts hold.
 
 Only deterministic figures are asserted (WSMan requests, pipelines, pools, pages, the two targets of
-issue 5), never a wall time: the bench itself measures, this only checks that what it counts is right.
+issue 5, the structure of the client-side split and of the decoders' section, the large-read target
+left out under --quick), never a time beyond its presence and sign: the bench itself measures, this
+only checks that what it counts is right.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("per_call", "rollout", "large_read", "per_call_latency", "rollout_latency", "large_read_latency")
+REPEATS = {"per_call": "repeat", "rollout": "rollout_repeat", "large_read": "read_repeat"}
+DECODERS = ("pypsrp Serializer.deserialize", "psrpcore types.deserialize", "psbridge clixml.decode")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +36,7 @@ def report() -> dict[str, Any]:
 
 def test_every_section_is_reported_with_its_counts_and_latency(report: dict[str, Any]) -> None:
     settings, sections = report["settings"], report["sections"]
-    assert set(sections) == {*SECTIONS, "cli_startup"}
+    assert set(sections) == {*SECTIONS, "cli_startup", "decoders"}
     assert settings["latency_ms"] > 0
     for name in SECTIONS:
         latency = settings["latency_ms"] if name.endswith("_latency") else 0
@@ -45,6 +49,18 @@ def test_every_section_is_reported_with_its_counts_and_latency(report: dict[str,
     assert sections["large_read"]["count"] == settings["list"]
     assert sections["large_read_latency"]["count"] == settings["latency_list"]
     assert set(sections["cli_startup"]["wall_s"]) == {"psbridge --help", "python -c pass"}
+    assert set(sections["cli_startup"]["cpu_s"]) == {"psbridge --help", "python -c pass"}
+
+
+@pytest.mark.parametrize("name", SECTIONS)
+def test_every_way_reports_its_median_wall_and_cpu_time_from_every_repeat(report: dict[str, Any], name: str) -> None:
+    section = report["sections"][name]
+    expected = 1 if name.endswith("_latency") else report["settings"][REPEATS[name]]
+    assert section["repeat"] == expected
+    for way, figures in section["ways"].items():
+        assert len(figures["wall_s_runs"]) == len(figures["cpu_s_runs"]) == expected, way
+        assert figures["wall_s_min"] <= figures["wall_s"] <= figures["wall_s_max"], way
+        assert figures["cpu_s"] > 0, way
 
 
 @pytest.mark.parametrize("name", ["per_call", "per_call_latency"])
@@ -86,6 +102,33 @@ def test_the_listing_pages_and_the_plain_read_is_one_pipeline(report: dict[str, 
         assert "psbridge, kept as a list" in ways
 
 
+@pytest.mark.parametrize("name", ["large_read", "large_read_latency"])
+def test_the_client_side_is_split_into_decode_models_and_transport(report: dict[str, Any], name: str) -> None:
+    """decode + models + transport = the client's CPU time; only psbridge validates models."""
+    for way, figures in report["sections"][name]["ways"].items():
+        split = figures["client_split"]
+        assert split["decode_s"] > 0 and split["decode_wall_s"] > 0, way
+        assert split["transport_s"] >= 0, way
+        models = split["models_s"] or 0.0
+        assert split["decode_s"] + models + split["transport_s"] == pytest.approx(split["cpu_s"]), way
+        if way.startswith("psbridge"):
+            assert split["models_s"] > 0 and split["models_wall_s"] > 0, way
+        else:
+            assert split["models_s"] is None, way
+
+
+def test_the_decoders_section_compares_three_decoders_on_both_shapes(report: dict[str, Any]) -> None:
+    decoders, settings = report["sections"]["decoders"], report["settings"]
+    assert decoders["count"] == settings["decode_objects"] and decoders["repeat"] == settings["decode_repeat"]
+    assert set(decoders["shapes"]) == {"full Get-Mailbox object", "projected row"}
+    for shape, figures in decoders["shapes"].items():
+        assert tuple(figures["ways"]) == DECODERS, shape
+        for way, f in figures["ways"].items():
+            assert len(f["us_per_object_runs"]) == decoders["repeat"], (shape, way)
+            assert f["us_per_object"] > 0 and f["cpu_us_per_object"] > 0, (shape, way)
+        assert set(figures["ratio"]) == {"pypsrp / psbridge", "psrpcore / psbridge"}, shape
+
+
 def test_both_targets_of_issue_5_are_met_from_the_measured_sections(report: dict[str, Any]) -> None:
     """Batched rollout: at least 20 times fewer requests; a pooled Session: at most 3 requests per call."""
     targets, sections = report["targets"], report["sections"]
@@ -95,6 +138,14 @@ def test_both_targets_of_issue_5_are_met_from_the_measured_sections(report: dict
     session = sections["per_call"]["ways"]["psbridge Session"]
     assert per_call["max"] == 3 and per_call["value"] == session["requests_per_item_after_pool_open"]
     assert per_call["met"] and report["targets_met"]
+
+
+def test_the_large_read_target_does_not_apply_to_a_quick_listing(report: dict[str, Any]) -> None:
+    """The 10x target is about 10,000 mailboxes: with --quick's 600 it is reported, not counted."""
+    target, sections = report["targets"]["large_read_wall_ratio"], report["sections"]
+    assert report["settings"]["list"] < target["applies_from_list"] == 10_000
+    assert target["min"] == 10 and target["value"] == sections["large_read"]["ratio"]["wall_s"]
+    assert target["applies"] is False and target["met"] is None
 
 
 def test_a_missed_target_exits_1_and_the_table_says_so() -> None:
@@ -110,4 +161,5 @@ def test_a_missed_target_exits_1_and_the_table_says_so() -> None:
     assert any(line.startswith("target rollout_request_ratio:") and line.endswith("MISSED") for line in lines)
     assert any(line.startswith("target session_requests_per_call_after_pool_open:") and line.endswith(": met")
                for line in lines)  # fmt: skip
+    assert any(line.startswith("target large_read_wall_ratio:") and "not applicable" in line for line in lines)
     assert any("| batched (1 per batch)" in line for line in lines)

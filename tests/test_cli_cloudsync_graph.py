@@ -161,6 +161,34 @@ def test_restart_with_a_scope(cli: Any) -> None:
     assert "resetScope 'Watermark, Escrows, QuarantineState'" in doc["note"]
 
 
+def test_an_empty_scope_is_the_portals_restart_provisioning_with_a_truthful_dry_run(cli: Any) -> None:
+    args = ["restart", "--job-id", QUARANTINED, "--scope", ""]
+    unconfirmed, preview, done = _graph(cli, *args), _graph(cli, *args, "--dry-run"), _graph(cli, *args, "--yes")
+    portal = "an empty resetScope (the admin center's Restart provisioning: about QuarantineState, Watermark, Escrows)"
+
+    assert "--yes" in unconfirmed.one_line_error(2)
+    assert (preview.code, done.code) == (0, 0), (preview, done)
+    assert preview.json()["note"] == f"dry run: POST .../jobs/{QUARANTINED}/restart with {portal} would be sent"
+    assert (preview.json()["dry_run"], preview.json()["reset_scope"], preview.json()["after"]["code"]) == (
+        True, "", "Quarantine",
+    )  # fmt: skip
+    assert done.json()["note"] == f"sent POST .../jobs/{QUARANTINED}/restart with {portal}"
+    assert (done.json()["reset_scope"], done.json()["after"]["code"]) == ("", "Active")
+    assert "needs --via graph" in _graph(cli, *args, "--yes", via="psrp").one_line_error(2)
+
+
+def test_template_means_the_job_ids_prefix_on_both_backends(cli: Any) -> None:
+    # The demo's jobs are shaped like the documented one: id AD2AADProvisioning.<...>, templateId ADDCInPassthrough.
+    found = {via: _graph(cli, "jobs", "--template", "ad2aadprovisioning", via=via) for via in ("psrp", "graph")}
+
+    assert found["psrp"].code == found["graph"].code == 0, found
+    assert found["psrp"].json() == found["graph"].json()
+    assert [(j["id"], j["template_id"], j["reported_template_id"]) for j in found["graph"].json()] == [
+        (HEALTHY, "AD2AADProvisioning", "ADDCInPassthrough"),
+        (QUARANTINED, "AD2AADProvisioning", "ADDCInPassthrough"),
+    ]
+
+
 def test_force_deletes_needs_its_own_confirmation(cli: Any) -> None:
     args = ["restart", "--job-id", QUARANTINED, "--scope", "ForceDeletes", "--yes"]
     refused, confirmed = _graph(cli, *args), _graph(cli, *args, "--confirm-force-deletes")
@@ -192,6 +220,8 @@ def test_provision_on_demand_success_and_out_of_scope(cli: Any) -> None:
     unconfirmed = _graph(cli, "provision-on-demand", "--job-id", HEALTHY, "--dn", ADELE)
 
     assert ok.code == 0, ok
+    # No --rule-id: the rule is found in the demo's documented-shape schema, by directory name.
+    assert ok.json()["rule_id"] == skipped.json()["rule_id"] == "0f4b7d2e-9a61-4c38-b5e0-e7c3a9d1f248"
     assert (ok.json()["result"], ok.json()["stages"]["export"], ok.json()["stages"]["action"]) == (
         "Success",
         "Success",

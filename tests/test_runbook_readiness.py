@@ -21,6 +21,7 @@ from helpers import DEMO, REPO
 from psbridge import InputError, Session
 from psbridge.config import Config, load_config
 from psbridge.exchange.models import Mailbox, ServerRecipient
+from psbridge.replay import shapes
 from psbridge.runbooks import Report, Status
 from psbridge.runbooks.readiness import SHOWN, address_drift, check_cloud_managed_readiness
 from psbridge.targets import Targets
@@ -30,16 +31,7 @@ SOURCES = REPO / "recorded_sessions" / "sources"
 TODAY = dt.date(2026, 11, 25)
 RUNNER = "exchange/Invoke-ExchangeCommand.ps1"
 PAGE_TYPES = ["Psbridge.Exchange.Page", "System.Management.Automation.PSCustomObject", "System.Object"]
-REMOTE_TYPES = [
-    "Microsoft.Exchange.Data.Directory.Management.RemoteMailbox",
-    "Microsoft.Exchange.Data.Directory.Management.MailEnabledOrgPerson",
-    "Microsoft.Exchange.Data.Directory.Management.MailEnabledRecipient",
-    "Microsoft.Exchange.Data.Directory.ADPresentationObject",
-    "Microsoft.Exchange.Data.Directory.ADObject",
-    "Microsoft.Exchange.Data.Directory.ADRawEntry",
-    "Microsoft.Exchange.Data.ConfigurableObject",
-    "System.Object",
-]
+REMOTE_TYPES = shapes.recipient("RemoteMailbox")
 
 
 # -- episodes in the demo's shapes -----------------------------------------------------------------------------

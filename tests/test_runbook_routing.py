@@ -206,7 +206,9 @@ def test_sync_off_is_the_documented_cause_and_the_fix_is_printed_not_sent(
     assert (report.status, domain.status, sync.status) == (Status.FAIL, Status.FAIL, Status.FAIL)
     assert "HCW8001" in domain.summary and domain.evidence["routing_domains"] == []
     assert domain.fix is not None and "see the directory-sync check" in domain.fix
-    assert sync.summary.startswith("directory synchronization is off (onPremisesSyncEnabled false)")
+    assert sync.summary.startswith(
+        "directory synchronization was on and has been turned off (onPremisesSyncEnabled false: synchronized once"
+    )
     assert sync.evidence == {
         "tenant_id": TENANT_ID, "organization": "Contoso", "onPremisesSyncEnabled": False,
         "onPremisesLastSyncDateTime": "2026-11-09T16:28:41+00:00",
@@ -219,15 +221,27 @@ def test_sync_off_is_the_documented_cause_and_the_fix_is_printed_not_sent(
     assert methods(client) == ["GET", "GET"]
 
 
-@pytest.mark.parametrize("state", [None, False])
-def test_null_and_false_both_mean_not_syncing(
-    diagnose: Callable[..., tuple[Report, Session]], graph: Callable[..., GraphClient], state: bool | None
+def test_false_was_turned_off_and_null_was_never_on_and_they_read_differently(
+    diagnose: Callable[..., tuple[Report, Session]], graph: Callable[..., GraphClient]
 ) -> None:
-    client = graph(tenant_source(SYNC_OFF, onPremisesSyncEnabled=state))
-    report, _ = diagnose(accepted(PUBLIC, INITIAL), graph=client)
-    sync = report.check("directory-sync")
-    assert sync.status == Status.FAIL
-    assert f"(onPremisesSyncEnabled {'null' if state is None else 'false'})" in sync.summary
+    # Graph: false, "originally synced ... but is no longer synced"; null, "never been synced".
+    checks = {}
+    for state in (False, None):
+        report, _ = diagnose(
+            accepted(PUBLIC, INITIAL), graph=graph(tenant_source(SYNC_OFF, onPremisesSyncEnabled=state))
+        )
+        checks[state] = report.check("directory-sync")
+    off, never = checks[False], checks[None]
+
+    assert off.status == never.status == Status.FAIL  # both leave the routing domain missing
+    assert off.summary != never.summary and off.fix != never.fix
+    assert "has been turned off (onPremisesSyncEnabled false: synchronized once, no longer)" in off.summary
+    assert "has never been turned on for this tenant (onPremisesSyncEnabled null: never synchronized)" in never.summary
+    assert "never" not in off.summary and "turned off" not in never.summary
+    # The 72-hour wait after turning sync off concerns only a tenant where it was turned off.
+    assert off.fix is not None and never.fix is not None
+    assert off.fix.startswith("turn directory synchronization back on,") and "72 hours" in off.fix
+    assert never.fix.startswith("turn directory synchronization on,") and "72 hours" not in never.fix
 
 
 def test_sync_on_passes_and_the_domain_fix_says_what_is_left(
@@ -297,9 +311,12 @@ def test_the_tenant_without_it_fails_with_sync_off_and_the_fix(cli: Any) -> None
         ("routing-domain", "fail"), ("directory-sync", "fail"),
     ]  # fmt: skip
     assert document["checks"][1]["evidence"]["onPremisesSyncEnabled"] is False
-    assert "  FAIL  directory-sync [graph: graph.microsoft.com]: directory synchronization is off" in table.out
+    assert (
+        "  FAIL  directory-sync [graph: graph.microsoft.com]: directory synchronization was on and has been turned off"
+        in table.out
+    )
     (fix,) = [line for line in table.out.splitlines() if ENABLE_DIR_SYNC in line]
-    assert fix.startswith("          fix: turn directory synchronization on")
+    assert fix.startswith("          fix: turn directory synchronization back on")
 
 
 @pytest.mark.parametrize("replayed", ["directory", "file"])

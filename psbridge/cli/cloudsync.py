@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from psbridge.session import Session
 
 _OPTIONS = "psbridge.cloudsync"
-TEMPLATES = ("AD2AADProvisioning", "AD2AADPasswordHash")
+# Templates a Cloud Sync job is created from, which its id starts with (psbridge.cloudsync.models.of_template):
+# https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph
+TEMPLATES = ("AD2AADProvisioning", "AD2AADPasswordHash", "AAD2ADExchangeHybridWriteback")
 
 
 @dataclasses.dataclass
@@ -110,7 +112,11 @@ def cloudsync(
 
 
 def job_selector(command: Any) -> Any:
-    command = click.option("--template", type=click.Choice(TEMPLATES), help="Only jobs of this template.")(command)
+    command = click.option(
+        "--template",
+        type=click.Choice(TEMPLATES, case_sensitive=False),
+        help="Only jobs created from this template (the job id's first part; not the job's templateId).",
+    )(command)
     return click.option("--job-id", help="One job (AD2AADProvisioning.<hex>.<guid>).")(command)
 
 

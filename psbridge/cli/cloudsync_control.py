@@ -43,7 +43,7 @@ def _job_control(name: str, destructive: bool, doc: str, extra: tuple[Any, ...] 
         if scope is not None or confirm_force_deletes:
             if resolve(ctx, via) != "graph":
                 raise click.UsageError(f"{name} --scope needs --via graph: AADCloudSyncTools always restarts with Full")
-            arguments = {"scope": scope or "Full", "confirm_force_deletes": confirm_force_deletes}
+            arguments = {"scope": "Full" if scope is None else scope, "confirm_force_deletes": confirm_force_deletes}
         result: JobChange = call(ctx, via, f"{name}_job", job_id=job_id, wait_for=wait_for, deadline_s=deadline,
                                  poll_s=poll, dry_run=dry_run, **arguments)  # fmt: skip
         _emit_change(ctx, result)
@@ -72,7 +72,7 @@ _RESTART_OPTIONS = (
         "--scope",
         metavar="SCOPES",
         help="graph: reset scope, Full or a comma-separated list of Watermark, Escrows, QuarantineState, "
-        "ForceDeletes [Full].",
+        "ForceDeletes; '' (empty) for what the admin center's Restart provisioning does [Full].",
     ),
     click.option(
         "--confirm-force-deletes",
@@ -103,7 +103,8 @@ def register(group: click.Group) -> None:
     wait_help = " With --wait-for, exit code 1 when the job does not reach the code before the deadline."
     group.add_command(_job_control("restart", True, (
         "Restart a job. Needs --yes or --dry-run. AADCloudSyncTools always resets Full; with --via graph,"
-        " --scope picks the reset scope (ForceDeletes also needs --confirm-force-deletes)." + wait_help
+        " --scope picks the reset scope (ForceDeletes also needs --confirm-force-deletes; --scope '' is the"
+        " admin center's Restart provisioning)." + wait_help
     ), _RESTART_OPTIONS))  # fmt: skip
     group.add_command(_job_control("suspend", True, "Pause a job. Needs --yes or --dry-run." + wait_help))
     group.add_command(_job_control("resume", False, "Start a Paused or quarantined job." + wait_help))

@@ -310,6 +310,7 @@ def _register() -> None:
     from psbridge.cli.exo import exo
     from psbridge.cli.exo_rollout import rollout
     from psbridge.cli.runbooks import register
+    from psbridge.cli.selftest import selftest
     from psbridge.cli.serve import serve_replay
 
     cli.add_command(adsync)
@@ -319,6 +320,7 @@ def _register() -> None:
     cli.add_command(exchange)
     cli.add_command(serve_replay)
     cli.add_command(config)
+    cli.add_command(selftest)
     register(cli)
 
 

@@ -68,7 +68,6 @@ from psbridge.files import fetch
 from psbridge.models import PSModel, only
 from psbridge.session import Session
 
-Template = Literal["AD2AADProvisioning", "AD2AADPasswordHash"]
 ObjectType = Literal["User", "Group", "Contact", "InetOrgPerson", "All"]
 ServicePrincipalKind = Literal["CloudSync", "SyncFabric", "All"]
 GraphMethod = Literal["GET", "DELETE", "PATCH", "POST", "PUT"]
@@ -193,16 +192,21 @@ def repair_account(session: Session, *, dry_run: bool = False, module_path: str 
 
 
 def get_job(
-    session: Session, *, job_id: str | None = None, template: Template | None = None, module_path: str | None = None
+    session: Session, *, job_id: str | None = None, template: str | None = None, module_path: str | None = None
 ) -> JobList:
-    """Cloud Sync jobs (id, template, service principal); wraps Get-AADCloudSyncToolsJob."""
+    """Cloud Sync jobs (id, template, service principal); wraps Get-AADCloudSyncToolsJob.
+
+    `template` (on every job read here) is the template a job was created from, its id's prefix
+    (`psbridge.cloudsync.models.of_template`): selected here, as the Graph backend selects, since the
+    module's -JobTemplate compares the job's `templateId` and misses Microsoft's documented Cloud Sync job.
+    """
     found = read_jobs(session, "Get-AADCloudSyncToolsJob", Job, job_id=job_id, template=template,
                       module_path=module_path)  # fmt: skip
     return JobList(jobs=tuple(found))
 
 
 def get_job_status(
-    session: Session, *, job_id: str | None = None, template: Template | None = None, module_path: str | None = None
+    session: Session, *, job_id: str | None = None, template: str | None = None, module_path: str | None = None
 ) -> JobStatusList:
     """Each job's status, quarantine included; wraps Get-AADCloudSyncToolsJobStatus."""
     found = read_jobs(session, "Get-AADCloudSyncToolsJobStatus", JobStatus, job_id=job_id, template=template,
@@ -211,7 +215,7 @@ def get_job_status(
 
 
 def get_job_schedule(
-    session: Session, *, job_id: str | None = None, template: Template | None = None, module_path: str | None = None
+    session: Session, *, job_id: str | None = None, template: str | None = None, module_path: str | None = None
 ) -> JobScheduleList:
     """Each job's schedule (interval, state); wraps Get-AADCloudSyncToolsJobSchedule."""
     found = read_jobs(session, "Get-AADCloudSyncToolsJobSchedule", JobSchedule, job_id=job_id, template=template,
@@ -220,7 +224,7 @@ def get_job_schedule(
 
 
 def get_job_settings(
-    session: Session, *, job_id: str | None = None, template: Template | None = None, module_path: str | None = None
+    session: Session, *, job_id: str | None = None, template: str | None = None, module_path: str | None = None
 ) -> JobSettingsList:
     """Each job's settings (e.g. QuarantineTooManyDeletesThreshold); wraps Get-AADCloudSyncToolsJobSettings."""
     found = read_jobs(session, "Get-AADCloudSyncToolsJobSettings", JobSettings, job_id=job_id, template=template,

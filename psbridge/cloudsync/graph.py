@@ -6,9 +6,12 @@ job control here mirror `psbridge.cloudsync.functions` by name (`get_job_status`
 Beyond the module: any restart scope, provision on demand of one object, the accidental-deletion
 threshold, and the tenant's directory-sync facts.
 
-Application permissions, least privileged first (Graph docs; [I]: inferred):
+Application permissions, least privileged first (the permission tables at
+https://learn.microsoft.com/graph/api/<page>; [I]: inferred):
 - find the Cloud Sync service principals: `Application.Read.All`;
-- jobs, status, schedule, settings, schema: `Synchronization.Read.All` (or `Application.ReadWrite.OwnedBy`);
+- jobs, status, schedule, settings: `Synchronization.Read.All` (or `Application.ReadWrite.OwnedBy`);
+- a job's schema: `CustomSecAttributeProvisioning.Read.All` (least privileged; `Synchronization.Read.All`
+  and `Application.ReadWrite.OwnedBy` also grant it; page synchronization-synchronizationschema-get);
 - pause, start, restart, provision on demand, the deletion threshold (secrets; [I] for reading them):
   `Application.ReadWrite.OwnedBy` or `Synchronization.ReadWrite.All`;
 - tenant facts: `Organization.Read.All` for the organization; `directory/onPremisesSynchronization` has no
@@ -40,8 +43,8 @@ from psbridge.cloudsync.models import (
     ServicePrincipal,
     ServicePrincipalList,
     TenantSyncFacts,
+    of_template,
     same,
-    template_of,
 )
 from psbridge.errors import GraphPermissionError, InputError, ObjectNotFoundError, UnexpectedOutputError
 from psbridge.graph.client import GraphClient, segment
@@ -58,6 +61,12 @@ APPLICATION_TEMPLATES = (CLOUD_SYNC_TEMPLATE, EXCHANGE_WRITEBACK_TEMPLATE)
 # QuarantineState together; `ForceDeletes` lets the deletes the threshold held back go through.
 RESET_SCOPES = ("Full", "Watermark", "Escrows", "QuarantineState", "ForceDeletes")
 _FULL_PARTS = frozenset({"Watermark", "Escrows", "QuarantineState"})
+# An empty resetScope: the admin center's "Restart provisioning". Graph's words are "leaving this property
+# empty", so the criteria are sent without it ({"criteria":{}}) [I: the exact wire form is not shown].
+PORTAL_RESTART = ""
+_PORTAL_NOTE = (
+    "an empty resetScope (the admin center's Restart provisioning: about QuarantineState, Watermark, Escrows)"
+)
 _REFUSED_SCOPES = {
     "none": "Graph documents it as DO NOT USE: to resume a job, start it instead",
     "connectordatastore": "Graph documents it as DO NOT USE (contact Microsoft Support)",
@@ -83,7 +92,10 @@ def get_service_principal(client: GraphClient) -> ServicePrincipalList:
 
 
 def get_job(client: GraphClient, *, job_id: str | None = None, template: str | None = None) -> JobList:
-    """Cloud Sync jobs: id, template (from the id, rule 6) and service principal (`Synchronization.Read.All`)."""
+    """Cloud Sync jobs: id, template (the id's prefix, `models.of_template`) and service principal.
+
+    Needs `Synchronization.Read.All` (or `Application.ReadWrite.OwnedBy`).
+    """
     found = [Job.model_validate({**job, "servicePrincipalId": sp}) for sp, job in _select(client, job_id, template)]
     return JobList(jobs=tuple(found))
 
@@ -104,7 +116,11 @@ def get_job_settings(client: GraphClient, *, job_id: str | None = None, template
 
 
 def get_job_schema(client: GraphClient, *, job_id: str) -> JobSchema:
-    """A job's synchronization schema: GET .../jobs/{id}/schema (`Synchronization.Read.All`)."""
+    """A job's synchronization schema: GET .../jobs/{id}/schema.
+
+    Needs `CustomSecAttributeProvisioning.Read.All` (least privileged), or `Synchronization.Read.All` or
+    `Application.ReadWrite.OwnedBy` (https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-get).
+    """
     sp, _ = _locate(client, job_id)
     return JobSchema(job_id=job_id, document=client.get(f"{_job_path(sp, job_id)}/schema"))
 
@@ -154,10 +170,12 @@ def restart_job(
 ) -> JobChange:
     """Restart a job with a reset scope: POST .../restart `{"criteria":{"resetScope":...}}`. Never retried.
 
-    `scope`: `Full`, or any of `Watermark`, `Escrows`, `QuarantineState`, `ForceDeletes` (a list or
-    comma-separated text; see `reset_scope`). `ForceDeletes` deletes the objects the deletion threshold
-    held back, so it is sent only with `confirm_force_deletes=True` (rule 13). The scope sent is the
-    change's `reset_scope`. Needs `Synchronization.ReadWrite.All` (or `Application.ReadWrite.OwnedBy`).
+    `scope`: `Full`, any of `Watermark`, `Escrows`, `QuarantineState`, `ForceDeletes` (a list or
+    comma-separated text; see `reset_scope`), or empty (`""`, `PORTAL_RESTART`): the admin center's
+    "Restart provisioning", sent as criteria without a resetScope. `ForceDeletes` deletes the objects the
+    deletion threshold held back, so it is sent only with `confirm_force_deletes=True`. The scope sent
+    is the change's `reset_scope`. Needs `Synchronization.ReadWrite.All` (or `Application.ReadWrite.OwnedBy`);
+    https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-restart.
     """
     criteria = reset_scope(scope)
     if "ForceDeletes" in criteria and not (confirm_force_deletes or dry_run):
@@ -171,8 +189,11 @@ def restart_job(
 def reset_scope(scope: str | Iterable[str]) -> str:
     """A restart's `resetScope` as Graph takes it (comma-separated), validated; names are case-insensitive.
 
-    Refuses `None` and `ConnectorDataStore` (Graph: "DO NOT USE"), unknown names, an empty scope, and
-    `Full` together with a part of it (`Full` already holds Watermark, Escrows and QuarantineState).
+    An empty scope stays empty (`PORTAL_RESTART`): Graph documents it as what the admin center's
+    "Restart provisioning" does, "similar to" QuarantineState, Watermark and Escrows
+    (https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationjobrestartcriteria).
+    Refuses `None` and `ConnectorDataStore` (Graph: "DO NOT USE"), unknown names, and `Full` together
+    with a part of it (`Full` already holds Watermark, Escrows and QuarantineState).
     """
     names = [n.strip() for n in (scope.split(",") if isinstance(scope, str) else scope)]
     known = {s.casefold(): s for s in RESET_SCOPES}
@@ -184,8 +205,6 @@ def reset_scope(scope: str | Iterable[str]) -> str:
         if name.casefold() not in known:
             raise InputError(f"unknown reset scope {name!r}: use {', '.join(RESET_SCOPES)}")
         chosen.add(known[name.casefold()])
-    if not chosen:
-        raise InputError(f"a reset scope needs at least one of {', '.join(RESET_SCOPES)}")
     if "Full" in chosen and chosen & _FULL_PARTS:
         raise InputError("reset scope Full already holds Watermark, Escrows and QuarantineState: give Full alone")
     return ", ".join(s for s in RESET_SCOPES if s in chosen)
@@ -201,14 +220,16 @@ def _control(
     sp, job = _locate(client, job_id)
     before = JobStatus.from_graph(job)
     send = wanted is None or wanted(before)
-    request = f"POST .../jobs/{job_id}/{verb}" + (f" with resetScope '{criteria}'" if criteria else "")
+    request = f"POST .../jobs/{job_id}/{verb}"
+    if criteria is not None:
+        request += f" with resetScope '{criteria}'" if criteria else f" with {_PORTAL_NOTE}"
     if dry_run:
         would = f"dry run: {request} would {'' if send else 'not '}be sent"
         return JobChange(action=action, job_id=job_id, changed=send, dry_run=True, before=before, after=before,
                          note=would, reset_scope=criteria)  # fmt: skip
     note = f"{request} was not sent: the job is {before.code}"
     if send:
-        body = {"criteria": {"resetScope": criteria}} if criteria else None
+        body = None if criteria is None else {"criteria": {"resetScope": criteria} if criteria else {}}
         client.post(f"{_job_path(sp, job_id)}/{verb}", body, idempotent=False)
         note = f"sent {request}"
     after = _read(client, sp, job_id) if send else before
@@ -269,18 +290,33 @@ def provision_on_demand(
     return ProvisioningResult.from_graph(answer, **request)
 
 
+# The name synchronization schemas give Entra ID's directory. Rules name their directories by `name`
+# ("Must match one of the directory definitions", https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule),
+# and Microsoft's documented schema names Entra's "Azure Active Directory" with no directory id
+# (https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-get, example response);
+# a Cloud Sync job's rule reads from "Active Directory" to "Azure Active Directory".
+ENTRA_DIRECTORY = "Azure Active Directory"
+
+
 def ad_to_entra_rule(schema: Mapping[str, Any], object_type: str = "user") -> str:
     """The id of a schema's synchronization rule from AD to Entra ID that maps `object_type`.
 
-    Entra's directory is the one whose id is `AzureActiveDirectory`; a rule qualifies when it targets it
-    from another directory. Of several, the one with an object mapping from `object_type` is taken.
+    A rule qualifies when its target directory is Entra's, by name (`ENTRA_DIRECTORY`, compared
+    case-insensitively; a directory whose id is `AzureActiveDirectory` counts too, whatever its name),
+    and its source directory is not. Of several, the one with an object mapping from `object_type` is taken.
     """
     directories = schema.get("directories") or ()
-    entra = {str(d.get("name")) for d in directories if str(d.get("id")).casefold() == "azureactivedirectory"}
+    entra = {ENTRA_DIRECTORY.casefold()} | {
+        str(d.get("name")).casefold() for d in directories if same(d.get("id"), "AzureActiveDirectory")
+    }
+
+    def is_entra(name: Any) -> bool:
+        return isinstance(name, str) and name.casefold() in entra
+
     rules = [
         r
         for r in schema.get("synchronizationRules") or ()
-        if r.get("targetDirectoryName") in entra and r.get("sourceDirectoryName") not in entra and r.get("id")
+        if is_entra(r.get("targetDirectoryName")) and not is_entra(r.get("sourceDirectoryName")) and r.get("id")
     ]
     if len(rules) > 1:
         rules = [
@@ -423,7 +459,7 @@ def _select(client: GraphClient, job_id: str | None, template: str | None) -> li
         raise InputError("give a job id or a template, not both")
     if job_id is not None:
         return [_locate(client, job_id)]
-    return [(sp, job) for sp, job in _jobs(client) if template is None or same(template_of(job["id"]), template)]
+    return [(sp, job) for sp, job in _jobs(client) if of_template(str(job["id"]), template)]
 
 
 def _locate(client: GraphClient, job_id: str) -> tuple[str, dict[str, Any]]:

@@ -37,9 +37,24 @@ def same(a: str | None, b: str) -> bool:
     return a is not None and a.casefold() == b.casefold()
 
 
+# What a job's "template" is, for both backends (`--template`). A job is created from a template by name,
+# POST .../synchronization/jobs {"templateId": "AD2AADProvisioning"} (or AD2AADPasswordHash), and the
+# service keeps that name as the job id's first part, while the job's own `templateId` property may name
+# an internal template instead: Microsoft's documented Cloud Sync job has id `AD2AADProvisioning.<hex>` and
+# templateId `ADDCInPassthrough`
+# (https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-inbound-synch-ms-graph, "Create
+# sync job"). So the template is the id's prefix, never `templateId`: AADCloudSyncTools' own -JobTemplate
+# filters on templateId and finds nothing on such a job, so psbridge never sends it (see runner.read_jobs).
+
+
 def template_of(job_id: str) -> str:
-    """The job template, from the text before the first '.' of a job id (rule 6 of the reference)."""
+    """The template a job was created from: the text of its id before the first '.'."""
     return job_id.split(".", 1)[0]
+
+
+def of_template(job_id: str, template: str | None) -> bool:
+    """Whether a job belongs to `template` (None: every job); the one rule both backends select by."""
+    return template is None or same(template_of(job_id), template)
 
 
 def _blank(value: Any) -> Any:
@@ -116,9 +131,13 @@ class JobStatusSummary(PSModel):
 class JobStatus(PSModel):
     """One job's status, from the flat object Get-AADCloudSyncToolsJobStatus builds.
 
-    `code` is NotConfigured, NotRun, Active, Paused or Quarantine (or a value added later). A job in
-    quarantine has `quarantine` set; the module sends `quarantine = ''` otherwise. `Succeeded` as the
-    last run's state is not health on its own: look at `count_escrowed` and the failure count too.
+    `code` is NotConfigured, NotRun, Active, Paused or Quarantine (or a value added later).
+    `quarantine` is whatever quarantine the service reports, whatever the code: Microsoft's documented
+    job has `code: Paused` with a quarantine object
+    (https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-get, example response).
+    The module flattens it only when the code is Quarantine; the packaged script adds it for the other
+    codes. `Succeeded` as the last run's state is not health on its own: look at `count_escrowed` and
+    the failure count too.
     """
 
     id: str
@@ -159,17 +178,15 @@ class JobStatus(PSModel):
     def from_graph(cls, job: Mapping[str, Any]) -> JobStatus:
         """A Graph `synchronizationJob`'s status, read as Get-AADCloudSyncToolsJobStatus reads it.
 
-        Like the module: `quarantine` only when the code is Quarantine, `lastSuccessfulExecutionWithExports`
-        left out, and `synchronizedEntryCountByType` keyed by the last word of each key ("user to User" ->
-        "User"; keys that share a last word are added up).
+        Like the module: `lastSuccessfulExecutionWithExports` left out, and `synchronizedEntryCountByType`
+        keyed by the last word of each key ("user to User" -> "User"; keys that share a last word are
+        added up). Unlike the module, the quarantine is kept whatever the code (see the class).
         """
         status = dict(job.get("status") or {})
         counts: dict[str, int] = {}
         for pair in status.pop("synchronizedEntryCountByType", None) or ():
             name = str(pair["key"]).rsplit(" ", 1)[-1]
             counts[name] = counts.get(name, 0) + int(pair["value"])
-        if not same(status.get("code"), "Quarantine"):
-            status["quarantine"] = None
         status["last_run"] = status.pop("lastExecution", None)
         status["last_successful_run"] = status.pop("lastSuccessfulExecution", None)
         return cls.model_validate({**status, "id": job["id"], "synchronized_counts": counts})
@@ -267,7 +284,8 @@ class JobScheduleList(PSModel):
 
 
 class Job(PSModel):
-    """Get-AADCloudSyncToolsJob. `template_id` comes from the id; `reported_template_id` is what Graph said."""
+    """Get-AADCloudSyncToolsJob. `template_id` is the template the job was created from (its id's prefix,
+    see `template_of`); `reported_template_id` is the job's `templateId` as Graph said it."""
 
     id: str
     reported_template_id: Text = Field(default=None, alias="templateId")
@@ -597,11 +615,17 @@ class DeletionThreshold(PSModel):
         return DEFAULT_DELETE_THRESHOLD if self.threshold_value is None else self.threshold_value
 
 
+# The organization's onPremisesSyncEnabled, in words (https://learn.microsoft.com/graph/api/resources/organization).
+SYNC_STATES: dict[bool | None, str] = {True: "on", False: "no longer", None: "never"}
+
+
 class TenantSyncFacts(PSModel):
     """What the tenant says about directory synchronization (read-only).
 
-    `on_premises_sync_enabled`: the organization's `onPremisesSyncEnabled`, True when synchronization is
-    on and None (null) when it is off or never was. The Connect Sync settings come from
+    `on_premises_sync_enabled`: the organization's `onPremisesSyncEnabled`: True when the tenant is
+    synchronized from an on-premises directory, False when it was once and no longer is, None (null)
+    when it never was (https://learn.microsoft.com/graph/api/resources/organization); `sync_state` says
+    which in words. The Connect Sync settings come from
     `directory/onPremisesSynchronization`, which Graph serves to delegated Global Administrators only:
     app-only they are None and `on_premises_synchronization_error` says why. `sync_client_version` is
     `configuration.synchronizationClientVersion`, which only the beta endpoint exposes (v1.0 has
@@ -624,18 +648,24 @@ class TenantSyncFacts(PSModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def sync_state(self) -> str:
+        """`on` (true), `no longer` (false: synchronized once, not any more) or `never` (null)."""
+        return SYNC_STATES[self.on_premises_sync_enabled]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def deletion_prevention_enabled(self) -> bool | None:
         """Connect Sync's tenant-wide deletion prevention: any type but `disabled`; None when unknown."""
         kind = self.deletion_prevention_type
         return None if kind is None else not same(kind, "disabled")
 
 
-# Where the provisioning agent records its installation (cloudsync.md §2).
+# Where the provisioning agent records its installation (the registry key AADCloudSyncTools reads at import).
 AGENT_REGISTRY_KEY = r"HKLM\SOFTWARE\Microsoft\Azure AD Connect Agents\Azure AD Connect Provisioning Agent"
 
 
 class AgentInstallation(PSModel):
-    """The provisioning agent on a host (its registry key and service executable, cloudsync.md §2).
+    """The provisioning agent on a host (its registry key and service executable).
 
     `version` is the executable's file version, None when the agent is absent or the file is missing.
     """

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from psbridge.cloudsync.models import of_template
 from psbridge.command import Command, ErrorRule, Value
 from psbridge.errors import (
     AccessDeniedError,
@@ -162,15 +163,17 @@ def read_jobs(
     template: str | None,
     module_path: str | None,
 ) -> list[M]:
-    """One of the per-job reads (`-Id` or `-JobTemplate`, else every job); an unknown job id raises.
+    """One of the per-job reads (`-Id`, else every job), kept to `template` if given; an unknown job id raises.
 
-    The module answers nothing for a job id no Cloud Sync service principal owns.
+    `-JobTemplate` is never sent: the module compares it with each job's `templateId`, which is not the
+    template a Cloud Sync job was created from (`psbridge.cloudsync.models.of_template`, the rule the
+    Graph backend selects by too). The module answers nothing for a job id no Cloud Sync service
+    principal owns.
     """
     if job_id is not None and template is not None:
         raise InputError("give a job id or a template, not both")
-    selector = {"Id": job_id} if job_id is not None else {"JobTemplate": template}
-    result = run(session, function, selector, module_path=module_path)
-    found = objects(model, result, session)
+    result = run(session, function, {"Id": job_id}, module_path=module_path)
+    found = [item for item in objects(model, result, session) if of_template(str(getattr(item, "id", "")), template)]
     if job_id is not None and not found:
         raise not_found(job_id, result, session)
     return found

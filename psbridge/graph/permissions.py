@@ -1,12 +1,16 @@
 """Which Microsoft Graph permission a request probably needs: named in the error when Graph answers 403.
 
-Sources: the permission tables of the Microsoft Graph API reference (v1.0), as summarised in
-shared/reference/cloudsync.md §3 and §5.0, and checked against learn.microsoft.com/graph/api/...:
-synchronization-synchronization-list-jobs, synchronization-synchronization-post-jobs,
-synchronization-serviceprincipal-put-synchronization, onpremisesdirectorysynchronization-get,
-serviceprincipal-list. Organization.Read.All for GET /organization comes from a third-party listing of
-Get-MgOrganization's permissions (unverified against the Microsoft page). The secrets, read or
-written, need Synchronization.ReadWrite.All or Application.ReadWrite.OwnedBy (cloudsync.md §3, GR-SECRETS).
+Sources: the permission tables of the Microsoft Graph API reference (v1.0), at
+https://learn.microsoft.com/graph/api/<page>: synchronization-synchronization-list-jobs,
+synchronization-synchronizationjob-get, synchronization-synchronization-post-jobs,
+synchronization-synchronizationjob-restart, synchronization-synchronizationjob-provisionondemand,
+synchronization-synchronizationschema-get (application: least privileged
+CustomSecAttributeProvisioning.Read.All, then Application.ReadWrite.OwnedBy,
+CustomSecAttributeProvisioning.ReadWrite.All, Synchronization.Read.All, Synchronization.ReadWrite.All),
+synchronization-synchronizationschema-update, synchronization-serviceprincipal-put-synchronization,
+onpremisesdirectorysynchronization-get, serviceprincipal-list and organization-list. The secrets, read
+or written, need Synchronization.ReadWrite.All or Application.ReadWrite.OwnedBy [I: the pages list it for
+PUT; psbridge asks the same for GET].
 """
 
 from __future__ import annotations
@@ -33,13 +37,19 @@ _ONPREM = Requirement(
     "OnPremDirectorySynchronization.ReadWrite.All, also delegated only",
 )
 _SYNC_READ = Requirement("Synchronization.Read.All", _OWNED_BY)
+_SCHEMA_READ = Requirement(
+    "CustomSecAttributeProvisioning.Read.All",
+    "least privileged for reading a synchronization schema; Synchronization.Read.All or "
+    "Application.ReadWrite.OwnedBy also grant it",
+)
 _SYNC_WRITE = Requirement("Synchronization.ReadWrite.All", _OWNED_BY)
 
 # (methods or None for any, pattern on the path without the /v1.0 or /beta prefix, lower case)
 _TABLE: tuple[tuple[frozenset[str] | None, re.Pattern[str], Requirement], ...] = (
     (None, re.compile(r"^/directory/onpremisessynchronization(/|$)"), _ONPREM),
-    # The secrets hold credentials: reading them needs the write permission too (cloudsync.md §3).
+    # The secrets hold credentials: reading them needs the write permission too [I].
     (None, re.compile(r"^/serviceprincipals/[^/]+/synchronization/secrets(/|$)"), _SYNC_WRITE),
+    (frozenset({"GET"}), re.compile(r"^/serviceprincipals/[^/]+/synchronization/jobs/[^/]+/schema/?$"), _SCHEMA_READ),
     (frozenset({"GET"}), re.compile(r"^/serviceprincipals/[^/]+/synchronization(/|$)"), _SYNC_READ),
     (None, re.compile(r"^/serviceprincipals/[^/]+/synchronization(/|$)"), _SYNC_WRITE),
     (frozenset({"GET"}), re.compile(r"^/serviceprincipals(/[^/]+)?/?$"), Requirement("Application.Read.All")),

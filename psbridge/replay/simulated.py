@@ -12,8 +12,10 @@ rollout against: signed in to Exchange Online, answering `Connect-`/`Disconnect-
 `exchange/Get-MailboxIdentities.ps1` and `exchange/Set-CloudManagedBatch.ps1` the way the script
 does on a real host (read each mailbox, skip it when already in the desired state, else Set-Mailbox),
 and counting every effective write per mailbox so a test can check "nothing set twice" at the
-server's side. Error texts and shapes follow shared/reference/exchange.md §8.1-8.2 (EXO V3
-`<ExCode>|<type>|<text>` messages); the jump host's exception type for a REST error
+server's side. Error texts and shapes: EXO V3
+`<ExCode>|<.NET type>|<text>` messages as third-party captures report them [T] (Microsoft documents
+none); replies are what the scripts send, text lines (a `[string]` identity, a `ConvertTo-Json
+-Compress` line), so they carry no typed collection. The jump host's exception type for a REST error
 (`WriteErrorException` here) could not be confirmed [U].
 """
 
@@ -112,7 +114,7 @@ ERRORS: dict[str, dict[str, str]] = {
 }
 TRANSIENT_KINDS = ("dc-change", "dal", "http-429")
 
-# EXO V3's FullyQualifiedErrorId (exchange.md §8.1): server, request and time, then Write-ErrorMessage.
+# EXO V3's FullyQualifiedErrorId [T]: server, request and time, then Write-ErrorMessage.
 ERROR_ID = (
     "[Server=CY4PR15MB2345,RequestId=6c1d7e0a-3b5f-4e2a-9d8c-1f0b2a3c4d5e,TimeStamp=Wed, 25 Nov 2026 14:00:00 GMT],"
     "Write-ErrorMessage"

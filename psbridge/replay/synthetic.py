@@ -1,8 +1,8 @@
 """Authoring synthetic recordings from a declarative description, through psrpcore's serializer.
 
 A synthetic recording stands in for a session nobody captured on a real host. Its shapes (type names,
-property names, value formats, error texts) must come from `shared/reference/`, and the file says
-`origin: synthetic`. The description is YAML:
+property names, value formats, error texts) must be what real hosts send, taken from the public captures
+and documentation its source names in its header, and the file says `origin: synthetic`. The description is YAML:
 
     description: what this environment is
     target: {endpoint, configuration_name, ps_version, protocol_version}
@@ -14,13 +14,40 @@ property names, value formats, error texts) must come from `shared/reference/`, 
           - type_names: [System.Management.Automation.PSCustomObject, System.Object]
             to_string: auto           # auto = PowerShell's @{A=1; B=2} form for PSCustomObject
             properties: {Name: x, Count: {I32: 3}, When: {DT: '2026-01-01T00:00:00Z'}}
+            # adapted: true;  deserialized: 1   (see below)
           - just a string
         errors:   [{message, fully_qualified_error_id, category, exception_type, target_name, activity}]
         warnings: [text]   verbose: [text]   debug: [text]   information: [text]
         terminating_error: {...same fields as errors...}   # ends the pipeline Failed
 
-Plain YAML strings, ints, bools and lists serialize as S, I32, B and a list; a one-key mapping picks
-the CLIXML type: S, I32, I64, U32, B, Db, DT, TS, Version, G, Nil.
+Plain YAML strings, ints, bools and lists serialize as S, I32, B and a list (psrpcore writes a list as a
+`System.Collections.ArrayList`: use it only where the real value is one); a one-key mapping picks the CLIXML
+type: S, I32, I64, U32, B, Db, DT, TS, Version, G, Nil. A `DT` keeps the offset it is written with
+(`2026-11-17T06:03:55-08:00` for a server's local time, `...Z` for UTC), as .NET writes a Local or Utc DateTime.
+
+Values shaped the way Windows hosts send them (psbridge.replay.shapes holds the type-name chains and says
+where each comes from):
+
+    EmailAddresses: {ProxyAddressCollection: ["SMTP:a@x.example", "smtp:b@x.example"]}   # Exchange
+    MemberOf: {ADPropertyValueCollection: ["CN=...,DC=x"]}                                # Active Directory
+    Names: {"String[]": [a, b]}        # a script's [string[]]
+    Rows: {"Object[]": [a, b]}         # a script's @(...) or , @(...)
+    Other: {ArrayList: [a]}            # a real System.Collections.ArrayList
+    ObjectClass: {LST: [top, msExchAcceptedDomain], collection: "MultiValuedProperty<System.String>"}
+    Anything: {LST: [...], type_names: [X, System.Object]}        # any other typed collection, chain written out
+    DomainType: {Enum: Microsoft.Exchange.Data.Directory.SystemConfiguration.AcceptedDomainType,
+                 ToString: Authoritative, I32: 0}     # an enum object: <Obj> with the TN chain X, System.Enum,
+                                                      # System.ValueType, System.Object, <ToString> and <I32>
+                                                      # (or I64, U32: the enum's underlying type)
+    ProhibitSendQuota: {ByteQuantifiedSize: 53150121984}   # <S>49.5 GB (53,150,121,984 bytes)</S>
+    IssueWarningQuota: {ByteQuantifiedSize: Unlimited}     # <S>Unlimited</S>
+
+An object's `properties` are note properties (`<MS>`), as on a `[pscustomobject]` or `Select-Object` row;
+with `adapted: true` they are adapted properties (`<Props>`), as on a cmdlet's own .NET object (Exchange
+and AD objects). `deserialized: N` on an object writes every type name in it,
+and in every object, enum and collection inside it, with N `Deserialized.` prefixes: 1 for an object that
+crossed one remoting hop and was sent on (an Exchange Online object through a jump host). The collection
+and enum forms take `deserialized:` too.
 
 Run it with `python scripts/author_recording.py SOURCE -o OUTPUT`.
 """
@@ -49,9 +76,12 @@ from psrpcore.types import (
     PipelineState,
     PSDateTime,
     PSDuration,
+    PSEnumBase,
     PSGuid,
+    PSInt,
     PSInt64,
     PSInvocationState,
+    PSList,
     PSNoteProperty,
     PSObject,
     PSUInt,
@@ -63,9 +93,13 @@ from psrpcore.types import (
     WarningRecord,
     serialize,
 )
+from psrpcore.types._base import PSObjectMeta
+from psrpcore.types._enum import PSEnumMeta
+from psrpcore.types._primitive import PSIntegerBase
 
 from psbridge import ps
 from psbridge.errors import InputError
+from psbridge.replay import shapes
 from psbridge.replay.cassette import Cassette, Target
 from psbridge.replay.episodes import Episode, RecordedMessage
 from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
@@ -74,7 +108,13 @@ _CIPHER = PSRemotingCrypto()
 
 
 def _clixml(obj: Any) -> str:
-    return ET.tostring(serialize(obj, _CIPHER), encoding="unicode")
+    element = serialize(obj, _CIPHER)
+    for node in element.iter("Obj"):  # PowerShell's order: TN, ToString, the value, Props, MS
+        node[:] = sorted(node, key=lambda child: _ORDER.get(child.tag, 2))
+    return ET.tostring(element, encoding="unicode")
+
+
+_ORDER = {"TN": 0, "TNRef": 0, "ToString": 1, "Props": 3, "MS": 4}
 
 
 def _duration(text: str) -> PSDuration:
@@ -98,37 +138,88 @@ _TYPED: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _TYPED:
-        tag, raw = next(iter(value.items()))
-        return _TYPED[tag](raw)
-    if isinstance(value, Mapping) and "properties" in value:
-        return _object(value)
+_INTEGERS: dict[str, type[PSIntegerBase]] = {"I32": PSInt, "I64": PSInt64, "U32": PSUInt}
+
+
+def _value(value: Any, hops: int = 0) -> Any:
+    """One property value or output item; `hops` is the `Deserialized.` prefix count of the enclosing object."""
+    if isinstance(value, Mapping):
+        hops = int(value.get("deserialized", hops))
+        if len(value) == 1:
+            tag, raw = next(iter(value.items()))
+            if tag in _TYPED:
+                return _TYPED[tag](raw)
+            if tag == "ByteQuantifiedSize":
+                return shapes.byte_quantified_size(raw)
+            if tag in shapes.COLLECTIONS or str(tag).startswith("MultiValuedProperty<"):
+                return _collection(shapes.collection(str(tag)), raw, hops)
+        if "LST" in value:
+            chain = value.get("type_names") or shapes.collection(str(value["collection"]))
+            return _collection(chain, value["LST"], hops)
+        if "Enum" in value:
+            return _enum(value, hops)
+        if "properties" in value or "type_names" in value:
+            return _object(value, hops)
     if isinstance(value, list):
-        return [_value(v) for v in value]
+        return [_value(v, hops) for v in value]
     return value
 
 
-def _object(spec: Mapping[str, Any]) -> PSObject:
+def _collection(type_names: Sequence[str], items: Any, hops: int) -> PSList:
+    if not isinstance(items, list):
+        raise ValueError(f"a collection's items are a list, not {items!r}")
+    collection = PSList(_value(item, hops) for item in items)
+    collection.PSObject.type_names = shapes.deserialized(type_names, hops)
+    return collection
+
+
+_ENUMS: dict[tuple[str, str, int, str, int], type[PSEnumBase]] = {}
+
+
+def _enum(spec: Mapping[str, Any], hops: int) -> PSEnumBase:
+    """An enum value as PowerShell sends it: `<Obj>` with the enum's chain, `<ToString>` and its number."""
+    tags = [tag for tag in _INTEGERS if tag in spec]
+    if len(tags) != 1 or "ToString" not in spec:
+        raise ValueError(f"an Enum needs ToString and one of {', '.join(_INTEGERS)}: {dict(spec)!r}")
+    type_name, text, number = str(spec["Enum"]), str(spec["ToString"]), int(spec[tags[0]])
+    key = (type_name, text, number, tags[0], hops)
+    if key not in _ENUMS:
+        namespace: Any = PSEnumMeta.__prepare__("SyntheticEnum", (PSEnumBase,))
+        namespace[text] = number
+        cls: Any = PSEnumMeta("SyntheticEnum", (PSEnumBase,), namespace, base_type=_INTEGERS[tags[0]])
+        cls.PSObject = PSObjectMeta(shapes.deserialized([type_name, *shapes.ENUM_BASES], hops))
+        _ENUMS[key] = cls
+    return _ENUMS[key](number)
+
+
+def _object(spec: Mapping[str, Any], hops: int = 0) -> PSObject:
+    hops = int(spec.get("deserialized", hops))
     obj = PSObject()
     type_names = list(spec.get("type_names") or ["System.Management.Automation.PSCustomObject", "System.Object"])
-    obj.PSObject.type_names = type_names
+    obj.PSObject.type_names = shapes.deserialized(type_names, hops)
     properties = spec.get("properties") or {}
-    for name, value in properties.items():
-        obj.PSObject.extended_properties.append(PSNoteProperty(str(name), _value(value)))
+    values = {str(name): _value(value, hops) for name, value in properties.items()}
+    members = obj.PSObject.adapted_properties if spec.get("adapted") else obj.PSObject.extended_properties
+    for name, built in values.items():
+        members.append(PSNoteProperty(name, built))
     to_string = spec.get("to_string", "auto")
     if to_string == "auto" and type_names[0].endswith("PSCustomObject"):
-        to_string = "@{" + "; ".join(f"{k}={_display(v)}" for k, v in properties.items()) + "}"
+        to_string = "@{" + "; ".join(f"{k}={_display(v)}" for k, v in values.items()) + "}"
     if to_string and to_string != "auto":
         obj.PSObject.to_string = str(to_string)
     return obj
 
 
 def _display(value: Any) -> str:
-    if isinstance(value, Mapping) and len(value) == 1:
-        value = next(iter(value.values()))
+    """A value as PowerShell shows it inside a PSCustomObject's `@{...}` text."""
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, PSEnumBase):
+        return str(value.name)
+    if isinstance(value, PSList):
+        return str(value.PSObject.type_names[0])
+    if isinstance(value, list):
+        return "System.Collections.ArrayList"
     return "" if value is None else str(value)
 
 
@@ -213,8 +304,6 @@ def _statement(spec: Mapping[str, Any]) -> Statement:
 
 
 def _output(item: Any) -> Any:
-    if isinstance(item, Mapping) and ("properties" in item or "type_names" in item):
-        return _object(item)
     return _value(item)
 
 

@@ -2,13 +2,14 @@
 
 HCW8001, "Unable to determine the routing domain for the cloud organization", means Exchange Online
 has no `<tenant>.mail.onmicrosoft.com` accepted domain. Its documented cause is that directory
-synchronization is off: the routing domain is created when it is turned on (exchange.md §6, KB 3068010).
+synchronization is off: the routing domain is created when it is turned on (Microsoft KB 3068010).
 
 1. `routing-domain`: Get-AcceptedDomain in Exchange Online must list `<tenant>.mail.onmicrosoft.com`.
    The tenant name is the one given, else the `.onmicrosoft.com` initial domain's, else the
    organization's (Get-OrganizationConfig).
 2. `directory-sync`, only when the domain is missing: the organization's `onPremisesSyncEnabled` in
-   Microsoft Graph (True: syncing; False or null: not, adsync.md §11). Without Graph it says how to
+   Microsoft Graph: true, synchronized; false, synchronized once and no longer; null, never synchronized
+   (https://learn.microsoft.com/graph/api/resources/organization). Without Graph it says how to
    check by hand. The fix is printed for the operator, never run: `Set-MsolDirSyncEnabled` is retired,
    its replacement is `Set-EntraDirSyncEnabled -EnableDirSync $true -Force` (Microsoft.Entra, Global
    Administrator), or the Graph PATCH of the organization.
@@ -147,22 +148,36 @@ def _routing_domain(exo: Session, given: str | None) -> tuple[Check, str | None]
 
 BY_HAND = (
     "check it by hand: GET https://graph.microsoft.com/v1.0/organization (Organization.Read.All) and read "
-    "onPremisesSyncEnabled (true: on; false or null: off); or give psbridge Graph app-only credentials "
+    "onPremisesSyncEnabled (true: on; false: was on, turned off since; null: never turned on); or give "
+    "psbridge Graph app-only credentials "
     "(PSBRIDGE_GRAPH_TENANT_ID, PSBRIDGE_GRAPH_CLIENT_ID and a certificate or client secret, or [graph] in the "
     "config file) and run this again"
 )
 
 
-def _enable(tenant_id: str | None) -> str:
-    """The documented fix, as text for the operator (psbridge never runs it)."""
+_WAIT_72 = "If synchronization was turned off less than 72 hours ago, wait until 72 hours have passed. "
+
+
+def _enable(tenant_id: str | None, turned_off: bool = True) -> str:
+    """The documented fix, as text for the operator (psbridge never runs it). The 72-hour wait concerns only
+    a tenant whose synchronization was turned off (`turned_off`), not one where it never was on."""
     org = tenant_id or "<tenant id>"
     return (
         f"as a Global Administrator, with the Microsoft.Entra module: {ENABLE_DIR_SYNC} (Set-MsolDirSyncEnabled "
         f"is retired). Graph form: PATCH https://graph.microsoft.com/beta/organization/{org} with "
         '{"onPremisesSyncEnabled": true}, i.e. Update-MgBetaOrganization -OrganizationId '
-        f"{org} -BodyParameter @{{onPremisesSyncEnabled=$true}}. If synchronization was turned off less than 72 "
-        "hours ago, wait until 72 hours have passed. Then run the Hybrid Configuration Wizard again"
+        f"{org} -BodyParameter @{{onPremisesSyncEnabled=$true}}. {_WAIT_72 if turned_off else ''}"
+        "Then run the Hybrid Configuration Wizard again"
     )
+
+
+# What onPremisesSyncEnabled false and null say (https://learn.microsoft.com/graph/api/resources/organization).
+_OFF = {
+    False: "directory synchronization was on and has been turned off (onPremisesSyncEnabled false: synchronized "
+    "once, no longer)",
+    None: "directory synchronization has never been turned on for this tenant (onPremisesSyncEnabled null: "
+    "never synchronized)",
+}
 
 
 def _directory_sync(graph: GraphClient | Callable[[], GraphClient] | None) -> Check:
@@ -193,12 +208,12 @@ def _directory_sync(graph: GraphClient | Callable[[], GraphClient] | None) -> Ch
             summary="directory synchronization is on (onPremisesSyncEnabled true): the documented cause of HCW8001 "
             "does not apply",
         )  # fmt: skip
-    state = "false" if facts.on_premises_sync_enabled is False else "null"
+    turned_off = facts.on_premises_sync_enabled is False
+    state = _OFF[False if turned_off else None]
     return Check(
         name=name, status=Status.FAIL, target=where, evidence=evidence,
-        summary=f"directory synchronization is off (onPremisesSyncEnabled {state}): the documented cause of HCW8001; "
-        "the routing domain is created when it is turned on",
-        fix=f"turn directory synchronization on, {_enable(facts.tenant_id)}",
+        summary=f"{state}: the documented cause of HCW8001; the routing domain is created when it is turned on",
+        fix=f"turn directory synchronization {'back ' if turned_off else ''}on, {_enable(facts.tenant_id, turned_off)}",
     )  # fmt: skip
 
 

@@ -16,17 +16,25 @@ import datetime as dt
 import enum
 import math
 import time
-import typing
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
 import requests
 from psrpcore.types import ErrorCategory
 from pypsrp import exceptions as pe
-from pypsrp.complex_objects import ComplexObject, PSInvocationState
+from pypsrp.complex_objects import ObjectMeta, PSInvocationState
+from pypsrp.messages import (
+    DebugRecord,
+    ErrorRecordMessage,
+    InformationRecord,
+    PipelineState,
+    ProgressRecord,
+    VerboseRecord,
+    WarningRecord,
+)
 from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.serializer import Serializer
 from pypsrp.wsman import WSMan
 
 from psbridge import errors
@@ -40,9 +48,8 @@ from psbridge.result import (
     PSObjectData,
     Streams,
     live_records,
-    strip_deserialized,
 )
-from psbridge.transport import RecordCallback
+from psbridge.transport import RecordCallback, clixml
 
 WireFactory = Callable[[Any], Any]
 # HTTP statuses worth another try: a dropped shell (400), throttling and overload.
@@ -181,7 +188,7 @@ class PSRPTransport:
             self._discard_pool()
             pool = None
         if pool is None:
-            pool = RunspacePool(self._connection(), configuration_name=self.options.configuration_name)
+            pool = _new_pool(self._connection(), self.options.configuration_name)
             try:
                 pool.open()
             except Exception as exc:
@@ -276,7 +283,7 @@ class PSRPTransport:
             )
         return InvocationResult(
             command=command.display(),
-            output=tuple(convert(o) for o in ps.output),
+            output=tuple(ps.output),
             streams=streams,
             state=_STATE_NAMES.get(ps.state, str(ps.state)),
             elapsed_ms=(time.monotonic() - started) * 1000,
@@ -322,31 +329,71 @@ def _is_http_400(exc: BaseException) -> bool:
 
 # -- results ------------------------------------------------------------------------------------
 
+# The messages whose payload psbridge decodes itself (`psbridge.transport.clixml`); pypsrp keeps the
+# runspace pool's own messages (capabilities, keys, host calls), which it needs for its state.
+_DECODED_RECORDS = (ErrorRecordMessage, WarningRecord, VerboseRecord, DebugRecord, InformationRecord, ProgressRecord)
 
-def convert(value: Any) -> Any:
-    """pypsrp's deserialized value -> plain Python and PSObjectData, recursively."""
-    if isinstance(value, ComplexObject):
-        value = typing.cast(Any, value)
-        props: dict[str, Any] = {}
-        for source in (value.adapted_properties, value.extended_properties):
-            for name, item in (source or {}).items():
-                props[name] = convert(item)
-        inner = None
-        if value.property_sets:
-            inner = convert(value.property_sets[0])
-        return PSObjectData(
-            tuple(strip_deserialized(t) for t in (value.types or [])),
-            props,
-            value.to_string,
-            inner,
-        )
-    if isinstance(value, list | tuple):
-        return [convert(v) for v in value]
-    if isinstance(value, dict):
-        return {convert(k) if not isinstance(k, str) else k: convert(v) for k, v in value.items()}
-    if isinstance(value, ET.Element):  # e.g. a SecureString we hold no key for
-        return "<unreadable>"
-    return value
+
+class _Record:
+    """A stream record psbridge decoded, in the envelope pypsrp files it under (its message type)."""
+
+    __slots__ = ("MESSAGE_TYPE", "data")
+
+    def __init__(self, message_type: int, data: Any) -> None:
+        self.MESSAGE_TYPE = message_type
+        self.data = data
+
+    def __str__(self) -> str:  # pypsrp warns with a runspace pool's warning record as text
+        return str(self.data)
+
+
+class _PipelineState:
+    """A PIPELINE_STATE message as pypsrp's PowerShell reads it: `state`, and `error_record` when it failed."""
+
+    __slots__ = ("MESSAGE_TYPE", "error_record", "state")
+
+    def __init__(self, data: PSObjectData) -> None:
+        self.MESSAGE_TYPE = PipelineState.MESSAGE_TYPE
+        self.state = int(data.get("PipelineState", 0))
+        error = data.get("ExceptionAsErrorRecord")
+        self.error_record = None if error is None else _Record(ErrorRecordMessage.MESSAGE_TYPE, error)
+
+
+class DecodingSerializer(Serializer):
+    """pypsrp's serializer, with every object a pipeline returns decoded by psbridge instead.
+
+    Pipeline output and every stream's records come back as `PSObjectData` and plain values, decoded
+    faithfully (typed collections, enums, any number of `Deserialized.` prefixes) and without pypsrp's
+    re-serialization of each element. Serializing what psbridge sends stays pypsrp's.
+    """
+
+    def deserialize(self, element: Any, metadata: ObjectMeta | None = None, clear: bool = True) -> Any:
+        kind = metadata.object if metadata is not None else None
+        try:
+            if metadata is None:  # PIPELINE_OUTPUT and PIPELINE_INPUT payloads
+                return clixml.decode(element)
+            if kind in _DECODED_RECORDS:
+                return _Record(kind.MESSAGE_TYPE, clixml.decode(element))
+            if kind is PipelineState:
+                return _PipelineState(clixml.decode(element))
+        except clixml.DecodeError as exc:
+            raise pe.SerializationError(str(exc)) from None
+        return super().deserialize(element, metadata, clear)
+
+
+def _new_pool(connection: WSMan, configuration_name: str) -> RunspacePool:
+    pool = RunspacePool(connection, configuration_name=configuration_name)
+    pool._serializer = DecodingSerializer()
+    pool._fragmenter.serializer = pool._serializer
+    return pool
+
+
+def _record(value: Any) -> PSObjectData:
+    if isinstance(value, _Record):
+        value = value.data
+    if isinstance(value, PSObjectData):
+        return value
+    return PSObjectData((), {}, None if value is None else str(value))
 
 
 def _category_name(value: Any) -> str:
@@ -356,23 +403,57 @@ def _category_name(value: Any) -> str:
         return str(value or "NotSpecified")
 
 
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
 def error_record(err: Any) -> ErrorRecordData:
-    exc = getattr(err, "exception", None)
-    exc_types = tuple(strip_deserialized(t) for t in (getattr(exc, "types", None) or []))
-    exc_props = getattr(exc, "adapted_properties", None) or {}
-    message = str(exc_props.get("Message") or "") or str(err)
-    details = getattr(err, "details_message", None)
+    """An ErrorRecord (MS-PSRP 2.2.3.15) as psbridge reports it."""
+    record = _record(err)
+    exc = record.get("Exception")
+    exc_types = exc.type_names if isinstance(exc, PSObjectData) else ()
+    exc_message = exc.get("Message") if isinstance(exc, PSObjectData) else None
+    message = record.get("ErrorDetails_Message") or exc_message or record.to_string or ""
     return ErrorRecordData(
-        message=str(details or message),
-        fully_qualified_error_id=str(getattr(err, "fq_error", "") or ""),
-        category=_category_name(getattr(err, "category", None)),
-        category_info=str(getattr(err, "message", "") or ""),
-        reason=str(getattr(err, "reason", "") or ""),
-        target_name=str(getattr(err, "target_name", "") or ""),
+        message=str(message),
+        fully_qualified_error_id=_str(record.get("FullyQualifiedErrorId")),
+        category=_category_name(record.get("ErrorCategory_Category")),
+        category_info=_str(record.get("ErrorCategory_Message")),
+        reason=_str(record.get("ErrorCategory_Reason")),
+        target_name=_str(record.get("ErrorCategory_TargetName")),
         exception_type=exc_types[0] if exc_types else "",
         exception_types=exc_types,
-        command_name=str(getattr(err, "command_name", "") or ""),
-        script_stack_trace=str(getattr(err, "script_stacktrace", "") or ""),
+        command_name=_str(record.get("CommandInfo_Name")),
+        script_stack_trace=_str(record.get("ErrorDetails_ScriptStackTrace")),
+    )
+
+
+def _message(record: Any) -> str:
+    data = _record(record)
+    text = data.get("InformationalRecord_Message")
+    return str(text if text is not None else data.to_string or "")
+
+
+def _information(record: Any) -> InformationData:
+    data = _record(record)
+    when = data.get("TimeGenerated")
+    return InformationData(
+        data.get("MessageData"),
+        _str(data.get("Source")),
+        tuple(str(t) for t in data.get("Tags") or ()),
+        when.isoformat() if isinstance(when, dt.datetime) else (None if when is None else str(when)),
+    )
+
+
+def _progress(record: Any) -> ProgressData:
+    data = _record(record)
+    percent, seconds = data.get("PercentComplete"), data.get("SecondsRemaining")
+    return ProgressData(
+        _str(data.get("Activity")),
+        _str(data.get("StatusDescription")),
+        _str(data.get("CurrentOperation")),
+        int(percent if percent is not None else -1),
+        int(seconds if seconds is not None else -1),
     )
 
 
@@ -380,23 +461,11 @@ def _streams(ps: PowerShell) -> Streams:
     s = ps.streams
     return Streams(
         error=tuple(error_record(e) for e in s.error),
-        warning=tuple(str(w.message) for w in s.warning),
-        verbose=tuple(str(v.message) for v in s.verbose),
-        debug=tuple(str(d.message) for d in s.debug),
-        information=tuple(
-            InformationData(convert(i.message_data), str(i.source or ""), tuple(i.tags or ()), i.time_generated)
-            for i in s.information
-        ),
-        progress=tuple(
-            ProgressData(
-                str(p.activity or ""),
-                str(p.description or ""),
-                str(p.current_operation or ""),
-                int(p.percent_complete if p.percent_complete is not None else -1),
-                int(p.seconds_remaining if p.seconds_remaining is not None else -1),
-            )
-            for p in s.progress
-        ),
+        warning=tuple(_message(w) for w in s.warning),
+        verbose=tuple(_message(v) for v in s.verbose),
+        debug=tuple(_message(d) for d in s.debug),
+        information=tuple(_information(i) for i in s.information),
+        progress=tuple(_progress(p) for p in s.progress),
     )
 
 

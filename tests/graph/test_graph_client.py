@@ -285,6 +285,9 @@ def test_a_403_names_the_missing_permission(graph_server: Any, make_client: Any)
         ("PUT", "/v1.0/servicePrincipals/sp-1/synchronization/secrets", "Synchronization.ReadWrite.All"),
         ("POST", f"/v1.0{JOB}/provisionOnDemand", "Synchronization.ReadWrite.All"),
         ("PUT", f"/v1.0{JOB}/schema", "Synchronization.ReadWrite.All"),
+        ("GET", f"/v1.0{JOB}/schema", "CustomSecAttributeProvisioning.Read.All"),
+        ("GET", f"/beta{JOB}/schema/", "CustomSecAttributeProvisioning.Read.All"),
+        ("GET", f"/v1.0{JOB}", "Synchronization.Read.All"),
         ("GET", "/v1.0/organization", "Organization.Read.All"),
         ("GET", "/v1.0/directory/onPremisesSynchronization", "OnPremDirectorySynchronization.Read.All"),
         ("GET", "/v1.0/servicePrincipals", "Application.Read.All"),
@@ -294,6 +297,15 @@ def test_a_403_names_the_missing_permission(graph_server: Any, make_client: Any)
 def test_permission_table(method: str, path: str, permission: str | None) -> None:
     needed = required_permission(method, path)
     assert (needed.permission if needed else None) == permission
+
+
+def test_reading_a_schema_names_its_least_privileged_permission_and_the_others() -> None:
+    needed = required_permission("GET", f"/v1.0{JOB}/schema")
+    assert needed is not None
+    sentence = needed.sentence()
+    assert sentence.startswith("the app probably lacks the Microsoft Graph application permission "
+                               "CustomSecAttributeProvisioning.Read.All (least privileged")  # fmt: skip
+    assert "Synchronization.Read.All" in sentence and "Application.ReadWrite.OwnedBy" in sentence
 
 
 def test_the_on_premises_sync_permission_says_it_is_delegated_only() -> None:

@@ -308,6 +308,9 @@ def _families_recorded(key: Key) -> list[tuple[str, str | None, bool]]:
 # global --host/--port/--auth options of the done-when, so it has no row here (tests/test_cli_targets.py).
 ELSEWHERE = {
     ("Select-Object", None, False): "psbridge config check: targets from a config file",
+    # Every mailbox's identity (exo.yaml), unfiltered: read only by `psbridge selftest`, which runs each role's
+    # reads against targets of its own (tests/test_selftest.py replays it on the demo); the rollout filters.
+    ("exchange/Get-MailboxIdentities.ps1", None, False): "psbridge selftest: the exo target's unfiltered listing",
     # Active Directory (ad.yaml): read and changed by the duplicate-mailbox and migration runbooks, which take
     # several targets at once from a config file (tests/test_runbook_duplicate.py, test_runbook_migration.py).
     **dict.fromkeys(

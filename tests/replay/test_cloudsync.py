@@ -112,8 +112,8 @@ def test_every_read_of_the_demo(recorded: Callable[[Path], Session]) -> None:
     settings = cs.get_job_settings(session).settings[1]
     assert settings.get("quarantinetoomanydeletesthreshold") == "500" and "Domain" not in settings.settings
     schema = cs.get_job_schema(session, job_id=HEALTHY)
-    assert [r["name"] for r in schema.synchronization_rules] == ["USER_INBOUND_USER"]
-    assert [d["name"] for d in schema.directories] == ["contoso.example", "Azure Active Directory"]
+    assert [r["name"] for r in schema.synchronization_rules] == ["AD2AADProvisioning"]
+    assert [d["name"] for d in schema.directories] == ["Active Directory", "Azure Active Directory"]
     scope = cs.get_job_scope(session, job_id=HEALTHY)
     assert [(r.source_operand, r.target_values) for r in scope.rules] == [
         ("department", ("Sales", "Marketing")),

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from defusedxml.ElementTree import fromstring
 from helpers import fake_host, live_options, recording_session
+from psrpcore._crypto import PSRemotingCrypto
+from psrpcore.types import deserialize
 from structlog.testing import capture_logs
 
 from psbridge import Command, RecordingSecretError, ReplayExhaustedError, ReplayMissError, Session
+from psbridge.replay import shapes
 from psbridge.replay.cassette import Cassette
+from psbridge.result import strip_deserialized
 
 PASSWORD = "Corr3ct-Horse-Battery!"
 DATE = {"command": "Get-Date", "output": [{"properties": {"N": 1}}]}
+# An on-premises Exchange mailbox as the Microsoft.Exchange endpoint sends it (psbridge.replay.shapes names the
+# public capture): the type chain, adapted properties, a ProxyAddressCollection, the server's offset.
 MAILBOX = {
     "command": "Get-Mailbox",
     "parameters": [{"name": "Identity", "value": "alice@corp.contoso.com"}],
     "output": [
-        {"properties": {"PrimarySmtpAddress": "alice@corp.contoso.com", "Server": "connect01.corp.contoso.com"}}
+        {
+            "type_names": shapes.recipient("Mailbox"),
+            "to_string": "Alice",
+            "adapted": True,
+            "properties": {
+                "PrimarySmtpAddress": "alice@corp.contoso.com",
+                "EmailAddresses": {"ProxyAddressCollection": ["SMTP:alice@corp.contoso.com", "smtp:alice@contoso.com"]},
+                "RecipientTypeDetails": "UserMailbox",
+                "ServerName": "connect01.corp.contoso.com",
+                "WhenChanged": {"DT": "2026-10-30T18:01:36-07:00"},
+            },
+        }
     ],
 }
 
@@ -47,9 +67,65 @@ def test_rewrite_records_a_file_that_replays_the_same(tmp_path: Path) -> None:
         assert (
             replayed.invoke(Command.cmdlet("Get-Mailbox", {"Identity": "alice@corp.contoso.com"}))
             .output[0]
-            .get("Server")
+            .get("ServerName")
             == "target.example"
         )
+
+
+def test_a_recorded_raw_object_keeps_its_real_shape(tmp_path: Path) -> None:
+    """What a host sent is written as it came: the typed collection, the chain, the offset; and it decodes."""
+    path = tmp_path / "rec.yaml"
+    with recording_session(path, "rewrite", fake_host([MAILBOX])) as s:
+        s.invoke(Command.cmdlet("Get-Mailbox", {"Identity": "alice@corp.contoso.com"}))
+    assert shapes.check_recording(path) == []
+    (message,) = [m for m in Cassette.load(path).episodes[0].messages if m.type == "PipelineOutput"]
+    mailbox: Any = deserialize(fromstring(message.clixml), PSRemotingCrypto())
+    addresses = mailbox.EmailAddresses
+    assert list(addresses) == ["SMTP:alice@corp.contoso.com", "smtp:alice@contoso.com"]
+    assert strip_deserialized(addresses.PSObject.type_names[0]) == "Microsoft.Exchange.Data.ProxyAddressCollection"
+    assert mailbox.WhenChanged.utcoffset() == dt.timedelta(hours=-7)
+    assert "<Props>" in message.clixml and "<MS>" not in message.clixml
+
+
+DANA = ["SMTP:dana@contoso.example", "smtp:dana@contoso.mail.onmicrosoft.com"]
+ADELE = ["SMTP:adele@contoso.example", "smtp:adele@contoso.mail.onmicrosoft.com", "smtp:adele@contoso.onmicrosoft.com"]
+
+
+@pytest.mark.parametrize(
+    ("recording", "command", "prop", "expected"),
+    [
+        ("demo/exchange.yaml", "Get-Mailbox", "EmailAddresses", DANA),
+        ("demo/ad.yaml", "Get-ADUser", "MemberOf", ["CN=All Staff,CN=Users,DC=contoso,DC=example"]),
+        ("demo/exo.yaml", "exchange/Invoke-ExchangeCommand.ps1", "EmailAddresses", ADELE),
+    ],
+)
+def test_the_demos_typed_collections_decode_to_their_items(
+    recording: str, command: str, prop: str, expected: list[str]
+) -> None:
+    obj = _first_output(recording, command)
+    assert list(getattr(obj, prop)) == expected
+
+
+def test_the_demos_enum_objects_decode_to_their_number_and_name() -> None:
+    scope = _first_output("demo/ad.yaml", "Get-ADGroup").GroupScope
+    assert int(scope) == 1 and scope.PSObject.to_string == "Global"
+    assert [strip_deserialized(n) for n in scope.PSObject.type_names] == [
+        "Microsoft.ActiveDirectory.Management.ADGroupScope",
+        *shapes.ENUM_BASES,
+    ]
+
+
+def test_the_demos_server_times_keep_their_offset() -> None:
+    mailbox = _first_output("demo/exchange.yaml", "Get-Mailbox")
+    assert mailbox.WhenChanged.utcoffset() == dt.timedelta(hours=-8)
+    assert mailbox.WhenChanged == mailbox.WhenChangedUTC
+
+
+def _first_output(recording: str, command: str) -> Any:
+    cassette = Cassette.load(Path(__file__).resolve().parents[2] / "recorded_sessions" / recording)
+    episode = next(e for e in cassette.episodes if e.key.statements[0].command == command)
+    message = next(m for m in episode.messages if m.type == "PipelineOutput")
+    return deserialize(fromstring(message.clixml), PSRemotingCrypto())
 
 
 def test_once_records_when_missing_then_only_replays(tmp_path: Path) -> None:

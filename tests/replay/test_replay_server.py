@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -44,8 +45,8 @@ def test_objects_and_every_stream_come_back(replay_session: Factory) -> None:
     assert obj.type_names[0] == "Microsoft.IdentityManagement.PowerShell.ObjectModel.SchedulerOperationStatus"
     assert obj.is_a("Deserialized.System.Object")
     assert obj.get("Result") == "Success" and obj.get("Count") == 7 and obj.get("Enabled") is True
-    assert obj.get("When").startswith("2026-11-25T10:00:00")  # pypsrp leaves DT as text
-    assert obj.get("Interval") == "PT30M"  # and TS as an ISO 8601 duration
+    assert obj.get("When") == dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)  # DT decoded, its offset kept
+    assert obj.get("Interval") == dt.timedelta(minutes=30)  # TS (an xs:duration on the wire)
     assert str(obj.get("Id")) == "b891884f-051e-4a83-95af-2544101c9083" and obj.get("Nothing") is None
     assert result.streams.warning == ("w1",) and result.streams.verbose == ("v1",)
     assert result.streams.debug == ("d1",)

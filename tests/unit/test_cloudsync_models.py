@@ -21,6 +21,7 @@ from psbridge.cloudsync import (
     JobStatus,
     ScopeRule,
 )
+from psbridge.cloudsync.models import TenantSyncFacts
 from psbridge.cloudsync.runner import DEFAULT_MODULE_PATH
 
 SCRIPT = ps.load("cloudsync/Invoke-AADCloudSyncTools.ps1")
@@ -170,3 +171,30 @@ def test_the_scripts_defaults_match_python() -> None:
     # The registry check comes before the import, which would otherwise prompt with Read-Host.
     assert SCRIPT.index("Get-ItemProperty -LiteralPath $agentKey") < SCRIPT.index("Import-Module -Name $ModulePath")
     assert "if ($Function -eq 'Get-AADCloudSyncToolsInfo') {\n        $item = Hide-Tokens $item" in SCRIPT
+
+
+@pytest.mark.parametrize(
+    ("value", "state", "enabled"), [(True, "on", True), (False, "no longer", False), (None, "never", False)]
+)
+def test_on_premises_sync_enabled_false_is_no_longer_and_null_is_never(
+    value: bool | None, state: str, enabled: bool
+) -> None:
+    # Graph's organization: false, "originally synced ... but is no longer synced"; null, "never been synced".
+    facts = TenantSyncFacts(tenant_id="t", on_premises_sync_enabled=value)
+    assert (facts.sync_state, facts.sync_enabled) == (state, enabled)
+    assert facts.model_dump(mode="json")["sync_state"] == state
+
+
+@pytest.mark.parametrize("code", ["Paused", "Active", "Quarantine"])
+def test_a_quarantine_is_kept_whatever_the_code(code: str) -> None:
+    quarantine = {"currentBegan": "", "reason": "", "seriesCount": 2, "error": {"code": "X", "tenantActionable": True}}
+    status = JobStatus.from_graph({"id": "AD2AADProvisioning.fc96887f36da47508c935c28a0c0b6da",
+                                   "status": {"code": code, "quarantine": quarantine}})  # fmt: skip
+    assert status.quarantine is not None and status.is_quarantined
+    assert (status.quarantine.series_count, status.quarantine.current_began, status.quarantine.reason) == (
+        2,
+        None,
+        None,
+    )
+    assert status.quarantine.error is not None and status.quarantine.error.code == "X"
+    assert JobStatus.from_graph({"id": "x.y", "status": {"code": code, "quarantine": None}}).quarantine is None

@@ -10,6 +10,8 @@
 #   6. The module is signed in, when the caller says the function needs it.
 # Remove-AADCloudSyncToolsGroupMembers is left out: it asks y/n with Read-Host.
 #
+# Get-AADCloudSyncToolsJobStatus: a quarantine the service reports with a code other than Quarantine is
+# added, as the module adds it for Quarantine (the module drops it).
 # Output: module objects become flat objects whose nested values are compressed JSON text; raw Graph
 # objects (schema, service principals, users) become one JSON document each. Tokens never leave the
 # host: Get-AADCloudSyncToolsInfo is redacted here. Connect relays the device-code instruction, which
@@ -211,6 +213,35 @@ if ($Function -eq 'Connect-AADCloudSyncTools') {
 
 $started = Get-Date
 $output = @(& $Function @Arguments)
+
+if ($Function -eq 'Get-AADCloudSyncToolsJobStatus' -and @($output | Where-Object { $_.code -ne 'Quarantine' }).Count -gt 0) {
+    # The module flattens status.quarantine only when the code is Quarantine, but Graph reports one with
+    # other codes too (Microsoft's example job is Paused with a quarantine:
+    # https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-get). Add it from the raw
+    # jobs, named as the module names it (quarantine_<name>, quarantineError_<name>).
+    $raw = @{}
+    foreach ($job in @(Get-AADCloudSyncToolsJob @Arguments -RawData)) {
+        $raw[[string]$job.id] = $job
+    }
+    foreach ($item in $output) {
+        $job = $raw[[string]$item.id]
+        $quarantine = if ($job -and $job.status) { $job.status.quarantine } else { $null }
+        if ($item.code -eq 'Quarantine' -or $null -eq $quarantine -or "$quarantine" -eq '') {
+            continue
+        }
+        $item.PSObject.Properties.Remove('quarantine')
+        foreach ($property in $quarantine.PSObject.Properties) {
+            if ($property.Name -ne 'error') {
+                Add-Member -InputObject $item -MemberType NoteProperty -Name "quarantine_$($property.Name)" -Value $property.Value -Force
+            }
+        }
+        if ($null -ne $quarantine.error) {
+            foreach ($property in $quarantine.error.PSObject.Properties) {
+                Add-Member -InputObject $item -MemberType NoteProperty -Name "quarantineError_$($property.Name)" -Value $property.Value -Force
+            }
+        }
+    }
+}
 
 if ($Function -eq 'Export-AADCloudSyncToolsLogs') {
     # The module prints where it saved the zip; look it up instead of parsing host text.
