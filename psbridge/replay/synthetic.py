@@ -120,7 +120,19 @@ _ORDER = {"TN": 0, "TNRef": 0, "ToString": 1, "Props": 3, "MS": 4}
 def _duration(text: str) -> PSDuration:
     days, _, clock = text.rpartition(".") if text.count(":") == 2 and "." in text.split(":")[0] else ("", "", text)
     hours, minutes, seconds = clock.split(":")
-    return PSDuration(days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=float(seconds))
+    span = PSDuration(days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=float(seconds))
+    if misserialized_duration(span):
+        raise ValueError(
+            f"TS {text!r}: psrpcore 0.3 writes a whole number of seconds ending in 0 wrongly (10 s as PT1S)"
+        )
+    return span
+
+
+def misserialized_duration(span: dt.timedelta) -> bool:
+    """psrpcore 0.3.1's TimeSpan text strips the characters `.` and `0` from the right of the seconds, so a whole
+    number of seconds that ends in 0 loses it (`10.0000000` becomes `PT1S`)."""
+    seconds = abs(span).seconds % 60
+    return abs(span).microseconds == 0 and seconds % 10 == 0 and seconds != 0
 
 
 _TYPED: dict[str, Callable[[Any], Any]] = {

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psrpcore._crypto import PSRemotingCrypto
 from psrpcore.types import (
+    ErrorCategory,
     PSBool,
     PSByte,
     PSByteArray,
@@ -46,12 +47,15 @@ from psrpcore.types import (
     PSVersion,
     serialize,
 )
-from pypsrp.complex_objects import ComplexObject, GenericComplexObject
+from pypsrp.complex_objects import ComplexObject, GenericComplexObject, ObjectMeta
+from pypsrp.messages import ErrorRecordMessage, InformationRecord, PipelineState, WarningRecord
 from pypsrp.serializer import Serializer
 
+from psbridge.replay import synthetic
 from psbridge.replay.cassette import Cassette
-from psbridge.result import UNREADABLE, EnumValue, PSObjectData, strip_deserialized
+from psbridge.result import UNREADABLE, EnumValue, ErrorRecordData, PSObjectData, strip_deserialized
 from psbridge.transport import clixml
+from psbridge.transport.psrp import error_record
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = PSRemotingCrypto()
@@ -90,9 +94,9 @@ primitives = st.one_of(
     st.floats(allow_nan=False).map(lambda f: (PSDouble(f), f)),
     st.decimals(allow_nan=False, allow_infinity=False, places=4).map(lambda d: (PSDecimal(d), d)),
     when.map(lambda d: (PSDateTime.fromisoformat(d.isoformat()), d)),
-    st.timedeltas(dt.timedelta(days=-9999), dt.timedelta(days=9999)).map(
-        lambda t: (PSDuration(microseconds=t // dt.timedelta(microseconds=1)), t)
-    ),
+    st.timedeltas(dt.timedelta(days=-9999), dt.timedelta(days=9999))
+    .filter(lambda t: not synthetic.misserialized_duration(t))  # a psrpcore bug, not ours: see there
+    .map(lambda t: (PSDuration(microseconds=t // dt.timedelta(microseconds=1)), t)),
     st.uuids().map(lambda u: (PSGuid(str(u)), u)),
     st.binary(max_size=32).map(lambda b: (PSByteArray(b), b)),
     st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)).map(lambda c: (PSChar(c), c)),
@@ -379,3 +383,62 @@ def test_uuid_and_bytes_types() -> None:
         "b891884f-051e-4a83-95af-2544101c9083"
     )
     assert clixml.decode("<BA>AAEC</BA>") == b"\x00\x01\x02"
+
+
+# -- every stream: the records psbridge reads, against what pypsrp made of them ---------------------------------
+
+
+def stream_messages(kind: str) -> list[tuple[str, str]]:
+    found = []
+    for file in sorted((REPO / "recorded_sessions").rglob("*.yaml")):
+        if "sources" in file.parts or "graph" in file.parts:
+            continue
+        for episode in Cassette.load(file).episodes:
+            found.extend((str(file.relative_to(REPO)), m.clixml) for m in episode.messages if m.type == kind)
+    return found
+
+
+def pypsrp_error(err: Any) -> ErrorRecordData:
+    """An error record as psbridge read pypsrp's ErrorRecord before it decoded CLIXML itself."""
+    exc_types = tuple(strip_deserialized(t) for t in (getattr(err.exception, "types", None) or []))
+    message = str((getattr(err.exception, "adapted_properties", None) or {}).get("Message") or "") or str(err)
+    return ErrorRecordData(
+        message=str(err.details_message or message),
+        fully_qualified_error_id=str(err.fq_error or ""),
+        category=ErrorCategory(int(err.category)).name,
+        category_info=str(err.message or ""),
+        reason=str(err.reason or ""),
+        target_name=str(err.target_name or ""),
+        exception_type=exc_types[0] if exc_types else "",
+        exception_types=exc_types,
+        command_name=str(err.command_name or ""),
+        script_stack_trace=str(err.script_stacktrace or ""),
+    )
+
+
+def test_error_records_read_as_pypsrp_read_them() -> None:
+    errors = stream_messages("ErrorRecord")
+    failed = [(where, text) for where, text in stream_messages("PipelineState") if "ExceptionAsErrorRecord" in text]
+    assert errors and len(failed) > 5, (len(errors), len(failed))
+    for where, text in errors:
+        theirs = pypsrp_error(Serializer().deserialize(text, ObjectMeta("Obj", object=ErrorRecordMessage)))
+        assert error_record(clixml.decode(text)) == theirs, where
+    for where, text in failed:
+        state = Serializer().deserialize(text, ObjectMeta("Obj", object=PipelineState))
+        ours = clixml.decode(text).get("ExceptionAsErrorRecord")
+        assert error_record(ours) == pypsrp_error(state.error_record), where
+
+
+def test_warnings_and_information_read_as_pypsrp_read_them() -> None:
+    warnings = stream_messages("WarningRecord")
+    information = stream_messages("InformationRecord")
+    assert warnings and information
+    for where, text in warnings:
+        theirs = Serializer().deserialize(text, ObjectMeta("Obj", object=WarningRecord))
+        assert clixml.decode(text).get("InformationalRecord_Message") == theirs.message, where
+    for where, text in information:
+        theirs = Serializer().deserialize(text, ObjectMeta("Obj", object=InformationRecord))
+        ours = clixml.decode(text)
+        assert (ours.get("MessageData"), ours.get("Source"), ours.get("Tags")) == (
+            theirs.message_data, theirs.source, list(theirs.tags or [])
+        ), where  # fmt: skip
