@@ -31,6 +31,7 @@
     └── ReplayError                     record/replay could not serve or store a call
         ├── ReplayMissError             no recorded episode for the command; names the nearest one
         ├── ReplayExhaustedError        every recording of the command was already played
+        ├── ScriptNotLocalError         a script sent without UseLocalScope (it would run in the global scope)
         ├── RecordingFormatError        a recording file is malformed or of an unknown version
         └── RecordingSecretError        a known secret would have been written to a recording
 
@@ -285,6 +286,11 @@ class ReplayMissError(ReplayError):
 
 class ReplayExhaustedError(ReplayError):
     pass
+
+
+class ScriptNotLocalError(ReplayError):
+    """The replay server refused a script sent without UseLocalScope: on a real host it would have run in the
+    runspace's global scope, its variables and preferences outliving the call."""
 
 
 class RecordingFormatError(ReplayError):

@@ -27,7 +27,7 @@ from psbridge.cli import main as cli_main
 from psbridge.errors import InputError, RemoteCommandError, ReplayError, TransportError
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-HEAVY_MODULES = ("pypsrp", "requests", "cryptography", "psrpcore")
+HEAVY_MODULES = ("pypsrp", "requests", "cryptography", "psrpcore", "pydantic")
 MISSING_SCRIPT = "adsync/Get-GlobalParameters.ps1"
 
 

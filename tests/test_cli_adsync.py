@@ -50,11 +50,20 @@ def test_run_history_json_has_typed_fields(cli: Any) -> None:
     assert (newest["run_profile_name"], newest["result"], newest["run_number"]) == ("Export", "success", 4812)
     assert newest["is_run_complete"] is True and newest["username"] == "NT SERVICE\\ADSync"
     assert (newest["start_date"], newest["end_date"]) == ("2026-11-25T12:01:09Z", "2026-11-25T12:01:13Z")
-    assert newest["step_results"] == [{
-        "run_history_id": newest["run_history_id"], "step_number": 1, "step_result": "success",
-        "counts": {"ExportAdd": 1, "ExportUpdate": 3, "ExportRename": 0, "ExportDelete": 0, "ExportDeleteAdd": 0,
-                   "ExportFailure": 0},
-    }]  # fmt: skip
+    (step,) = [dict(s) for s in newest["step_results"]]
+    counts = step.pop("counts")
+    assert step == {
+        "run_history_id": newest["run_history_id"], "step_history_id": "5e7a4812-5b1e-4c8a-a6f2-7e0b3d9c4812",
+        "step_number": 1, "step_result": "success",
+        "start_date": "2026-11-25T12:01:09Z", "end_date": "2026-11-25T12:01:13Z",
+        "current_export_batch_number": 1206, "last_successful_export_batch_number": 1206,
+        "connector_connection_information_xml": "<connection-result>success</connection-result>",
+        "sync_error_count": None, "discovery_error_count": None, "mv_retry_error_count": None,
+    }  # fmt: skip
+    assert len(counts) == 30 and all(type(v) is int for v in counts.values())  # every counter, as a number
+    assert {k: v for k, v in counts.items() if v} == {"ExportAdd": 1, "ExportUpdate": 3}
+    assert counts["StageAdd"] == counts["ConnectorFlow"] == counts["FlowFailure"] == counts["ExportFailure"] == 0
+    assert all(len(r["step_results"]) == 1 and r["step_results"][0]["counts"] for r in runs)
     assert [r["start_date"] for r in runs] == sorted((r["start_date"] for r in runs), reverse=True)
 
 

@@ -12,9 +12,11 @@ import contextlib
 import copy
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import shutil
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,9 @@ SOURCES = REPO / "recorded_sessions" / "sources" / "runbooks"
 SALES, KIOSKS, SLAES = (f"OU={n},DC=contoso,DC=example" for n in ("Sales", "Kiosks", "Slaes"))
 JOB = "AD2AADProvisioning.8c2f0e5a1d7b4c9e9f3a6b2d5e8c1a47.3f9d2b6e-1c4a-4e8b-9a7d-5c2e8f1b4d60"
 ZIP = "C:\\Windows\\Temp\\psbridge-adsync-export-0f3c2b1a9d8e4c7b6a5f4e3d2c1b0a99.zip"
+# The fresh folder Export-ServerConfiguration.ps1 exports into, under the -Path given, and its file count.
+EXPORTED = "C:\\psbridge\\export\\psbridge-adsync-export-0f3c2b1a9d8e4c7b6a5f4e3d2c1b0a99"
+EXPORTED_FILES = 142
 # Access denied on the Connect server, as recorded_sessions/sources/cases/adsync-access-denied.yaml has it.
 ACCESS_DENIED = {
     "message": "Access is denied.",
@@ -193,7 +198,7 @@ def export_episodes(payload: bytes, *, fails: bool = False) -> list[dict[str, An
     }
     if fails:
         return [{**export, "terminating_error": {**ACCESS_DENIED, "activity": "Get-ADSyncServerConfiguration"}}]
-    export["output"] = [{"properties": {"Path": "C:\\psbridge\\export", "FileCount": 142, "Bytes": {"I64": 3187342},
+    export["output"] = [{"properties": {"Path": EXPORTED, "FileCount": EXPORTED_FILES, "Bytes": {"I64": 3187342},
                                         "ZipPath": ZIP, "ZipSize": {"I64": len(payload)}}}]  # fmt: skip
     chunk = {
         "script": "common/Read-FileChunk.ps1",
@@ -212,8 +217,17 @@ def on_connect(episodes: list[dict[str, Any]]) -> dict[str, Any]:
     return {"target": target, "episodes": episodes}
 
 
+def exported_zip() -> bytes:
+    """An export's archive as the script writes it: entries relative to the fresh folder, with '/'."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n in range(EXPORTED_FILES):
+            archive.writestr(f"SynchronizationRules/Rule {n:03}.xml", "<rule/>")
+    return buffer.getvalue()
+
+
 def test_backup_exports_now_and_the_copy_is_then_found_fresh(cli: Any, scenario: Any, tmp_path: Path) -> None:
-    payload = b"PK\x03\x04" + bytes(range(256)) * 3
+    payload = exported_zip()
     directory = scenario(backup=on_connect(export_episodes(payload)))
     folder = tmp_path / "new-backups"
     found = checks(run(cli, directory, "--backup", folder))["configuration-backup"]
@@ -221,7 +235,7 @@ def test_backup_exports_now_and_the_copy_is_then_found_fresh(cli: Any, scenario:
     copied = Path(found["evidence"]["local_path"])
     assert copied.parent == folder and copied.read_bytes() == payload
     assert found["evidence"]["sha256"] == hashlib.sha256(payload).hexdigest() in found["summary"]
-    assert (found["evidence"]["remote_path"], found["evidence"]["remote_zip_removed"]) == ("C:\\psbridge\\export", True)
+    assert (found["evidence"]["remote_path"], found["evidence"]["remote_zip_removed"]) == (EXPORTED, True)
     # The copy is what --backup-dir looks for next time.
     again = checks(run(cli, directory, "--backup-dir", folder))["configuration-backup"]
     assert again["status"] == "pass" and again["evidence"]["path"] == str(copied)

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import time
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -290,11 +291,18 @@ def get_auto_upgrade(session: Session, *, detail: bool = False) -> AutoUpgrade:
 def get_server_configuration(
     session: Session, *, path: str, fetch_to: str | os.PathLike[str] | None = None
 ) -> ServerConfigurationExport:
-    """Export the sync configuration to `path` on the server; wraps Get-ADSyncServerConfiguration -Path.
+    """Export the sync configuration to a fresh folder under `path`; wraps Get-ADSyncServerConfiguration -Path.
 
-    With `fetch_to` (a local folder, created if needed), the export is zipped on the server, copied
-    into that folder verified by SHA-256, and the remote zip removed. Not retried: it writes files on
-    the server.
+    The export goes into a new `psbridge-adsync-export-<hex>` folder under `path` (created if needed;
+    a relative `path` is relative to the remote session's location), so older files in `path` are never
+    part of it; `remote_path` names that folder. With `fetch_to` (a local folder, created if needed),
+    the export is zipped on the server, copied into that folder verified by SHA-256, the remote zip
+    removed (the export folder stays), and the archive checked: every entry a relative path with `/`
+    separators, one per exported file. Not retried: it writes files on the server.
+
+    Raises:
+        UnexpectedOutputError: no zip was returned, or the fetched archive is not what was exported
+            (the local copy is kept for inspection).
     """
     if not path.strip():
         raise InputError("path must name a folder on the server")
@@ -314,9 +322,40 @@ def get_server_configuration(
         fetched = fetch(session, export.zip_path, folder)
     finally:
         removed = _remove_archive(session, export.zip_path)
+    entries = _archive_entries(fetched.local_path, export.file_count, target=session.target)
     return export.model_copy(
-        update={"local_path": fetched.local_path, "sha256": fetched.sha256, "zip_removed": removed}
-    )
+        update={
+            "local_path": fetched.local_path, "sha256": fetched.sha256, "zip_removed": removed,
+            "entry_count": len(entries),
+        }
+    )  # fmt: skip
+
+
+def _archive_entries(archive: Path, file_count: int, *, target: str | None = None) -> list[str]:
+    """The file entries of a fetched export zip, checked to extract the same everywhere.
+
+    Every entry must be a relative path with `/` separators and no `..` (Windows PowerShell 5.1's
+    Compress-Archive writes `\\`, which other systems extract as one file named `Connectors\\x.xml`),
+    and there must be exactly `file_count` files.
+    """
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            names = [info.filename for info in opened.infolist() if not info.is_dir()]
+    except zipfile.BadZipFile as exc:
+        raise UnexpectedOutputError(f"the fetched export {archive} is not a zip archive: {exc}", target=target) from exc
+    for name in names:
+        parts = name.split("/")
+        if "\\" in name or name.startswith("/") or ":" in parts[0] or ".." in parts:
+            raise UnexpectedOutputError(
+                f"the fetched export {archive} has an entry that does not extract as a relative path: {name!r}",
+                target=target,
+            )
+    if len(names) != file_count:
+        raise UnexpectedOutputError(
+            f"the fetched export {archive} holds {len(names)} files, but the server exported {file_count}",
+            target=target,
+        )
+    return names
 
 
 def _remove_archive(session: Session, zip_path: str) -> bool:

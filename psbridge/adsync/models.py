@@ -195,12 +195,14 @@ class ConnectorRunStatus(PSModel):
 
 
 class ConnectorPartition(PSModel):
+    """One partition of a connector. `selected` and `is_domain` are None when the server does not say."""
+
     connector_id: uuid.UUID = Field(alias="ConnectorIdentifier")
     identifier: uuid.UUID = Field(alias="Identifier")
     name: str = Field(alias="Name")
     dn: str = Field(default="", alias="DN")
-    selected: Bool = Field(default=False, alias="Selected")
-    is_domain: Bool = Field(default=False, alias="IsDomain")
+    selected: OptionalBool = Field(default=None, alias="Selected")
+    is_domain: OptionalBool = Field(default=None, alias="IsDomain")
 
 
 class Connector(PSModel):
@@ -225,13 +227,26 @@ _COUNTER = re.compile(r"^(Stage|Disconnector|Connector|Flow|Export)")
 
 
 class RunStepResult(PSModel):
-    """One step of a run. `counts` holds every counter the server reported, by its PowerShell name
-    (`StageAdd`, `ExportUpdate`, `FlowFailure`, ...)."""
+    """One step of a run, from Get-ADSyncRunProfileResult -RunStepDetails.
+
+    `counts` holds every counter the server reported, by its RunStepResult property name (`StageAdd`,
+    `DisconnectorJoinedFlow`, `ConnectorFlow`, `FlowFailure`, `ExportUpdate`, ...); a counter a build
+    does not report is absent, not 0. The error counts are None when the step lists no such errors.
+    """
 
     run_history_id: uuid.UUID = Field(alias="RunHistoryId")
+    step_history_id: uuid.UUID | None = Field(default=None, alias="StepHistoryId")
     step_number: int = Field(alias="StepNumber")
     step_result: str = Field(alias="StepResult")
+    start_date: DateTime = Field(default=None, alias="StartDate")
+    end_date: DateTime = Field(default=None, alias="EndDate")
     counts: dict[str, int] = Field(default_factory=dict)
+    current_export_batch_number: int | None = Field(default=None, alias="CurrentExportBatchNumber")
+    last_successful_export_batch_number: int | None = Field(default=None, alias="LastSuccessfulExportBatchNumber")
+    connector_connection_information_xml: str | None = Field(default=None, alias="ConnectorConnectionInformationXml")
+    sync_error_count: int | None = Field(default=None, alias="SyncErrorCount")
+    discovery_error_count: int | None = Field(default=None, alias="DiscoveryErrorCount")
+    mv_retry_error_count: int | None = Field(default=None, alias="MvRetryErrorCount")
 
     @model_validator(mode="before")
     @classmethod
@@ -277,7 +292,11 @@ class AutoUpgrade(PSModel):
 
 
 class ServerConfigurationExport(PSModel):
-    """What Get-ADSyncServerConfiguration wrote on the server and, when fetched, the local copy of it."""
+    """What Get-ADSyncServerConfiguration wrote on the server and, when fetched, the local copy of it.
+
+    `remote_path` is the fresh `psbridge-adsync-export-<hex>` folder the export went into;
+    `entry_count` is how many files the fetched archive holds (checked against `file_count`).
+    """
 
     remote_path: str = Field(alias="Path")
     file_count: int = Field(alias="FileCount")
@@ -287,3 +306,4 @@ class ServerConfigurationExport(PSModel):
     local_path: Path | None = None
     sha256: str | None = None
     zip_removed: bool | None = None
+    entry_count: int | None = None

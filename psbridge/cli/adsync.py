@@ -239,7 +239,7 @@ def connectors(ctx: click.Context) -> None:
 @click.option("--connector-id", metavar="GUID", help="Only this connector's runs.")
 @click.pass_context
 def run_history(ctx: click.Context, count: int, connector_id: str | None) -> None:
-    """The newest runs first (Get-ADSyncRunProfileResult), with step results in --output json."""
+    """The newest runs first (Get-ADSyncRunProfileResult -RunStepDetails); --output json adds each step's counters."""
     from psbridge.adsync import get_run_profile_result
 
     runs = get_run_profile_result(ctx.obj.session(), number_requested=count, connector_id=connector_id)
@@ -259,10 +259,13 @@ def auto_upgrade(ctx: click.Context, detail: bool) -> None:
 
 @adsync.command("export-config")
 @click.option("--path", "remote_path", required=True, help=r"Folder on the server, e.g. C:\psbridge\export.")
-@click.option("--fetch-to", type=click.Path(), help="Zip the export on the server and copy it here, verified.")
+@click.option(
+    "--fetch-to", type=click.Path(),
+    help="Zip the export on the server, copy it here verified by SHA-256, and check its entries.",
+)  # fmt: skip
 @click.pass_context
 def export_config(ctx: click.Context, remote_path: str, fetch_to: str | None) -> None:
-    """Export the sync configuration on the server (Get-ADSyncServerConfiguration -Path)."""
+    """Export the sync configuration into a fresh folder under --path on the server (Get-ADSyncServerConfiguration)."""
     from psbridge.adsync import get_server_configuration
 
     emit(ctx, get_server_configuration(ctx.obj.session(), path=remote_path, fetch_to=fetch_to))

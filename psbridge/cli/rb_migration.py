@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from psbridge.cli.runbooks import check, emit_report, targets
-from psbridge.runbooks.migration import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
+from psbridge.runbooks.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
 from psbridge.versions import Version
 
 if TYPE_CHECKING:

@@ -7,6 +7,11 @@ failure is classified here, client-side, with `EXO_ERRORS`: the same rules every
 record goes through, so the bulk path and the one-mailbox path can never disagree on what is
 transient. `get_mailbox_identities` resolves an OPATH filter to identities, projected on the jump host.
 `psbridge.exchange.rollout` builds the resumable rollout on these two.
+
+Two failures are the script's own, both permanent: a mailbox that does not report
+IsExchangeCloudManaged (`PsbridgeExchange.CloudManagedNotReported`: a missing value is never taken for
+False, so a switch back to False is not skipped as AlreadySet on it), and a read that returned no
+mailbox or several (`PsbridgeExchange.MailboxNotRead`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from typing import Any
 
 from pydantic import Field
 
-from psbridge.command import Command
-from psbridge.errors import InputError, RemoteCommandError, UnexpectedOutputError
+from psbridge.command import Command, ErrorRule
+from psbridge.errors import InputError, ObjectNotFoundError, RemoteCommandError, UnexpectedOutputError
 from psbridge.exchange.rules import EXO_ERRORS, exception_type_named, micro_delays
 from psbridge.models import PSModel, from_output
 from psbridge.result import ErrorRecordData
@@ -29,6 +34,14 @@ from psbridge.types import OptionalBool
 # exchange.md rule 8: "Cmdlets backed by the REST API have a 15-minute timeout". A batch is planned
 # to finish well inside it (see psbridge.exchange.rollout), and this is its deadline.
 REST_TIMEOUT_S = 900.0
+
+
+# The batch script's own failures (see its header), then every Exchange error record's rules.
+BATCH_ERRORS: tuple[ErrorRule, ...] = (
+    ErrorRule(UnexpectedOutputError, error_id_prefix="PsbridgeExchange.CloudManagedNotReported"),
+    ErrorRule(ObjectNotFoundError, error_id_prefix="PsbridgeExchange.MailboxNotRead"),
+    *EXO_ERRORS,
+)
 
 
 class MailboxOutcome(enum.StrEnum):
@@ -67,7 +80,7 @@ class BatchItem(PSModel):
     @property
     def error_class(self) -> type[RemoteCommandError] | None:
         """The RemoteCommandError class the failure maps to (exchange.md §8.2); None unless Failed."""
-        return classify(self.error_record(), EXO_ERRORS) if self.outcome == MailboxOutcome.FAILED else None
+        return classify(self.error_record(), BATCH_ERRORS) if self.outcome == MailboxOutcome.FAILED else None
 
     @property
     def error_type(self) -> str | None:

@@ -33,11 +33,12 @@ from psbridge.exchange.models import (
     ServerRecipient,
     User,
 )
-from psbridge.exchange.rules import SOURCE_OF_AUTHORITY, check_mailbox_attributes
+from psbridge.exchange.rules import BOOLEAN_MAILBOX_ATTRIBUTES, SOURCE_OF_AUTHORITY, check_mailbox_attributes
 from psbridge.exchange.runner import all_of, cmdlet, command, one
 from psbridge.models import Change, PSModel
 from psbridge.result import PSObjectData
 from psbridge.session import Session
+from psbridge.types import parse_bool
 
 TENANT_DEFAULT_WARNING = (
     "do not make Exchange attributes cloud-managed by default while on-premises mailboxes, mail users or remote "
@@ -126,33 +127,68 @@ def set_mailbox_cloud_managed(
     return Change[Mailbox](changed=changed, dry_run=dry_run, before=before, after=after)
 
 
+AttributeValue = str | bool | None
+
+
+def _attribute_value(name: str, value: object) -> AttributeValue:
+    """A mailbox attribute's value in the attribute's type: a bool for a boolean attribute ("True"/"False"
+    text parsed), text for the others; None, and empty text, are missing. ValueError when it is neither."""
+    if name in BOOLEAN_MAILBOX_ATTRIBUTES:
+        parsed = parse_bool(value)
+        if parsed is None or isinstance(parsed, bool):
+            return parsed
+        raise ValueError(f"{name} is True or False, not {value!r}")
+    if value is None or isinstance(value, str):
+        return value or None
+    raise ValueError(f"{name} is text, not {value!r}")
+
+
 def set_mailbox_attributes(
-    session: Session, *, identity: str, attributes: Mapping[str, str | bool | None], dry_run: bool = False
+    session: Session, *, identity: str, attributes: Mapping[str, AttributeValue], dry_run: bool = False
 ) -> Change[MailboxAttributes]:
     """Set Exchange attributes of a mailbox (Alias, HiddenFromAddressListsEnabled, CustomAttribute1-15),
     sending only those that differ; wraps Set-Mailbox. None or "" clears a text attribute.
 
+    Values are compared in the attribute's type: HiddenFromAddressListsEnabled as a bool (a mailbox
+    that already has False needs nothing), the others as text, with None and "" both meaning "not set".
+
     Raises:
         InputError: an identity attribute (display name, names, UPN, title, department), which stays
-            mastered in AD, or an attribute psbridge does not set. Nothing is sent then.
+            mastered in AD, an attribute psbridge does not set, or a value not of the attribute's type
+            (a boolean attribute cannot be cleared). Nothing is sent then.
         SyncedObjectError: the mailbox's Exchange attributes are mastered on-premises.
+        UnexpectedOutputError: the mailbox reported a value not of the attribute's type.
     """
     identity = _identity(identity)
     if not attributes:
         raise InputError("give at least one attribute to set")
     check_mailbox_attributes(attributes)
+    try:
+        wanted = {n: _attribute_value(n, v) for n, v in attributes.items()}
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    cleared = next((n for n, v in wanted.items() if v is None and n in BOOLEAN_MAILBOX_ATTRIBUTES), None)
+    if cleared is not None:
+        raise InputError(f"{cleared} cannot be cleared: give True or False")
     names = sorted(attributes)
     result = session.invoke(command("Get-Mailbox", {"Identity": identity}, properties=names))
     mailbox = one(Mailbox, result, session, identity)
     row = next(o for o in result.output if isinstance(o, PSObjectData))
-    before = MailboxAttributes(identity=mailbox.identity, values={n: row.get(n) for n in names})
-    wanted = {n: ("" if v is None else v) for n, v in attributes.items()}
-    changes = {n: v for n, v in wanted.items() if (before.values.get(n) or "") != v}
-    after = before.model_copy(update={"values": {**before.values, **changes}})
+    try:
+        current = {n: _attribute_value(n, row.get(n)) for n in names}
+    except ValueError as exc:
+        raise UnexpectedOutputError(
+            f"{result.command} returned an odd value for {identity!r}: {exc}",
+            target=session.target, command=result.command, raw=row,
+        ) from None  # fmt: skip
+    before = MailboxAttributes(identity=mailbox.identity, values=current)
+    changes = {n: v for n, v in wanted.items() if current[n] != v}
+    after = before.model_copy(update={"values": {**current, **changes}})
     if changes:
         _require_cloud_writable(session, mailbox, identity)
     if changes and not dry_run:
-        session.invoke(command("Set-Mailbox", {"Identity": identity, **changes}, idempotent=True))
+        sent: dict[str, Value] = {n: "" if v is None else v for n, v in changes.items()}  # "" clears text
+        session.invoke(command("Set-Mailbox", {"Identity": identity, **sent}, idempotent=True))
     return Change[MailboxAttributes](changed=bool(changes), dry_run=dry_run, before=before, after=after)
 
 

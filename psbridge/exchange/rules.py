@@ -183,6 +183,8 @@ IDENTITY_ATTRIBUTES = frozenset(
 MAILBOX_ATTRIBUTES = frozenset(
     {"Alias", "HiddenFromAddressListsEnabled", *(f"CustomAttribute{n}" for n in range(1, 16))}
 )
+# Of those, the ones whose value is a bool; the rest are text. set_mailbox_attributes compares in these types.
+BOOLEAN_MAILBOX_ATTRIBUTES = frozenset({"HiddenFromAddressListsEnabled"})
 _OWN_WRAPPER = {
     "EmailAddresses": "set_mailbox_email_addresses",
     "IsExchangeCloudManaged": "set_mailbox_cloud_managed",

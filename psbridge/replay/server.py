@@ -13,6 +13,15 @@ pipeline, so the server drains that buffer into one outbox per target (the pool,
 Receive then serves. Replaying raw recorded CLIXML needs two private psrpcore members: the pool's
 `_send_buffer` (to queue a message built from recorded bytes) and `_fragment_counter`; psrpcore is pinned
 to 0.3.x for that reason and both uses live in `_queue_raw` below.
+
+Every script must arrive with `UseLocalScope` true. pypsrp sends it as nil unless asked, and PowerShell
+runs a script whose flag is nil or false dot-sourced into the runspace's global scope
+(`Command.CreateCommandProcessor`: `_useLocalScope ?? false`,
+https://github.com/PowerShell/PowerShell/blob/master/src/System.Management.Automation/engine/hostifaces/Command.cs),
+where its preferences, functions and parameter variables would outlive the call. The server refuses such a
+pipeline with the error id `PsbridgeScriptNotLocal` (`NotLocal`), the way it reports a replay miss, so a client
+that forgets the flag fails every replayed test, in process and over `serve-replay` alike. Commands sent by
+name (cmdlets) are not checked: a compiled cmdlet has no variables or functions of its own to leave behind.
 """
 
 from __future__ import annotations
@@ -53,6 +62,31 @@ def pipeline_state_of(clixml: str) -> int | None:
         if element.get("N") == "PipelineState":
             return int(element.text or "0")
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class NotLocal(Miss):
+    """A script the client sent without `UseLocalScope` true: refused before any episode is looked at, so a
+    recording is never consumed by it. `flags` holds each script's flag as sent (None for nil)."""
+
+    flags: tuple[bool | None, ...] = ()
+
+    @property
+    def error_id(self) -> str:
+        return "PsbridgeScriptNotLocal"
+
+    def message(self) -> str:
+        sent = ", ".join("nil" if flag is None else str(flag).lower() for flag in self.flags)
+        return (
+            f"`{self.key.display()}` was sent with UseLocalScope {sent}, not true: PowerShell would run the "
+            "script dot-sourced in the runspace's global scope, where its variables, functions and preferences "
+            "outlive the call; send scripts with use_local_scope=True"
+        )
+
+
+def scopes_not_local(event: CreatePipelineEvent) -> tuple[bool | None, ...]:
+    """The `UseLocalScope` flag (None for nil) of each script in a CreatePipeline that is not true."""
+    return tuple(c.use_local_scope for c in event.pipeline.commands if c.is_script and c.use_local_scope is not True)
 
 
 def key_of(event: CreatePipelineEvent, script_names: dict[str, str]) -> Key:
@@ -343,18 +377,27 @@ class ReplayServer:
     def _start_pipeline(self, shell: _Shell, pipeline: _Pipeline, event: CreatePipelineEvent) -> None:
         key = key_of(event, self.script_names)
         self.keys_seen.append(key)
-        injection = self.on_pipeline(pipeline.core.pipeline_id, key) if self.on_pipeline is not None else None
+        flags = scopes_not_local(event)
+        injection = None
+        if not flags and self.on_pipeline is not None:
+            injection = self.on_pipeline(pipeline.core.pipeline_id, key)
         pipeline.core._change_state(PSInvocationState.Running, emit=False)
         if injection is not None and injection.replace:
             self._serve(shell, pipeline, injection.messages)
             return
-        outcome = shell.player.take(key)
+        # A script outside a local scope is refused before any episode is taken, so none is used up.
+        outcome = NotLocal(key, False, (), "", flags) if flags else shell.player.take(key)
         if self.on_episode is not None:
             self.on_episode(pipeline.core.pipeline_id, key, outcome)
         if isinstance(outcome, Miss):
+            category, reason = (
+                (ErrorCategory.InvalidOperation, "NotLocal")
+                if isinstance(outcome, NotLocal)
+                else (ErrorCategory.ObjectNotFound, "ReplayMiss")
+            )
             error = ErrorRecord(
                 Exception=NETException(Message=outcome.message()),
-                CategoryInfo=ErrorCategoryInfo(Category=ErrorCategory.ObjectNotFound, Reason="ReplayMiss"),
+                CategoryInfo=ErrorCategoryInfo(Category=category, Reason=reason),
                 FullyQualifiedErrorId=outcome.error_id,
             )
             pipeline.core._change_state(PSInvocationState.Failed, error=error)

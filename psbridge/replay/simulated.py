@@ -10,9 +10,10 @@ serialized by psrpcore exactly as a recorded one, so pypsrp's client reads it th
 `ExchangeOnlineTenant` is the jump host the reliability suite and the benchmarks run the bulk
 rollout against: signed in to Exchange Online, answering `Connect-`/`Disconnect-ExchangeOnline`,
 `exchange/Get-MailboxIdentities.ps1` and `exchange/Set-CloudManagedBatch.ps1` the way the script
-does on a real host (read each mailbox, skip it when already in the desired state, else Set-Mailbox),
-and counting every effective write per mailbox so a test can check "nothing set twice" at the
-server's side. Error texts and shapes: EXO V3
+does on a real host (read each mailbox afresh, parse the value it reports with the script's Get-Flag
+rule, fail it when the value is missing or the read returns nothing, skip it when already in the
+desired state, else Set-Mailbox), and counting every effective write per mailbox so a test can check
+"nothing set twice" at the server's side. Error texts and shapes: EXO V3
 `<ExCode>|<.NET type>|<text>` messages as third-party captures report them [T] (Microsoft documents
 none); replies are what the scripts send, text lines (a `[string]` identity, a `ConvertTo-Json
 -Compress` line), so they carry no typed collection. The jump host's exception type for a REST error
@@ -111,6 +112,29 @@ ERRORS: dict[str, dict[str, str]] = {
         "reason": "TransientDALException",
     },
     "http-429": {"message": "Response status code does not indicate success: 429 (Too Many Requests).", "reason": ""},
+    # The batch script's own failures: an ErrorRecord it builds (InvalidOperationException, its own id).
+    "not-reported": {
+        "message": "Get-Mailbox did not report IsExchangeCloudManaged for '{id}'; it was left unchanged.",
+        "reason": "InvalidOperationException",
+        "type": "System.InvalidOperationException",
+        "id": "PsbridgeExchange.CloudManagedNotReported",
+        "category": "InvalidData",
+    },
+    "not-read": {
+        "message": "Get-Mailbox returned 0 mailboxes for '{id}' where one was expected.",
+        "reason": "InvalidOperationException",
+        "type": "System.InvalidOperationException",
+        "id": "PsbridgeExchange.MailboxNotRead",
+        "category": "ObjectNotFound",
+    },
+    "not-a-flag": {
+        "message": 'Exception calling "ToBoolean" with "1" argument(s): "String was not recognized as a valid '
+        'Boolean."',
+        "reason": "MethodInvocationException",
+        "type": "System.Management.Automation.MethodInvocationException",
+        "id": "FormatException",
+        "category": "NotSpecified",
+    },
 }
 TRANSIENT_KINDS = ("dc-change", "dal", "http-429")
 
@@ -125,16 +149,34 @@ IDENTITIES_SCRIPT = "exchange/Get-MailboxIdentities.ps1"
 
 @dataclasses.dataclass
 class Mailbox:
-    """One mailbox's state. `transient_reads`/`transient_writes`: how many more reads/writes fail
-    transiently (`transient_kind`) before one goes through; `read_error`/`write_error`: a permanent one."""
+    """One mailbox's state. `cloud_managed`: IsExchangeCloudManaged as Get-Mailbox reports it, a bool,
+    text (`"False"`, as a read may carry it) or None (not reported); `read_returns_nothing`: Get-Mailbox
+    returns no object and no error for it. `transient_reads`/`transient_writes`: how many more
+    reads/writes fail transiently (`transient_kind`) before one goes through; `read_error`/`write_error`:
+    a permanent one."""
 
     identity: str
-    cloud_managed: bool = False
+    cloud_managed: bool | str | None = False
+    read_returns_nothing: bool = False
     read_error: str | None = None
     write_error: str | None = None
     transient_reads: int = 0
     transient_writes: int = 0
     transient_kind: str = "dc-change"
+
+
+def flag(value: bool | str | None) -> bool | None:
+    """The batch script's Get-Flag: a bool as is; text parsed as .NET's Convert.ToBoolean does
+    ("True"/"False", any case); None and empty text are None. Other text raises ValueError, as
+    Convert.ToBoolean throws a FormatException."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    if text.lower() not in ("true", "false"):
+        raise ValueError(f"not a Boolean: {value!r}")
+    return text.lower() == "true"
 
 
 def batch_item(ident: str, outcome: str, before: bool | None, error: str | None = None) -> str:
@@ -146,10 +188,10 @@ def batch_item(ident: str, outcome: str, before: bool | None, error: str | None 
             "Identity": ident,
             "Outcome": outcome,
             "Before": before,
-            "ErrorType": "Microsoft.PowerShell.Commands.WriteErrorException" if spec else None,
+            "ErrorType": spec.get("type", "Microsoft.PowerShell.Commands.WriteErrorException") if spec else None,
             "ErrorMessage": spec["message"].replace("{id}", ident) if spec else None,
-            "ErrorId": ERROR_ID if spec else None,
-            "ErrorCategory": "NotSpecified" if spec else None,
+            "ErrorId": spec.get("id", ERROR_ID) if spec else None,
+            "ErrorCategory": spec.get("category", "NotSpecified") if spec else None,
             "ErrorReason": spec["reason"] if spec else None,
         }
     )
@@ -224,7 +266,14 @@ class ExchangeOnlineTenant(SimulatedHost):
             return batch_item(ident, "Failed", None, "replication")
         if box.read_error:
             return batch_item(ident, "Failed", None, box.read_error)
-        before = box.cloud_managed
+        if box.read_returns_nothing:
+            return batch_item(ident, "Failed", None, "not-read")
+        try:
+            before = flag(box.cloud_managed)
+        except ValueError:
+            return batch_item(ident, "Failed", None, "not-a-flag")
+        if before is None:
+            return batch_item(ident, "Failed", None, "not-reported")
         if before == enabled:
             return batch_item(ident, "AlreadySet", before)
         if dry_run:

@@ -64,6 +64,7 @@ from psbridge.adsync import ExportDeletionThreshold
 from psbridge.cloudsync import graph as cloud
 from psbridge.cloudsync.models import AGENT_REGISTRY_KEY, DEFAULT_DELETE_THRESHOLD
 from psbridge.errors import InputError, PrerequisiteMissingError, RemoteCommandError
+from psbridge.runbooks.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
 from psbridge.runbooks.report import Check, Report, Status
 from psbridge.versions import Version
 
@@ -76,9 +77,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 RUNBOOK = "cloud-sync-migration"
-AGENT_MINIMUM = Version("1.1.1107.0")
-MAX_BACKUP_AGE = dt.timedelta(days=7)
-REMOTE_EXPORT_PATH = "C:\\psbridge\\export"
 EXPORT_GLOB = "psbridge-adsync-export-*.zip"
 PROVISIONING_TEMPLATE = "AD2AADProvisioning"
 CLOUD_SYNC_EXAMPLE_INTERVAL = dt.timedelta(minutes=2)  # PT2M, Microsoft's example job (cloudsync.md §5.2)

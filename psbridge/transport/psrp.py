@@ -58,6 +58,7 @@ _TRANSIENT_HTTP = frozenset({400, 408, 425, 429, 500, 502, 503, 504})
 REPLAY_MISS_IDS: dict[str, type[errors.ReplayError]] = {
     "PsbridgeReplayMiss": errors.ReplayMissError,
     "PsbridgeReplayExhausted": errors.ReplayExhaustedError,
+    "PsbridgeScriptNotLocal": errors.ScriptNotLocalError,
 }
 _STATE_NAMES = {
     PSInvocationState.COMPLETED: "Completed",
@@ -237,7 +238,11 @@ class PSRPTransport:
         self._calls_on_pool += 1
         ps = PowerShell(pool)
         if command.is_script:
-            ps.add_script(command.text)
+            # In a scope of its own: pypsrp's default (nil) dot-sources a script into the global scope, where its
+            # preferences, functions and parameter variables (with their validation) would outlive the call
+            # (PowerShell's Command.CreateCommandProcessor: `_useLocalScope ?? false`). What must outlive
+            # it is made global on purpose; psbridge.ps says which.
+            ps.add_script(command.text, use_local_scope=True)
         else:
             ps.add_cmdlet(command.name)
         for param in command.parameters:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import io
+import re
 import uuid
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from psbridge import (
     Session,
     UnexpectedOutputError,
     adsync,
+    ps,
 )
 from psbridge.adsync import NotStartedReason, PolicyType
 from psbridge.result import InvocationResult, Streams
@@ -40,7 +44,44 @@ from psbridge.transport.mock import MockTransport
 Factory = Callable[..., Session]
 CASES = REPO / "recorded_sessions" / "cases"
 AAD = uuid.UUID("b891884f-051e-4a83-95af-2544101c9083")
+STEP_COUNTERS = (
+    "StageNoChange",
+    "StageAdd",
+    "StageUpdate",
+    "StageRename",
+    "StageDelete",
+    "StageDeleteAdd",
+    "StageFailure",
+    "DisconnectorFiltered",
+    "DisconnectorJoinedNoFlow",
+    "DisconnectorJoinedFlow",
+    "DisconnectorJoinedRemoveMv",
+    "DisconnectorProjectedNoFlow",
+    "DisconnectorProjectedFlow",
+    "DisconnectorProjectedRemoveMv",
+    "DisconnectorRemains",
+    "ConnectorFilteredRemoveMv",
+    "ConnectorFilteredLeaveMv",
+    "ConnectorFlow",
+    "ConnectorFlowRemoveMv",
+    "ConnectorNoFlow",
+    "ConnectorDeleteRemoveMv",
+    "ConnectorDeleteLeaveMv",
+    "ConnectorDeleteAddProcessed",
+    "FlowFailure",
+    "ExportAdd",
+    "ExportUpdate",
+    "ExportRename",
+    "ExportDelete",
+    "ExportDeleteAdd",
+    "ExportFailure",
+)  # RunStepResult's counters, as Get-ADSyncRunProfileResult -RunStepDetails returns them
 BUSY_TEXT = "System.InvalidOperationException: Connector: contoso.onmicrosoft.com - AAD is busy."
+
+
+def script_code(name: str) -> str:
+    """A packaged script's lines without its comments."""
+    return "\n".join(line for line in ps.load(name).splitlines() if not line.lstrip().startswith("#")) + "\n"
 
 
 def replay(path: Path) -> Session:
@@ -408,6 +449,26 @@ def test_connectors_with_partitions(demo: Session) -> None:
     assert (aad.type, aad.subtype, aad.partitions) == ("Extensible2", "Windows Azure Active Directory (Microsoft)", ())
 
 
+def test_a_connector_whose_partitions_are_null_has_none(replay_session: Factory) -> None:
+    # The script's output when Partitions is $null: the Connector object alone (no empty Partition object).
+    ad = uuid.UUID("6f1e6f0c-2d4b-4b7a-9a53-3c1f0e7d2a10")
+    connector = {"Kind": "Connector", "Name": "contoso.example", "ConnectorTypeName": "AD", "Subtype": "",
+                 "Description": "", "CreationTime": {"DT": "2024-03-12T09:15:41Z"},
+                 "LastModificationTime": {"DT": "2026-10-30T08:02:17Z"}}  # fmt: skip
+    partition = {"Kind": "Partition", "ConnectorIdentifier": {"G": str(ad)}, "Identifier": {"G": str(uuid.uuid4())},
+                 "Name": "DC=contoso,DC=example", "DN": "DC=contoso,DC=example", "Selected": True,
+                 "IsDomain": {"Nil": None}}  # fmt: skip
+    spec = {"script": "adsync/Get-Connectors.ps1", "output": [
+        {"properties": {**connector, "Identifier": {"G": str(AAD)}, "Name": "contoso.onmicrosoft.com - AAD"}},
+        {"properties": {**connector, "Identifier": {"G": str(ad)}}},
+        {"properties": partition},
+    ]}  # fmt: skip
+    aad, on_premises = adsync.get_connector(replay_session([spec]))
+    assert aad.partitions == ()
+    (only_partition,) = on_premises.partitions
+    assert (only_partition.selected, only_partition.is_domain) == (True, None)  # not reported is not False
+
+
 def test_run_history_newest_first_with_steps(demo: Session) -> None:
     runs = adsync.get_run_profile_result(demo)
     assert len(runs) == 10
@@ -418,9 +479,82 @@ def test_run_history_newest_first_with_steps(demo: Session) -> None:
     assert newest.username == "NT SERVICE\\ADSync" and newest.is_run_complete is True
     (step,) = newest.step_results
     assert step.run_history_id == newest.run_history_id and step.step_result == "success"
-    assert step.counts["ExportAdd"] == 1 and step.counts["ExportUpdate"] == 3
+    assert step.step_number == 1 and step.step_history_id is not None
+    assert (step.start_date, step.end_date) == (newest.start_date, newest.end_date)
+    assert len(step.counts) == 30 and set(step.counts) == set(STEP_COUNTERS)  # every counter -RunStepDetails has
+    assert {k: v for k, v in step.counts.items() if v} == {"ExportAdd": 1, "ExportUpdate": 3}
+    assert (step.current_export_batch_number, step.last_successful_export_batch_number) == (1206, 1206)
+    assert step.connector_connection_information_xml == "<connection-result>success</connection-result>"
+    assert (step.sync_error_count, step.discovery_error_count, step.mv_retry_error_count) == (None, None, None)
     assert {r.run_profile_name for r in runs} == {"Export", "Delta Synchronization", "Delta Import"}
     assert all(len(r.step_results) == r.total_steps == 1 for r in runs)
+    imports = [r.step_results[0] for r in runs if r.run_profile_name == "Delta Import"]
+    assert [(s.counts["StageAdd"], s.counts["StageUpdate"]) for s in imports] == [(0, 2), (1, 3)]
+    syncs = [r.step_results[0] for r in runs if r.run_profile_name == "Delta Synchronization"]
+    assert all(s.connector_connection_information_xml is None for s in syncs)  # a sync step connects to nothing
+
+
+def run_spec(history: uuid.UUID, **overrides: Any) -> dict[str, Any]:
+    """A Kind='Run' object of Get-RunProfileResult.ps1, for the Entra ID connector's export."""
+    return {
+        "Kind": "Run", "RunHistoryId": {"G": str(history)}, "ConnectorId": {"G": str(AAD)},
+        "ConnectorName": "contoso.onmicrosoft.com - AAD", "RunProfileId": {"G": "4c2b8f61-93a5-4f0e-b7d4-1e6a2c9d8b03"},
+        "RunProfileName": "Export", "RunNumber": {"I32": 4900}, "Username": "NT SERVICE\\ADSync",
+        "IsRunComplete": True, "Result": "success", "CurrentStepNumber": {"I32": 1}, "TotalSteps": {"I32": 1},
+        "StartDate": {"DT": "2026-11-25T13:00:00Z"}, "EndDate": {"DT": "2026-11-25T13:00:04Z"}, **overrides,
+    }  # fmt: skip
+
+
+def step_spec(history: uuid.UUID, **counters: Any) -> dict[str, Any]:
+    """A Kind='Step' object as Get-RunProfileResult.ps1 projects a RunStepResult: every counter an Int32."""
+    return {
+        "Kind": "Step", "RunHistoryId": {"G": str(history)}, "StepHistoryId": {"G": str(uuid.uuid4())},
+        "StepNumber": {"I32": 1}, "StepResult": "success",
+        "StartDate": {"DT": "2026-11-25T13:00:00Z"}, "EndDate": {"DT": "2026-11-25T13:00:04Z"},
+        **{name: {"I32": counters.pop(name, 0)} for name in STEP_COUNTERS},
+        "CurrentExportBatchNumber": {"I32": 1207}, "LastSuccessfulExportBatchNumber": {"I32": 1207},
+        "ConnectorConnectionInformationXml": "<connection-result>success</connection-result>",
+        "SyncErrorCount": {"Nil": None}, "DiscoveryErrorCount": {"Nil": None}, "MvRetryErrorCount": {"Nil": None},
+        **counters,
+    }  # fmt: skip
+
+
+def history_spec(*objects: dict[str, Any], number: int = 10) -> dict[str, Any]:
+    return {
+        "script": "adsync/Get-RunProfileResult.ps1",
+        "parameters": [{"name": "NumberRequested", "value": number}],
+        "output": [{"properties": o} for o in objects],
+    }
+
+
+def test_run_history_asks_for_step_details_and_never_wraps_a_null_in_an_array() -> None:
+    # No PowerShell runs here: this reads the script psbridge sends, which replay only knows by digest.
+    text = script_code("adsync/Get-RunProfileResult.ps1")
+    assert re.search(r"\$query = @\{[^}]*\bRunStepDetails = \$true", text), "the query must ask for -RunStepDetails"
+    assert re.search(r"Get-ADSyncRunProfileResult @query\b", text)
+    assert "@($run.RunStepResults)" not in text and "@($step." not in text
+
+
+def test_a_run_whose_step_results_are_null_has_no_steps(replay_session: Factory) -> None:
+    # The script's output for a run whose RunStepResults is $null: the Run object, and no Step object after it.
+    running, done = uuid.uuid4(), uuid.uuid4()
+    in_progress = run_spec(running, IsRunComplete=False, Result="in-progress", EndDate={"Nil": None})
+    session = replay_session([history_spec(in_progress, run_spec(done), step_spec(done, ExportUpdate=2))])
+    first, second = adsync.get_run_profile_result(session)
+    assert (first.run_history_id, first.is_run_complete, first.step_results) == (running, False, ())
+    (step,) = second.step_results
+    assert step.run_history_id == done and step.counts["ExportUpdate"] == 2
+
+
+def test_step_error_counts_come_back(replay_session: Factory) -> None:
+    history = uuid.uuid4()
+    step = step_spec(history, ExportFailure=3, SyncErrorCount={"I32": 3}, DiscoveryErrorCount={"I32": 0})
+    session = replay_session([history_spec(run_spec(history, Result="completed-export-errors"), step)])
+    ((step_result,),) = [r.step_results for r in adsync.get_run_profile_result(session)]
+    assert step_result.counts["ExportFailure"] == 3
+    assert (step_result.sync_error_count, step_result.discovery_error_count, step_result.mv_retry_error_count) == (
+        3, 0, None,
+    )  # fmt: skip
 
 
 def test_run_history_for_one_connector_keeps_unknown_results(replay_session: Factory) -> None:
@@ -432,8 +566,8 @@ def test_run_history_for_one_connector_keeps_unknown_results(replay_session: Fac
         "CurrentStepNumber": 1, "TotalSteps": 1, "StartDate": {"DT": "2026-11-25T13:00:00Z"},
         "EndDate": {"Nil": None},
     }  # fmt: skip
-    step = {"Kind": "Step", "RunHistoryId": {"G": str(history)}, "StepNumber": 1,
-            "StepResult": "stopped-deletion-threshold-exceeded", "ExportDelete": {"I64": 612}}  # fmt: skip
+    step = {"Kind": "Step", "RunHistoryId": {"G": str(history)}, "StepNumber": {"I32": 1},
+            "StepResult": "stopped-deletion-threshold-exceeded", "ExportDelete": {"I32": 612}}  # fmt: skip
     spec = {
         "script": "adsync/Get-RunProfileResult.ps1",
         "parameters": [{"name": "NumberRequested", "value": 1}, {"name": "ConnectorId", "value": str(AAD)}],
@@ -475,21 +609,45 @@ def test_auto_upgrade_detail_gives_the_suspension_reason(replay_session: Factory
     assert (upgrade.state, upgrade.suspension_reason) == ("Suspended", "UpgradeNotSupportedNonLocalDbInstall")
 
 
-def test_export_without_fetch(demo: Session) -> None:
+def test_export_goes_into_a_fresh_subfolder(demo: Session) -> None:
     export = adsync.get_server_configuration(demo, path="C:\\psbridge\\export")
-    assert (export.remote_path, export.file_count, export.zip_path, export.local_path) == (
-        "C:\\psbridge\\export", 142, None, None,
-    )  # fmt: skip
+    parent, _, leaf = export.remote_path.rpartition("\\")
+    assert parent == "C:\\psbridge\\export"  # under the folder asked for, never the folder itself
+    assert re.fullmatch(r"psbridge-adsync-export-[0-9a-f]{32}", leaf)
+    assert (export.file_count, export.zip_path, export.local_path, export.entry_count) == (142, None, None, None)
 
 
-ZIP = "C:\\Windows\\Temp\\psbridge-adsync-export-0f3c2b1a.zip"
+def test_the_export_script_resolves_the_path_and_zips_with_forward_slashes() -> None:
+    # No PowerShell runs here: this reads the script psbridge sends, which replay only knows by digest.
+    text = script_code("adsync/Export-ServerConfiguration.ps1")
+    assert "$ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)" in text
+    assert "New-Item -ItemType Directory -Path $folder\n" in text  # no -Force: an existing folder is an error
+    assert "Get-ADSyncServerConfiguration -Path $folder" in text and "Compress-Archive" not in text
+    assert ".Replace('\\', '/')" in text
+
+
+FOLDER = "C:\\psbridge\\export\\psbridge-adsync-export-0f3c2b1a9d8e4c7b6a5f4e3d2c1b0a99"
+ZIP = "C:\\Windows\\Temp\\psbridge-adsync-export-0f3c2b1a9d8e4c7b6a5f4e3d2c1b0a99.zip"
+ENTRIES = [
+    "GlobalSettings.json",
+    *(f"Connectors/Connector_{n:02}.xml" for n in range(2)),
+    *(f"SynchronizationRules/In from AD - Rule {n:03}.xml" for n in range(139)),
+]  # 142 files, as Export-ServerConfiguration.ps1 names them: relative, with '/'
+
+
+def export_zip(entries: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in entries:
+            archive.writestr(name, f"<{name}/>")
+    return buffer.getvalue()
 
 
 def export_specs(payload: bytes, *, removed: bool = True) -> list[dict[str, Any]]:
     export = {
         "script": "adsync/Export-ServerConfiguration.ps1",
         "parameters": [{"name": "Path", "value": "C:\\psbridge\\export"}, {"name": "Compress", "value": True}],
-        "output": [{"properties": {"Path": "C:\\psbridge\\export", "FileCount": 142, "Bytes": {"I64": 3187342},
+        "output": [{"properties": {"Path": FOLDER, "FileCount": 142, "Bytes": {"I64": 3187342},
                                    "ZipPath": ZIP, "ZipSize": {"I64": len(payload)}}}],
     }  # fmt: skip
     chunk = {
@@ -517,17 +675,53 @@ def export_specs(payload: bytes, *, removed: bool = True) -> list[dict[str, Any]
 
 
 def test_export_fetches_the_zip_and_removes_it(replay_session: Factory, tmp_path: Path) -> None:
-    payload = b"PK\x03\x04" + bytes(range(256)) * 4
+    payload = export_zip(ENTRIES)
     session = replay_session(export_specs(payload))
     export = adsync.get_server_configuration(session, path="C:\\psbridge\\export", fetch_to=tmp_path / "out")
-    assert export.zip_path == ZIP and export.zip_removed is True
-    assert export.local_path == tmp_path / "out" / "psbridge-adsync-export-0f3c2b1a.zip"
+    assert export.remote_path == FOLDER and export.zip_path == ZIP and export.zip_removed is True
+    assert export.local_path == tmp_path / "out" / ZIP.rpartition("\\")[2]
     assert export.local_path.read_bytes() == payload
     assert export.sha256 == hashlib.sha256(payload).hexdigest()
+    assert export.entry_count == 142
+    with zipfile.ZipFile(export.local_path) as archive:  # what a Linux unzip makes of it: folders, not "a\\b" names
+        archive.extractall(tmp_path / "unzipped")
+    assert (tmp_path / "unzipped" / "Connectors" / "Connector_01.xml").is_file()
+    assert sorted(p.name for p in (tmp_path / "unzipped").iterdir()) == [
+        "Connectors", "GlobalSettings.json", "SynchronizationRules",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            [n.replace("/", "\\") for n in ENTRIES],
+            r"does not extract as a relative path: 'Connectors\\\\Connector_00.xml'",
+        ),
+        ([*ENTRIES[:-1], "../outside.xml"], r"does not extract as a relative path: '\.\./outside\.xml'"),
+        (ENTRIES[:-1], "holds 141 files, but the server exported 142"),
+    ],
+    ids=["backslashes", "parent-folder", "missing-file"],
+)
+def test_a_fetched_archive_that_is_not_the_export_is_refused(
+    replay_session: Factory, tmp_path: Path, entries: list[str], message: str
+) -> None:
+    session = replay_session(export_specs(export_zip(entries)))
+    with capture_logs() as events, pytest.raises(UnexpectedOutputError, match=message):
+        adsync.get_server_configuration(session, path="C:\\psbridge\\export", fetch_to=tmp_path / "out")
+    # The remote zip was removed all the same, and the local copy is kept for inspection.
+    assert not [e for e in events if e["event"] == "psbridge.adsync.export.cleanup_failed"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [ZIP.rpartition("\\")[2]]
+
+
+def test_a_fetched_file_that_is_no_zip_is_refused(replay_session: Factory, tmp_path: Path) -> None:
+    session = replay_session(export_specs(b"PK\x03\x04" + bytes(range(256))))
+    with pytest.raises(UnexpectedOutputError, match="is not a zip archive"):
+        adsync.get_server_configuration(session, path="C:\\psbridge\\export", fetch_to=tmp_path)
 
 
 def test_export_keeps_the_local_copy_when_cleanup_fails(replay_session: Factory, tmp_path: Path) -> None:
-    payload = b"PK\x03\x04zip"
+    payload = export_zip(ENTRIES)
     session = replay_session(export_specs(payload, removed=False))
     with capture_logs() as events:
         export = adsync.get_server_configuration(session, path="C:\\psbridge\\export", fetch_to=tmp_path)

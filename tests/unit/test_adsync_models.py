@@ -112,4 +112,16 @@ def test_step_counts_take_every_counter_and_nothing_else() -> None:
         "CurrentExportBatchNumber": 7, "ExportNewThing": True,
     })  # fmt: skip
     assert step.counts == {"StageAdd": 2, "ExportFailure": 0, "FlowFailure": 1, "ConnectorFlow": 3}
+    assert step.current_export_batch_number == 7  # a batch number, not a counter
+    assert step.connector_connection_information_xml == "<connection-result>success</connection-result>"
     assert RunStepResult.model_validate(step.model_dump()) == step
+
+
+def test_step_without_error_lists_reports_no_counts_rather_than_zero() -> None:
+    step = RunStepResult.model_validate({
+        "RunHistoryId": "9d3c4812-5b1e-4c8a-a6f2-7e0b3d9c4812", "StepNumber": 1, "StepResult": "completed-sync-errors",
+        "SyncErrorCount": 4, "DiscoveryErrorCount": None, "StartDate": "2026-11-25T12:00:58Z",
+    })  # fmt: skip
+    assert (step.sync_error_count, step.discovery_error_count, step.mv_retry_error_count) == (4, None, None)
+    assert step.start_date is not None and step.start_date.utcoffset() is not None and step.end_date is None
+    assert step.counts == {}

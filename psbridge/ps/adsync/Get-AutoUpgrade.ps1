@@ -11,15 +11,15 @@ $ProgressPreference = 'SilentlyContinue'
 Import-Module -Name ADSync -ErrorAction Stop
 
 $raw = Get-ADSyncAutoUpgrade
-if (@($raw.PSObject.Properties.Name) -contains 'State') {
+if ($null -ne $raw -and $null -ne $raw.PSObject.Properties['State']) {
     $raw = $raw.State
 }
 $reason = $null
 if ($Detail) {
     $detailed = Get-ADSyncAutoUpgrade -Detail
-    $property = @($detailed.PSObject.Properties | Where-Object { $_.Name -like '*Reason*' }) | Select-Object -First 1
-    if ($null -ne $property) {
-        $reason = [string]$property.Value
+    $reasonProperty = $detailed.PSObject.Properties | Where-Object { $_.Name -like '*Reason*' } | Select-Object -First 1
+    if ($null -ne $reasonProperty) {
+        $reason = [string]$reasonProperty.Value
     }
     else {
         $setting = (Get-ADSyncGlobalSettings).Parameters['Microsoft.OptionalFeature.AutoUpgradeSuspensionReason']

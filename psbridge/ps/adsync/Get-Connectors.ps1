@@ -1,6 +1,9 @@
 # Projects Get-ADSyncConnector to flat objects (adsync.md section 8). Partitions are nested in the
 # Connector object and lose depth over remoting, so each connector is one Kind='Connector' object,
-# followed by one Kind='Partition' object per partition, which names its connector's Identifier.
+# followed by one Kind='Partition' object per partition, which names its connector's Identifier. A
+# connector whose Partitions is $null has no Partition objects (never @($null), which would make one
+# empty partition of it). Selected and IsDomain are sent as the live bools, not cast: a cast would turn
+# a missing value into False.
 [CmdletBinding()]
 param()
 
@@ -19,15 +22,18 @@ foreach ($connector in @(Get-ADSyncConnector)) {
         CreationTime         = $connector.CreationTime
         LastModificationTime = $connector.LastModificationTime
     }
-    foreach ($partition in @($connector.Partitions)) {
+    if ($null -eq $connector.Partitions) {
+        continue
+    }
+    foreach ($partition in $connector.Partitions) {
         [pscustomobject]@{
             Kind                = 'Partition'
             ConnectorIdentifier = [guid]$connector.Identifier
             Identifier          = [guid]$partition.Identifier
             Name                = [string]$partition.Name
             DN                  = [string]$partition.DN
-            Selected            = [bool]$partition.Selected
-            IsDomain            = [bool]$partition.IsDomain
+            Selected            = $partition.Selected
+            IsDomain            = $partition.IsDomain
         }
     }
 }

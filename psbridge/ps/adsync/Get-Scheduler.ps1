@@ -1,6 +1,7 @@
 # Projects Get-ADSyncScheduler to one flat object on the Entra Connect server (adsync.md section 4.1).
-# Enums are cast to string here; TimeSpan, DateTime and bool values cross remoting as they are.
-# 1.1.x builds lack SchedulerSuspended and SyncCycleInProgress: those are $null when absent.
+# Enums are cast to string here; TimeSpan, DateTime and bool values cross remoting as they are (never
+# cast to [bool], which would turn a missing value into False). 1.1.x builds lack SchedulerSuspended
+# and SyncCycleInProgress: those are $null when absent.
 [CmdletBinding()]
 param()
 
@@ -9,19 +10,18 @@ $ProgressPreference = 'SilentlyContinue'
 Import-Module -Name ADSync -ErrorAction Stop
 
 $scheduler = Get-ADSyncScheduler
-$names = @($scheduler.PSObject.Properties.Name)
 
 $policy = $null
 if ($null -ne $scheduler.NextSyncCyclePolicyType) {
     $policy = [string]$scheduler.NextSyncCyclePolicyType
 }
 $suspended = $null
-if ($names -contains 'SchedulerSuspended') {
-    $suspended = [bool]$scheduler.SchedulerSuspended
+if ($null -ne $scheduler.PSObject.Properties['SchedulerSuspended']) {
+    $suspended = $scheduler.SchedulerSuspended
 }
 $inProgress = $null
-if ($names -contains 'SyncCycleInProgress') {
-    $inProgress = [bool]$scheduler.SyncCycleInProgress
+if ($null -ne $scheduler.PSObject.Properties['SyncCycleInProgress']) {
+    $inProgress = $scheduler.SyncCycleInProgress
 }
 
 [pscustomobject]@{
@@ -31,9 +31,9 @@ if ($names -contains 'SyncCycleInProgress') {
     NextSyncCyclePolicyType             = $policy
     NextSyncCycleStartTimeInUTC         = $scheduler.NextSyncCycleStartTimeInUTC
     PurgeRunHistoryInterval             = $scheduler.PurgeRunHistoryInterval
-    SyncCycleEnabled                    = [bool]$scheduler.SyncCycleEnabled
-    MaintenanceEnabled                  = [bool]$scheduler.MaintenanceEnabled
-    StagingModeEnabled                  = [bool]$scheduler.StagingModeEnabled
+    SyncCycleEnabled                    = $scheduler.SyncCycleEnabled
+    MaintenanceEnabled                  = $scheduler.MaintenanceEnabled
+    StagingModeEnabled                  = $scheduler.StagingModeEnabled
     SchedulerSuspended                  = $suspended
     SyncCycleInProgress                 = $inProgress
 }

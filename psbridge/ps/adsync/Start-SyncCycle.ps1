@@ -2,7 +2,8 @@
 # first and returns one flat object saying whether the cycle started and, if not, why
 # (SyncCycleDisabled, SchedulerSuspended or InProgress). A "Connector: <name> is busy." error from
 # Start-ADSyncSyncCycle is not caught: it reaches psbridge as an error record, which raises
-# ConnectorBusyError with the connector's name.
+# ConnectorBusyError with the connector's name. The scheduler's flags are compared with -eq $true (a
+# bool, or its text 'True'), never cast or tested for truthiness: the text 'False' is truthy.
 [CmdletBinding()]
 param(
     [Parameter(Mandatory = $true)][ValidateSet('Delta', 'Initial')][string]$PolicyType
@@ -13,16 +14,15 @@ $ProgressPreference = 'SilentlyContinue'
 Import-Module -Name ADSync -ErrorAction Stop
 
 $scheduler = Get-ADSyncScheduler
-$names = @($scheduler.PSObject.Properties.Name)
 
 $reason = $null
-if (-not $scheduler.SyncCycleEnabled) {
+if (-not ($scheduler.SyncCycleEnabled -eq $true)) {
     $reason = 'SyncCycleDisabled'
 }
-elseif ($names -contains 'SchedulerSuspended' -and $scheduler.SchedulerSuspended) {
+elseif ($scheduler.SchedulerSuspended -eq $true) {
     $reason = 'SchedulerSuspended'
 }
-elseif ($names -contains 'SyncCycleInProgress' -and $scheduler.SyncCycleInProgress) {
+elseif ($scheduler.SyncCycleInProgress -eq $true) {
     $reason = 'InProgress'
 }
 
@@ -37,6 +37,6 @@ if ($null -eq $reason) {
     Reason                      = $reason
     Result                      = $result
     PolicyType                  = $PolicyType
-    StagingModeEnabled          = [bool]$scheduler.StagingModeEnabled
+    StagingModeEnabled          = $scheduler.StagingModeEnabled
     NextSyncCycleStartTimeInUTC = $scheduler.NextSyncCycleStartTimeInUTC
 }

@@ -16,6 +16,13 @@
 # objects (schema, service principals, users) become one JSON document each. Tokens never leave the
 # host: Get-AADCloudSyncToolsInfo is redacted here. Connect relays the device-code instruction, which
 # MSAL.PS writes to the console (invisible to a remote session), as information records while it waits.
+#
+# Scope: psbridge runs every script in a scope of its own. What outlives the call on purpose: the module,
+# imported with -Global (its state, the sign-in included, must last the runspace's life). While Connect
+# runs, a Start-Sleep function is defined in the global scope, the only one module code sees, and removed
+# when it returns. Paths the caller gives (ModulePath, OutputPath) are resolved against this session's
+# current location before a module or .NET sees them: .NET resolves a relative path against the process's
+# working directory, which is not $PWD.
 [CmdletBinding()]
 param(
     [Parameter(Mandatory = $true)]
@@ -66,6 +73,19 @@ function Stop-Here([string]$Id, [string]$Message, [System.Management.Automation.
     $PSCmdlet.ThrowTerminatingError($record)
 }
 
+function Resolve-FileSystemPath([string]$Path, [string]$Name) {
+    # A relative path resolved against this session's current location (as Get-Item would), so a module
+    # or .NET method that resolves against the process's working directory gets the same place.
+    # https://learn.microsoft.com/dotnet/api/system.management.automation.pathintrinsics.getunresolvedproviderpathfrompspath
+    $provider = $null
+    $drive = $null
+    $resolved = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path, [ref]$provider, [ref]$drive)
+    if ($provider.Name -ne 'FileSystem') {
+        Stop-Here 'PsbridgeCloudSync.NotAFileSystemPath' "$Name '$Path' is not a file system path on $env:COMPUTERNAME (it resolves to the $($provider.Name) provider)." 'InvalidArgument'
+    }
+    $resolved
+}
+
 function Get-AgentVersion {
     $agent = Get-ItemProperty -LiteralPath $agentKey -ErrorAction SilentlyContinue
     if ($agent -and $agent.InstallDir -and $agent.ServiceProcessName) {
@@ -112,6 +132,7 @@ if ($PSVersionTable.PSEdition -ne 'Desktop') {
     Stop-Here 'PsbridgeCloudSync.Prerequisite.WindowsPowerShell' "AADCloudSyncTools needs Windows PowerShell 5.1 (the Microsoft.PowerShell endpoint); this endpoint on $env:COMPUTERNAME runs PowerShell $($PSVersionTable.PSVersion)." 'NotInstalled'
 }
 
+$ModulePath = Resolve-FileSystemPath $ModulePath 'ModulePath'
 $module = Get-Module -Name AADCloudSyncTools | Select-Object -First 1
 if (-not $module) {
     # 2. Importing without the agent's TenantID calls Read-Host, which a remote session cannot answer.
@@ -150,7 +171,7 @@ if (-not (Get-Command -Name $Function -Module $module.Name -ErrorAction Silently
 }
 
 # 6. The sign-in lives in this runspace only.
-if ($RequireConnection -and -not (& $module { [bool]$script:AADCloudSyncTools.Connected })) {
+if ($RequireConnection -and -not (& $module { $connected = $script:AADCloudSyncTools.Connected; $connected -is [bool] -and $connected })) {
     Stop-Here 'PsbridgeCloudSync.NotConnected' "AADCloudSyncTools is not signed in in this session on ${env:COMPUTERNAME}: call Connect-AADCloudSyncTools in the same session first." 'InvalidOperation'
 }
 
@@ -179,7 +200,9 @@ if ($Function -eq 'Connect-AADCloudSyncTools') {
             $relayed.Length = $text.Length
         }
     }.GetNewClosure()
-    # MSAL.PS polls its token task with Start-Sleep on this thread: relay between its sleeps.
+    # MSAL.PS polls its token task with Start-Sleep on this thread: relay between its sleeps. Module code
+    # resolves commands in its own scope, then the global one, never in this script's: hence global, and
+    # removed in the finally below.
     $sleep = {
         param([int]$Seconds, [int]$Milliseconds)
         & $relay
@@ -205,10 +228,22 @@ if ($Function -eq 'Connect-AADCloudSyncTools') {
         [pscustomobject]@{
             TenantId  = [string]$script:AADCloudSyncTools.TenantId
             Username  = [string]$script:AADCloudSyncTools.Username
-            Connected = [bool]$script:AADCloudSyncTools.Connected
+            Connected = $script:AADCloudSyncTools.Connected -is [bool] -and $script:AADCloudSyncTools.Connected
         }
     }
     return
+}
+
+$folder = $null
+if ($Function -eq 'Export-AADCloudSyncToolsLogs') {
+    # The module zips into OutputPath with .NET, which resolves a relative path against the process's
+    # working directory: hand it the path resolved here, and look for the zip in the same place.
+    $folder = [Environment]::GetFolderPath('MyDocuments')
+    if ($Arguments.ContainsKey('OutputPath') -and "$($Arguments['OutputPath'])" -ne '') {
+        $folder = Resolve-FileSystemPath ([string]$Arguments['OutputPath']) 'OutputPath'
+        $Arguments = $Arguments.Clone()
+        $Arguments['OutputPath'] = $folder
+    }
 }
 
 $started = Get-Date
@@ -245,10 +280,6 @@ if ($Function -eq 'Get-AADCloudSyncToolsJobStatus' -and @($output | Where-Object
 
 if ($Function -eq 'Export-AADCloudSyncToolsLogs') {
     # The module prints where it saved the zip; look it up instead of parsing host text.
-    $folder = [Environment]::GetFolderPath('MyDocuments')
-    if ($Arguments.ContainsKey('OutputPath')) {
-        $folder = [string]$Arguments['OutputPath']
-    }
     $zip = Get-ChildItem -LiteralPath $folder -Filter 'AADCloudProvisioningDiagnostics-*.zip' -File |
         Where-Object { $_.LastWriteTime -ge $started.AddSeconds(-5) } |
         Sort-Object -Property LastWriteTime -Descending |

@@ -14,6 +14,11 @@
 # Psbridge.Exchange.Page marker. While the marker carries a Cursor, a call with -Cursor sends the next
 # page; -Release drops a listing the caller left unfinished. -IsExchangeCloudManaged filters mailboxes
 # here, with Where-Object semantics: the property is not OPATH-filterable (section 3.1).
+#
+# Scope: psbridge runs every script in a scope of its own, so this script's preferences, helpers and
+# parameters end with the call. The one thing it keeps in the runspace on purpose is the open listings,
+# in $global:PsbridgeExchangeListings (a hashtable by cursor; entries leave when read to the end or
+# released). The OnPrem cmdlets it calls are global because Connect-ExchangeServer.ps1 made them so.
 [CmdletBinding()]
 param(
     [Parameter(Mandatory = $true)]
@@ -65,9 +70,14 @@ function Get-Texts($Value) {
 }
 
 function Get-Flag($Value) {
-    # [bool]'False' is $true in PowerShell: text is parsed, never cast.
+    # One rule for a flag read from an object, kept identical in Invoke-ExchangeCommand.ps1 and
+    # Set-CloudManagedBatch.ps1 (each script is sent on its own, so they cannot share a file): a bool
+    # stays as it is; text is parsed ([bool]'False' would be $true); $null and empty text are $null (not
+    # reported), never $false; any other text throws a FormatException.
     if ($null -eq $Value -or $Value -is [bool]) { return $Value }
-    [System.Convert]::ToBoolean([string]$Value)
+    $text = ([string]$Value).Trim()
+    if ($text -eq '') { return $null }
+    [System.Convert]::ToBoolean($text)
 }
 
 function Get-Scalar($Value) {
@@ -76,11 +86,40 @@ function Get-Scalar($Value) {
     [string]$Value
 }
 
+function ConvertTo-Utc($Value, [switch]$NamedUtc) {
+    # Converts to UTC; never relabels a time that carries a zone. DateTime.SpecifyKind keeps the ticks and
+    # only changes the label (https://learn.microsoft.com/dotnet/api/system.datetime.specifykind), so a
+    # Local DateTime, or text ending in Z or an offset, would come out off by the host's offset.
+    # ToUniversalTime converts a Local time and leaves a Utc one alone
+    # (https://learn.microsoft.com/dotnet/api/system.datetime.touniversaltime); text is parsed with
+    # AdjustToUniversal, which converts a time whose text names its zone (AssumeUniversal: text without a
+    # zone is UTC) (https://learn.microsoft.com/dotnet/api/system.globalization.datetimestyles).
+    # -NamedUtc: the property's name says UTC (WhenChangedUTC), so a time without a zone (DateTime of
+    # Unspecified kind, text without Z or an offset) is UTC; otherwise such a time is returned as it came.
+    # Text .NET cannot read is returned as text, for psbridge's model to report.
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [System.DateTimeOffset]) { return $Value.UtcDateTime }
+    if ($Value -is [datetime]) {
+        if ($Value.Kind -eq [System.DateTimeKind]::Local) { return $Value.ToUniversalTime() }
+        if ($Value.Kind -eq [System.DateTimeKind]::Unspecified -and $NamedUtc) {
+            return New-Object -TypeName System.DateTime -ArgumentList $Value.Ticks, ([System.DateTimeKind]::Utc)
+        }
+        return $Value
+    }
+    $styles = [System.Globalization.DateTimeStyles]::AdjustToUniversal
+    if ($NamedUtc) { $styles = $styles -bor [System.Globalization.DateTimeStyles]::AssumeUniversal }
+    $parsed = [datetime]::MinValue
+    if ([datetime]::TryParse([string]$Value, [System.Globalization.CultureInfo]::InvariantCulture, $styles, [ref]$parsed)) {
+        return $parsed
+    }
+    [string]$Value  # not a time .NET reads: psbridge's model reports it
+}
+
 function Get-When($Item) {
     # WhenChangedUTC is unambiguous; WhenChanged carries the server's local offset.
-    $utc = $Item.WhenChangedUTC
-    if ($null -ne $utc) { return [datetime]::SpecifyKind([datetime]$utc, [System.DateTimeKind]::Utc) }
-    $Item.WhenChanged
+    $utc = ConvertTo-Utc $Item.WhenChangedUTC -NamedUtc
+    if ($null -ne $utc) { return $utc }
+    ConvertTo-Utc $Item.WhenChanged
 }
 
 function ConvertTo-Row($Item) {
@@ -165,7 +204,10 @@ if ($Cursor) {
 $name = if ($OnPremises) { $Command -replace '^(\w+)-', '$1-OnPrem' } else { $Command }
 
 if ($Command -like 'Set-*') {
-    $refused = @($Arguments.Keys | Where-Object { $writable[$Command] -notcontains $_ })
+    $refused = New-Object -TypeName 'System.Collections.Generic.List[string]'
+    foreach ($key in $Arguments.Keys) {
+        if ($writable[$Command] -notcontains $key) { $refused.Add([string]$key) }
+    }
     if ($refused.Count -gt 0) {
         Stop-Here 'PsbridgeExchange.ParameterRefused' "psbridge does not change $($refused -join ', ') with $Command." ([System.Management.Automation.ErrorCategory]::InvalidArgument)
     }

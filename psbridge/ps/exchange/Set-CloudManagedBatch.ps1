@@ -10,12 +10,21 @@
 # failure (transient or permanent, section 8.2) with the same rules it uses for every Exchange error
 # record, so there is one classifier.
 #
+# The value read goes through Get-Flag, the rule Invoke-ExchangeCommand.ps1 reads every flag with:
+# text is parsed ('False' is $false), never cast. A mailbox that does not report the value is Failed
+# (PsbridgeExchange.CloudManagedNotReported), never taken for $false: a missing value is not a state,
+# and a switch back to $false must not be skipped as AlreadySet on it. A read that returns no mailbox,
+# or more than one, is Failed too (PsbridgeExchange.MailboxNotRead); every mailbox is read afresh, so
+# nothing read for one identity is ever used for the next.
+#
 # Each object crosses as one line of compressed JSON (rule 1's second form): a string deserializes
 # in a fraction of the time an eight-property object takes in pypsrp, and its shape cannot drift.
 #
 # After each write it sleeps PaceMilliseconds, Microsoft's micro-delay workaround (section 8.2);
 # the micro-delay warnings Set-Mailbox writes reach psbridge's warning stream unchanged, and
 # psbridge paces the next batch on them.
+#
+# Runs in a scope of its own and leaves nothing behind in the runspace.
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)][string[]]$Identity,
@@ -25,6 +34,22 @@ param(
 )
 
 $ProgressPreference = 'SilentlyContinue'
+
+function Get-Flag($Value) {
+    # One rule for a flag read from an object, kept identical in Invoke-ExchangeCommand.ps1 and
+    # Set-CloudManagedBatch.ps1 (each script is sent on its own, so they cannot share a file): a bool
+    # stays as it is; text is parsed ([bool]'False' would be $true); $null and empty text are $null (not
+    # reported), never $false; any other text throws a FormatException.
+    if ($null -eq $Value -or $Value -is [bool]) { return $Value }
+    $text = ([string]$Value).Trim()
+    if ($text -eq '') { return $null }
+    [System.Convert]::ToBoolean($text)
+}
+
+function New-Failure([string]$Id, [string]$Message, [System.Management.Automation.ErrorCategory]$Category, $Target) {
+    $exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $Message
+    New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList $exception, $Id, $Category, $Target
+}
 
 function Out-Result([string]$Id, [string]$Outcome, $Before, $ErrorRecord) {
     $failure = $null -ne $ErrorRecord
@@ -41,28 +66,39 @@ function Out-Result([string]$Id, [string]$Outcome, $Before, $ErrorRecord) {
 }
 
 foreach ($id in $Identity) {
+    # Reset for every identity: nothing read for the previous one may stand in for this one.
+    $found = $null
     $before = $null
+    $outcome = $null
     $failure = $null
     try {
-        $mailbox = Get-Mailbox -Identity $id -ErrorAction Stop
-        $before = [bool]$mailbox.IsExchangeCloudManaged
-        if ($before -eq $Enabled) {
-            $outcome = 'AlreadySet'
-        } elseif ($DryRun) {
-            $outcome = 'WouldChange'
+        $found = @(Get-Mailbox -Identity $id -ErrorAction Stop)
+        if ($found.Count -ne 1) {
+            $failure = New-Failure 'PsbridgeExchange.MailboxNotRead' "Get-Mailbox returned $($found.Count) mailboxes for '$id' where one was expected." ([System.Management.Automation.ErrorCategory]::ObjectNotFound) $id
         } else {
-            try {
-                Set-Mailbox -Identity $id -IsExchangeCloudManaged $Enabled -Confirm:$false -ErrorAction Stop
-            } finally {
-                if ($PaceMilliseconds -gt 0) {
-                    Start-Sleep -Milliseconds $PaceMilliseconds
+            $before = Get-Flag $found[0].IsExchangeCloudManaged
+            if ($null -eq $before) {
+                $failure = New-Failure 'PsbridgeExchange.CloudManagedNotReported' "Get-Mailbox did not report IsExchangeCloudManaged for '$id'; it was left unchanged." ([System.Management.Automation.ErrorCategory]::InvalidData) $id
+            } elseif ($before -eq $Enabled) {
+                $outcome = 'AlreadySet'
+            } elseif ($DryRun) {
+                $outcome = 'WouldChange'
+            } else {
+                try {
+                    Set-Mailbox -Identity $id -IsExchangeCloudManaged $Enabled -Confirm:$false -ErrorAction Stop
+                } finally {
+                    if ($PaceMilliseconds -gt 0) {
+                        Start-Sleep -Milliseconds $PaceMilliseconds
+                    }
                 }
+                $outcome = 'Changed'
             }
-            $outcome = 'Changed'
         }
     } catch {
-        $outcome = 'Failed'
         $failure = $_
+    }
+    if ($null -ne $failure) {
+        $outcome = 'Failed'
     }
     Out-Result $id $outcome $before $failure
 }
