@@ -230,9 +230,24 @@ class TransientRemoteError(RemoteCommandError):
 
 
 class UnexpectedOutputError(RemoteCommandError):
-    def __init__(self, message: str, *, raw: Any = None, **kwargs: Any) -> None:
+    """Output a model cannot read. `raw` is the object as it came; when a model's validation failed,
+    `model` names it and `location`/`reason` say where and why (pydantic's first error)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: Any = None,
+        model: str | None = None,
+        location: str | None = None,
+        reason: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.raw = raw
+        self.model = model
+        self.location = location
+        self.reason = reason
 
 
 class GraphError(RemoteCommandError):

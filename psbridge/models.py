@@ -45,7 +45,7 @@ def from_output(model: type[M], objects: Iterable[Any], *, command: str, target:
             where = ".".join(str(p) for p in first["loc"])
             raise UnexpectedOutputError(
                 f"{command} returned an object {model.__name__} cannot read ({where}: {first['msg']})",
-                target=target, command=command, raw=obj,
+                target=target, command=command, raw=obj, model=model.__name__, location=where, reason=first["msg"],
             ) from None  # fmt: skip
     return out
 

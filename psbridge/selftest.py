@@ -331,17 +331,12 @@ def _error_check(step: Step, where: str, exc: PsbridgeError) -> Check:
     return _check(step, where, Status.FAIL, summary, {"error": type(exc).__name__})
 
 
-# "<command> returned an object <Model> cannot read (<location>: <message>)" (psbridge.models.from_output)
-_CANNOT_READ = re.compile(r" returned an object (?P<model>\w+) cannot read \((?P<loc>[^:()]*): (?P<msg>.*)\)$", re.S)
-
-
 def unexpected_output(exc: UnexpectedOutputError) -> dict[str, Any]:
     """What did not validate, without a value: the model, where and why, and the shape of the raw output."""
     secrets = sorted((s for s in _strings(exc.raw) if len(s) >= 3), key=len, reverse=True)
-    match = _CANNOT_READ.search(exc.message)
     evidence: dict[str, Any] = {"error": type(exc).__name__}
-    if match is not None:
-        evidence |= {"model": match["model"], "location": match["loc"], "message": _scrub(match["msg"], secrets)}
+    if exc.model is not None:
+        evidence |= {"model": exc.model, "location": exc.location, "message": _scrub(exc.reason or "", secrets)}
     else:
         evidence["message"] = _scrub(exc.message, secrets)
     raw = exc.raw
@@ -378,19 +373,25 @@ def kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string in a raw object (property values, nested ones), to keep them out of messages."""
+def _strings(value: Any, seen: set[int] | None = None) -> Iterator[str]:
+    """Every string in a raw object (property values, nested ones), to keep them out of messages. An
+    object that refers back to itself (a decoded `Ref`) is walked once."""
+    seen = set() if seen is None else seen
     if isinstance(value, str):
         yield value
-    elif isinstance(value, PSObjectData):
-        yield from _strings(list(value.properties.values()))
+        return
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, PSObjectData):
+        yield from _strings(list(value.properties.values()), seen)
         if value.to_string:
             yield value.to_string
     elif isinstance(value, Mapping):
-        yield from _strings(list(value.values()))
+        yield from _strings(list(value.values()), seen)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            yield from _strings(item)
+            yield from _strings(item, seen)
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:

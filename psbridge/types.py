@@ -79,6 +79,15 @@ def parse_bool(value: Any) -> Any:
     return value
 
 
+def parse_flag(value: Any) -> bool | None:
+    """A PowerShell boolean as a bool, or None when it is missing (None, empty text); text parsed as .NET's
+    Convert.ToBoolean does ("True"/"False", any case). ValueError for anything else."""
+    parsed = parse_bool(value)
+    if parsed is None or isinstance(parsed, bool):
+        return parsed
+    raise ValueError(f"not a Boolean: {value!r}")
+
+
 TimeSpan = Annotated[dt.timedelta | None, BeforeValidator(parse_timespan)]
 DateTime = Annotated[dt.datetime | None, BeforeValidator(parse_datetime)]
 Bool = Annotated[bool, BeforeValidator(parse_bool)]

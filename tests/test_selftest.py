@@ -248,8 +248,9 @@ def test_shape_names_kinds_never_values() -> None:
         to_string=SENTINEL,
     )
     error = psbridge.UnexpectedOutputError(
-        f"Get-Mailbox returned an object Mailbox cannot read (Count: value is not {SENTINEL})", raw=raw
-    )
+        f"Get-Mailbox returned an object Mailbox cannot read (Count: value is not {SENTINEL})", raw=raw,
+        model="Mailbox", location="Count", reason=f"value is not {SENTINEL}",
+    )  # fmt: skip
     evidence = selftest.unexpected_output(error)
     assert evidence["shape"] == {
         "type_names": ["Microsoft.Exchange.Data.Directory.Management.Mailbox", "System.Object"],

@@ -14,9 +14,10 @@ tokens. The client secret and the certificate password come from the environment
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -127,21 +128,34 @@ def graph_client(ctx: click.Context) -> GraphClient:
     return options.client
 
 
-def _open(ctx: click.Context, p: dict[str, Any]) -> GraphClient:
-    import contextlib
-
+@contextlib.contextmanager
+def replayed_client(ctx: click.Context, replay: str) -> Iterator[GraphClient]:
+    """A Graph client served by the cassettes under `replay`: no sign-in; the Graph URL of the credentials,
+    if any, is the one recorded. Each one replays every recorded answer afresh."""
     from psbridge.graph.auth import DEFAULT_GRAPH_URL, StaticTokenProvider
+    from psbridge.graph.client import GraphClient
+    from psbridge.graph.recording import graph_cassette
+
+    creds = credentials(ctx)
+    graph_url = creds.graph_url if creds is not None else DEFAULT_GRAPH_URL
+    timeout = float(ctx.obj.params["timeout"])
+    with (
+        graph_cassette(replay, mode="none"),
+        GraphClient(StaticTokenProvider(), graph_url=graph_url, timeout_s=timeout) as client,
+    ):
+        yield client
+
+
+def _open(ctx: click.Context, p: dict[str, Any]) -> GraphClient:
     from psbridge.graph.client import GraphClient
     from psbridge.graph.recording import graph_cassette
 
     stack = contextlib.ExitStack()
     ctx.find_root().call_on_close(stack.close)
+    if p["replay"]:
+        return stack.enter_context(replayed_client(ctx, p["replay"]))
     timeout = float(p["timeout"])
     creds = credentials(ctx)
-    if p["replay"]:  # no sign-in; the Graph URL of the credentials, if any, is the one recorded
-        stack.enter_context(graph_cassette(p["replay"], mode="none"))
-        graph_url = creds.graph_url if creds is not None else DEFAULT_GRAPH_URL
-        return stack.enter_context(GraphClient(StaticTokenProvider(), graph_url=graph_url, timeout_s=timeout))
     if creds is None:
         raise InputError(
             "--via graph needs the app's tenant and client id (--tenant-id and --client-id, or "

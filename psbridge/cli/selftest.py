@@ -154,25 +154,14 @@ class _Sources:
 
     @contextlib.contextmanager
     def _graph(self) -> Iterator[Any]:
-        from psbridge.cli.graph_options import graph_client
+        from psbridge.cli.graph_options import graph_client, replayed_client
 
         replay = self.params["replay"]
         if not replay:
             yield graph_client(self.ctx)
             return
-        from psbridge.cli.graph_options import credentials
-        from psbridge.graph.auth import DEFAULT_GRAPH_URL, StaticTokenProvider
-        from psbridge.graph.client import GraphClient
-        from psbridge.graph.recording import graph_cassette
-
-        creds = credentials(self.ctx)
-        url = creds.graph_url if creds is not None else DEFAULT_GRAPH_URL
-        timeout = float(self.params["timeout"])
-        with (
-            graph_cassette(replay, mode="none"),
-            GraphClient(StaticTokenProvider(), graph_url=url, timeout_s=timeout) as c,
-        ):
-            yield c
+        with replayed_client(self.ctx, replay) as client:  # afresh for each wrapper, as a replayed session is
+            yield client
 
     def _recording_session(self, name: str) -> Session:
         """A live session to the target that records to DIR/<target>.yaml, signed in as Targets.open signs in."""

@@ -38,7 +38,7 @@ from psbridge.exchange.runner import all_of, cmdlet, command, one
 from psbridge.models import Change, PSModel
 from psbridge.result import PSObjectData
 from psbridge.session import Session
-from psbridge.types import parse_bool
+from psbridge.types import parse_flag
 
 TENANT_DEFAULT_WARNING = (
     "do not make Exchange attributes cloud-managed by default while on-premises mailboxes, mail users or remote "
@@ -134,10 +134,10 @@ def _attribute_value(name: str, value: object) -> AttributeValue:
     """A mailbox attribute's value in the attribute's type: a bool for a boolean attribute ("True"/"False"
     text parsed), text for the others; None, and empty text, are missing. ValueError when it is neither."""
     if name in BOOLEAN_MAILBOX_ATTRIBUTES:
-        parsed = parse_bool(value)
-        if parsed is None or isinstance(parsed, bool):
-            return parsed
-        raise ValueError(f"{name} is True or False, not {value!r}")
+        try:
+            return parse_flag(value)
+        except ValueError:
+            raise ValueError(f"{name} is True or False, not {value!r}") from None
     if value is None or isinstance(value, str):
         return value or None
     raise ValueError(f"{name} is text, not {value!r}")

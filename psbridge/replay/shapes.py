@@ -81,6 +81,9 @@ AD_PROPERTY_VALUE_COLLECTION = (
 )
 STRING_ARRAY = ("System.String[]", "System.Array", "System.Object")
 OBJECT_ARRAY = ("System.Object[]", "System.Array", "System.Object")
+VERSION_ARRAY = ("System.Version[]", "System.Array", "System.Object")
+# InformationRecord.Tags: a List<string>.
+STRING_LIST = (f"System.Collections.Generic.List`1[[System.String, {MSCORLIB}]]", "System.Object")
 ARRAY_LIST = ("System.Collections.ArrayList", "System.Object")
 ENUM_BASES = ("System.Enum", "System.ValueType", "System.Object")
 # An Exchange recipient's chain below its own class (the 3gstudent capture above): Mailbox, RemoteMailbox, MailUser.
@@ -263,6 +266,7 @@ _QUOTA = Rule(
     is_text(BYTE_QUANTIFIED_SIZE),
 )
 _FLAG = Rule("<B> (or <Nil/>)", any_of(is_tag("B"), NIL))
+_SCRIPT_TEXT = Rule("<S> (the script's [string]) or <Nil/>", any_of(TEXT, NIL))
 
 RULES: dict[tuple[str, str], Rule] = {
     ("EmailAddresses", EXCHANGE): Rule(
@@ -281,12 +285,12 @@ RULES: dict[tuple[str, str], Rule] = {
         "<S> name (remote endpoint) or an AcceptedDomainType enum <Obj> with <ToString> and <I32>",
         any_of(TEXT, is_enum("Microsoft.Exchange.Data.Directory.SystemConfiguration.AcceptedDomainType")),
     ),
-    ("RecipientTypeDetails", ROW): Rule("<S> (the script's [string]) or <Nil/>", any_of(TEXT, NIL)),
-    ("RecipientType", ROW): Rule("<S> (the script's [string]) or <Nil/>", any_of(TEXT, NIL)),
-    ("PreviousRecipientTypeDetails", ROW): Rule("<S> (the script's [string]) or <Nil/>", any_of(TEXT, NIL)),
-    ("DomainType", ROW): Rule("<S> (the script's [string]) or <Nil/>", any_of(TEXT, NIL)),
+    ("RecipientTypeDetails", ROW): _SCRIPT_TEXT,
+    ("RecipientType", ROW): _SCRIPT_TEXT,
+    ("PreviousRecipientTypeDetails", ROW): _SCRIPT_TEXT,
+    ("DomainType", ROW): _SCRIPT_TEXT,
     ("ExchangeGuid", EXCHANGE): Rule("<G>", is_tag("G")),
-    ("ExchangeGuid", ROW): Rule("<S> (the script's [string]) or <Nil/>", any_of(TEXT, NIL)),
+    ("ExchangeGuid", ROW): _SCRIPT_TEXT,
     ("ProhibitSendQuota", EXCHANGE): _QUOTA,
     ("ProhibitSendReceiveQuota", EXCHANGE): _QUOTA,
     ("IssueWarningQuota", EXCHANGE): _QUOTA,

@@ -35,6 +35,7 @@ from psbridge.replay.cassette import Target
 from psbridge.replay.episodes import Episode, Miss
 from psbridge.replay.keys import Key
 from psbridge.replay.server import ReplayServer
+from psbridge.types import parse_flag
 
 Spec = dict[str, Any]
 Handler = Callable[[Mapping[str, Any]], Spec]
@@ -165,20 +166,6 @@ class Mailbox:
     transient_kind: str = "dc-change"
 
 
-def flag(value: bool | str | None) -> bool | None:
-    """The batch script's Get-Flag: a bool as is; text parsed as .NET's Convert.ToBoolean does
-    ("True"/"False", any case); None and empty text are None. Other text raises ValueError, as
-    Convert.ToBoolean throws a FormatException."""
-    if value is None or isinstance(value, bool):
-        return value
-    text = value.strip()
-    if not text:
-        return None
-    if text.lower() not in ("true", "false"):
-        raise ValueError(f"not a Boolean: {value!r}")
-    return text.lower() == "true"
-
-
 def batch_item(ident: str, outcome: str, before: bool | None, error: str | None = None) -> str:
     """One result line of the batch script: its object as PowerShell 5.1's ConvertTo-Json -Compress
     writes it, properties in the script's order."""
@@ -269,7 +256,7 @@ class ExchangeOnlineTenant(SimulatedHost):
         if box.read_returns_nothing:
             return batch_item(ident, "Failed", None, "not-read")
         try:
-            before = flag(box.cloud_managed)
+            before = parse_flag(box.cloud_managed)  # the batch script's Get-Flag rule
         except ValueError:
             return batch_item(ident, "Failed", None, "not-a-flag")
         if before is None:

@@ -180,9 +180,7 @@ def _value(value: Any, hops: int = 0) -> Any:
 def _collection(type_names: Sequence[str], items: Any, hops: int) -> PSList:
     if not isinstance(items, list):
         raise ValueError(f"a collection's items are a list, not {items!r}")
-    collection = PSList(_value(item, hops) for item in items)
-    collection.PSObject.type_names = shapes.deserialized(type_names, hops)
-    return collection
+    return _typed_list(shapes.deserialized(type_names, hops), [_value(item, hops) for item in items])
 
 
 _ENUMS: dict[tuple[str, str, int, str, int], type[PSEnumBase]] = {}
@@ -261,6 +259,18 @@ def _error(spec: Mapping[str, Any]) -> ErrorRecord:
     return record
 
 
+def _typed_list(type_names: Sequence[str], items: Sequence[Any] = ()) -> PSList:
+    """A list under the type names a host gives it (psrpcore alone would write an ArrayList)."""
+    typed = PSList(items)
+    typed.PSObject.type_names = list(type_names)
+    return typed
+
+
+def _versions(*texts: str) -> PSList:
+    """`$PSVersionTable.PSCompatibleVersions` as a host sends it: a `System.Version[]`."""
+    return _typed_list(shapes.VERSION_ARRAY, [PSVersion(text) for text in texts])
+
+
 def pool_messages(target: Target) -> list[RecordedMessage]:
     """The server's side of opening a pool on a Windows PowerShell 5.1 endpoint."""
     version = PSVersion(target.ps_version or "5.1.17763.1")
@@ -268,7 +278,7 @@ def pool_messages(target: Target) -> list[RecordedMessage]:
     table = {
         "PSVersion": version,
         "PSEdition": "Desktop",
-        "PSCompatibleVersions": [PSVersion(v) for v in ("1.0", "2.0", "3.0", "4.0", "5.0", str(version))],
+        "PSCompatibleVersions": _versions("1.0", "2.0", "3.0", "4.0", "5.0", str(version)),
         "BuildVersion": PSVersion(f"10.0.{version.build}.{version.revision}" if version.build else "10.0.0.0"),
         "CLRVersion": PSVersion("4.0.30319.42000"),
         "WSManStackVersion": PSVersion("3.0"),
@@ -339,8 +349,8 @@ def reply(spec: Mapping[str, Any]) -> list[RecordedMessage]:
     for text in spec.get("information") or ():
         info = InformationRecordMsg(
             MessageData=str(text), Source="synthetic", TimeGenerated=PSDateTime(2026, 1, 1, tzinfo=dt.UTC),
-            Tags=[], User="CONTOSO\\svc-psbridge", Computer="target.example", ProcessId=1000,
-            NativeThreadId=1, ManagedThreadId=1,
+            Tags=_typed_list(shapes.STRING_LIST), User="CONTOSO\\svc-psbridge", Computer="target.example",
+            ProcessId=1000, NativeThreadId=1, ManagedThreadId=1,
         )  # fmt: skip
         messages.append(RecordedMessage("InformationRecord", _clixml(info)))
     for err in spec.get("errors") or ():

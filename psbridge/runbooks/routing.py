@@ -209,7 +209,7 @@ def _directory_sync(graph: GraphClient | Callable[[], GraphClient] | None) -> Ch
             "does not apply",
         )  # fmt: skip
     turned_off = facts.on_premises_sync_enabled is False
-    state = _OFF[False if turned_off else None]
+    state = _OFF[facts.on_premises_sync_enabled]  # True returned above
     return Check(
         name=name, status=Status.FAIL, target=where, evidence=evidence,
         summary=f"{state}: the documented cause of HCW8001; the routing domain is created when it is turned on",

@@ -30,11 +30,11 @@ https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/c2ebd1a9-7
 | `<Obj>` whose type names include `System.Enum` | `EnumValue`: its text (`<ToString>`), the number kept |
 | `<Obj>` wrapping only a primitive of its own type (`System.String`, …) | that primitive |
 | any other `<Obj>` | `PSObjectData` (below) |
+| `Ref`, `TNRef` | the object or type-name list the `RefId` names, within the same message |
 
 A `PSObjectData` has the type names without any `Deserialized.` prefix; the adapted (`Props`) and extended
 (`MS`) properties merged, extended last; the `<ToString>` text; and the primitive or collection it wraps as
 `value`.
-| `Ref`, `TNRef` | the object or type-name list the `RefId` names, within the same message |
 
 An object that refers to itself through a `Ref` (Exchange's `ADObjectId.DomainId`) is decoded once and
 shared, as the host's object graph is.

@@ -28,12 +28,13 @@ from psbridge import InputError, ObjectNotFoundError, Session, SyncedObjectError
 from psbridge import exchange as ex
 from psbridge.exchange.bulk import MailboxOutcome, set_cloud_managed_batch
 from psbridge.exchange.rollout import rollout_cloud_managed
-from psbridge.replay.simulated import ExchangeOnlineTenant, Mailbox, flag
+from psbridge.replay.simulated import ExchangeOnlineTenant, Mailbox
 from psbridge.replay.transport import replay_options
 from psbridge.result import InvocationResult
 from psbridge.session import NO_RETRY
 from psbridge.transport.mock import MockTransport
 from psbridge.transport.psrp import HandlerWire, PSRPTransport
+from psbridge.types import parse_flag as flag
 
 Factory = Callable[..., Session]
 SCRIPT = "exchange/Invoke-ExchangeCommand.ps1"

@@ -315,18 +315,17 @@ def agrees(ours: Any, theirs: Any, path: str = "") -> Iterator[str]:
         yield f"{path}: {ours!r} != {theirs!r}"
 
 
-def output_messages() -> Iterator[tuple[str, str]]:
+def stream_messages(kind: str) -> list[tuple[str, str]]:
+    found = []
     for file in sorted((REPO / "recorded_sessions").rglob("*.yaml")):
         if "sources" in file.parts or "graph" in file.parts:
             continue
-        cassette = Cassette.load(file)
-        for episode in cassette.episodes:
-            for message in episode.messages:
-                if message.type == "PipelineOutput":
-                    yield f"{file.relative_to(REPO)}", message.clixml
+        for episode in Cassette.load(file).episodes:
+            found.extend((str(file.relative_to(REPO)), m.clixml) for m in episode.messages if m.type == kind)
+    return found
 
 
-MESSAGES = list(output_messages())
+MESSAGES = stream_messages("PipelineOutput")
 
 
 def test_the_differential_covers_every_recording() -> None:
@@ -386,16 +385,6 @@ def test_uuid_and_bytes_types() -> None:
 
 
 # -- every stream: the records psbridge reads, against what pypsrp made of them ---------------------------------
-
-
-def stream_messages(kind: str) -> list[tuple[str, str]]:
-    found = []
-    for file in sorted((REPO / "recorded_sessions").rglob("*.yaml")):
-        if "sources" in file.parts or "graph" in file.parts:
-            continue
-        for episode in Cassette.load(file).episodes:
-            found.extend((str(file.relative_to(REPO)), m.clixml) for m in episode.messages if m.type == kind)
-    return found
 
 
 def pypsrp_error(err: Any) -> ErrorRecordData:
