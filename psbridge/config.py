@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from psbridge import safeio
 from psbridge.errors import InputError
 from psbridge.options import PASSWORD_ENV, Auth, ConnectionOptions
 
@@ -67,6 +68,7 @@ ROLE_HOSTS = {
     "dc": "dc01.contoso.com",
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_MAX_CONFIG_BYTES = 1024 * 1024  # a config for hundreds of targets is tens of kilobytes
 _EXO_KEYS = ("organization", "app_id", "certificate_thumbprint", "managed_identity", "managed_identity_account_id")
 _PATH_KEYS = ("ca_file", "certificate_pem", "certificate_key_pem")
 # What an Exchange server's own endpoint fixes (exchange_server_options), which [defaults] does not change.
@@ -103,6 +105,7 @@ class TargetSettings(BaseModel):
     certificate_key_pem: str | None = None
     negotiate_service: str | None = None
     negotiate_hostname_override: str | None = None
+    insecure_cleartext_basic: bool | None = None  # basic auth over plain HTTP to a host that is not loopback
     timeout: float | None = Field(default=None, gt=0, description="deadline of each call, seconds")
 
     @model_validator(mode="after")
@@ -240,12 +243,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             raise ConfigError(f"config file {where} does not exist (from {source})")
         return Config(where, source, exists=False)
     try:
-        text = where.read_text(encoding="utf-8")
+        text = safeio.read_text(where, "config file", max_bytes=_MAX_CONFIG_BYTES)
+    except InputError as exc:  # not a regular file (a FIFO would block, /dev/zero never ends), too big, not UTF-8
+        raise ConfigError(str(exc)) from None
+    try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {where}: {getattr(exc, 'strerror', None) or exc}") from None
     targets = _targets(where, data)
     graph = _table(where, data, "graph", "[graph]")
     if "client_secret" in graph:
@@ -375,13 +379,16 @@ def needs_password(values: Mapping[str, Any]) -> bool:
 
 
 def resolve_password(variable: str | None, *, who: str, prompt: bool) -> SecretStr:
-    """The password from the environment variable `variable` (PSBRIDGE_PASSWORD if None), else a prompt."""
+    """The password from the environment variable `variable` (PSBRIDGE_PASSWORD if None), else a prompt;
+    from then on every log line and error line of the process redacts it (`psbridge.logs.protect`)."""
+    from psbridge import logs
+
     name = variable or PASSWORD_ENV
     value = os.environ.get(name)
-    if value:
-        return SecretStr(value)
-    if prompt:
-        return SecretStr(getpass.getpass(f"Password for {who}: "))
-    raise InputError(
-        f"no password for {who}: set {name} (passwords are never taken as a flag nor stored in the config file)"
-    )
+    if not value and not prompt:
+        raise InputError(
+            f"no password for {who}: set {name} (passwords are never taken as a flag nor stored in the config file)"
+        )
+    value = value or getpass.getpass(f"Password for {who}: ")
+    logs.protect([value])  # every log line and error line of this process redacts it from now on
+    return SecretStr(value)

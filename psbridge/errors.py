@@ -73,10 +73,15 @@ class PsbridgeError(Exception):
         return " ".join(self.message.split())
 
     def redact(self, secrets: Iterable[str]) -> None:
-        """Replace known secret values wherever this error shows text (a host may echo a value back)."""
-        for secret in secrets:
-            if secret:
-                self.message = self.message.replace(secret, "<secret>")
+        """Replace every form of these secrets (`psbridge.redaction`) wherever this error shows text: its
+        message and its text fields (a host may echo a value back, URL-encoded or escaped)."""
+        from psbridge.redaction import redact
+
+        secrets = [s for s in secrets if s]
+        self.message = redact(self.message, secrets)
+        for name, value in list(vars(self).items()):
+            if name != "message" and isinstance(value, str):
+                setattr(self, name, redact(value, secrets))
         self.args = (self.message,)
 
     def fields(self) -> dict[str, Any]:
@@ -117,6 +122,9 @@ class AuthenticationError(TransportError):
 
 
 class OperationTimeoutError(TransportError):
+    """A call outran its deadline. `command_sent` says whether the command reached the server; when it did,
+    psbridge asked the server to stop it (best effort, within the cleanup budget of the README's "Deadlines")."""
+
     transient = False
 
     def __init__(self, message: str, *, deadline_s: float | None = None, **kwargs: Any) -> None:
@@ -146,7 +154,7 @@ class ProtocolError(TransportError):
 
 
 class OutcomeUnknownError(TransportError):
-    """A call that changes state failed in transit after it was sent. It was not retried."""
+    """A call that changes state failed in transit, or outran its deadline, after it was sent. Not retried."""
 
 
 class RemoteCommandError(PsbridgeError):

@@ -8,15 +8,26 @@ in `configure_cli`.
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
-from xml.sax.saxutils import escape
 
 import structlog
+
+from psbridge.redaction import redact, secret_forms
+
+__all__ = [
+    "configure_cli",
+    "drop_tokens",
+    "get_logger",
+    "known_secrets",
+    "protect",
+    "redact_known",
+    "redact_tokens",
+    "secret_forms",
+]
 
 # Bearer tokens and the keys that carry them (AADCloudSyncTools' state object holds both).
 _BEARER = re.compile(r"Bearer\s+[A-Za-z0-9\-_.~+/]+=*", re.IGNORECASE)
@@ -28,13 +39,18 @@ def redact_tokens(text: str) -> str:
 
 
 def drop_tokens(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor: no token-bearing key or Bearer value ever reaches a log line."""
+    """structlog processor: no token-bearing key, Bearer value or protected secret reaches a log line."""
     for key in list(event):
         value = event[key]
         if key.lower() in _TOKEN_KEYS:
             event[key] = "<redacted>"
-        elif isinstance(value, str) and "bearer" in value.lower():
-            event[key] = redact_tokens(value)
+        elif isinstance(value, str):
+            event[key] = redact_known(value)
+        elif value is not None and not isinstance(value, bool | int | float):
+            shown = str(value)
+            cleaned = redact_known(shown)
+            if cleaned != shown:
+                event[key] = cleaned
     return event
 
 
@@ -52,30 +68,25 @@ def get_logger(**initial: Any) -> Any:
     return _STDLIB.bind(**initial)
 
 
-def secret_forms(secret: str) -> set[str]:
-    """Every form a secret takes in traffic: as text, XML-escaped, and base64 at any byte alignment."""
-    forms = {secret, escape(secret), escape(secret, {'"': "&quot;"})}
-    raw = secret.encode("utf-8")
-    for offset in range(3):
-        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
-        first = -(-8 * offset // 6)  # characters that still carry bits of the padding bytes
-        last = 8 * (offset + len(raw)) // 6  # characters made only of the secret's bits
-        if last - first >= 6:
-            forms.add(encoded[first:last])
-    return {f for f in forms if len(f) >= 4}
+# Every secret passed to `protect` in this process: the log filter, structlog's processor and the
+# CLI's error lines redact them all.
+_SECRETS: set[str] = set()
+
+
+def known_secrets() -> frozenset[str]:
+    """The secrets `protect` was given in this process."""
+    return frozenset(_SECRETS)
+
+
+def redact_known(text: str) -> str:
+    """`text` without Bearer tokens and without any form of a protected secret."""
+    return redact(redact_tokens(text), _SECRETS)
 
 
 class _RedactingFilter(logging.Filter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: set[str] = set()
-
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact_tokens(message)
-        if any(form in cleaned for form in self.forms):
-            for form in sorted(self.forms, key=len, reverse=True):
-                cleaned = cleaned.replace(form, "<secret>")
+        cleaned = redact_known(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
@@ -95,13 +106,12 @@ _PAYLOAD_LOGGERS = (
 
 
 def protect(secrets: Iterable[str]) -> None:
-    """Keep these secrets out of the DEBUG logs of pypsrp and psrpcore, which dump raw traffic.
+    """Keep these secrets, in every form (`psbridge.redaction`), out of every log line and CLI error line.
 
-    Called when a session sends secrets, never on import; it only adds a filter to those loggers.
+    Called when a session or a sign-in holds secrets, never on import. It remembers them and adds a filter
+    to the loggers that dump raw traffic (pypsrp, psrpcore, msal, urllib3, vcrpy) at DEBUG level.
     """
-    for secret in secrets:
-        if len(secret) >= 4:
-            _FILTER.forms |= secret_forms(secret)
+    _SECRETS.update(secret for secret in secrets if secret)
     for name in _PAYLOAD_LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

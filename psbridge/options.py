@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Literal
 
@@ -40,6 +41,7 @@ class ConnectionOptions(BaseModel):
     certificate_key_pem: str | None = None
     negotiate_service: str | None = None
     negotiate_hostname_override: str | None = None
+    insecure_cleartext_basic: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ConnectionOptions:
@@ -47,18 +49,56 @@ class ConnectionOptions(BaseModel):
             raise ValueError("read_timeout must be greater than operation_timeout")
         if self.auth == "certificate" and not (self.tls and self.certificate_pem and self.certificate_key_pem):
             raise ValueError("certificate auth needs TLS, certificate_pem and certificate_key_pem")
-        if self.auth == "basic" and not self.tls and self.encryption != "never":
-            raise ValueError("basic auth over plain HTTP cannot encrypt messages; use TLS or encryption='never'")
+        if self.auth == "basic" and not self.tls:
+            self._check_cleartext_basic()
+        self._check_encodable()
         return self
+
+    def _check_cleartext_basic(self) -> None:
+        safer = "use TLS (the default), or negotiate, ntlm or kerberos auth, which encrypt messages over HTTP"
+        if (self.username or self.password) and not (is_loopback(self.host) or self.insecure_cleartext_basic):
+            raise ValueError(
+                f"basic auth over plain HTTP would send the password in clear text to {self.host}: {safer} "
+                "(to accept that risk: insecure_cleartext_basic, --insecure-cleartext-basic)"
+            )
+        if self.encryption != "never":
+            raise ValueError(f"basic auth over plain HTTP cannot encrypt messages: {safer}")
+
+    def _check_encodable(self) -> None:
+        """A credential its auth cannot encode: one line that shows no character and no position of it."""
+        password = self.password.get_secret_value() if self.password else ""
+        codec = "latin-1" if self.auth == "basic" else "utf-8"
+        for what, text in (("user name", self.username or ""), ("password", password)):
+            try:
+                text.encode(codec)
+            except UnicodeEncodeError:
+                hint = ": use negotiate or ntlm auth, which send Unicode" if codec == "latin-1" else ""
+                raise ValueError(f"the {what} has a character {self.auth} auth cannot send ({codec}){hint}") from None
 
     @classmethod
     def build(cls, **values: object) -> ConnectionOptions:
-        """Validate, turning pydantic's report into one InputError line."""
+        """Validate, turning pydantic's report into one InputError line (its input values are never shown,
+        and nothing of them stays reachable from the error)."""
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors())
-            raise InputError(f"invalid connection options: {problems}") from None
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        raise InputError(f"invalid connection options: {problems}")
+
+    def warn_if_cleartext(self) -> None:
+        """Log the warning owed on each connection that sends Basic credentials over plain HTTP to a host
+        that is not loopback (which only `insecure_cleartext_basic` allows)."""
+        if self.auth == "basic" and not self.tls and self.insecure_cleartext_basic and not is_loopback(self.host):
+            from psbridge.logs import get_logger
+
+            get_logger(target=self.host).warning(
+                "psbridge.cleartext_basic",
+                message=f"basic auth over plain HTTP: the password goes to {self.host} in clear text "
+                "(insecure_cleartext_basic is set)",
+            )
 
     @property
     def effective_port(self) -> int:
@@ -70,7 +110,22 @@ class ConnectionOptions(BaseModel):
         return f"{scheme}://{self.host}:{self.effective_port}/{self.path}"
 
     def secrets(self) -> list[str]:
-        return [self.password.get_secret_value()] if self.password and self.password.get_secret_value() else []
+        """The password and, with Basic auth, the `user:password` a Basic header encodes."""
+        password = self.password.get_secret_value() if self.password else ""
+        if not password:
+            return []
+        return [password, f"{self.username or ''}:{password}"] if self.auth == "basic" else [password]
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (bracketed or not) or `localhost`: a name is taken as written, never resolved."""
+    name = host.strip().rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
 
 
 def password_from_env() -> SecretStr | None:

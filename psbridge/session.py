@@ -8,6 +8,12 @@ It raises for every error record, terminating or not; retries transient transpor
 idempotent calls with exponential backoff and jitter, bounded in attempts and total time; and logs one
 structlog event per attempt with target, command, attempt, elapsed_ms and outcome. Warnings and
 verbose messages from the host reach the log too.
+
+A call's `timeout` is one deadline for the whole call, every attempt and every wait between them
+included: a retry is started only while at least `MIN_ATTEMPT_S` of it is left, and each attempt gets
+what is left. The transport holds each attempt to it, pool opening and stopping included, so a call
+ends at most `DEADLINE_MARGIN_S` after its deadline (README "Deadlines"). A call that changes state and
+times out after it was sent raises OutcomeUnknownError: it was stopped, but it may have run.
 """
 
 from __future__ import annotations
@@ -47,6 +53,17 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+MIN_ATTEMPT_S = 1.0  # a retry is not started with less than this left of the call's deadline
+
+
+class _StopBefore(tenacity.stop.stop_base):
+    """Stop retrying when the next attempt, after its wait, would start with under MIN_ATTEMPT_S left."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.deadline - time.monotonic() - retry_state.upcoming_sleep < MIN_ATTEMPT_S
 
 
 class Session:
@@ -145,6 +162,7 @@ class Session:
         deadline_s = self.timeout if timeout is None else timeout
         if deadline_s <= 0:
             raise errors.InputError("timeout must be positive")
+        deadline = time.monotonic() + deadline_s  # one deadline for every attempt
         shown = command.display()
         secrets = [*command.secret_values(), *(self.options.secrets() if self.options else [])]
         if secrets:
@@ -155,8 +173,9 @@ class Session:
             nonlocal attempt
             attempt += 1
             started = time.monotonic()
+            left = deadline_s if attempt == 1 else deadline - started
             try:
-                result = self.transport.invoke(command, timeout=deadline_s, on_record=on_record)
+                result = self.transport.invoke(command, timeout=left, on_record=on_record)
             except errors.PsbridgeError as exc:
                 exc.attempt = attempt
                 exc.redact(secrets)
@@ -190,7 +209,11 @@ class Session:
             return command.idempotent or not exc.command_sent
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.total_s),
+            stop=tenacity.stop_any(
+                tenacity.stop_after_attempt(policy.attempts),
+                tenacity.stop_after_delay(policy.total_s),
+                _StopBefore(deadline),
+            ),
             wait=tenacity.wait_exponential(multiplier=policy.initial_s, max=policy.max_wait_s)
             + tenacity.wait_random(0, policy.jitter_s),
             retry=tenacity.retry_if_exception(retryable),
@@ -199,7 +222,8 @@ class Session:
         try:
             return retrying(once)
         except errors.TransportError as exc:
-            if exc.transient and exc.command_sent and not command.idempotent:
+            timed_out = isinstance(exc, errors.OperationTimeoutError)
+            if (exc.transient or timed_out) and exc.command_sent and not command.idempotent:
                 raise errors.OutcomeUnknownError(
                     f"{shown} may or may not have run on {self.target}: {exc}; it was not retried because it "
                     "changes state - check the target before running it again",

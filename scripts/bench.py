@@ -59,7 +59,8 @@ second or two.
 Checks. Every episode must be played exactly once and every pipeline must find one, so a replay miss
 cannot pass as a fast call. Per-call: each Session result must be exactly the payload; each execute_ps
 call must report no errors and return the payload. Rollout: every mailbox Changed, batched pipelines =
-ceil(N / batch size), each naive call Completed with no output. Large read: the client must count N
+2 x ceil(N / batch size) (each batch is read, then written), each naive call Completed with no output.
+Large read: the client must count N
 mailboxes whose (Identity, ExchangeGuid, PrimarySmtpAddress, IsDirSynced, IsExchangeCloudManaged)
 digest equals the expected one, the full objects must carry the Deserialized. Mailbox type name, psbridge
 must use ceil(N / page size) pages and see no warning. A psbridge Session's own request and pool counts
@@ -443,7 +444,8 @@ def batched_episodes(identities: Sequence[str], batch_size: int) -> list[Episode
     with Session(transport=transport, retry=NO_RETRY) as session:
         run_rollout(session, identities, batch_size)
     once = all(tenant.writes[i.casefold()] == 1 for i in identities)
-    if not once or tenant.total_writes != len(identities) or tenant.batches != math.ceil(len(identities) / batch_size):
+    pipelines = 2 * math.ceil(len(identities) / batch_size)  # each batch is read, then written
+    if not once or tenant.total_writes != len(identities) or tenant.batches != pipelines:
         raise BenchError(f"the simulated tenant saw {tenant.total_writes} writes in {tenant.batches} batches")
     return answered
 
@@ -469,7 +471,7 @@ def rollout(mailboxes: int, batch_size: int, repeat: int, password: str, latency
         repeat,
     )
     first = next(iter(runs.values()))
-    if first.requests.pipelines != math.ceil(mailboxes / batch_size):
+    if first.requests.pipelines != 2 * math.ceil(mailboxes / batch_size):
         raise BenchError(f"the batched rollout used {first.requests.pipelines} pipelines")
     return runs
 

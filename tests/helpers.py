@@ -36,6 +36,7 @@ def live_options(password: str = "Corr3ct-Horse-Battery!") -> ConnectionOptions:
         auth="basic",
         tls=False,
         encryption="never",
+        insecure_cleartext_basic=True,  # the "host" is an in-process fake: nothing crosses a network
     )
 
 

@@ -72,3 +72,25 @@ def run_psbridge(*args: str, timeout: float = 120, **env: str) -> subprocess.Com
         capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "PSBRIDGE_PASSWORD": PASSWORD, **env},
     )  # fmt: skip
+
+
+class Silent:
+    """A handler that stops answering: once `when()` is true, every request is held with no reply (the
+    connection stays open, as with a host that hangs) until `release()`, and is then dropped with a reset.
+    `held` counts the requests left unanswered."""
+
+    def __init__(self, handle: Handler | None = None, when: Callable[[], bool] = lambda: True) -> None:
+        self.handle = handle
+        self.when = when
+        self.held = 0
+        self._released = threading.Event()
+
+    def __call__(self, data: bytes) -> tuple[int, bytes]:
+        if self.handle is None or self.when():
+            self.held += 1
+            self._released.wait(120)
+            raise ConnectionResetError  # the endpoint answers it with a TCP reset
+        return self.handle(data)
+
+    def release(self) -> None:
+        self._released.set()

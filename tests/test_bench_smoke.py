@@ -79,14 +79,14 @@ def test_a_pooled_session_opens_one_pool_and_sends_three_requests_per_call(repor
 
 
 @pytest.mark.parametrize("name", ["rollout", "rollout_latency"])
-def test_the_batched_rollout_sends_one_pipeline_per_batch(report: dict[str, Any], name: str) -> None:
+def test_the_batched_rollout_sends_two_pipelines_per_batch(report: dict[str, Any], name: str) -> None:
     section = report["sections"][name]
     mailboxes, batch_size = section["count"], report["settings"]["batch_size"]
     batched, naive = section["ways"][f"batched ({batch_size} per batch)"], section["ways"]["naive Set-Mailbox loop"]
-    assert batched["pipelines"] == math.ceil(mailboxes / batch_size)
+    assert batched["pipelines"] == 2 * math.ceil(mailboxes / batch_size)  # a read, then the write
     assert naive["pipelines"] == mailboxes
     assert naive["pipeline_requests"] == 3 * mailboxes
-    assert section["ratio"]["requests"] == naive["requests"] / batched["requests"] >= 20
+    assert section["ratio"]["requests"] == naive["requests"] / batched["requests"] >= 10
 
 
 @pytest.mark.parametrize("name", ["large_read", "large_read_latency"])

@@ -450,3 +450,66 @@ def test_an_error_quoting_a_huge_value_stays_one_readable_line(cli: Any, demo: P
     (line,) = result.err.splitlines()
     assert line.startswith("psbridge: error: ") and "characters cut]" in line
     assert len(line) <= 2000
+
+
+# -- credentials: no clear text, nothing of a password in an error -------------------------------------------
+
+BASIC_HTTP = ["--auth", "basic", "--no-tls", "--encryption", "never", "--username", "svc", "--port", "5985"]
+
+
+def test_basic_auth_over_http_to_a_remote_host_is_refused_in_one_line(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, mocker: Any
+) -> None:
+    """Nothing is sent: the refusal comes before any session; it names TLS and the auths that encrypt, and
+    never suggests turning encryption off."""
+    monkeypatch.setenv("PSBRIDGE_PASSWORD", "Remote-Pw-8")
+    opened = mocker.patch("psbridge.session.Session")
+    line = assert_one_line_error(cli("--host", "connect01.contoso.example", *BASIC_HTTP, "adsync", "version"), 2)
+    assert "would send the password in clear text to connect01.contoso.example: use TLS" in line
+    assert "negotiate, ntlm or kerberos" in line and "--insecure-cleartext-basic" in line
+    assert "encryption" not in line.replace("encrypt messages", "") and "Remote-Pw-8" not in line
+    opened.assert_not_called()
+
+
+def test_the_insecure_opt_in_warns_on_every_connection_and_loopback_needs_none(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, mocker: Any
+) -> None:
+    monkeypatch.setenv("PSBRIDGE_PASSWORD", "Remote-Pw-8")
+    opened = mocker.patch("psbridge.session.Session", side_effect=InputError("stopped before connecting"))
+    insecure = cli(
+        "--host", "connect01.contoso.example", *BASIC_HTTP, "--insecure-cleartext-basic", "adsync", "version"
+    )
+    assert insecure.code == 2 and opened.call_args.args[0].insecure_cleartext_basic
+    assert insecure.err.count("psbridge.cleartext_basic") == 1 and "in clear text" in insecure.err
+    loopback = cli("--host", "127.0.0.1", *BASIC_HTTP, "adsync", "version")
+    assert loopback.code == 2 and opened.call_count == 2 and "cleartext" not in loopback.err
+
+
+@pytest.mark.parametrize("password", ["Pässwörd-€uro", "pw-\udcff-surrogate"])
+def test_a_password_basic_auth_cannot_encode_is_one_line_that_shows_nothing_of_it(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    """requests would fail inside the first request (UnicodeEncodeError: exit 70, the character and its
+    position in the message); psbridge refuses before, saying only which credential and why."""
+    monkeypatch.setenv("PSBRIDGE_PASSWORD", password)
+    line = assert_one_line_error(cli("--host", "127.0.0.1", *BASIC_HTTP, "adsync", "version"), 2)
+    assert "the password has a character basic auth cannot send (latin-1)" in line
+    assert not set(line) & {"€", "\udcff"} and "position" not in line and password not in line
+
+
+def test_the_error_line_and_the_traceback_redact_every_protected_secret(cli: Any, demo: Path, mocker: Any) -> None:
+    """The CLI's own backstop: an error nobody redacted, and an internal error, at -vv with tracebacks."""
+    import base64
+    from urllib.parse import quote_plus
+
+    from psbridge import logs
+
+    secret = "Cli-Backstop-Secret/+&"
+    logs.protect([secret])
+    echoed = f"echoed {quote_plus(secret)} and {base64.b64encode(secret.encode()).decode()}"
+    for raised, code in ((InputError(echoed), 2), (RuntimeError(echoed), 70)):
+        mocker.patch("psbridge.adsync.check_version", side_effect=raised)
+        result = cli("-vv", "--replay", demo, "adsync", "version")
+        assert result.code == code and "Traceback" in result.err
+        assert quote_plus(secret) not in result.err and base64.b64encode(secret.encode()).decode() not in result.err
+        assert result.err.count("<secret>") >= 4  # the line and the traceback, two forms each

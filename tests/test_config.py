@@ -75,6 +75,22 @@ def test_a_named_file_that_is_missing_is_an_error(
     assert raised.value.exit_code == 2
 
 
+@pytest.mark.timeout(20)  # a FIFO that is opened and read blocks until a writer comes: the limit makes that a failure
+@pytest.mark.parametrize("kind", ["fifo", "zero", "directory"])
+def test_a_config_path_that_is_not_a_regular_file_is_refused_in_one_line(tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        path = tmp_path / "config.toml"
+        os.mkfifo(path)
+    elif kind == "zero":
+        path = Path("/dev/zero")  # read to the end, it never ends
+    else:
+        path = tmp_path
+    refused = r"is not a regular file \((a FIFO|a character device|a directory)\)$"
+    with pytest.raises(ConfigError, match=refused) as raised:
+        load_config(path)
+    assert raised.value.exit_code == 2 and "\n" not in str(raised.value)
+
+
 def test_the_per_user_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")  # not absolute: ignored, as the XDG spec says
@@ -247,6 +263,37 @@ def test_no_password_is_asked_for_under_replay_nor_shown_by_describe(
     (summary,) = describe_targets(config)
     assert summary.password == "$CONNECT_PW (set)"
     assert "Connect-Pw-1" not in summary.model_dump_json()
+
+
+def test_a_target_with_basic_auth_over_http_is_refused_unless_loopback_or_insecure(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, mocker: Any
+) -> None:
+    """Basic over plain HTTP to a remote host: refused, naming TLS and the safer auths, never encryption off;
+    allowed on loopback, or with insecure_cleartext_basic = true, which warns on every connection."""
+    basic = '[defaults]\nusername = "svc"\nauth = "basic"\ntls = false\nencryption = "never"\n'
+    config = load_config(
+        write_config(
+            basic + '[targets.connect]\nhost = "c.example"\n[targets.dc]\nhost = "127.0.0.1"\n'
+            '[targets.dc-remote]\nrole = "dc"\nhost = "dc.example"\ninsecure_cleartext_basic = true\n'
+        )
+    )
+    monkeypatch.setenv("PSBRIDGE_PASSWORD", "Basic-Pw-3")
+    targets = Targets(config, prompt=False)
+    with pytest.raises(ConfigError) as refused:
+        targets.options("connect")
+    message = str(refused.value)
+    assert "would send the password in clear text to c.example: use TLS" in message
+    assert "never" not in message and "Basic-Pw-3" not in message and "\n" not in message
+    assert targets.options("dc").host == "127.0.0.1"
+    logger = mocker.patch("psbridge.logs.get_logger")
+    session = mocker.patch("psbridge.targets.sessions.Session")
+    targets.open("dc")
+    logger.return_value.warning.assert_not_called()  # loopback: nothing to warn about
+    targets.open("dc-remote")
+    targets.open("dc-remote")
+    assert logger.return_value.warning.call_count == 2  # on every connection
+    assert logger.return_value.warning.call_args.args == ("psbridge.cleartext_basic",)
+    assert session.call_args.args[0].insecure_cleartext_basic
 
 
 # -- sessions by role, from one recordings directory ---------------------------------------------------------

@@ -5,18 +5,31 @@ say. It changes mailboxes, so it does nothing without `--yes` (or `--dry-run`, w
 `--journal` is required: re-run the same command with the same journal after an interruption and it
 finishes what is left. Progress goes to stderr: a bar on a terminal, otherwise one
 `psbridge.exo.rollout.progress` event per batch. Exit code 0 when every mailbox is changed or already
-set, 1 when any failed or is unfinished (the report lists them).
+set, 1 when any failed, is unfinished or was reverted (the report lists them).
+
+Files are checked before the first mailbox is read: the identities file, the journal and the
+`--csv` report must be regular files (or, for the journal and the report, not exist yet), and the
+report may not be the journal or the identities file (compared as files, through links and other
+spellings). The report is started before the rollout (a temporary file beside it, its header
+written and synced, so a missing folder or a full disk shows now) and moved into place at the end.
+Should it still fail then, the JSON report is printed all the same, and the exit code is 2.
+`--timeout` is each batch's deadline (by default the REST API's 15 minutes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any
+from io import FileIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -43,7 +56,7 @@ CSV_COLUMNS = (
 
 @click.command("rollout")
 @click.option(
-    "--identities", "identities_file", type=click.File("r", encoding="utf-8-sig"), metavar="FILE|-",
+    "--identities", "identities_file", metavar="FILE|-",
     help="Mailboxes to switch, one identity (UPN or GUID) per line; - reads stdin. Blank and # lines are skipped.",
 )  # fmt: skip
 @click.option("--filter", "opath", metavar="OPATH", help="Instead: every mailbox this OPATH filter selects.")
@@ -69,7 +82,7 @@ CSV_COLUMNS = (
 def rollout(
     ctx: click.Context,
     /,
-    identities_file: IO[str] | None,
+    identities_file: str | None,
     opath: str | None,
     disable: bool,
     journal: str,
@@ -84,45 +97,126 @@ def rollout(
     """Switch IsExchangeCloudManaged on many mailboxes, in batches, with a resumable journal.
 
     Exit code 0 when every mailbox is changed or already set (or, with --dry-run, would change),
-    1 when any failed or is unfinished; re-run with the same --journal to finish or retry.
+    1 when any failed, is unfinished or was switched back since (Reverted); re-run with the same
+    --journal to finish or retry. 2 for bad input, or a --csv that could not be written at the end
+    (the report is printed all the same). The global --timeout is each batch's deadline.
     """
     if (identities_file is None) == (opath is None):
         raise click.UsageError("give the mailboxes: --identities FILE (- for stdin) or --filter OPATH")
     require_confirmation(yes, dry_run, "rollout changes mailboxes")
-    if csv_path is not None:
-        _check_writable(csv_path)  # before any mailbox is changed, not after the rollout
-    identities = _read_identities(identities_file) if identities_file is not None else None
-    from psbridge.exchange.rollout import item_retry, rollout_cloud_managed
+    from psbridge.safeio import regular_file
 
-    session = exo_session(ctx)
-    with _progress(ctx.obj.verbose) as on_progress:
-        report = rollout_cloud_managed(
-            session, identities=identities, filter=opath, enabled=not disable, journal=journal,
-            batch_size=batch_size, pace_s=pace_s, dry_run=dry_run, on_progress=on_progress,
-            tenant=_organization(ctx), retry=item_retry(retry_wait_s), retry_failed=retry_failed,
-        )  # fmt: skip
-    if csv_path is not None:
-        _write_csv(report, csv_path)
+    regular_file(journal, "journal")
+    identities = _read_identities(identities_file) if identities_file is not None else None
+    from psbridge.exchange.rollout import item_retry, plan_pacing, rollout_cloud_managed
+
+    timeout = ctx.obj.params["timeout"] if "timeout" in ctx.obj.explicit else None
+    plan_pacing(batch_size, pace_s, timeout)  # a timeout a batch cannot keep is refused before signing in
+    with contextlib.ExitStack() as stack:
+        table = stack.enter_context(_CsvReport.start(csv_path, journal, identities_file)) if csv_path else None
+        session = exo_session(ctx)
+        with _progress(ctx.obj.verbose) as on_progress:
+            report = rollout_cloud_managed(
+                session, identities=identities, filter=opath, enabled=not disable, journal=journal,
+                batch_size=batch_size, pace_s=pace_s, dry_run=dry_run, on_progress=on_progress,
+                tenant=_organization(ctx), retry=item_retry(retry_wait_s), retry_failed=retry_failed,
+                timeout=timeout,
+            )  # fmt: skip
+        failure = table.finish(report) if table is not None else None
     emit(ctx, report, _summary(report))
+    if failure is not None:
+        raise failure  # after the report: the rollout's outcome is printed whatever became of the file
     return 0 if report.succeeded else 1
 
 
-def _read_identities(stream: IO[str]) -> list[str]:
-    name = getattr(stream, "name", "the input")
-    try:
-        lines = [line.strip() for line in stream]
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name} is not UTF-8 text (byte {exc.start}): give one identity per line") from None
+def _read_identities(path: str) -> list[str]:
+    if path == "-":
+        name = "stdin"
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise InputError(f"stdin is not UTF-8 text (byte {exc.start}): give one identity per line") from None
+    else:
+        from psbridge.safeio import read_text
+
+        name, text = path, read_text(path, "identities file")
+    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
     identities = [line for line in lines if line and not line.startswith("#")]
     if not identities:
         raise InputError(f"no mailbox identities in {name}")
     return identities
 
 
-def _check_writable(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise InputError(f"cannot write {path}: {folder} is not a writable directory")
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same file when both exist, else the same resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+class _CsvReport:
+    """The --csv report: checked and started before the rollout, moved into place after it.
+
+    `start` refuses a path that is not a regular file, or is the journal or the identities file,
+    and writes the header to a temporary file in the report's folder, synced: a missing or read-only
+    folder, or a full disk, shows before any mailbox is touched. `finish` writes the rows and moves
+    the file over `path`; it returns a failure instead of raising it, so the report is printed first.
+    Writes are unbuffered (`psbridge.exchange.journal.append_durably`): nothing is left to fail again on close.
+    """
+
+    def __init__(self, path: str, handle: FileIO, temp: str) -> None:
+        self.path, self.handle, self.temp = path, handle, temp
+
+    @classmethod
+    @contextmanager
+    def start(cls, path: str, journal: str, identities: str | None) -> Iterator[_CsvReport]:
+        from psbridge.safeio import regular_file
+
+        regular_file(path, "--csv report")
+        for other, what in ((journal, "the journal"), (identities, "the identities file")):
+            if other is not None and other != "-" and _same_file(path, other):
+                raise InputError(f"--csv {path} is {what} ({other}): give the report a path of its own")
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            raise InputError(f"cannot write --csv report {path}: permission denied")
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, temp = tempfile.mkstemp(prefix=".psbridge-csv-", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            problem = exc.strerror or exc
+            raise InputError(
+                f"cannot write --csv report {path}: {folder} is not a writable directory ({problem})"
+            ) from None
+        report = cls(path, FileIO(fd, "w"), temp)
+        try:
+            report._write([])  # the header
+            yield report
+        finally:
+            report.handle.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temp)  # gone already when the report was moved into place
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        from psbridge.exchange.journal import append_durably
+
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+        if not rows:
+            writer.writeheader()
+        writer.writerows(rows)
+        append_durably(self.handle, text.getvalue().encode("utf-8"), Path(self.path), "--csv report")
+
+    def finish(self, report: RolloutReport) -> InputError | None:
+        try:
+            rows = [item.model_dump(mode="json", include=set(CSV_COLUMNS)) for item in report.items]
+            if rows:
+                self._write(rows)
+            os.replace(self.temp, self.path)
+        except InputError as exc:
+            return exc
+        except OSError as exc:
+            return InputError(f"cannot write --csv report {self.path}: {exc.strerror or exc}")
+        return None
 
 
 def _organization(ctx: click.Context) -> str | None:
@@ -163,19 +257,14 @@ def _summary(report: RolloutReport) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [
         (name, getattr(report, name))
         for name in ("target", "enabled", "dry_run", "journal", "total", "changed", "already_set", "would_change",
-                     "failed", "unfinished", "skipped", "batches", "retried", "micro_delays", "succeeded")
+                     "failed", "unfinished", "reverted", "skipped", "batches", "retried", "micro_delays",
+                     "succeeded")
     ]  # fmt: skip
-    bad = [item for item in report.items if item.outcome.value in ("Failed", "Unfinished")]
-    rows += [(f"[{item.outcome.value}] {item.identity}", f"{item.error_class}: {item.error_message}") for item in bad]
+    bad = [item for item in report.items if item.outcome.value in ("Failed", "Unfinished", "Reverted")]
+    reverted = "an earlier run switched it; it is back in the old state (not switched again)"
+    rows += [
+        (f"[{item.outcome.value}] {item.identity}",
+         reverted if item.outcome.value == "Reverted" else f"{item.error_class}: {item.error_message}")
+        for item in bad
+    ]  # fmt: skip
     return rows
-
-
-def _write_csv(report: RolloutReport, path: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            for item in report.items:
-                writer.writerow(item.model_dump(mode="json", include=set(CSV_COLUMNS)))
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -165,5 +165,8 @@ def _open(ctx: click.Context, p: dict[str, Any]) -> GraphClient:
     tokens = token_provider(creds)
     if p["record"]:
         mode: Any = _RECORD_MODES[p["record_mode"]]
-        stack.enter_context(graph_cassette(p["record"], mode=mode, secrets=tokens.secrets))  # the live list
+        recording = graph_cassette(  # secrets: the live list; sign-in at the configured host is never recorded
+            p["record"], mode=mode, secrets=tokens.secrets, authority_hosts=(creds.authority_host,)
+        )
+        stack.enter_context(recording)
     return stack.enter_context(GraphClient(tokens, graph_url=creds.graph_url, timeout_s=timeout))

@@ -54,7 +54,7 @@ _FLAG_FIELDS = {
     "host": "host", "port": "port", "auth": "auth", "username": "username", "encryption": "encryption",
     "configuration_name": "configuration_name", "path": "path", "operation_timeout": "operation_timeout",
     "read_timeout": "read_timeout", "connection_timeout": "connection_timeout", "cert_pem": "certificate_pem",
-    "cert_key_pem": "certificate_key_pem",
+    "cert_key_pem": "certificate_key_pem", "insecure_cleartext_basic": "insecure_cleartext_basic",
 }  # fmt: skip
 
 
@@ -168,6 +168,8 @@ def _session(p: dict[str, Any], options: Any, timeout: float) -> Session:
 
     if p["replay"]:
         return Session.replay(p["replay"], mode="none", options=options, timeout=timeout)
+    if options is not None:
+        options.warn_if_cleartext()
     if p["record"]:
         scrub = _scrub_map(p["scrub"])
         return Session.replay(p["record"], mode=p["record_mode"], options=options, scrub=scrub, timeout=timeout)
@@ -245,6 +247,11 @@ def _scrub_map(pairs: Sequence[str]) -> Any:
     "--username", envvar="PSBRIDGE_USERNAME", help="Env: PSBRIDGE_USERNAME. Password: PSBRIDGE_PASSWORD or a prompt."
 )
 @click.option("--no-tls", is_flag=True, help="Use HTTP (5985); messages are then encrypted by the auth protocol.")
+@click.option(
+    "--insecure-cleartext-basic",
+    is_flag=True,
+    help="Allow --auth basic with --no-tls to a host that is not loopback: the password travels in clear text.",
+)
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to validate the server cert.")
 @click.option("--no-cert-validation", is_flag=True, help="Do not validate the server certificate (warns).")
 @click.option("--encryption", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
@@ -341,10 +348,21 @@ _MAX_ERROR = 2000
 
 
 def _error(line: str) -> None:
-    """One line on stderr; a value of tens of thousands of characters quoted in it is cut."""
+    """One line on stderr, without any form of a secret this process holds; a value of tens of thousands
+    of characters quoted in it is cut."""
+    from psbridge.logs import redact_known
+
+    line = redact_known(line)
     if len(line) > _MAX_ERROR:
         line = f"{line[: _MAX_ERROR - 200]} ... [{len(line) - _MAX_ERROR + 150} characters cut] ... {line[-150:]}"
     click.echo(line, err=True)
+
+
+def _traceback() -> None:
+    """The traceback of the exception being handled (-vv), with every known secret redacted."""
+    from psbridge.logs import redact_known
+
+    click.echo(redact_known(traceback.format_exc()).rstrip("\n"), err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -364,12 +382,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PsbridgeError as exc:
         _error(f"psbridge: error: {exc}")
         if verbose >= 2:
-            traceback.print_exc()
+            _traceback()
         return exc.exit_code
     except Exception as exc:  # a bug: say so in one line, keep the traceback behind -vv
         _error(f"psbridge: internal error: {type(exc).__name__}: {exc}")
         if verbose >= 2 or os.environ.get("PSBRIDGE_DEBUG"):
-            traceback.print_exc()
+            _traceback()
         return EXIT_INTERNAL
 
 

@@ -7,7 +7,10 @@ Cron jobs, Ansible playbooks and CI then run against recordings with no Windows 
         --encryption never --username ci adsync version
 
 It prints `listening on URL` (after `ca file: PATH` with `--tls`) and runs until SIGINT or SIGTERM,
-then exits 0. The password is read from PSBRIDGE_REPLAY_PASSWORD, never from a flag. With `--auth ntlm`
+then exits 0. The password is read from PSBRIDGE_REPLAY_PASSWORD, never from a flag, and never written to
+disk (see `psbridge.replay.ntlm`). `--tls` writes key.pem with mode 0600 (a new file moved into place: a
+reused `--cert-dir` whose old key others could read gets a warning line); without `--cert-dir` the
+certificate's directory is removed at exit. With `--auth ntlm`
 clients authenticate with NTLM (or Negotiate) and, over plain HTTP, must encrypt their messages, as
 with a Windows host's default `AllowUnencrypted=false`:
 
@@ -16,6 +19,7 @@ with a Windows host's default `AllowUnencrypted=false`:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -65,11 +69,22 @@ def serve_replay(**p: Any) -> None:
     )  # fmt: skip
     if injector is not None:
         handle = injector.attach(handle, *endpoints.servers.values())
-    context = None
-    if p["tls"]:
-        cert, key = http.make_certificate(p["cert_dir"] or tempfile.mkdtemp(prefix="psbridge-replay-"))
-        context = http.tls_context(cert, key)
-        click.echo(f"ca file: {cert}")
+    with contextlib.ExitStack() as cleanup:
+        context = None
+        if p["tls"]:
+            if p["cert_dir"] and (exposed := http.exposed_key(p["cert_dir"])):
+                click.echo(f"psbridge: warning: {exposed}", err=True)
+            # A directory of its own unless --cert-dir names one: removed at exit (its key is of no more use).
+            cert_dir = p["cert_dir"] or cleanup.enter_context(tempfile.TemporaryDirectory(prefix="psbridge-replay-"))
+            cert, key = http.make_certificate(cert_dir)
+            context = http.tls_context(cert, key)
+            click.echo(f"ca file: {cert}")
+        _serve(p, handle, credentials, context)
+
+
+def _serve(p: dict[str, Any], handle: Callable[[bytes], tuple[int, bytes]], credentials: Any, context: Any) -> None:
+    from psbridge.replay import http
+
     try:
         server = http.ReplayHTTPServer(
             handle, bind=p["bind"], port=p["port"], credentials=credentials, auth=p["auth"], tls=context,
@@ -77,7 +92,7 @@ def serve_replay(**p: Any) -> None:
         )  # fmt: skip
     except OSError as exc:
         raise InputError(f"cannot listen on {p['bind']}:{p['port']}: {exc.strerror or exc}") from None
-    except ValueError as exc:  # an NTLM user or password its user file cannot hold
+    except ValueError as exc:  # an NTLM user its user file cannot hold
         raise InputError(str(exc)) from None
     if not http.is_loopback(p["bind"]):
         click.echo(

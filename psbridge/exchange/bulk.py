@@ -45,14 +45,16 @@ BATCH_ERRORS: tuple[ErrorRule, ...] = (
 
 
 class MailboxOutcome(enum.StrEnum):
-    """What happened to one mailbox. The batch script reports the first four; `Unfinished` is a
-    rollout's verdict for a mailbox whose transient failures outlasted its retries."""
+    """What happened to one mailbox. The batch script reports the first four; the others are a
+    rollout's verdicts: `Unfinished`, a mailbox whose transient failures outlasted its retries;
+    `Reverted`, one an earlier run switched that a re-run finds back in the old state."""
 
     CHANGED = "Changed"
     ALREADY_SET = "AlreadySet"
     WOULD_CHANGE = "WouldChange"
     FAILED = "Failed"
     UNFINISHED = "Unfinished"
+    REVERTED = "Reverted"
 
 
 class BatchItem(PSModel):
@@ -115,9 +117,11 @@ def set_cloud_managed_batch(
     """Switch IsExchangeCloudManaged for a batch of mailboxes in one pipeline (Set-Mailbox per mailbox).
 
     Each mailbox is read first and left alone when it already matches `enabled`; with `dry_run` the
-    script only reads. Per-mailbox failures come back as Failed items, never as an exception. The
-    call is marked idempotent: setting a value twice is harmless and the script re-reads before it
-    writes, so a batch cut off in transit may be sent again (the Session's bounded retry policy).
+    script only reads. Per-mailbox failures come back as Failed items, never as an exception. A dry
+    run is a read, sent again when cut off in transit (the Session's bounded retry policy). A batch
+    that writes is not: one cut off after it was sent raises OutcomeUnknownError, because its answer
+    is the only record of which mailboxes it switched (a second send would find them AlreadySet);
+    read them again (`dry_run=True`) to find out.
 
     Args:
         pace_s: the pause after each Set-Mailbox, on the jump host (Microsoft's micro-delay advice).
@@ -133,6 +137,7 @@ def set_cloud_managed_batch(
     command = Command.script(
         "exchange/Set-CloudManagedBatch.ps1",
         {"Identity": list(identities), "Enabled": enabled, "DryRun": dry_run, "PaceMilliseconds": round(pace_s * 1000)},
+        idempotent=dry_run,
     )
     result = session.invoke(command, timeout=timeout)
     shown = command.display() if len(identities) <= 3 else f"script {BATCH_SCRIPT} ({len(identities)} identities)"

@@ -5,10 +5,17 @@
     {"kind": "item", "identity": ..., "outcome": "Changed", "transient": false, "batch": 1, "round": 0, ...}
     ...                                     one line per mailbox per attempt, in the order answered
     {"kind": "batch", "batch": 1, "round": 0, "items": 100, "pace_ms": 500, "next_pace_ms": 500, ...}
+    {"kind": "intent", "batch": 2, "identities": [...]}   the mailboxes batch 2 is about to switch
 
-A batch's lines are written, flushed and fsync'd before the rollout sends the next batch. The last
-line per identity is its state: Changed, AlreadySet, WouldChange and a permanent Failed are done;
-a transient Failed is still to do, and the number of such lines is how often it was tried.
+A batch's lines are written and fsync'd before the rollout sends the next batch, and an intent line
+before a batch that writes is sent: a run killed while the batch ran leaves the intent without the
+items, and the resumed run reads those mailboxes again and reports what it finds switched as Changed
+(psbridge switched them), even when a `--filter` no longer selects them. The last item line per
+identity is its state: Changed, AlreadySet, WouldChange and a permanent Failed are done; a transient
+Failed is still to do, and the number of such lines is how often it was tried.
+
+Writes go straight to the file (no buffer that a later close could flush again), and a write that
+fails (a full disk) is cut off again, so the error is one clear line and the journal stays readable.
 
 Reading is strict: a line that is not a psbridge record is an InputError naming its line, never
 skipped. The one exception is a torn last line (no newline at its end, not valid JSON): what a
@@ -25,11 +32,14 @@ import contextlib
 import dataclasses
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
+from io import FileIO
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from psbridge.errors import InputError
+from psbridge.safeio import regular_file
 
 try:
     import fcntl
@@ -40,6 +50,39 @@ MAGIC = "psbridge.exo.rollout"
 VERSION = 1
 OUTCOMES = frozenset({"Changed", "AlreadySet", "WouldChange", "Failed"})
 _ITEM_FIELDS = {"identity": str, "outcome": str, "transient": bool}
+_KINDS = ("header", "item", "batch", "intent")
+
+
+def open_for_append(path: Path, what: str = "journal") -> FileIO:
+    """`path` opened unbuffered for reading and appending (created if missing), refused with one line
+    unless it is a regular file: checked before the open and again through the descriptor."""
+    regular_file(path, what)
+    try:
+        handle = FileIO(path, "a+")
+    except OSError as exc:
+        raise InputError(f"cannot open {what} {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise InputError(f"{what} {path} is not a regular file")
+    return handle
+
+
+def append_durably(handle: FileIO, data: bytes, path: Path, what: str = "journal") -> None:
+    """Append `data` and fsync it. On failure (a full disk) what was written of it is cut off again
+    (best effort) and the error is one InputError line; nothing is left in a buffer to fail again."""
+    start = os.lseek(handle.fileno(), 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            written = handle.write(view)
+            if not written:
+                raise OSError(0, "nothing was written")
+            view = view[written:]
+        os.fsync(handle.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.ftruncate(handle.fileno(), start)
+        raise InputError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +110,7 @@ def key(identity: str) -> str:
 class Journal:
     """An open journal. Use `Journal.open()` as a context manager."""
 
-    def __init__(self, path: Path, handle: IO[bytes], header: Header) -> None:
+    def __init__(self, path: Path, handle: FileIO, header: Header) -> None:
         self.path = path
         self.header = header
         self._handle = handle
@@ -75,6 +118,8 @@ class Journal:
         self.last: dict[str, dict[str, Any]] = {}  # by key(identity): the identity's latest item line
         self.attempts: dict[str, int] = {}  # by key(identity): item lines, one per attempt
         self.transient_failures: dict[str, int] = {}  # by key(identity)
+        self.intended: dict[str, str] = {}  # by key(identity): in an intent line, not settled by an item line since
+        self.identities: dict[str, str] = {}  # by key(identity): every identity the journal names, in order
         self.batches = 0
         self.next_pace_ms: int | None = None
 
@@ -83,10 +128,7 @@ class Journal:
     def open(cls, path: str | os.PathLike[str], header: Header) -> Iterator[Journal]:
         """Open (or create) the journal at `path` for `header`; refuses one written for other settings."""
         path = Path(path)
-        try:
-            handle = path.open("a+b")
-        except OSError as exc:
-            raise InputError(f"cannot open journal {path}: {exc.strerror or exc}") from None
+        handle = open_for_append(path)
         with handle:
             if fcntl is not None:
                 try:
@@ -133,8 +175,8 @@ class Journal:
             record = json.loads(line.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise self._bad(number, "not UTF-8 JSON" if isinstance(exc, UnicodeDecodeError) else exc.msg) from None
-        if not isinstance(record, dict) or record.get("kind") not in ("header", "item", "batch"):
-            raise self._bad(number, "not a header, item or batch record")
+        if not isinstance(record, dict) or record.get("kind") not in _KINDS:
+            raise self._bad(number, "not a header, item, batch or intent record")
         return record
 
     def _apply(self, record: Mapping[str, Any]) -> None:
@@ -151,10 +193,22 @@ class Journal:
             if record["outcome"] not in OUTCOMES:
                 raise self._bad(number, f"unknown outcome {record['outcome']!r}")
             ident = key(record["identity"])
+            self.identities.setdefault(ident, record["identity"])
+            if not (record["outcome"] == "Failed" and record.get("before") is None):
+                self.intended.pop(ident, None)  # settled, unless the mailbox could not even be read
             self.last[ident] = dict(record)
             self.attempts[ident] = self.attempts.get(ident, 0) + 1
             if record["outcome"] == "Failed" and record["transient"]:
                 self.transient_failures[ident] = self.transient_failures.get(ident, 0) + 1
+        elif kind == "intent":
+            names = record.get("identities")
+            if not isinstance(record.get("batch"), int) or not isinstance(names, list):
+                raise self._bad(number, "an intent record needs an int 'batch' and a list of 'identities'")
+            for name in names:
+                if not isinstance(name, str) or not name.strip():
+                    raise self._bad(number, "an intent record's identities must be text")
+                self.identities.setdefault(key(name), name)
+                self.intended[key(name)] = name
         else:
             batch, pace = record.get("batch"), record.get("next_pace_ms")
             if not isinstance(batch, int) or not isinstance(pace, int):
@@ -187,6 +241,12 @@ class Journal:
             return None
         return last
 
+    def append_intent(self, batch: int, identities: Iterable[str]) -> None:
+        """Record durably which mailboxes a batch is about to switch: call before it is sent."""
+        record = {"kind": "intent", "batch": batch, "identities": list(identities)}
+        self._apply(record)
+        self._write([record])
+
     def append_batch(self, items: Iterable[Mapping[str, Any]], batch: Mapping[str, Any]) -> None:
         """Record one batch durably (written, flushed and fsync'd): call before the next batch is sent."""
         records = [*({"kind": "item", **item} for item in items), {"kind": "batch", **batch}]
@@ -198,12 +258,7 @@ class Journal:
         self._write_text(_encode(records))
 
     def _write_text(self, data: bytes) -> None:
-        try:
-            self._handle.write(data)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-        except OSError as exc:
-            raise InputError(f"cannot write journal {self.path}: {exc.strerror or exc}") from None
+        append_durably(self._handle, data, self.path)
 
 
 def _encode(records: Iterable[Mapping[str, Any]]) -> bytes:

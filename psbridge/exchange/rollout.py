@@ -1,9 +1,23 @@
 """The bulk cloud-managed rollout: switch IsExchangeCloudManaged on thousands of mailboxes, resumably.
 
-Mailboxes go to the jump host in batches, one pipeline per batch (`bulk.set_cloud_managed_batch`),
-and every outcome is in the journal (`journal.py`) before the next batch is sent. A killed rollout
-re-run with the same journal finishes what is left; a re-run after completion sends nothing.
-Batch size, pace and adaptive pacing: `pacing.py`, which explains the defaults.
+Mailboxes go to the jump host in batches (`bulk.set_cloud_managed_batch`). Each batch is first read
+(the script's dry run): a mailbox already in the desired state is AlreadySet and never written. The
+ones to switch are written to the journal as the batch's intent, then sent in one pipeline that
+writes, and every outcome is in the journal (`journal.py`) before the next batch. A killed rollout
+re-run with the same journal finishes what is left. Batch size, pace and adaptive pacing:
+`pacing.py`, which explains the defaults.
+
+What the report says is what psbridge did, checked at the server in the reliability suite:
+- A batch that writes is sent once. When its answer is lost (the connection broke after it was
+  sent, or it outran its deadline), its outcome is unknown: its mailboxes are read again, and those
+  now switched are Changed (psbridge switched them: the read before the write found them not set),
+  the others are sent again in a later batch.
+- A run killed while a batch ran leaves that batch's intent in the journal without its outcomes; the
+  re-run reads those mailboxes first and reports the switched ones Changed, even when its `filter`
+  no longer selects them (a filter run reports every mailbox its journal names).
+- A re-run reads again every mailbox the journal says is switched (in reads of twice the batch size:
+  a read has no Set-Mailbox and no pause): one found back in the old state is Reverted, and the
+  rollout has not succeeded. It is not switched again (someone switched it back on purpose, perhaps).
 
 Retries:
 - A mailbox that failed transiently (throttling, a domain-controller change, a replication delay:
@@ -11,11 +25,13 @@ Retries:
   exponential backoff with jitter (`DEFAULT_ITEM_RETRY`), at most `retry.attempts` times per run;
   one still failing after that is Unfinished, and a re-run tries it again.
 - A permanent failure is recorded and the rollout goes on.
-- A whole batch lost in transit is sent again under the Session's own bounded retry policy. That is
-  safe although the batch writes: it re-reads every mailbox before writing and setting a value twice
-  changes nothing, so a mailbox the lost attempt did change reports AlreadySet the second time.
+- A read lost in transit is sent again under the Session's own bounded retry policy.
 - A failure no mailbox can get past (a cmdlet missing on the jump host, the sign-in gone) stops the
   rollout with its error; that batch's mailboxes are not recorded, so a re-run does them.
+
+Deadlines: every pipeline gets `timeout` (by default the REST API's 15 minutes, exchange.md rule 8).
+A shorter one must leave room for the batch's pauses: `batch_size` x pace at most half of it, else
+the rollout refuses to start, and adaptive pacing never slows a batch past that.
 """
 
 from __future__ import annotations
@@ -34,6 +50,7 @@ from psbridge.exchange.bulk import (
     BATCH_SCRIPT,
     REST_TIMEOUT_S,
     BatchItem,
+    BatchResult,
     MailboxOutcome,
     get_mailbox_identities,
     set_cloud_managed_batch,
@@ -90,8 +107,9 @@ class RolloutReport(BaseModel):
     """A rollout's summary and every mailbox's outcome, in input order.
 
     The counts are of what this run did; `skipped` counts mailboxes an earlier run finished
-    (`from_journal` items). `succeeded` is False when any mailbox, in this run or an earlier one,
-    failed permanently or is unfinished.
+    (`from_journal` items); `reverted`, those of them this run found back in the old state.
+    `succeeded` is False when any mailbox, in this run or an earlier one, failed permanently, is
+    unfinished or was reverted.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -109,6 +127,7 @@ class RolloutReport(BaseModel):
     would_change: int
     failed: int
     unfinished: int
+    reverted: int = 0
     skipped: int
     batches: int
     retried: int
@@ -119,7 +138,7 @@ class RolloutReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def succeeded(self) -> bool:
-        bad = (MailboxOutcome.FAILED, MailboxOutcome.UNFINISHED)
+        bad = (MailboxOutcome.FAILED, MailboxOutcome.UNFINISHED, MailboxOutcome.REVERTED)
         return not any(item.outcome in bad for item in self.items)
 
 
@@ -147,13 +166,15 @@ def rollout_cloud_managed(
     retry: RetryPolicy = DEFAULT_ITEM_RETRY,
     retry_failed: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    timeout: float | None = None,
 ) -> RolloutReport:
     """Set IsExchangeCloudManaged on many mailboxes, in batches, recorded in a resumable journal.
 
     Args:
         identities: the mailboxes (UPN or GUID preferred); duplicates, by case, count once.
         filter: instead of `identities`, an OPATH filter resolved on the jump host first
-            (`bulk.get_mailbox_identities`; build it with `rules.opath_filter`).
+            (`bulk.get_mailbox_identities`; build it with `rules.opath_filter`). The mailboxes a
+            journal of an earlier run names are reported too, selected by the filter or not.
         journal: the JSON-lines journal; re-run with the same one to resume. It must have been
             written for the same session target, tenant, `enabled`, `filter` and `dry_run`.
         dry_run: only read, and report which mailboxes would change (WouldChange).
@@ -163,20 +184,45 @@ def rollout_cloud_managed(
             `total_s` bounds the time spent waiting between retry batches.
         retry_failed: also try again mailboxes an earlier run recorded as failed permanently.
         sleep: how to wait between retry batches (tests pass a recorder).
+        timeout: each pipeline's deadline in seconds; None for the REST API's 15 minutes.
 
     Raises:
-        InputError: bad arguments, or a journal that is malformed or written for other settings.
+        InputError: bad arguments, a timeout a batch cannot keep, or a journal that is malformed or
+            written for other settings.
         TransportError, RemoteCommandError: the rollout stopped; everything done so far is in the
             journal, and a re-run with it goes on from there.
     """
     if (identities is None) == (filter is None):
         raise errors.InputError("give either identities or a filter")
-    pacing = plan(batch_size, pace_s)
+    pacing = plan_pacing(batch_size, pace_s, timeout)
     header = Header(session.target, tenant, enabled, filter, dry_run)
     with Journal.open(journal, header) as book:
-        wanted = get_mailbox_identities(session, filter=filter) if filter is not None else identities
-        run = _Run(session, book, header, _unique(wanted or ()), batch_size, pacing, retry, sleep, on_progress)
+        wanted = _unique(get_mailbox_identities(session, filter=filter) if filter is not None else identities or ())
+        if filter is not None:  # what an earlier run did, whether the filter still selects it or not
+            chosen = {key(identity) for identity in wanted}
+            wanted += [identity for ident, identity in book.identities.items() if ident not in chosen]
+        run = _Run(session, book, header, wanted, batch_size, pacing, retry, sleep, on_progress,
+                   REST_TIMEOUT_S if timeout is None else timeout)  # fmt: skip
         return run.execute(retry_failed)
+
+
+def plan_pacing(batch_size: int, pace_s: float, timeout: float | None = None) -> Pacing:
+    """`pacing.plan`, within a timeout: a batch's pauses may take at most half of it. InputError, saying
+    what to change, for a timeout a batch cannot keep (the CLI asks before it signs in)."""
+    pacing = plan(batch_size, pace_s)
+    if timeout is None:
+        return pacing
+    if timeout <= 0:
+        raise errors.InputError("the timeout must be positive")
+    room_ms = int(timeout * 1000 / 2 / batch_size)
+    if pacing.base_ms > room_ms:
+        pauses = batch_size * pacing.base_ms / 1000
+        raise errors.InputError(
+            f"the timeout ({timeout:g}s) cannot hold a batch: {batch_size} mailboxes at a pace of "
+            f"{pacing.base_ms / 1000:g}s pause {pauses:g}s on the jump host, which may take at most half of each "
+            f"batch's deadline; give a timeout of at least {2 * pauses:g}s, or a smaller batch size or pace"
+        )
+    return dataclasses.replace(pacing, cap_ms=min(pacing.cap_ms, room_ms))
 
 
 def _unique(identities: Iterable[str]) -> list[str]:
@@ -186,6 +232,9 @@ def _unique(identities: Iterable[str]) -> list[str]:
             raise errors.InputError(f"not a mailbox identity: {identity!r}")
         seen.setdefault(key(identity), identity.strip())
     return list(seen.values())
+
+
+_SWITCHED = (MailboxOutcome.CHANGED, MailboxOutcome.ALREADY_SET)
 
 
 @dataclasses.dataclass
@@ -199,6 +248,7 @@ class _Run:
     retry: RetryPolicy
     sleep: Callable[[float], None]
     on_progress: Callable[[RolloutProgress], None] | None
+    timeout: float
     final: dict[str, RolloutItem] = dataclasses.field(default_factory=dict)  # by key(identity)
     counts: dict[MailboxOutcome, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(MailboxOutcome, 0))
     batches: int = 0
@@ -211,15 +261,21 @@ class _Run:
 
     def execute(self, retry_failed: bool) -> RolloutReport:
         pending: dict[str, _Pending] = {}
+        switched: list[str] = []  # an earlier run switched them: read again
         for identity in self.wanted:
             done = self.book.done(identity, retry_failed=retry_failed)
             ident = key(identity)
             if done is not None:
                 self.final[ident] = _from_journal(identity, done, self.book.attempts[ident])
+                if not self.header.dry_run and self.final[ident].outcome in _SWITCHED:
+                    switched.append(identity)
             else:
                 book = self.book
                 pending[ident] = _Pending(identity, book.transient_failures.get(ident, 0), book.attempts.get(ident, 0))
         skipped = len(self.final)
+        # A read costs about half a mailbox's planned time (a Get-Mailbox, no Set, no pause): two batches' worth.
+        for start in range(0, len(switched), 2 * self.batch_size):
+            self._verify(switched[start : start + 2 * self.batch_size])
         retried: set[str] = set()
         while pending:
             round_ = min(p.round for p in pending.values())
@@ -237,9 +293,9 @@ class _Run:
             batch_size=self.batch_size, total=len(self.wanted),
             changed=self.counts[MailboxOutcome.CHANGED], already_set=self.counts[MailboxOutcome.ALREADY_SET],
             would_change=self.counts[MailboxOutcome.WOULD_CHANGE], failed=self.counts[MailboxOutcome.FAILED],
-            unfinished=self.counts[MailboxOutcome.UNFINISHED], skipped=skipped, batches=self.batches,
-            retried=len(retried), micro_delays=self.micro_delays, pace_s=self.pace_ms / 1000,
-            items=tuple(self.final[key(identity)] for identity in self.wanted),
+            unfinished=self.counts[MailboxOutcome.UNFINISHED], reverted=self.counts[MailboxOutcome.REVERTED],
+            skipped=skipped, batches=self.batches, retried=len(retried), micro_delays=self.micro_delays,
+            pace_s=self.pace_ms / 1000, items=tuple(self.final[key(identity)] for identity in self.wanted),
         )  # fmt: skip
 
     def _back_off(self, round_: int, pending: Mapping[str, _Pending]) -> bool:
@@ -253,21 +309,62 @@ class _Run:
         self.slept_s += wait
         return True
 
-    def _batch(self, chunk: list[_Pending], round_: int, pending: dict[str, _Pending]) -> None:
+    def _send(self, identities: list[str], *, read: bool) -> BatchResult:
         header = self.header
         result = set_cloud_managed_batch(
-            self.session, [p.identity for p in chunk], enabled=header.enabled, dry_run=header.dry_run,
-            pace_s=self.pace_ms / 1000, timeout=REST_TIMEOUT_S,
+            self.session, identities, enabled=header.enabled, dry_run=read or header.dry_run,
+            pace_s=0.0 if read else self.pace_ms / 1000, timeout=self.timeout,
         )  # fmt: skip
         self.batches += 1
+        return result
+
+    def _verify(self, identities: list[str]) -> None:
+        """Read mailboxes an earlier run switched; one back in the old state is Reverted (not journaled:
+        a later re-run reads it again)."""
+        enabled = self.header.enabled
+        for item in self._send(identities, read=True).items:
+            self._stop_if_systemic(item)
+            ident = key(item.identity)
+            if item.outcome == MailboxOutcome.WOULD_CHANGE:
+                self.final[ident] = self.final[ident].model_copy(
+                    update={"outcome": MailboxOutcome.REVERTED, "before": not enabled}
+                )
+                self.counts[MailboxOutcome.REVERTED] += 1
+                self.log.warning("psbridge.exo.rollout.reverted", identity=item.identity, journaled_enabled=enabled)
+
+    def _batch(self, chunk: list[_Pending], round_: int, pending: dict[str, _Pending]) -> None:
         number = self.book.batches + 1
+        by_key = {key(p.identity): p for p in chunk}
+        answered: list[BatchItem] = []
+        # Read first: what needs switching, and what a lost answer or a killed run already switched.
+        to_write = self._read([p.identity for p in chunk], answered)
+        used = self.pace_ms
+        delays: tuple[float, ...] = ()
+        if to_write:
+            self.book.append_intent(number, to_write)
+            try:
+                result = self._send(to_write, read=False)
+            except errors.TransportError as exc:
+                if not exc.command_sent:  # never reached the host (an OutcomeUnknownError always did)
+                    raise
+                # The batch may have run: what it switched shows when its mailboxes are read again.
+                self.log.warning("psbridge.exo.rollout.outcome_unknown", batch=number, mailboxes=len(to_write),
+                                 error=str(exc))  # fmt: skip
+                still = self._read(to_write, answered)
+                for identity in still:  # not switched: to do again, in a later batch of this round
+                    pend = by_key[key(identity)]
+                    pend.round += 1
+            else:
+                answered += result.items
+                delays = result.micro_delays_ms
         lines: list[dict[str, Any]] = []
         systemic: BatchItem | None = None
-        for pend, item in zip(chunk, result.items, strict=True):
+        for item in answered:
             cls = item.error_class
             if cls is not None and issubclass(cls, _SYSTEMIC):
                 systemic = systemic or item
                 continue
+            pend = by_key[key(item.identity)]
             pend.tries += 1
             pend.last = item
             lines.append(_line(item, number, round_))
@@ -277,23 +374,42 @@ class _Run:
                     continue
             del pending[key(pend.identity)]
             self._finish(pend, MailboxOutcome.UNFINISHED if item.transient else item.outcome)
-        used = self.pace_ms
-        self.pace_ms = self.pacing.after(used, result.micro_delays_ms)
-        self.micro_delays += len(result.micro_delays_ms)
+        if not self.header.dry_run:
+            self.pace_ms = self.pacing.after(used, delays) if to_write else used
+        self.micro_delays += len(delays)
         if self.pace_ms != used:
-            self.log.info("psbridge.exo.rollout.pace", pace_ms=self.pace_ms, micro_delays_ms=result.micro_delays_ms)
+            self.log.info("psbridge.exo.rollout.pace", pace_ms=self.pace_ms, micro_delays_ms=delays)
         self.book.append_batch(
             lines, {"batch": number, "round": round_, "items": len(chunk), "pace_ms": used,
-                    "micro_delays_ms": list(result.micro_delays_ms), "next_pace_ms": self.pace_ms},
+                    "micro_delays_ms": list(delays), "next_pace_ms": self.pace_ms},
         )  # fmt: skip
         if systemic is not None:
-            assert systemic.error_class is not None
-            raise systemic.error_class(
-                f"{systemic.identity}: {systemic.error_message}; the rollout stopped (re-run it with the same "
-                "journal once this is fixed)",
-                target=self.session.target, command=f"script {BATCH_SCRIPT}", error_id=systemic.error_id,
-            )  # fmt: skip
+            self._stop_if_systemic(systemic)
         self._progress(number, round_)
+
+    def _read(self, identities: list[str], answered: list[BatchItem]) -> list[str]:
+        """Read `identities` (the script's dry run); their outcomes go to `answered`, except the ones to
+        switch, returned. AlreadySet on a mailbox of an unfinished intent is Changed: psbridge switched
+        it (the read before the write found it not set). In a dry run, WouldChange is the outcome."""
+        to_write: list[str] = []
+        enabled = self.header.enabled
+        for item in self._send(identities, read=True).items:
+            if item.outcome == MailboxOutcome.WOULD_CHANGE and not self.header.dry_run:
+                to_write.append(item.identity)
+            elif item.outcome == MailboxOutcome.ALREADY_SET and key(item.identity) in self.book.intended:
+                answered.append(item.model_copy(update={"outcome": MailboxOutcome.CHANGED, "before": not enabled}))
+            else:
+                answered.append(item)
+        return to_write
+
+    def _stop_if_systemic(self, item: BatchItem) -> None:
+        cls = item.error_class
+        if cls is not None and issubclass(cls, _SYSTEMIC):
+            raise cls(
+                f"{item.identity}: {item.error_message}; the rollout stopped (re-run it with the same "
+                "journal once this is fixed)",
+                target=self.session.target, command=f"script {BATCH_SCRIPT}", error_id=item.error_id,
+            )  # fmt: skip
 
     def _finish(self, pend: _Pending, outcome: MailboxOutcome) -> None:
         item = pend.last

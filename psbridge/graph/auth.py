@@ -6,6 +6,10 @@ secret from the environment. msal and cryptography are imported when first neede
 
 Secrets (the client secret, the certificate password, the private key and every token) are kept in
 `secrets`, a live list that record and log redaction read; none of them is ever put in a message.
+
+MSAL's HTTP goes through `_SignInHttp` (MSAL's documented `http_client`): each request's timeout is what
+is left of the caller's deadline, and a sign-in service that is down (HTTP 429 or 5xx, no connection)
+is a transient ConnectError that the Graph client retries within that deadline, never an MSAL exception.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from psbridge import errors, logs
+from psbridge.transport import tls
 
 TENANT_ENV = "PSBRIDGE_GRAPH_TENANT_ID"
 CLIENT_ID_ENV = "PSBRIDGE_GRAPH_CLIENT_ID"
@@ -122,8 +127,9 @@ class GraphCredentials(BaseModel):
 
 
 class TokenProvider(Protocol):
-    def token(self) -> str:
-        """A bearer token for Graph, valid for at least 5 more minutes."""
+    def token(self, *, timeout: float | None = None) -> str:
+        """A bearer token for Graph, valid for at least 5 more minutes; a sign-in it needs to make is
+        over within `timeout` seconds (None: the provider's own timeout)."""
         ...
 
     @property
@@ -138,7 +144,7 @@ class StaticTokenProvider:
     def __init__(self, token: str = "replay-token") -> None:  # noqa: S107 - a placeholder, not a secret
         self._token = token
 
-    def token(self) -> str:
+    def token(self, *, timeout: float | None = None) -> str:
         return self._token
 
     @property
@@ -147,6 +153,41 @@ class StaticTokenProvider:
 
 
 AppFactory = Callable[..., Any]
+
+
+class SignInUnavailable(Exception):
+    """The sign-in service answered 429 or 5xx: raised before MSAL sees (or caches) the answer."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class _SignInHttp:
+    """MSAL's `http_client`: requests with the time left as their timeout; 429/5xx raise SignInUnavailable.
+
+    MSAL leaves retrying to a custom http_client, and would otherwise replay a 429/5xx answer from its own
+    throttling cache for a while instead of asking again; psbridge's caller retries within its deadline.
+    """
+
+    def __init__(self, inner: Any, timeout_s: float) -> None:
+        self.inner = inner
+        self.timeout_s = timeout_s
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self._checked(self.inner.get(url, **{**kwargs, "timeout": self.timeout_s}))
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self._checked(self.inner.post(url, **{**kwargs, "timeout": self.timeout_s}))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @staticmethod
+    def _checked(response: Any) -> Any:
+        if response.status_code == 429 or response.status_code >= 500:
+            raise SignInUnavailable(response.status_code)
+        return response
 
 
 class MsalTokenProvider:
@@ -164,14 +205,17 @@ class MsalTokenProvider:
         environ: Mapping[str, str] = os.environ,
         timeout_s: float = 30.0,
         app_factory: AppFactory | None = None,
+        http: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.credentials = credentials
         self.timeout_s = timeout_s
+        self._http = http  # what carries MSAL's requests (tests: a fake); None: a requests.Session
         self._secrets: list[str] = []
         self._client_credential = self._read_credential(environ)
         self._app_factory = app_factory
         self._app: Any = None
+        self._sign_in_http: _SignInHttp | None = None
         self._clock = clock
         self._token: str | None = None
         self._expires_at = 0.0
@@ -181,10 +225,10 @@ class MsalTokenProvider:
         """Live: the same list object grows as tokens are acquired."""
         return self._secrets
 
-    def token(self) -> str:
+    def token(self, *, timeout: float | None = None) -> str:
         if self._token is not None and self._expires_at - self._clock() > REFRESH_MARGIN_S:
             return self._token
-        result = self._acquire()
+        result = self._acquire(self.timeout_s if timeout is None else min(timeout, self.timeout_s))
         token = result.get("access_token")
         if not isinstance(token, str) or not token:
             raise self._sign_in_error(result)
@@ -193,41 +237,54 @@ class MsalTokenProvider:
         self._expires_at = self._clock() + float(result.get("expires_in") or 0)
         return token
 
-    def _acquire(self) -> dict[str, Any]:
+    def _acquire(self, timeout_s: float) -> dict[str, Any]:
+        import msal
         import requests
 
         c = self.credentials
+        failure: errors.PsbridgeError | None = None
+        result: Any = None
         try:
             if self._app is None:
+                http = _SignInHttp(self._http if self._http is not None else requests.Session(), timeout_s)
                 factory = self._app_factory or _msal_app
                 self._app = factory(
                     c.client_id,
                     authority=c.authority,
                     client_credential=self._client_credential,
                     timeout=self.timeout_s,
+                    http_client=http,
                 )
+                self._sign_in_http = http
+            if self._sign_in_http is not None:
+                self._sign_in_http.timeout_s = timeout_s
             result = self._app.acquire_token_for_client(scopes=[c.scope])
         except requests.Timeout:
-            raise errors.ConnectError(
-                f"sign-in at {c.authority_host} timed out after {self.timeout_s:g} s", target=c.authority_host,
-                command_sent=False,
-            ) from None  # fmt: skip
+            failure = self._unavailable(f"sign-in at {c.authority_host} timed out after {timeout_s:g} s")
         except requests.RequestException as exc:
-            raise errors.ConnectError(
-                f"cannot reach {c.authority_host} to sign in: {type(exc).__name__}",
-                target=c.authority_host,
-                command_sent=False,
-            ) from None
+            problem = tls.problem(exc)
+            what = f"TLS: {problem.text}" if problem is not None else type(exc).__name__
+            failure = self._unavailable(f"cannot reach {c.authority_host} to sign in: {what}")
+            failure.transient = problem is None or problem.transient  # a certificate that fails, fails again
+        except (SignInUnavailable, msal.exceptions.MsalServiceError) as exc:  # MSAL raises for 5xx it is given
+            status = f"HTTP {exc.status}" if isinstance(exc, SignInUnavailable) else "HTTP error"
+            failure = self._unavailable(f"the sign-in service at {c.authority_host} is unavailable ({status})")
         except ValueError as exc:  # msal: unknown tenant or authority, or a credential it cannot use
-            raise self._redacted(
+            failure = self._redacted(
                 errors.AuthenticationError(
                     f"sign-in of app {c.client_id} to tenant {c.tenant_id} failed: {_first_line(str(exc))}",
                     target=c.authority_host,
                 )
-            ) from None
+            )
+        if failure is not None:  # raised outside the handler: no requests/MSAL exception in its context
+            raise failure
         if not isinstance(result, dict):
             raise self._sign_in_error({})
         return result
+
+    def _unavailable(self, text: str) -> errors.ConnectError:
+        """A sign-in that may succeed if tried again: transient, and nothing reached Graph."""
+        return errors.ConnectError(text, target=self.credentials.authority_host, command_sent=False)
 
     def _sign_in_error(self, result: Mapping[str, Any]) -> errors.AuthenticationError:
         c = self.credentials

@@ -1,6 +1,9 @@
 """A small Microsoft Graph client on requests: paging, bounded retries, timeouts, typed errors.
 
-- Every request has a timeout. `@odata.nextLink` is followed to the end, and only on the same origin.
+- `timeout_s` is each call's deadline, all of it: the sign-in it needs, every attempt and every wait
+  between them. Each request's timeout is the time left, and no attempt starts with less than
+  MIN_ATTEMPT_S left, so a call ends at its deadline even against a server that has stopped answering.
+  `@odata.nextLink` is followed to the end (one deadline per page), and only on the same origin.
 - 429 and 503 (the request was not processed) are retried, honouring `Retry-After` in seconds or as an
   HTTP date; 502/504, timeouts and connection resets are retried only for idempotent requests. A
   non-idempotent request that meets one of those raises OutcomeUnknownError and is never sent twice.
@@ -29,7 +32,8 @@ import tenacity
 from psbridge import errors, logs
 from psbridge.graph.auth import DEFAULT_GRAPH_URL, TokenProvider, base_url
 from psbridge.graph.permissions import required_permission
-from psbridge.session import RetryPolicy
+from psbridge.session import MIN_ATTEMPT_S, RetryPolicy
+from psbridge.transport import tls
 
 if TYPE_CHECKING:
     import requests
@@ -164,22 +168,29 @@ class GraphClient:
         shown = f"{method} {path}"
         data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         attempt = 0
+        deadline = time.monotonic() + self.timeout_s  # one deadline for the sign-in and every attempt
 
         def once() -> requests.Response:
             nonlocal attempt
             attempt += 1
-            headers = {"Authorization": f"Bearer {self.tokens.token()}", "Accept": "application/json"}
+            token = self.tokens.token(timeout=max(0.1, deadline - time.monotonic()))
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             if data is not None:
                 headers["Content-Type"] = "application/json"
             started = time.monotonic()
+            left = deadline - started
+            if left <= 0:
+                raise self._finish(self._timed_out(shown, sent=False), shown, attempt)
+            failure: errors.PsbridgeError | None = None
             try:
-                response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout_s)
+                response = self.session.request(method, url, data=data, headers=headers, timeout=left)
             except Exception as exc:
                 failure = self._network_error(exc, shown)
                 if failure is None:
                     raise
+            if failure is not None:  # raised outside the handler: the request (and its token) stays out of it
                 self._log(method, path, attempt, started, outcome=type(failure).__name__)
-                raise self._finish(failure, shown, attempt) from None
+                raise self._finish(failure, shown, attempt)
             request_id = response.headers.get("request-id")
             outcome = "ok" if response.status_code < 400 else f"http_{response.status_code}"
             self._log(
@@ -206,7 +217,11 @@ class GraphClient:
             return max(state.idle_for, state.seconds_since_start or 0.0)
 
         def stop(state: tenacity.RetryCallState) -> bool:
-            return state.attempt_number >= policy.attempts or spent(state) + state.upcoming_sleep > policy.total_s
+            return (
+                state.attempt_number >= policy.attempts
+                or spent(state) + state.upcoming_sleep > policy.total_s
+                or spent(state) + state.upcoming_sleep > self.timeout_s - MIN_ATTEMPT_S  # the call's deadline
+            )
 
         retrying = tenacity.Retrying(
             stop=stop,
@@ -238,7 +253,7 @@ class GraphClient:
 
     # -- what went wrong -----------------------------------------------------------------------------
 
-    def _network_error(self, exc: Exception, shown: str) -> errors.TransportError | None:
+    def _network_error(self, exc: Exception, shown: str) -> errors.PsbridgeError | None:
         """The psbridge error for a requests failure; None for anything that is not one."""
         import requests
         import urllib3
@@ -251,14 +266,13 @@ class GraphClient:
                 f"{shown}: no connection to {host} within {self.timeout_s:g} s", command_sent=False
             )
         if isinstance(exc, requests.Timeout):
-            return errors.OperationTimeoutError(
-                f"{shown}: no answer from {host} within {self.timeout_s:g} s",
-                deadline_s=self.timeout_s,
-                command_sent=True,
-            )
-        if isinstance(exc, requests.exceptions.SSLError):
-            failure = errors.ConnectError(f"{shown}: TLS with {host} failed ({_cause(exc)})", command_sent=False)
-            failure.transient = False
+            return self._timed_out(shown, sent=True)
+        problem = tls.problem(exc)
+        if problem is not None:
+            if problem.local:
+                return errors.InputError(f"{shown}: cannot connect to {host} with TLS: {problem.text}")
+            failure = errors.ConnectError(f"{shown}: TLS with {host} failed: {problem.text}", command_sent=False)
+            failure.transient = problem.transient
             return failure
         if isinstance(exc, requests.ConnectionError):
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
@@ -266,6 +280,13 @@ class GraphClient:
             what = f"cannot connect to {host}" if unsent else f"the connection to {host} broke"
             return errors.ConnectError(f"{shown}: {what} ({_cause(exc)})", command_sent=not unsent)
         return errors.ConnectError(f"{shown}: {host}: {type(exc).__name__}", command_sent=True)
+
+    def _timed_out(self, shown: str, *, sent: bool) -> errors.OperationTimeoutError:
+        return errors.OperationTimeoutError(
+            f"{shown}: no answer from {self.target} within {self.timeout_s:g} s",
+            deadline_s=self.timeout_s,
+            command_sent=sent,
+        )
 
     def _http_error(self, response: requests.Response, method: str, path: str) -> errors.PsbridgeError:
         status = response.status_code
@@ -298,7 +319,10 @@ class GraphClient:
     def _gave_up(self, exc: errors.GraphThrottledError, attempts: int, waited: float) -> errors.GraphThrottledError:
         text = f"{exc.message}; gave up after {attempts} attempt(s) and {waited:.1f} s of waiting"
         if exc.retry_after is not None and attempts < self.retry.attempts:
-            text += f" (Graph asked for {exc.retry_after:.0f} s more, past the {self.retry.total_s:g} s retry budget)"
+            text += (
+                f" (Graph asked for {exc.retry_after:.0f} s more, past the {self.retry.total_s:g} s retry budget "
+                f"or the {self.timeout_s:g} s deadline)"
+            )
         return self._copy(
             errors.GraphThrottledError(
                 text, retry_after=exc.retry_after, status=exc.status, code=exc.code, request_id=exc.request_id

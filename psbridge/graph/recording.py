@@ -13,13 +13,23 @@ beside the PSRP recordings, and a directory's cassettes are merged for replay.
 
 Requests match on method, scheme, host, path, query and body (compared as JSON). Nothing is served
 twice and nothing falls through to the network: in mode "none" an unrecorded request raises
-ReplayMissError naming it and the nearest recorded requests. The sign-in host is never recorded.
+ReplayMissError naming it and the nearest recorded requests.
+
+Sign-in traffic is never recorded, whatever the authority host (a national cloud such as
+login.microsoftonline.us or login.chinacloudapi.cn, or any custom authority): a request is sign-in when
+it goes to a configured authority host, when its path is one of the Microsoft identity platform's
+endpoints (`/oauth2/token`, `/oauth2/v2.0/token`, `authorize`, `devicecode`, instance discovery, the
+OpenID configuration; https://learn.microsoft.com/entra/identity-platform/v2-protocols), or when its form
+body carries `client_secret`, `client_assertion` or `grant_type` (an OAuth 2.0 token request, RFC 6749).
 
 Scrubbing happens at record time: request headers are kept only from a short allow-list (so never
 Authorization), response headers that carry cookies, tokens or known secrets are dropped, and the
 fields access_token, refresh_token, id_token, client_assertion and client_secret of JSON and form
 bodies are replaced. Writing then refuses, leaving no file, when a known secret (as text, base64 or
-URL-encoded) is still in the cassette. vcr is imported only when a cassette is used.
+URL-encoded) is still in the cassette. The written file is read back before it takes its place: when a
+recorded request would not find its answer in it, the write is refused and the text is kept beside the
+destination as `<name>.unverified`. Cassettes are read as regular files of bounded size, and YAML anchors
+and aliases are refused. vcr is imported only when a cassette is used.
 """
 
 from __future__ import annotations
@@ -29,18 +39,19 @@ import difflib
 import http
 import json
 import os
+import re
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import yaml
 
-from psbridge import errors, logs
+from psbridge import errors, logs, safeio
 from psbridge.graph.auth import DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_URL, base_url
 from psbridge.graph.client import build_url
-from psbridge.replay.cassette import check_secrets
+from psbridge.replay.cassette import UNVERIFIED, check_secrets
 
 GRAPH_DIR = "graph"
 ORIGINS = ("recorded", "synthetic")
@@ -50,6 +61,14 @@ REDACTED = "<redacted>"
 _KEPT_REQUEST_HEADERS = frozenset({"accept", "content-type", "consistencylevel", "prefer"})
 _DROPPED_RESPONSE_HEADERS = frozenset({"set-cookie", "authorization", "www-authenticate"})
 _MATCH_ON = ("method", "scheme", "host", "path", "query", "json_body")
+# The Microsoft identity platform's endpoints, on any authority host: token, authorize, device code,
+# instance discovery and the OpenID configuration (MSAL asks for the last two before signing in).
+_SIGN_IN_PATH = re.compile(
+    r"/oauth2/(?:v2\.0/)?(?:token|authorize|devicecode)/?$|/discovery/(?:v2\.0/)?instance/?$"
+    r"|/\.well-known/openid-configuration/?$",
+    re.IGNORECASE,
+)
+_SIGN_IN_FIELDS = frozenset({"client_secret", "client_assertion", "grant_type"})
 
 
 def graph_files(path: str | os.PathLike[str]) -> list[Path]:
@@ -66,8 +85,8 @@ def has_graph_recordings(path: str | os.PathLike[str]) -> bool:
     if path.is_dir():
         return bool(graph_files(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = safeio.load_yaml(safeio.read_text(path, "recording")) if path.is_file() else None
+    except (errors.InputError, yaml.YAMLError):
         return False
     return isinstance(data, dict) and "interactions" in data
 
@@ -86,7 +105,8 @@ def graph_cassette(
     `path` is a cassette file, or (replay only) a directory whose `graph/*.yaml` are all served.
     `secrets` is read when the cassette is written, so a live list (a TokenProvider's `secrets`)
     includes the tokens acquired inside the block. `authority_hosts` are the sign-in hosts (MSAL's
-    traffic), never recorded nor replayed.
+    traffic), never recorded nor replayed; sign-in requests to any other host are recognised by what
+    they are (see the module docstring).
     """
     import vcr
 
@@ -102,13 +122,13 @@ def graph_cassette(
     recorder = vcr.VCR(
         record_mode=mode,
         match_on=_MATCH_ON,
-        before_record_request=lambda request: _scrub_request(request, known),
+        before_record_request=lambda request: None if _is_sign_in(request) else _scrub_request(request, known),
         before_record_response=lambda response: _scrub_response(response, known),
         ignore_hosts=[urlsplit(base_url(host, "authority host")).hostname for host in authority_hosts],
         decode_compressed_response=True,
     )
     recorder.register_matcher("json_body", _json_body)
-    store = _Store(known, description)
+    store = _Store(known, description, [recorder.matchers[name] for name in _MATCH_ON])
     recorder.register_serializer("psbridge-graph", store)
     recorder.register_persister(store)
     completed = False
@@ -178,15 +198,20 @@ def author_graph_cassette(source: Mapping[str, Any]) -> str:
 class _Store:
     """vcrpy's serializer and persister in one: YAML with readable block bodies and `origin` (checked on
     load, `recorded` on save); one file or a directory's merged `graph/*.yaml`; atomic writes that
-    refuse, leaving no file, while a known secret is still in the text."""
+    refuse, leaving no file, while a known secret is still in the text, or when the text does not load
+    back into requests that match the recorded ones (then kept aside as `<name>.unverified`)."""
 
-    def __init__(self, secrets: Collection[str], description: str) -> None:
+    def __init__(self, secrets: Collection[str], description: str, matchers: list[Callable[[Any, Any], Any]]) -> None:
         self.secrets = secrets
         self.description = description
+        self.matchers = matchers
         self.refused: errors.PsbridgeError | None = None
 
     def deserialize(self, text: str) -> dict[str, Any]:
-        data = yaml.safe_load(text)
+        try:
+            data = safeio.load_yaml(text)
+        except safeio.YamlAliasError as exc:
+            raise errors.RecordingFormatError(str(exc)) from None
         if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
             raise errors.RecordingFormatError("not a Graph cassette (no list of interactions)")
         if data.get("origin") not in ORIGINS:
@@ -208,10 +233,12 @@ class _Store:
         responses: list[Any] = []
         for file in files:
             try:
-                loaded = deserialize(file.read_text(encoding="utf-8"), serializer)
+                loaded = deserialize(safeio.read_text(file, "Graph recording"), serializer)
+            except errors.InputError as exc:
+                raise errors.RecordingFormatError(str(exc)) from None
             except errors.RecordingFormatError as exc:
                 raise errors.RecordingFormatError(f"{file}: {exc}") from None
-            except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
                 raise errors.RecordingFormatError(f"{file}: not a readable Graph cassette ({exc})") from None
             requests += loaded[0]
             responses += loaded[1]
@@ -224,12 +251,17 @@ class _Store:
         path = Path(cassette_path)
         try:
             text = serialize(cassette_dict, serializer)
-            check_secrets(text, [form for secret in self.secrets for form in _url_forms(secret)])
+            check_secrets(text, self.secrets)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(text)
+                problem = self._replay_problem(tmp, cassette_dict["requests"], serializer)
+                if problem is not None:
+                    aside = path.with_name(path.name + UNVERIFIED)
+                    os.replace(tmp, aside)
+                    raise errors.RecordingFormatError(f"Graph recording {path} {problem}; the file is kept as {aside}")
                 os.replace(tmp, path)
             finally:
                 Path(tmp).unlink(missing_ok=True)
@@ -238,9 +270,26 @@ class _Store:
         except OSError as exc:
             self.refused = errors.ReplayError(f"cannot write the Graph recording {path}: {exc.strerror or exc}")
 
+    def _replay_problem(self, written: str, recorded: list[Any], serializer: Any) -> str | None:
+        """Why the file `written` would not answer the `recorded` requests (in order), or None."""
+        from vcr.matchers import requests_match
+        from vcr.serialize import deserialize
+
+        try:
+            loaded, _ = deserialize(safeio.read_text(written, "Graph recording"), serializer)
+        except (errors.PsbridgeError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+            return f"does not load back ({exc})"
+        if len(loaded) != len(recorded):
+            return f"loads back with {len(loaded)} requests, not {len(recorded)}"
+        for number, (request, written_request) in enumerate(zip(recorded, loaded, strict=True), 1):
+            if not requests_match(request, written_request, self.matchers):
+                return f"does not replay: request {number}, `{_shown(request)}`, would not be found"
+        return None
+
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a value used twice is written twice: anchors are refused on load
 
 
 def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
@@ -258,12 +307,20 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
-def _url_forms(secret: str) -> list[str]:
-    """The secret, and as it looks URL-encoded (check_secrets adds the base64 and XML forms)."""
-    return list(dict.fromkeys([secret, quote(secret, safe=""), quote_plus(secret)]))
-
-
 # -- scrubbing and matching ------------------------------------------------------------------------
+
+
+def _is_sign_in(request: Any) -> bool:
+    """Whether a request is sign-in traffic, whatever its host: see the module docstring."""
+    if _SIGN_IN_PATH.search(urlsplit(request.uri).path):
+        return True
+    body = request.body
+    if not body:
+        return False
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    if text.lstrip().startswith(("{", "[")):
+        return False  # a JSON body is an API call; token-bearing fields in it are scrubbed instead
+    return any(name.lower() in _SIGN_IN_FIELDS for name, _ in parse_qsl(text, keep_blank_values=True))
 
 
 def _scrub_request(request: Any, secrets: Collection[str]) -> Any:

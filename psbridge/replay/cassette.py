@@ -20,26 +20,38 @@ they are only added to bodies that held no line break of their own (others are k
 
 Credentials never reach a file: SecureStrings are replaced before writing, host names, user names and
 tenant ids go through a scrub map, and writing is refused while any known secret is still in the text.
+
+Scrubbing replaces values, and whole tokens in them, never the file's structure: the CLIXML text of
+every message (type names excepted), parameter values in keys, the description and the endpoint. YAML
+keys, format_version, origin, command and script names, digests, property names and type names are never
+touched, and a name is replaced only where no letter or digit touches it, so scrubbing the user `ci`
+leaves `Principal` alone. A parameter value that scrubbing changed is marked `scrubbed: true` and matches
+any value on replay (see psbridge.replay.keys), since the client sends the real name. A recording is
+read back before it takes its place: when it does not load, or a recorded command would not find its
+episode and messages in it, the save is refused and the text kept beside it as `<name>.unverified`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape, unescape
 
 import yaml
 from defusedxml.ElementTree import ParseError, fromstring
 
-from psbridge.errors import RecordingFormatError, RecordingSecretError, ReplayError
-from psbridge.logs import secret_forms
-from psbridge.replay.episodes import Episode, RecordedMessage
-from psbridge.replay.keys import Key
+from psbridge import safeio
+from psbridge.errors import InputError, RecordingFormatError, RecordingSecretError, ReplayError
+from psbridge.redaction import secret_forms
+from psbridge.replay.episodes import Episode, EpisodePlayer, RecordedMessage
+from psbridge.replay.keys import Key, Param, Statement
 
 FORMAT_VERSION = 1
 ORIGINS = ("recorded", "synthetic")
@@ -53,8 +65,10 @@ MESSAGE_TYPES = frozenset(
 )  # fmt: skip
 _SECURE_STRING = re.compile(r"<SS(\s+N=\"[^\"]*\")?>[^<]*</SS>")
 _SPLIT = re.compile(r">(?=<)")
+# A start tag and the text that follows it: the values of CLIXML (its attributes are names and RefIds).
+_TEXT = re.compile(r"<([A-Za-z][\w.-]*)((?:\s[^>]*)?)>([^<]+)")
+UNVERIFIED = ".unverified"  # appended to the name of a recording that was refused after writing
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -82,19 +96,22 @@ class Cassette:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Cassette:
+        """A recording file: a regular file of bounded size, UTF-8, YAML without anchors or aliases."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RecordingFormatError(f"cannot read recording {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError as exc:
-            raise RecordingFormatError(f"recording {path} is not UTF-8 text (byte {exc.start})") from None
+            text = safeio.read_text(path, "recording")
+        except InputError as exc:
+            raise RecordingFormatError(str(exc)) from None
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: str, path: Path | None = None) -> Cassette:
+        """A recording from its text; errors name `path`."""
+        where = str(path) if path else "recording"
         try:
-            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or pure Python)
+            data = safeio.load_yaml(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise RecordingFormatError(f"recording {path} is not valid YAML{where}") from None
+            raise RecordingFormatError(f"recording {where} is {yaml_problem(exc)}") from None
         return cls.from_data(data, path)
 
     @classmethod
@@ -170,17 +187,39 @@ class Cassette:
             data["faults"] = self.faults
         return data
 
+    def scrubbed(self, scrub: ScrubMap) -> Cassette:
+        """A copy with the values scrubbed (see the module docstring for which parts are values)."""
+        return dataclasses.replace(
+            self,
+            target=dataclasses.replace(self.target, endpoint=scrub.apply(self.target.endpoint)),
+            pool=[scrub.message(m) for m in self.pool],
+            episodes=[Episode(scrub.key(ep.key), [scrub.message(m) for m in ep.messages], ep.source)
+                      for ep in self.episodes],
+            description=scrub.apply(self.description),
+        )  # fmt: skip
+
     def dumps(self, scrub: ScrubMap | None = None, secrets: Iterable[str] = ()) -> str:
         """The file's text, scrubbed; refuses when a known secret would be written."""
+        return (self.scrubbed(scrub) if scrub is not None else self)._text(secrets)
+
+    def _text(self, secrets: Iterable[str]) -> str:
         text = yaml.dump(self.to_data(), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=4096)
-        if scrub is not None:
-            text = scrub.apply(text)
         check_secrets(text, secrets)
         return text
 
-    def save(self, path: str | os.PathLike[str], scrub: ScrubMap | None = None, secrets: Iterable[str] = ()) -> None:
-        """Write atomically: a refused or failed write leaves any earlier file untouched."""
-        text = self.dumps(scrub, secrets)
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        scrub: ScrubMap | None = None,
+        secrets: Iterable[str] = (),
+        *,
+        verify: bool = False,
+    ) -> None:
+        """Write atomically: a refused or failed write leaves any earlier file untouched. With `verify`
+        (recording does it), the file is read back first; one that does not load or replay this
+        cassette's episodes is refused (`RecordingFormatError`) and kept aside as `<name>.unverified`."""
+        written = self.scrubbed(scrub) if scrub is not None else self
+        text = written._text(secrets)
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +229,11 @@ class Cassette:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
+            problem = self.replay_problem(tmp, path, written) if verify else None
+            if problem is not None:
+                aside = path.with_name(path.name + UNVERIFIED)
+                os.replace(tmp, aside)
+                raise RecordingFormatError(f"recording {path} {problem}; the file is kept as {aside}")
             os.replace(tmp, path)
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
@@ -197,6 +241,51 @@ class Cassette:
                 raise ReplayError(f"cannot write recording {path}: {exc.strerror or exc}") from None
             raise
         self.path = path
+
+    def replay_problem(self, file: str | os.PathLike[str], path: Path, written: Cassette) -> str | None:
+        """Why `file` would not replay this cassette's episodes, or None when it would.
+
+        `written` is this cassette as it was meant to be written (scrubbed). Each episode's key is what
+        the client sends again on replay: it must find, among the file's episodes, the one written for
+        it, in recorded order, holding the messages written for it.
+        """
+        try:
+            loaded = Cassette.parse(safeio.read_text(file, "recording"), path)
+        except (InputError, RecordingFormatError) as exc:
+            return f"does not load back ({exc})"
+        if len(loaded.episodes) != len(self.episodes):
+            return f"loads back with {len(loaded.episodes)} episodes, not {len(self.episodes)}"
+        if _bodies(loaded.pool) != _bodies(written.pool):
+            return "does not load back the runspace pool's messages as written"
+        player = EpisodePlayer(loaded.episodes, str(path))
+        pairs = zip(self.episodes, written.episodes, loaded.episodes, strict=True)
+        for number, (episode, meant, found) in enumerate(pairs, 1):
+            if player.take(episode.key) is not found:
+                return (
+                    f"does not replay: episode {number}, `{_cut(episode.key.display())}`, would not be found "
+                    f"(written as `{_cut(found.key.display())}`)"
+                )
+            if _bodies(found.messages) != _bodies(meant.messages):
+                return f"does not load back the messages of episode {number}, `{_cut(episode.key.display())}`"
+        return None
+
+
+def _bodies(messages: Iterable[RecordedMessage]) -> list[tuple[str, str]]:
+    """Messages as a file holds them (SecureStrings replaced)."""
+    return [(m.type, redact_secure_strings(m.clixml)) for m in messages]
+
+
+def _cut(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong with a YAML text, in a few words for one error line (PyYAML's own text spans lines):
+    `refused: YAML anchors and aliases are not accepted (line N)` or `not valid YAML at line N`."""
+    if isinstance(exc, safeio.YamlAliasError):
+        return f"refused: {exc}"
+    mark = getattr(exc, "problem_mark", None)
+    return "not valid YAML" + (f" at line {mark.line + 1}" if mark is not None else "")
 
 
 def redact_secure_strings(clixml: str) -> str:
@@ -216,7 +305,12 @@ def check_secrets(text: str, secrets: Iterable[str]) -> None:
 
 
 class ScrubMap:
-    """Consistent, case-insensitive replacement of real names (hosts, users, tenant ids) by placeholders."""
+    """Consistent, case-insensitive replacement of real names (hosts, users, tenant ids) by placeholders.
+
+    A name is replaced where it stands as a whole token, with no letter or digit right before or after
+    it: `ci` is scrubbed in `ci`, `CONTOSO\\ci` and `ci@contoso.com`, never in `Principal` or `recorded`.
+    The longest name wins where names overlap, and a placeholder is never scrubbed again.
+    """
 
     def __init__(self, pairs: Mapping[str, str] | None = None) -> None:
         self.pairs: dict[str, str] = {}
@@ -228,15 +322,69 @@ class ScrubMap:
             self.pairs[real] = placeholder
 
     def apply(self, text: str) -> str:
-        for real in sorted(self.pairs, key=len, reverse=True):
-            text = re.sub(re.escape(real), self.pairs[real], text, flags=re.IGNORECASE)
-        return text
+        """`text` with every real name that stands as a whole token replaced by its placeholder."""
+        if not self.pairs or not text:
+            return text
+        pattern, placeholders = _scrub_pattern(tuple(self.pairs.items()))
+        return pattern.sub(lambda m: placeholders.get(m.group(0).lower()) or self._placeholder(m.group(0)), text)
+
+    def message(self, message: RecordedMessage) -> RecordedMessage:
+        """The message with its CLIXML values scrubbed: element text, except type names (`<T>`)."""
+        if not self.pairs:
+            return message
+
+        def text(m: re.Match[str]) -> str:
+            tag, attributes, value = m.group(1), m.group(2), m.group(3)
+            if tag == "T":
+                return m.group(0)
+            plain = unescape(value)
+            scrubbed = self.apply(plain)
+            return m.group(0) if scrubbed == plain else f"<{tag}{attributes}>{escape(scrubbed)}"
+
+        return dataclasses.replace(message, clixml=_TEXT.sub(text, message.clixml))
+
+    def key(self, key: Key) -> Key:
+        """The key with its parameter values scrubbed (and marked `scrubbed`); command and script names,
+        digests and parameter names are kept."""
+        if not self.pairs:
+            return key
+        return Key(tuple(Statement(s.command, s.script_sha256, tuple(self._param(p) for p in s.params))
+                         for s in key.statements))  # fmt: skip
+
+    def _param(self, param: Param) -> Param:
+        """A parameter whose value a real name was scrubbed from is marked: it matches any value on replay."""
+        value = self.value(param.value)
+        return Param(param.name, value, param.secret, param.scrubbed or value != param.value)
+
+    def value(self, value: Any) -> Any:
+        """A canonical parameter value with its strings scrubbed (mapping keys are names: kept)."""
+        if isinstance(value, str):
+            return self.apply(value)
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        return value
+
+    def _placeholder(self, found: str) -> str:
+        """The placeholder for a match whose lower case is not a real name's (Unicode case folding)."""
+        return next(p for real, p in self.pairs.items() if re.fullmatch(re.escape(real), found, re.IGNORECASE))
+
+
+@functools.lru_cache(maxsize=32)
+def _scrub_pattern(pairs: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    names = sorted((real for real, _ in pairs), key=lambda r: (-len(r), r))  # the longest first
+    alternatives = "|".join(re.escape(name) for name in names)
+    pattern = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
+    return pattern, {real.lower(): placeholder for real, placeholder in pairs}
 
 
 def load_all(path: str | os.PathLike[str], configuration_name: str | None = None) -> list[Cassette]:
     """One recording file, or every `*.yaml` in a directory, optionally for one endpoint only."""
     path = Path(path)
     if path.is_dir():
+        # Every entry named *.yaml is read, so one that is not a regular file (a FIFO, a device, a
+        # directory) is refused with one line by Cassette.load rather than skipped without a word.
         files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
         if not files:
             raise RecordingFormatError(f"no recordings (*.yaml) in {path}")
@@ -283,7 +431,8 @@ def _message_data(message: RecordedMessage) -> dict[str, str]:
 
 
 class _BlockDumper(_Dumper):  # type: ignore[misc]
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a value used twice is written twice: recordings never hold anchors (they are refused)
 
 
 def _str_representer(dumper: Any, data: str) -> Any:

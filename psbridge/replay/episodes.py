@@ -54,7 +54,8 @@ class Player(Protocol):
 
 
 class EpisodePlayer:
-    """Hands out episodes by key, FIFO among equal keys, and remembers what it handed out."""
+    """Hands out episodes by key, FIFO among equal keys, and remembers what it handed out. An episode
+    matching exactly goes before one matching only through a scrubbed value."""
 
     def __init__(self, episodes: list[Episode], sources: str) -> None:
         self.episodes = episodes
@@ -66,10 +67,11 @@ class EpisodePlayer:
 
     def take(self, key: Key) -> Episode | Miss:
         candidates = self._unplayed.get(_names(key), [])
-        for index, episode in enumerate(candidates):
-            if episode.key.matches(key):
-                del candidates[index]
-                return episode
+        for loose in (False, True):
+            for index, episode in enumerate(candidates):
+                if episode.key.matches(key, loose=loose):
+                    del candidates[index]
+                    return episode
         exhausted = any(ep.key.matches(key) for ep in self.episodes)
         # Keys are deduplicated by their text: parameter values may be dicts or lists (unhashable).
         unique = {ep.key.display(): ep.key for ep in self.episodes}

@@ -41,9 +41,10 @@ from typing import Any
 
 import yaml
 
+from psbridge import safeio
 from psbridge.errors import InputError
 from psbridge.replay import wire
-from psbridge.replay.cassette import Cassette
+from psbridge.replay.cassette import Cassette, yaml_problem
 from psbridge.replay.episodes import RecordedMessage
 from psbridge.replay.keys import Key
 from psbridge.replay.server import Injection, ReplayServer
@@ -291,11 +292,14 @@ class FaultInjector:
 
 
 def read_fault_file(path: str | Path) -> tuple[Any, str]:
-    """A fault file's document, and how errors name it."""
+    """A fault file's document, and how errors name it: a regular file of bounded size, YAML without
+    anchors or aliases; every failure is one InputError line."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, f"fault file {path}"
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read the fault file {path}: {exc}") from None
+        return safeio.load_yaml(safeio.read_text(path, "fault file")) or {}, f"fault file {path}"
+    except InputError as exc:
+        raise InputError(f"cannot read the fault file: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"cannot read the fault file {path}: {yaml_problem(exc)}") from None
 
 
 def _micro_delay_ms(seed: int, n: int) -> int:

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hmac
 import ipaddress
+import os
+import secrets
 import socket
 import ssl
+import stat
 import struct
 import time
 from collections.abc import Callable
@@ -30,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
 
+from psbridge.options import is_loopback as is_loopback  # re-exported: serve-replay's --bind check
 from psbridge.replay import ntlm, wire
 from psbridge.replay.cassette import Cassette, load_all
 from psbridge.replay.server import ReplayServer
@@ -70,15 +75,6 @@ class Endpoints:
             name = request.resource_uri.removeprefix(wire.POWERSHELL_URI_PREFIX).lower()
             return self.servers.get(name, self.default)
         return next((s for s in self.servers.values() if request.shell_id in s.shells), self.default)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ReplayHTTPServer(ThreadingHTTPServer):
@@ -130,13 +126,15 @@ class ReplayHTTPServer(ThreadingHTTPServer):
         if scheme.lower() != "basic":
             return False
         try:
-            user, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+            sent = base64.b64decode(token, validate=True)
+        except binascii.Error:
             return False
-        want_user, want_password = self.credentials
-        user_ok = hmac.compare_digest(user.encode(), want_user.encode())
-        password_ok = hmac.compare_digest(password.encode(), want_password.encode())
-        return user_ok and password_ok
+        expected = "{}:{}".format(*self.credentials)
+        # requests sends Latin-1 (psbridge checks that up front); RFC 7617 clients may send UTF-8.
+        forms = [expected.encode("utf-8", "surrogateescape")]
+        with contextlib.suppress(UnicodeEncodeError):
+            forms.append(expected.encode("latin-1"))
+        return any([hmac.compare_digest(sent, form) for form in forms])
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that drops the connection or rejects the certificate is not a server error."""
@@ -250,14 +248,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def make_certificate(directory: str | Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost: (certificate = CA file, private key)."""
+    """A self-signed certificate for 127.0.0.1 and localhost: (certificate = CA file, private key).
+
+    The key is written to a new file created with mode 0600 and moved over `key.pem` atomically, so a
+    reused directory's old key.pem, whatever its mode, never holds the new key (see `exposed_key`).
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "psbridge replay 127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
@@ -293,12 +295,39 @@ def make_certificate(directory: str | Path) -> tuple[Path, Path]:
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "ca.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.touch(mode=0o600)
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    _write_new(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    _write_new(
+        key_path,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        mode=0o600,
     )
     return cert_path, key_path
+
+
+def exposed_key(directory: str | Path) -> str | None:
+    """One line when `directory` holds a key.pem others may read (an earlier run's, or a copy): the new key
+    replaces it (`make_certificate`), but the old one may already have been read. None otherwise."""
+    key_path = Path(directory) / "key.pem"
+    try:
+        mode = stat.S_IMODE(key_path.lstat().st_mode)
+    except OSError:
+        return None
+    if os.name != "posix" or not mode & 0o077:
+        return None
+    return f"{key_path} was readable by other users (mode {mode:04o}): replaced by a new key with mode 0600"
+
+
+def _write_new(path: Path, data: bytes, *, mode: int) -> None:
+    """`data` in a new file of `mode` (created with O_EXCL, so never an existing file or link with looser
+    permissions), then moved over `path` in one step: no moment where the content is readable by others."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def tls_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:

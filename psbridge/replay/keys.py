@@ -3,7 +3,10 @@
 A key is what the server saw in CreatePipeline: each statement's cmdlet name or script, and its
 parameters in order with canonical values. Packaged scripts are keyed by their name and the SHA-256 of
 their normalized text, so an edited script never silently replays output recorded for its old text.
-Values that were secret when recorded are stored as a wildcard and match any value on replay.
+Values that were secret when recorded are stored as a wildcard and match any value on replay. Values a
+scrub map changed when recorded (a user or host name replaced by its placeholder) are stored scrubbed,
+marked `scrubbed: true`, and match any value too, but only where no unplayed episode matches exactly:
+the client sends the real name on replay, which the file must not hold.
 """
 
 from __future__ import annotations
@@ -58,11 +61,15 @@ class Param:
     name: str | None
     value: Any = None
     secret: bool = False
+    scrubbed: bool = False  # the recorded value had a real name replaced: see the module docstring
 
-    def matches(self, other: Param) -> bool:
+    def matches(self, other: Param, *, loose: bool = True) -> bool:
+        """Same name, and the same value, or a secret on either side; with `loose`, a scrubbed value too."""
         if self.name != other.name:
             return False
-        return self.secret or other.secret or self.value == other.value
+        if self.secret or other.secret or self.value == other.value:
+            return True
+        return loose and (self.scrubbed or other.scrubbed)
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {} if self.name is None else {"name": self.name}
@@ -70,12 +77,15 @@ class Param:
             data["secret"] = True
         else:
             data["value"] = self.value
+            if self.scrubbed:
+                data["scrubbed"] = True
         return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Param:
         secret = bool(data.get("secret", False))
-        return cls(data.get("name"), None if secret else canonical(data.get("value")), secret)
+        value = None if secret else canonical(data.get("value"))
+        return cls(data.get("name"), value, secret, not secret and bool(data.get("scrubbed", False)))
 
     def display(self) -> str:
         value = SECRET if self.secret else shown(self.value)
@@ -88,12 +98,12 @@ class Statement:
     script_sha256: str | None = None
     params: tuple[Param, ...] = ()
 
-    def matches(self, other: Statement) -> bool:
+    def matches(self, other: Statement, *, loose: bool = True) -> bool:
         return (
             self.command.lower() == other.command.lower()
             and self.script_sha256 == other.script_sha256
             and len(self.params) == len(other.params)
-            and all(a.matches(b) for a, b in zip(self.params, other.params, strict=True))
+            and all(a.matches(b, loose=loose) for a, b in zip(self.params, other.params, strict=True))
         )
 
     def to_data(self) -> dict[str, Any]:
@@ -122,9 +132,10 @@ class Statement:
 class Key:
     statements: tuple[Statement, ...]
 
-    def matches(self, other: Key) -> bool:
+    def matches(self, other: Key, *, loose: bool = True) -> bool:
+        """Whether a recorded key serves `other`; without `loose`, scrubbed values must match exactly."""
         return len(self.statements) == len(other.statements) and all(
-            a.matches(b) for a, b in zip(self.statements, other.statements, strict=True)
+            a.matches(b, loose=loose) for a, b in zip(self.statements, other.statements, strict=True)
         )
 
     def to_data(self) -> list[dict[str, Any]]:

@@ -24,23 +24,32 @@ context's `wrap_winrm`/`unwrap_winrm`.
 pyspnego's NTLM acceptor takes its users only from the file named by the `NTLM_USER_FILE` environment
 variable. It reads that variable when a context is created and again when it checks the Authenticate
 message (`spnego/_ntlm.py` in pyspnego 0.12). `spnego.server(credentials=...)` is for Kerberos on
-Windows only. So `Acceptor` writes its one user to a private file: mode 0600, in a 0700 temporary
-directory, removed by `close`. The file uses pyspnego's Heimdal format, `DOMAIN:USER:PASSWORD` (empty
-domain for a bare user name). `Acceptor` sets the variable only around those two calls, under a
-process-wide lock, and then restores whatever value it had before. The variable is never left set for
-the rest of the process. A user or password containing `:` or a line break cannot be written in that
-format and is refused. Writing the NT hash instead (the smbpasswd format) would need MD4, which
-OpenSSL 3 no longer provides.
+Windows only. So `Acceptor` gives it a file that never touches a disk: on Linux an anonymous memory
+file (`os.memfd_create`), named `/proc/self/fd/N`, which no other user can open and which vanishes
+with the process, even after SIGKILL. The file holds the user's NT and LM hashes in the smbpasswd
+format pyspnego reads (`DOMAIN\\USER:0:LM:NT:[U]:LCT-0`), computed with pyspnego's own MD4 (OpenSSL 3 no
+longer provides it), never the password. `Acceptor` sets the variable only around those two calls,
+under a process-wide lock, and then restores whatever value it had before. A user containing `:` or
+a line break cannot be written in that format and is refused.
+
+Where there is no memfd (not Linux), the hashes go to a mode 0600 file in a 0700 temporary
+directory named with the process id, removed by `close`, at interpreter exit, and, when a process
+was killed before it could remove its own, by the next `Acceptor` (a directory whose process is
+gone). The residual risk there: between a SIGKILL and the next start, the hashes sit in the user's
+temporary directory, readable by that user only; an NT hash is enough to sign in with NTLM as the
+replay user (never a real account: the replay user exists only for the loopback endpoint).
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import os
 import re
 import shutil
 import struct
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -57,6 +66,7 @@ CONTENT_TYPE = f'multipart/encrypted;protocol="{SPNEGO_PROTOCOL}";boundary="{BOU
 CHALLENGE = "Negotiate"  # the WWW-Authenticate value that starts (or restarts) a handshake
 
 _ENV_LOCK = threading.Lock()
+_PREFIX = "psbridge-ntlm-"  # + the process id: the fallback user file's directory
 _PARAM = re.compile(r'(\w+)="?([^";]*)"?')
 
 
@@ -69,19 +79,42 @@ class Malformed(ValueError):
 
 
 class Acceptor:
-    """Accepts NTLM (raw or inside SPNEGO) for one configured user; `close` removes its user file."""
+    """Accepts NTLM (raw or inside SPNEGO) for one configured user; `close` drops its in-memory user file."""
 
     def __init__(self, user: str, password: str) -> None:
-        if any(c in text for text in (user, password) for c in ":\r\n") or not user or not password:
-            raise ValueError("an NTLM replay user and password must be non-empty and contain no ':' or line break")
-        domain, _, name = user.rpartition("\\")
-        self._dir = Path(tempfile.mkdtemp(prefix="psbridge-ntlm-"))  # mkdtemp makes it 0700
-        self.user_file = self._dir / "users"
-        self.user_file.touch(mode=0o600)
-        self.user_file.write_text(f"{domain}:{name}:{password}\n", encoding="utf-8")
+        if any(c in user for c in ":\r\n") or not user or not password:
+            raise ValueError(
+                "an NTLM replay user and password must be non-empty, and the user has no ':' or line break"
+            )
+        from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
+
+        try:
+            entry = f"{user}:0:{lmowfv1(password).hex()}:{ntowfv1(password).hex()}:[U]:LCT-0\n".encode()
+        except UnicodeEncodeError:
+            raise ValueError("the NTLM replay password is not valid text (it cannot be encoded)") from None
+        self._fd: int | None = None
+        self._dir: Path | None = None
+        if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+            self._fd = os.memfd_create("psbridge-ntlm-users")  # close-on-exec: no child inherits it
+            os.fchmod(self._fd, 0o600)
+            os.write(self._fd, entry)
+            self.user_file = Path(f"/proc/self/fd/{self._fd}")
+        else:
+            _remove_stale()
+            self._dir = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))  # mkdtemp makes it 0700
+            self.user_file = self._dir / "users"
+            fd = os.open(self.user_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(entry)
+            atexit.register(self.close)
 
     def close(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     @contextlib.contextmanager
     def _user_file(self) -> Iterator[None]:
@@ -185,6 +218,30 @@ class Connection:
                 f"--{BOUNDARY}--\r\n".encode(),
             )
         )
+
+
+def _remove_stale() -> None:
+    """Fallback user-file directories (see the module docstring) of processes that no longer run."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)) and folder.owner() == _me():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: it exists
+    return True
+
+
+def _me() -> str:
+    import getpass
+
+    return getpass.getuser() if sys.platform != "win32" else os.environ.get("USERNAME", "")
 
 
 def is_encrypted(content_type: str) -> bool:

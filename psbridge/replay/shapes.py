@@ -46,6 +46,8 @@ from xml.etree.ElementTree import Element
 import yaml
 from defusedxml.ElementTree import fromstring
 
+from psbridge import safeio
+from psbridge.errors import InputError, RecordingFormatError
 from psbridge.result import strip_deserialized
 
 # -- type-name chains real hosts send ---------------------------------------------------------------------
@@ -429,10 +431,15 @@ def check_clixml(clixml: str, *, file: str = "", command: str = "") -> list[Viol
 
 def check_recording(path: str | Path) -> list[Violation]:
     """Every violation in one recording file; a file that is not a PSRP recording has none."""
-    from psbridge.replay.cassette import Cassette
+    from psbridge.replay.cassette import Cassette, yaml_problem
 
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = safeio.load_yaml(safeio.read_text(path, "recording"))
+    except InputError as exc:
+        raise RecordingFormatError(str(exc)) from None
+    except yaml.YAMLError as exc:
+        raise RecordingFormatError(f"recording {path} is {yaml_problem(exc)}") from None
     if not isinstance(data, dict) or "episodes" not in data or "pool" not in data:
         return []
     found: list[Violation] = []

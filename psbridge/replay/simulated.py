@@ -12,8 +12,9 @@ rollout against: signed in to Exchange Online, answering `Connect-`/`Disconnect-
 `exchange/Get-MailboxIdentities.ps1` and `exchange/Set-CloudManagedBatch.ps1` the way the script
 does on a real host (read each mailbox afresh, parse the value it reports with the script's Get-Flag
 rule, fail it when the value is missing or the read returns nothing, skip it when already in the
-desired state, else Set-Mailbox), and counting every effective write per mailbox so a test can check
-"nothing set twice" at the server's side. Error texts and shapes: EXO V3
+desired state, else Set-Mailbox), and counting per mailbox every write it was asked for and every
+Set-Mailbox it made, so a test can check at the server's side both "nothing set twice" and that a
+report's outcomes are what the server did. Error texts and shapes: EXO V3
 `<ExCode>|<.NET type>|<text>` messages as third-party captures report them [T] (Microsoft documents
 none); replies are what the scripts send, text lines (a `[string]` identity, a `ConvertTo-Json
 -Compress` line), so they carry no typed collection. The jump host's exception type for a REST error
@@ -201,7 +202,12 @@ class ExchangeOnlineTenant(SimulatedHost):
             pace in milliseconds, the micro-delay warning text to add, or None.
 
     Attributes:
-        writes: per mailbox (casefolded identity), the Set-Mailbox calls that changed its value.
+        writes: per mailbox (casefolded identity), the Set-Mailbox calls that went through (each
+            changed its value: the script skips a mailbox already set).
+        set_attempts: per mailbox, every Set-Mailbox call that reached the server, failed ones included.
+        write_requests: per mailbox, the batches that ran asking to switch it (not dry runs), whatever
+            they found. A batch sent twice shows here: its second run finds the mailbox set and makes
+            no Set-Mailbox call, so `write_requests` exceeds `set_attempts`.
         batches: batch-script pipelines answered.
         set_calls: Set-Mailbox calls made, failed ones included.
         transient_failures: Set-Mailbox calls failed on purpose by `transient_rate`.
@@ -228,6 +234,8 @@ class ExchangeOnlineTenant(SimulatedHost):
         self.random = random.Random(f"tenant:{seed}")  # noqa: S311 - a test schedule, not crypto
         self.throttle = throttle
         self.writes: collections.Counter[str] = collections.Counter()
+        self.set_attempts: collections.Counter[str] = collections.Counter()
+        self.write_requests: collections.Counter[str] = collections.Counter()
         self.batches = 0
         self.set_calls = 0
         self.transient_failures = 0
@@ -245,6 +253,8 @@ class ExchangeOnlineTenant(SimulatedHost):
         return {"output": output, "warnings": warnings}
 
     def _one(self, ident: str, enabled: bool, dry_run: bool, pace_ms: int, warnings: list[str]) -> str:
+        if not dry_run:
+            self.write_requests[ident.casefold()] += 1
         box = self.mailboxes.get(ident.casefold())
         if box is None:
             return batch_item(ident, "Failed", None, "not-found")
@@ -266,6 +276,7 @@ class ExchangeOnlineTenant(SimulatedHost):
         if dry_run:
             return batch_item(ident, "WouldChange", before)
         self.set_calls += 1
+        self.set_attempts[ident.casefold()] += 1
         warning = self.throttle(self.set_calls, pace_ms) if self.throttle is not None else None
         if warning is not None:
             warnings.append(warning)

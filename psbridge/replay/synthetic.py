@@ -97,7 +97,7 @@ from psrpcore.types._base import PSObjectMeta
 from psrpcore.types._enum import PSEnumMeta
 from psrpcore.types._primitive import PSIntegerBase
 
-from psbridge import ps
+from psbridge import ps, safeio
 from psbridge.errors import InputError
 from psbridge.replay import shapes
 from psbridge.replay.cassette import Cassette, Target
@@ -105,6 +105,8 @@ from psbridge.replay.episodes import Episode, RecordedMessage
 from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
 
 _CIPHER = PSRemotingCrypto()
+# Sources share repeated values through YAML anchors and aliases; the document they expand to is bounded.
+MAX_SOURCE_NODES = 1_000_000
 
 
 def _clixml(obj: Any) -> str:
@@ -382,6 +384,63 @@ def author(source: Mapping[str, Any]) -> Cassette:
     )
 
 
+class SourceExpansionError(yaml.YAMLError):
+    """A source whose aliases expand past MAX_SOURCE_NODES values, or refer to themselves."""
+
+
+def load_source(path: str | Path) -> Any:
+    """A source's document: a regular UTF-8 file of bounded size (see `parse_source`)."""
+    return parse_source(safeio.read_text(path, "source"))
+
+
+def parse_source(text: str) -> Any:
+    """A source's YAML, whose aliases may expand to at most MAX_SOURCE_NODES values (nested aliases make
+    a few kilobytes expand into billions); raises SourceExpansionError, a `yaml.YAMLError`."""
+    return yaml.load(text, Loader=_SourceLoader)  # noqa: S506 - a SafeLoader
+
+
+class _SourceLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    def construct_document(self, node: Any) -> Any:
+        _check_expansion(node, MAX_SOURCE_NODES)
+        return super().construct_document(node)
+
+
+def _check_expansion(root: Any, limit: int) -> None:
+    """Count the values `root` expands to, each shared node once (linear in the text), refusing past `limit`."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # started and not finished: the path from the root
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        children = _children(node)
+        if finished:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = size = 1 + sum(sizes[id(child)] for child in children)
+            if size > limit:
+                raise SourceExpansionError(f"its YAML aliases expand to more than {limit} values{_line(node)}")
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            raise SourceExpansionError(f"a YAML alias refers to itself{_line(node)}")
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children)
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _line(node: Any) -> str:
+    mark = getattr(node, "start_mark", None)
+    return f" (line {mark.line + 1})" if mark is not None else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Turn a declarative description into a synthetic recording (or Graph HTTP cassette)."
@@ -390,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
-        source = yaml.safe_load(args.source.read_text(encoding="utf-8"))
+        source = load_source(args.source)
         if not isinstance(source, Mapping):
             raise InputError(f"{args.source}: the description is not a mapping")
         if "interactions" in source:  # a Graph HTTP cassette
@@ -398,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             args.output.write_text(author_graph_cassette(source), encoding="utf-8")
         else:
-            author(source).save(args.output)
+            author(source).save(args.output, verify=True)
     except (OSError, yaml.YAMLError, InputError, KeyError, ValueError) as exc:
         print(f"psbridge-author: {args.source}: {exc}", file=sys.stderr)
         return 2

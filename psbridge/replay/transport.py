@@ -159,6 +159,9 @@ class ReplayTransport:
             scrub.add(short, "target")  # NetBIOS-style names in PSComputerName, InformationRecord.Computer
         if self.options.username:
             scrub.add(self.options.username, "user@example")
+            account = self.options.username.rsplit("\\", 1)[-1].split("@", 1)[0]  # CONTOSO\ci or ci@contoso.com: ci
+            if account != self.options.username:
+                scrub.add(account, "user")
         base = self.cassettes[0] if existing else None
         cassette = Cassette(
             origin="recorded",
@@ -169,7 +172,7 @@ class ReplayTransport:
             recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             recorded_with={name: _version(name) for name in ("psbridge", "pypsrp", "psrpcore")},
         )
-        cassette.save(self.path, scrub, recorder.secrets)
+        cassette.save(self.path, scrub, recorder.secrets, verify=True)
 
 
 def _of_host(cassettes: list[Cassette], host: str) -> list[Cassette]:

@@ -96,6 +96,7 @@ class Targets:
         if self.replay is not None:
             session = Session.replay(self.replay, options=options, timeout=deadline, retry=retry)
         else:
+            options.warn_if_cleartext()
             session = Session(options, timeout=deadline, retry=retry)
         if via is not None:
             from psbridge.exchange.connection import connect_exchange_server

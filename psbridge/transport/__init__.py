@@ -13,6 +13,14 @@ from typing import Any, Protocol
 from psbridge.command import Command
 from psbridge.result import InvocationResult
 
+# How far past its deadline a call may run (README "Deadlines"). A request in flight at the deadline gets
+# GRACE_S more: a Receive asks the server to hold it for the time left, rounded up to a whole second, so a
+# live server's answer comes within that. Stopping and closing what the call leaves behind on the server
+# then share CLEANUP_S, best effort. Nothing else runs past the deadline.
+GRACE_S = 2.0
+CLEANUP_S = 3.0
+DEADLINE_MARGIN_S = GRACE_S + CLEANUP_S
+
 # Called while a command runs, with each new record: ("information" | "warning" | "verbose" |
 # "progress", the record). How a device-code sign-in instruction reaches the user in time.
 RecordCallback = Callable[[str, Any], None]
@@ -28,7 +36,8 @@ class Transport(Protocol):
     def pool_open(self) -> bool: ...
 
     def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
-        """Run one command with an overall deadline of `timeout` seconds.
+        """Run one command with an overall deadline of `timeout` seconds: it returns or raises at most
+        DEADLINE_MARGIN_S after it, whatever the server does (OperationTimeoutError once it has passed).
 
         Returns the result with every stream, even when it holds error records; raises
         TransportError when the call could not be carried out.

@@ -2,8 +2,15 @@
 
 One `PSRPTransport` is one runspace pool on one host. It opens the pool on first use and reuses it; after
 `idle_check_s` without a call it asks the server whether the shell is still alive (`is_alive`, one WSMan
-Get) and reopens it transparently if not. Every call gets a new pipeline that is always closed, and an
-overall deadline enforced with `begin_invoke`/`poll_invoke` and `stop()`, since pypsrp has none.
+Get) and reopens it transparently if not. Every call gets a new pipeline that is always closed.
+
+Deadlines: pypsrp has none, so one deadline bounds everything a call does, at the wire (`_CountingWire`),
+which sees every request: opening or reopening the pool (with its setup commands), the idle check, the
+Command, every Receive and the stop. No request starts after the deadline; one in flight gets its HTTP
+timeout capped at the deadline plus `GRACE_S`; pypsrp's own re-sending of a timed-out Receive is done by
+the wire instead, and only while the deadline allows. Stopping and closing what a call leaves behind share
+one `CLEANUP_S` budget. So a call ends at most `DEADLINE_MARGIN_S` after its deadline, even against a
+server that has stopped answering (README "Deadlines").
 
 `wire` swaps what carries the SOAP: by default pypsrp's own HTTP transport; for replay, the in-process
 server; for recording, a tap around the HTTP transport. Everything above it is the same code.
@@ -17,7 +24,7 @@ import enum
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
@@ -37,7 +44,7 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import Serializer
 from pypsrp.wsman import WSMan
 
-from psbridge import errors
+from psbridge import errors, safeio
 from psbridge.command import Command
 from psbridge.options import ConnectionOptions
 from psbridge.result import (
@@ -49,7 +56,7 @@ from psbridge.result import (
     Streams,
     live_records,
 )
-from psbridge.transport import RecordCallback, clixml
+from psbridge.transport import CLEANUP_S, GRACE_S, RecordCallback, clixml, tls
 
 WireFactory = Callable[[Any], Any]
 # HTTP statuses worth another try: a dropped shell (400), throttling and overload.
@@ -67,27 +74,65 @@ _STATE_NAMES = {
 }
 
 
+class DeadlinePassed(Exception):
+    """Raised by the wire instead of sending a request after the call's deadline (or cleanup budget)."""
+
+
 class _CountingWire:
-    """Counts WSMan requests on their way to the wire underneath."""
+    """Counts WSMan requests on their way to the wire underneath, and holds each to the call's deadline.
+
+    `until` is when the current call (or cleanup) must be over: no request is sent after it, and each
+    request's HTTP timeout is capped at the time left plus `grace`. pypsrp asks its HTTP transport to
+    re-send a Receive that timed out up to 5 times, with back-off sleeps, inside one send
+    (`WSMan.receive`, `retries_on_read_timeout`): this wire re-sends it itself instead, only while `until`
+    is ahead, with the timeout capped again each time.
+    """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.requests = 0
+        self.until: float | None = None
+        self.grace = 0.0
 
     @property
     def endpoint(self) -> str:
         return str(self.inner.endpoint)
 
-    def send(self, message: bytes, **kwargs: Any) -> bytes:
-        self.requests += 1
-        try:
-            return bytes(self.inner.send(message, **kwargs))
-        except (requests.exceptions.ConnectionError, OSError):
-            # A dropped connection takes its NTLM/Kerberos context with it: pypsrp must not seal the
-            # retry with the old one (it forgets it itself only after a read timeout).
-            if getattr(self.inner, "encryption", None) is not None:
-                self.inner.encryption = None
-            raise
+    def send(self, message: bytes, *, retries_on_read_timeout: int = 0, timeout: Any = None, **kwargs: Any) -> bytes:
+        resent = 0
+        while True:
+            capped = self._timeout(timeout)
+            self.requests += 1
+            try:
+                return bytes(self.inner.send(message, retries_on_read_timeout=0, timeout=capped, **kwargs))
+            except requests.exceptions.Timeout:
+                self._forget_context()
+                if resent >= retries_on_read_timeout or (self.until is not None and time.monotonic() >= self.until):
+                    raise
+                resent += 1  # the same Receive again: the server answers it with the same data
+            except (requests.exceptions.ConnectionError, OSError):
+                self._forget_context()
+                raise
+
+    def _timeout(self, given: Any) -> Any:
+        """pypsrp's timeout for this request (None: the transport's connect and read timeouts), capped."""
+        if self.until is None:
+            return given
+        left = self.until - time.monotonic()
+        if left <= 0:
+            raise DeadlinePassed
+        cap = left + self.grace
+        if given is None:
+            given = (getattr(self.inner, "connection_timeout", cap), getattr(self.inner, "read_timeout", cap))
+        if isinstance(given, tuple):
+            return tuple(min(float(part), cap) for part in given)
+        return min(float(given), cap)
+
+    def _forget_context(self) -> None:
+        # A dropped or timed-out connection takes its NTLM/Kerberos context with it: the next request must
+        # not be sealed with the old one (pypsrp forgets it itself only inside its own read-timeout retries).
+        if getattr(self.inner, "encryption", None) is not None:
+            self.inner.encryption = None
 
     def close(self) -> None:
         self.inner.close()
@@ -138,6 +183,8 @@ class PSRPTransport:
         self._calls_on_pool = 0
         self.pools_opened = 0
         self.on_pool_open: Callable[[], None] | None = None
+        self._deadline: float | None = None  # of the call in progress (a setup command inherits it)
+        self._cleanup_until: float | None = None  # the call's one cleanup budget, once it has started
 
     @property
     def pool_open(self) -> bool:
@@ -169,6 +216,8 @@ class PSRPTransport:
             for name in ("certificate_pem", "certificate_key_pem", "negotiate_service", "negotiate_hostname_override"):
                 if getattr(o, name) is not None:
                     kwargs[name] = getattr(o, name)
+            if o.certificate_key_pem is not None:
+                _check_client_key(o.certificate_key_pem)
             try:
                 wsman = WSMan(o.host, **kwargs)
             except (ValueError, ImportError) as exc:
@@ -179,7 +228,7 @@ class PSRPTransport:
             self._wsman = wsman
         return self._wsman
 
-    def _open_pool(self) -> RunspacePool:
+    def _open_pool(self, command: Command, limit: float) -> RunspacePool:
         pool = self._pool
         now = time.monotonic()
         if pool is not None and (
@@ -190,24 +239,29 @@ class PSRPTransport:
             pool = None
         if pool is None:
             pool = _new_pool(self._connection(), self.options.configuration_name)
+            failure: errors.PsbridgeError | None = None
             try:
                 pool.open()
             except Exception as exc:
-                with contextlib.suppress(Exception):  # do not leave a half-open shell using the user's quota
-                    pool.close()
-                raise translate(exc, target=self.target, command="(open runspace pool)", sent=False) from None
+                failure = self._failure(exc, command, limit, sent=False, doing="opening the runspace pool")
+            if failure is not None:  # raised here, outside the handler: no pypsrp exception in its context
+                with contextlib.suppress(Exception), self._cleanup():
+                    pool.close()  # do not leave a half-open shell using the user's quota
+                raise failure
             self._pool = pool
             self._calls_on_pool = 0
             self.pools_opened += 1
             if self.on_pool_open is not None:
                 try:
-                    self.on_pool_open()  # runs its commands through this transport, on this pool
+                    self.on_pool_open()  # runs its commands through this transport, on this pool, in this deadline
                 except BaseException:
                     self._discard_pool()  # a pool whose setup failed is never used
                     raise
             pool = self._pool
             if pool is None:
-                raise errors.ConnectError(f"the runspace pool on {self.target} closed during its setup", sent=False)
+                raise errors.ConnectError(
+                    f"the runspace pool on {self.target} closed during its setup", command_sent=False
+                )
         return pool
 
     def _alive(self, pool: RunspacePool) -> bool:
@@ -219,7 +273,7 @@ class PSRPTransport:
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            with contextlib.suppress(Exception):  # the server may already have forgotten it
+            with contextlib.suppress(Exception), self._cleanup():  # the server may already have forgotten it
                 pool.close()
 
     def close(self) -> None:
@@ -228,13 +282,52 @@ class PSRPTransport:
             self._wsman.close()
             self._wsman = None
 
+    @contextlib.contextmanager
+    def _cleanup(self) -> Iterator[None]:
+        """Stopping and closing, best effort, within the call's one cleanup budget (CLEANUP_S from its start)."""
+        wire = self._wire
+        if wire is None:
+            yield
+            return
+        first = self._cleanup_until is None
+        if first:
+            self._cleanup_until = time.monotonic() + CLEANUP_S
+        saved = wire.until, wire.grace
+        wire.until, wire.grace = self._cleanup_until, 0.0
+        try:
+            yield
+        finally:
+            wire.until, wire.grace = saved
+            if first and self._deadline is None:  # outside a call (close()): each close has its own budget
+                self._cleanup_until = None
+
     # -- calls ----------------------------------------------------------------------------------
 
     def invoke(self, command: Command, *, timeout: float, on_record: RecordCallback | None = None) -> InvocationResult:
+        """Run `command` within `timeout` seconds (and within the deadline of a call this one runs inside)."""
         started = time.monotonic()
+        self._connection()
+        wire = self._wire
+        assert wire is not None
+        outer, outer_cleanup = self._deadline, self._cleanup_until
+        deadline = started + timeout if outer is None else min(started + timeout, outer)
+        saved = wire.until, wire.grace
+        self._deadline, self._cleanup_until = deadline, None
+        wire.until, wire.grace = deadline, GRACE_S
+        try:
+            return self._invoke(command, started, deadline, on_record)
+        finally:
+            wire.until, wire.grace = saved
+            self._deadline, self._cleanup_until = outer, outer_cleanup
+
+    def _invoke(
+        self, command: Command, started: float, deadline: float, on_record: RecordCallback | None
+    ) -> InvocationResult:
+        wire = self._wire
+        assert wire is not None
+        limit = deadline - started  # what this call has (a call it runs inside may leave it less than asked)
         forwarded: dict[str, int] = {}
-        deadline = started + timeout
-        pool = self._open_pool()
+        pool = self._open_pool(command, limit)
         self._calls_on_pool += 1
         ps = PowerShell(pool)
         if command.is_script:
@@ -248,36 +341,40 @@ class PSRPTransport:
         for param in command.parameters:
             ps.add_parameter(param.name, _to_wire(param.value))
         started_remotely = False
+        requests_before = wire.requests
+        failure: errors.PsbridgeError | None = None
         try:
             ps.begin_invoke()
             started_remotely = True
             while ps.state == PSInvocationState.RUNNING:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self._stop(ps)
-                    raise errors.OperationTimeoutError(
-                        f"{command.display()} did not finish within {timeout:g}s and was stopped on the server",
-                        target=self.target,
-                        command=command.display(),
-                        deadline_s=timeout,
-                    )
+                    raise DeadlinePassed
                 ps.poll_invoke(timeout=max(1, min(self.options.operation_timeout, math.ceil(remaining))))
                 if on_record is not None:
                     _forward(_streams(ps), forwarded, on_record)
         except errors.PsbridgeError:
+            self._release(ps, pool)
             raise
         except Exception as exc:
             # A fault in reply to the Command request means the server refused it; any other failure
             # may have come after the command reached the server, so its outcome is unknown.
             refused = not started_remotely and isinstance(exc, pe.WSManFaultError | pe.AuthenticationError)
-            error = translate(exc, target=self.target, command=command.display(), sent=not refused)
-            if isinstance(error, errors.ShellNotFoundError | errors.ProtocolError) or _is_http_400(exc):
+            sent = started_remotely or (not refused and wire.requests > requests_before)
+            failure = self._failure(exc, command, limit, sent=sent)
+            if isinstance(failure, errors.ShellNotFoundError | errors.ProtocolError) or _is_http_400(exc):
                 self._discard_pool()
-            raise error from None
-        finally:
-            if self._pool is pool:  # a discarded pool took its pipelines with it
-                self._close_pipeline(ps)
-            self._last_used = time.monotonic()
+        except BaseException:  # KeyboardInterrupt: still release what the call holds on the server
+            self._release(ps, pool)
+            raise
+        if failure is not None:  # raised outside the handler: no pypsrp/requests exception in its context
+            if isinstance(failure, errors.OperationTimeoutError) and failure.command_sent:
+                stopped = self._abandon(ps, pool)
+                failure = self._timed_out(command, limit, sent=True, detail=None if stopped else "")
+            else:
+                self._release(ps, pool)
+            raise failure
+        self._release(ps, pool)
         streams = _streams(ps)
         if on_record is not None:
             _forward(streams, forwarded, on_record)
@@ -294,17 +391,75 @@ class PSRPTransport:
             elapsed_ms=(time.monotonic() - started) * 1000,
         )
 
-    @staticmethod
-    def _stop(ps: PowerShell) -> None:
-        with contextlib.suppress(Exception):
-            ps.stop()
+    def _failure(
+        self, exc: BaseException, command: Command, limit: float, *, sent: bool, doing: str | None = None
+    ) -> errors.PsbridgeError:
+        """The psbridge error for a failure during a call: a timeout once its deadline has passed."""
+        deadline = self._deadline
+        if isinstance(exc, DeadlinePassed) or (deadline is not None and time.monotonic() >= deadline):
+            return self._timed_out(command, limit, sent=sent, detail=doing)
+        shown = "(open runspace pool)" if doing is not None else command.display()
+        return translate(exc, target=self.target, command=shown, sent=sent)
 
-    def _close_pipeline(self, ps: PowerShell) -> None:
+    def _timed_out(
+        self, command: Command, limit: float, *, sent: bool, detail: str | None
+    ) -> errors.OperationTimeoutError:
+        """`detail`: what was under way (the command was not sent); "" when the stop went unanswered."""
+        text = f"{command.display()} did not finish within {limit:g}s"
+        if detail:
+            text += f": {detail} on {self.target} did not finish in time (the command was not sent)"
+        elif not sent:
+            text += " (it was not sent)"
+        elif detail is None:
+            text += " and was stopped on the server"
+        else:
+            text += f"; {self.target} did not answer the request to stop it either"
+        return errors.OperationTimeoutError(
+            text, target=self.target, command=command.display(), deadline_s=limit, command_sent=sent
+        )
+
+    def _release(self, ps: PowerShell, pool: RunspacePool) -> None:
         """Always release the pipeline: servers cap concurrent commands per shell."""
-        if ps.state == PSInvocationState.RUNNING:
-            self._stop(ps)
-        with contextlib.suppress(Exception):
-            ps.close()
+        self._last_used = time.monotonic()
+        if self._pool is not pool:  # a discarded pool took its pipelines with it
+            return
+        with self._cleanup():
+            if ps.state == PSInvocationState.RUNNING:
+                self._stop(ps)
+            with contextlib.suppress(Exception):
+                ps.close()
+
+    def _abandon(self, ps: PowerShell, pool: RunspacePool) -> bool:
+        """After the deadline: stop the pipeline (True if the server took the stop). A pool whose server
+        does not answer the stop is dropped: the next call opens a new one."""
+        self._last_used = time.monotonic()
+        if self._pool is not pool:
+            return False
+        with self._cleanup():
+            if ps.state == PSInvocationState.RUNNING and not self._stop(ps):
+                self._discard_pool()
+                return False
+            with contextlib.suppress(Exception):
+                ps.close()
+        return True
+
+    @staticmethod
+    def _stop(ps: PowerShell) -> bool:
+        try:
+            ps.stop()
+        except Exception:
+            return False
+        return True
+
+
+def _check_client_key(path: str) -> None:
+    """The client certificate's key must be readable and unencrypted: urllib3 can take no password from
+    psbridge, and OpenSSL would otherwise ask for one on the terminal."""
+    data = safeio.read_bytes(path, "the client certificate key", max_bytes=1024 * 1024)
+    if b"PRIVATE KEY-----" not in data:
+        raise errors.InputError(f"the client certificate key {path} holds no PEM private key")
+    if b"ENCRYPTED" in data:
+        raise errors.InputError(f"the client certificate key {path} is encrypted: psbridge needs it unencrypted (PEM)")
 
 
 def _forward(streams: Streams, forwarded: dict[str, int], on_record: RecordCallback) -> None:
@@ -482,6 +637,16 @@ def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> e
     ctx: dict[str, Any] = {"target": target, "command": command, "command_sent": sent}
     if isinstance(exc, errors.PsbridgeError):
         return exc
+    if isinstance(exc, DeadlinePassed):
+        return errors.OperationTimeoutError(f"{command} did not finish before its deadline", **ctx)
+    if isinstance(exc, UnicodeError):
+        # requests encodes Basic credentials as Latin-1. The exception's text names the offending character and
+        # its position, so it is never shown.
+        if getattr(exc, "encoding", "").replace("-", "").lower() in ("latin1", "iso88591"):
+            text = "the user name or password cannot be sent with Basic authentication: it must be Latin-1 text"
+        else:
+            text = f"a value cannot be encoded to be sent to {target}"
+        return errors.InputError(text, target=target, command=command)
     if isinstance(exc, pe.AuthenticationError):
         return errors.AuthenticationError(f"authentication to {target} was refused (HTTP 401)", **ctx)
     if isinstance(exc, pe.WSManFaultError):
@@ -498,11 +663,15 @@ def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> e
     if isinstance(exc, requests.exceptions.RetryError):
         # pypsrp's urllib3 Retry lists 425/429/503 as retryable statuses even with no retries left.
         return errors.ConnectError(f"{target} answered 'try again later' (HTTP 425, 429 or 503)", **ctx)
-    if isinstance(exc, requests.exceptions.SSLError):
-        error = errors.ConnectError(f"TLS handshake with {target} failed: certificate not trusted or invalid", **ctx)
-        # A certificate that fails verification fails again: only other TLS failures are worth a retry.
-        error.transient = "certificate verify failed" not in str(exc).lower()
+    problem = tls.problem(exc) if isinstance(exc, requests.exceptions.SSLError | OSError) else None
+    if problem is not None:
+        if problem.local:
+            return errors.InputError(f"cannot connect to {target} with TLS: {problem.text}", target=target)
+        error = errors.ConnectError(f"TLS handshake with {target} failed: {problem.text}", **ctx)
+        error.transient = problem.transient  # a certificate that fails verification fails again
         return error
+    if isinstance(exc, requests.exceptions.SSLError):
+        return errors.ConnectError(f"TLS handshake with {target} failed", **ctx)
     if isinstance(exc, requests.exceptions.Timeout):
         return errors.ConnectError(f"timed out talking to {target}", **ctx)
     if isinstance(exc, requests.exceptions.ConnectionError):

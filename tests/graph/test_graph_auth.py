@@ -1,7 +1,7 @@
 """App-only credentials and tokens: secret and certificate loading, MSAL, caching, and no secret leaks.
 
-MSAL itself is real here; only its HTTP is replaced (`FakeEntra`, msal's documented `http_client`
-hook), so the client assertion it signs with our certificate can be checked like Entra would.
+MSAL itself is real here; only what carries its HTTP is replaced (`FakeEntra`, under psbridge's own
+`http_client` for MSAL), so the client assertion it signs with our certificate can be checked like Entra would.
 Certificates are generated per test with `cryptography`.
 """
 
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import msal
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -76,13 +75,6 @@ class FakeEntra:
 
     def close(self) -> None:
         pass
-
-
-def msal_factory(entra: FakeEntra) -> Any:
-    def make(client_id: str, **kwargs: Any) -> Any:
-        return msal.ConfidentialClientApplication(client_id, http_client=entra, **kwargs)
-
-    return make
 
 
 class FakeApp:
@@ -242,7 +234,7 @@ def test_an_msal_error_is_an_authentication_error_without_secrets() -> None:
     provider = MsalTokenProvider(
         GraphCredentials(tenant_id=TENANT, client_id=CLIENT_ID),
         environ={"PSBRIDGE_GRAPH_CLIENT_SECRET": SECRET},
-        app_factory=msal_factory(entra),
+        http=entra,
     )
 
     with pytest.raises(errors.AuthenticationError) as caught:
@@ -273,6 +265,70 @@ def test_an_unreachable_sign_in_host_is_a_connect_error() -> None:
     assert caught.value.transient and not caught.value.command_sent
 
 
+class DownEntra(FakeEntra):
+    """The token endpoint answers `statuses` in turn (then tokens); every request's timeout is kept."""
+
+    def __init__(self, *statuses: int) -> None:
+        super().__init__()
+        self.statuses = list(statuses)
+        self.timeouts: list[float] = []
+
+    def get(self, url: str, **kwargs: Any) -> Reply:
+        self.timeouts.append(kwargs["timeout"])
+        return super().get(url, **kwargs)
+
+    def post(self, url: str, data: Any = None, **kwargs: Any) -> Reply:
+        self.timeouts.append(kwargs["timeout"])
+        if self.statuses:
+            self.posts.append({"url": url, "data": dict(data or {})})
+            return Reply(self.statuses.pop(0), {"error": "temporarily_unavailable"})
+        return super().post(url, data, **kwargs)
+
+
+def secret_provider(**kwargs: Any) -> MsalTokenProvider:
+    return MsalTokenProvider(
+        GraphCredentials(tenant_id=TENANT, client_id=CLIENT_ID), environ={"PSBRIDGE_GRAPH_CLIENT_SECRET": SECRET},
+        **kwargs,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_a_sign_in_service_error_is_a_transient_connect_error_and_asked_again(status: int) -> None:
+    """MSAL raises MsalServiceError for a 5xx (exit 70 before) and keeps 429/5xx answers in its throttling
+    cache: psbridge's HTTP client turns them into a transient ConnectError, and the next sign-in asks again."""
+    entra = DownEntra(status)
+    provider = secret_provider(http=entra)
+    with pytest.raises(errors.ConnectError) as caught:
+        provider.token()
+    error = caught.value
+    assert error.transient and not error.command_sent and error.exit_code == 3
+    assert f"HTTP {status}" in str(error) and "login.microsoftonline.com" in str(error)
+    assert error.__context__ is None and error.__cause__ is None
+    assert provider.token() == "entra-token-2"  # the second post reached the endpoint
+    assert len(entra.posts) == 2
+
+
+def test_an_msal_service_error_is_a_transient_connect_error() -> None:
+    """MSAL's own exception for a 5xx (what its default HTTP client leads to) is mapped too."""
+    import msal
+
+    class Failing(FakeApp):
+        def acquire_token_for_client(self, scopes: list[str]) -> dict[str, Any]:
+            raise msal.exceptions.MsalServiceError("HTTP Error: 503", error=None, error_description=None)
+
+    with pytest.raises(errors.ConnectError) as caught:
+        secret_provider(app_factory=Failing().factory).token()
+    assert caught.value.transient and "unavailable" in str(caught.value)
+
+
+def test_every_sign_in_request_has_the_time_left_as_its_timeout() -> None:
+    """The sign-in is inside the caller's deadline: with 2.5 s left, MSAL's requests time out after 2.5 s."""
+    entra = DownEntra()
+    provider = secret_provider(http=entra)
+    provider.token(timeout=2.5)
+    assert entra.timeouts and set(entra.timeouts) == {2.5}
+
+
 # -- certificates ------------------------------------------------------------------------------------
 
 
@@ -299,7 +355,7 @@ def test_a_pem_certificate_signs_the_client_assertion(tmp_path: Path, encrypted:
     provider = MsalTokenProvider(
         GraphCredentials(tenant_id=TENANT, client_id=CLIENT_ID, certificate=path),
         environ={"PSBRIDGE_GRAPH_CERT_PASSWORD": PASSWORD} if encrypted else {},
-        app_factory=msal_factory(entra),
+        http=entra,
     )
 
     assert provider.token() == "entra-token-1"
@@ -314,7 +370,7 @@ def test_a_pfx_certificate_with_its_password_from_the_environment(tmp_path: Path
     provider = MsalTokenProvider(
         GraphCredentials(tenant_id=TENANT, client_id=CLIENT_ID, certificate=path, certificate_password_env="PFX_PW"),
         environ={"PFX_PW": PASSWORD},
-        app_factory=msal_factory(entra),
+        http=entra,
     )
 
     assert provider.token() == "entra-token-1"
@@ -374,17 +430,17 @@ def test_no_secret_reaches_any_log(tmp_path: Path, caplog: pytest.LogCaptureFixt
     with_cert = MsalTokenProvider(
         GraphCredentials(tenant_id=TENANT, client_id=CLIENT_ID, certificate=pfx),
         environ={"PSBRIDGE_GRAPH_CERT_PASSWORD": PASSWORD},
-        app_factory=msal_factory(FakeEntra()),
+        http=FakeEntra(),
     )
     with_secret = MsalTokenProvider(
         GraphCredentials(tenant_id=TENANT, client_id=CLIENT_ID),
         environ={"PSBRIDGE_GRAPH_CLIENT_SECRET": SECRET},
-        app_factory=msal_factory(FakeEntra()),
+        http=FakeEntra(),
     )
     refused = MsalTokenProvider(
         GraphCredentials(tenant_id=TENANT, client_id=CLIENT_ID),
         environ={"PSBRIDGE_GRAPH_CLIENT_SECRET": SECRET},
-        app_factory=msal_factory(FakeEntra(error={"error": "invalid_client", "error_description": "AADSTS00000: x"})),
+        http=FakeEntra(error={"error": "invalid_client", "error_description": "AADSTS00000: x"}),
     )
     tokens = [with_cert.token(), with_secret.token()]
     with pytest.raises(errors.AuthenticationError):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -321,3 +323,103 @@ def test_has_graph_recordings(tmp_path: Path) -> None:
     assert not has_graph_recordings(tmp_path)
     assert not has_graph_recordings(repo / "recorded_sessions" / "demo" / "adsync.yaml")  # a PSRP recording
     assert not has_graph_recordings(tmp_path / "absent")
+
+
+# -- sign-in traffic, whatever the authority host; a written cassette that would not replay ----------------
+
+NATIONAL_CLOUDS = ["login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn"]
+CUSTOM_AUTHORITY = "sts.contoso.example"
+
+
+@pytest.mark.parametrize("authority", [*NATIONAL_CLOUDS, CUSTOM_AUTHORITY])
+def test_sign_in_to_any_authority_is_never_recorded(
+    graph_server: Any, tmp_path: Path, mocker: Any, authority: str
+) -> None:
+    """MSAL's exchange with a national-cloud (or custom) authority, which the cassette was not told about:
+    instance discovery, the OpenID configuration and the token request carrying the client secret. None
+    of it is recorded; the Graph call after it is."""
+    port = graph_server.url.rsplit(":", 1)[1]
+    real = socket.getaddrinfo
+    mocker.patch(
+        "socket.getaddrinfo",
+        side_effect=lambda host, *a, **k: real("127.0.0.1" if host == authority else host, *a, **k),
+    )
+    base = f"http://{authority}:{port}"
+    token = {"token_type": "Bearer", "expires_in": 3599, "access_token": "national-token-Qz71"}
+    graph_server.reply("GET", "/common/discovery/instance", {"json": {"metadata": []}})
+    graph_server.reply("GET", "/tenant-1/v2.0/.well-known/openid-configuration", {"json": {"token_endpoint": "x"}})
+    graph_server.reply("POST", "/tenant-1/oauth2/v2.0/token", {"json": token})
+    graph_server.reply("POST", "/adfs/issue", {"json": token})
+    graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
+    cassette = tmp_path / "graph.yaml"
+
+    with graph_cassette(cassette, mode="once", secrets=[SECRET]):  # the default authority host only
+        requests.get(f"{base}/common/discovery/instance", params={"api-version": "1.1"}, timeout=5)
+        requests.get(f"{base}/tenant-1/v2.0/.well-known/openid-configuration", timeout=5)
+        form = {"client_id": "c-1", "grant_type": "client_credentials", "client_secret": SECRET, "scope": "x/.default"}
+        requests.post(f"{base}/tenant-1/oauth2/v2.0/token", data=form, timeout=5)
+        # A custom token endpoint is recognised by its body: an OAuth token request.
+        requests.post(f"{base}/adfs/issue", data={"client_assertion": "eyJ.x.y", "scope": "x"}, timeout=5)
+        with GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client:
+            client.get("/organization")
+
+    text = cassette.read_text()
+    uris = [i["request"]["uri"] for i in yaml.safe_load(text)["interactions"]]
+    assert uris == [f"{graph_server.url}/v1.0/organization"]
+    assert authority not in text and "national-token-Qz71" not in text and SECRET not in text
+    assert graph_server.count() == 5  # the sign-in requests went to the network, unrecorded
+
+
+def test_a_graph_cassette_that_would_not_replay_is_refused_and_kept_aside(
+    graph_server: Any, tmp_path: Path, mocker: Any
+) -> None:
+    """The written file is read back; a request that would not find its answer refuses the write (here the
+    read-back is made to differ, as a serializer that lost part of a URL would)."""
+    from psbridge.graph import recording
+
+    graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
+    cassette = tmp_path / "graph.yaml"
+    read_back = recording._Store.deserialize
+
+    def lossy(store: Any, text: str) -> dict[str, Any]:
+        data = read_back(store, text)
+        for interaction in data["interactions"]:
+            interaction["request"]["uri"] = interaction["request"]["uri"].replace("organization", "organisation")
+        return data
+
+    with (
+        pytest.raises(errors.RecordingFormatError) as caught,
+        graph_cassette(cassette, mode="once"),
+        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
+    ):
+        mocker.patch.object(recording._Store, "deserialize", lossy)  # after the block has opened the cassette
+        client.get("/organization")
+
+    message = str(caught.value)
+    assert "\n" not in message and caught.value.exit_code == 2
+    assert message.startswith(f"Graph recording {cassette} does not replay: request 1, `GET /v1.0/organization`")
+    assert message.endswith(f"the file is kept as {cassette}.unverified")
+    assert not cassette.exists()
+    assert "/v1.0/organization" in (tmp_path / "graph.yaml.unverified").read_text()
+    assert urllib3.connectionpool.HTTPConnectionPool.ConnectionCls is UNPATCHED
+
+
+def test_a_graph_cassette_with_aliases_or_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / GRAPH_DIR
+    folder.mkdir()
+    aliased = yaml.safe_load(author_graph_cassette(SOURCE))
+    text = yaml.safe_dump(aliased).replace("origin: synthetic", "origin: &o synthetic\nagain: *o")
+    (folder / "a.yaml").write_text(text)
+    with (
+        pytest.raises(errors.RecordingFormatError, match="YAML anchors and aliases are not accepted"),
+        graph_cassette(tmp_path),
+    ):
+        pass
+    assert not has_graph_recordings(folder / "a.yaml")
+    (folder / "a.yaml").unlink()
+    os.mkfifo(folder / "b.yaml")
+    with (
+        pytest.raises(errors.RecordingFormatError, match=r"b.yaml is not a regular file \(a FIFO\)"),
+        graph_cassette(tmp_path),
+    ):
+        pass

@@ -33,6 +33,10 @@ from psbridge.replay import http
 from psbridge.replay.cassette import load_all
 from psbridge.replay.keys import Key
 
+# The module's fixtures run every demo command as a child process, over replay and over two loopback
+# endpoints; on a busy two-core machine that takes up to two minutes before the first test starts.
+pytestmark = pytest.mark.timeout(600)
+
 SERVED = str(DEMO.relative_to(REPO))  # recorded_sessions/demo, run from the repository
 REPLAY = ["--replay", SERVED, "-v", "-o", "json"]  # -v: the invoke events, on stderr
 SCHEMA_FILE = "<schema file>"  # replaced by a file holding the demo's new schema for the Quarantine job

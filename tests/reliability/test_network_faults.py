@@ -2,7 +2,11 @@
 
 Each test states its figure:
 - **Auth and TLS:** a wrong password is exit code 3 after one request; an untrusted certificate is a
-  one-line TLS error after at most the retry policy's attempts; both end well within 30 s.
+  one-line TLS error after at most the retry policy's attempts; both end well within 30 s. Each TLS
+  problem is named (expired, another host's certificate, untrusted issuer, TLS to a plain-HTTP port) and
+  costs one handshake although 4 attempts were allowed; a client key that is encrypted or damaged is
+  bad input (exit 2) found before any request. No error keeps a request, a response or the password in
+  its `__cause__`/`__context__` chain; a password that is not Latin-1 is a one-line InputError.
 - **No blind retries:** a start-sync-cycle or clear-previous-mailbox-info that loses its reply reaches
   the server exactly once and raises OutcomeUnknownError, while a read under the same fault is retried.
 - **Idle disconnect:** after the server forgets the shell, the next call succeeds on a new shell.
@@ -16,6 +20,8 @@ WSMan requests by action with their replies, and the pipelines each command crea
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import ipaddress
 import threading
 import time
 from collections import Counter
@@ -26,22 +32,26 @@ from typing import Any
 import pytest
 from cli_helpers import Result
 from helpers import DEMO
-from loopback import USER, Handler, cli_args, endpoint, port_of, run_psbridge, session_for
+from loopback import PASSWORD, USER, Handler, cli_args, endpoint, port_of, run_psbridge, session_for
+from pydantic import SecretStr
 
 from psbridge import (
     AuthenticationError,
     Command,
     ConnectError,
+    InputError,
     OperationTimeoutError,
     OutcomeUnknownError,
     RetryPolicy,
     Session,
     TransientRemoteError,
+    TransportError,
 )
 from psbridge.adsync import check_version, get_scheduler, start_sync_cycle
 from psbridge.exchange import clear_previous_mailbox_info
 from psbridge.replay import http, wire
 from psbridge.replay.faults import FaultInjector, Rule
+from psbridge.session import NO_RETRY
 
 # Retries allowed, and fast: what is not retried below is not retried by choice.
 PATIENT = RetryPolicy(attempts=4, total_s=30, initial_s=0.0, max_wait_s=0.01, jitter_s=0.0)
@@ -113,13 +123,77 @@ def serve() -> Iterator[Serve]:
     """Start endpoints (HTTP, or HTTPS with `tls_dir`); each is shut down when the test ends."""
     with contextlib.ExitStack() as stack:
 
-        def start(*rules: Rule, tls_dir: Path | None = None) -> Host:
+        def start(*rules: Rule, tls_dir: Path | None = None, certificate: tuple[Path, Path] | None = None) -> Host:
             host = Host(*rules)
             handle: Handler = host.handle
-            host.watch(stack.enter_context(endpoint(handle, tls_dir=tls_dir)))
+            if certificate is None:
+                host.watch(stack.enter_context(endpoint(handle, tls_dir=tls_dir)))
+            else:  # HTTPS with this certificate and key
+                host.watch(stack.enter_context(_serving(handle, http.tls_context(*certificate))))
             return host
 
         yield start
+
+
+@contextlib.contextmanager
+def _serving(handle: Handler, context: Any) -> Iterator[http.ReplayHTTPServer]:
+    server = http.ReplayHTTPServer(handle, port=0, credentials=(USER, PASSWORD), tls=context)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def certificate(
+    directory: Path, *, expired: bool = False, name: str = "127.0.0.1", key_password: bytes | None = None
+) -> tuple[Path, Path]:
+    """A self-signed certificate (its own CA file) for `name`, and its key: (certificate, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"psbridge test {name}")])
+    now = dt.datetime.now(dt.UTC)
+    valid = (
+        (now - dt.timedelta(days=30), now - dt.timedelta(days=1))
+        if expired
+        else (now - dt.timedelta(hours=1), now + dt.timedelta(days=1))
+    )
+    alt = x509.IPAddress(ipaddress.ip_address(name)) if name[0].isdigit() else x509.DNSName(name)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(valid[0]).not_valid_after(valid[1])
+        .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    encryption: Any = (
+        serialization.BestAvailableEncryption(key_password) if key_password else serialization.NoEncryption()
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption))
+    return cert_path, key_path
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    """The exception and every exception reachable from it through __cause__ and __context__."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is seen for seen in found):
+            continue
+        found.append(item)
+        todo += [item.__cause__, item.__context__]
+    return found
 
 
 def one_line(proc: Any, code: int) -> str:
@@ -190,6 +264,111 @@ def test_an_untrusted_certificate_on_the_command_line_is_exit_code_3_in_one_line
     assert time.monotonic() - started < BOUND_S
     assert one_line(proc, 3).startswith("psbridge: error: TLS handshake with 127.0.0.1 failed")
     assert host.counts["connections"] == 1
+    assert host.counts["http requests"] == 0
+
+
+TLS_PROBLEMS = {
+    "expired": ({"expired": True}, "the server's certificate has expired"),
+    "another-host": ({"name": "other.example"}, "not issued for this host name"),
+}
+
+
+@pytest.mark.parametrize("problem", list(TLS_PROBLEMS))
+def test_each_certificate_problem_is_named_and_not_retried(serve: Serve, tmp_path: Path, problem: str) -> None:
+    """A trusted issuer, but the certificate expired yesterday or names another host: ConnectError whose line
+    says which, not transient, one handshake although 4 attempts were allowed."""
+    made, says = TLS_PROBLEMS[problem]
+    cert, key = certificate(tmp_path, **made)
+    host = serve(certificate=(cert, key))
+    with (
+        session_for(host.url, retry=PATIENT, tls=True, encryption="auto", cert_validation=str(cert)) as s,
+        pytest.raises(ConnectError) as caught,
+    ):
+        s.invoke(SCHEDULER)
+    assert str(caught.value).startswith("TLS handshake with 127.0.0.1 failed: ") and says in str(caught.value)
+    assert not caught.value.transient and caught.value.attempt == 1 and caught.value.exit_code == 3
+    assert host.counts["connections"] == 1 and host.counts["http requests"] == 0
+
+
+def test_an_untrusted_issuer_is_named_as_such(serve: Serve, tmp_path: Path) -> None:
+    host = serve(tls_dir=tmp_path)
+    with session_for(host.url, retry=PATIENT, tls=True, encryption="auto") as s, pytest.raises(ConnectError) as caught:
+        s.invoke(SCHEDULER)
+    assert "self-signed or issued by an unknown CA" in str(caught.value) and not caught.value.transient
+
+
+def test_tls_spoken_to_a_plain_http_port_says_so_and_is_not_retried(serve: Serve) -> None:
+    """`--tls` against WinRM's HTTP listener: the server answers in plain HTTP (OpenSSL's WRONG_VERSION_NUMBER);
+    the error says so, once (it was retried 4 times)."""
+    host = serve()
+    with (
+        session_for(host.url, retry=PATIENT, tls=True, encryption="auto") as s,
+        pytest.raises(ConnectError, match="did not answer in TLS") as caught,
+    ):
+        s.invoke(SCHEDULER)
+    assert not caught.value.transient and caught.value.attempt == 1
+    assert host.counts["connections"] == 1
+
+
+@pytest.mark.parametrize("key", ["encrypted", "damaged"])
+def test_a_client_key_that_cannot_be_loaded_is_bad_input_before_any_request(
+    serve: Serve, tmp_path: Path, key: str
+) -> None:
+    """Certificate auth with an encrypted key (urllib3 takes no password from psbridge; OpenSSL would prompt)
+    or a damaged one: InputError (exit 2) naming the problem, not retried, no HTTP request made."""
+    server_cert, server_key = certificate(tmp_path / "server")
+    host = serve(certificate=(server_cert, server_key))
+    client_cert, client_key = certificate(tmp_path / "client", key_password=b"key-pw-3" if key == "encrypted" else None)
+    if key == "damaged":
+        client_key.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    options = {"auth": "certificate", "certificate_pem": str(client_cert), "certificate_key_pem": str(client_key)}
+    values: dict[str, Any] = {"tls": True, "cert_validation": str(server_cert), **options}
+    from psbridge import ConnectionOptions, Session
+
+    session = Session(ConnectionOptions.build(host="127.0.0.1", port=port_of(host.url), **values), retry=PATIENT)
+    with session as s, pytest.raises(InputError) as caught:
+        s.invoke(SCHEDULER)
+    says = "is encrypted" if key == "encrypted" else "cannot load the client certificate or its private key"
+    assert says in str(caught.value) and caught.value.exit_code == 2
+    assert caught.value.attempt in (None, 1) and host.counts["http requests"] == 0
+
+
+def test_no_error_keeps_the_request_or_the_password_in_its_chain(serve: Serve) -> None:
+    """A TLS failure, a refused password and a connection reset: walking each error's __cause__ and
+    __context__ reaches psbridge errors only (no pypsrp/requests/urllib3 exception, which would hold the
+    PreparedRequest with `Authorization: Basic ...`), and no text in it holds the password."""
+    plain, resetting = serve(), serve(Rule("reset", action="Receive", command="Get-Scheduler", nth=1))
+    caught: list[BaseException] = []
+    for url, password, extra in [
+        (plain.url, PASSWORD, {"tls": True, "encryption": "auto"}),
+        (plain.url, "wrong-pw-1", {}),
+        (resetting.url, PASSWORD, {}),
+    ]:
+        with session_for(url, password=password, retry=NO_RETRY, **extra) as s:
+            with pytest.raises(TransportError) as error:
+                s.invoke(SCHEDULER)
+            caught.append(error.value)
+    assert [type(e) for e in caught] == [ConnectError, AuthenticationError, ConnectError]
+    for error in caught:
+        for inner in chain(error):
+            assert type(inner).__module__.startswith("psbridge"), (error, inner)
+            assert "wrong-pw-1" not in repr(vars(inner)) and PASSWORD not in repr(vars(inner))
+
+
+def test_a_password_that_is_not_latin_1_is_one_input_line_that_reveals_nothing(serve: Serve) -> None:
+    """requests encodes Basic credentials as Latin-1: a password with a euro sign is an InputError (exit 2)
+    naming neither the character nor its position. The options' own up-front check is bypassed here
+    (`model_copy` does not validate), so this is the transport's backstop."""
+    host = serve()
+    s = session_for(host.url, retry=PATIENT)
+    assert s.options is not None
+    s.options = s.options.model_copy(update={"password": SecretStr("pw-\u20ac-42")})
+    with s, pytest.raises(InputError) as caught:
+        s.invoke(SCHEDULER)
+    text = str(caught.value)
+    assert "Latin-1" in text and "\u20ac" not in text and "position" not in text and "pw-" not in text
+    assert caught.value.exit_code == 2 and caught.value.attempt == 1
+    assert all(type(inner).__module__.startswith("psbridge") for inner in chain(caught.value))
     assert host.counts["http requests"] == 0
 
 

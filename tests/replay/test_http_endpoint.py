@@ -210,5 +210,69 @@ def test_serve_replay_cli_end_to_end(tmp_path: Path) -> None:
 
 def test_only_loopback_addresses_count_as_loopback() -> None:
     assert http.is_loopback("127.0.0.1")
-    assert http.is_loopback("localhost")
+    assert http.is_loopback("127.8.9.10") and http.is_loopback("::1") and http.is_loopback("[::1]")
+    assert http.is_loopback("localhost") and http.is_loopback("LOCALHOST.")
     assert not http.is_loopback("0.0.0.0")
+    assert not http.is_loopback("localhost.example.com") and not http.is_loopback("128.0.0.1")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes")
+def test_a_reused_cert_dir_gets_a_new_private_key_file_others_cannot_read(tmp_path: Path) -> None:
+    """An old key.pem with mode 0644 is not written into: a new 0600 file replaces it, and the old mode is
+    reported in one line. A key.pem that is a symlink is replaced, never followed."""
+    old_key = tmp_path / "key.pem"
+    old_key.write_text("old key")
+    old_key.chmod(0o644)
+    old_inode = old_key.stat().st_ino
+    assert (
+        http.exposed_key(tmp_path)
+        == f"{old_key} was readable by other users (mode 0644): replaced by a new key with mode 0600"
+    )
+    cert, key = http.make_certificate(tmp_path)
+    assert key == old_key and key.stat().st_mode & 0o777 == 0o600 and key.stat().st_ino != old_inode
+    assert "PRIVATE KEY" in key.read_text() and http.exposed_key(tmp_path) is None
+    assert http.tls_context(cert, key) is not None
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("not a key")
+    key.unlink()
+    key.symlink_to(elsewhere)
+    http.make_certificate(tmp_path)
+    assert elsewhere.read_text() == "not a key" and not key.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ca.pem", "elsewhere", "key.pem"]  # no temporary left
+
+
+@pytest.mark.timeout(60)
+def test_serve_replay_warns_once_about_an_exposed_key_and_removes_its_own_cert_dir(tmp_path: Path) -> None:
+    """With --cert-dir holding a 0644 key.pem: one warning line. Without --cert-dir: the temporary
+    directory with the key is gone after SIGTERM."""
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "key.pem").write_text("old")
+    (tmp_path / "certs" / "key.pem").chmod(0o644)
+    for extra in (["--cert-dir", str(tmp_path / "certs")], []):
+        temp = tmp_path / f"tmp{len(extra)}"
+        temp.mkdir()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "psbridge.cli.main", "serve-replay", str(DEMO), "--tls", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, http.PASSWORD_ENV: PASSWORD, "TMPDIR": str(temp)},
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            ca_file = Path(proc.stdout.readline().strip().removeprefix("ca file: "))
+            assert proc.stdout.readline().startswith("listening on https://127.0.0.1:")
+            assert ca_file.exists()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+            warnings = [line for line in proc.stderr.read().splitlines() if "readable by other users" in line]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+        if extra:
+            assert len(warnings) == 1 and warnings[0].startswith("psbridge: warning: ")
+            assert (tmp_path / "certs" / "key.pem").stat().st_mode & 0o777 == 0o600
+        else:
+            assert warnings == [] and not ca_file.exists() and list(temp.iterdir()) == []

@@ -17,9 +17,11 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from http.client import HTTPConnection, HTTPResponse
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -108,7 +110,9 @@ def serve() -> Iterator[Serve]:
     """Start NTLM endpoints over the demo recordings behind a relay; each is shut down afterwards."""
     started: list[tuple[Endpoint, threading.Thread]] = []
 
-    def start(*rules: Rule, auth: Literal["basic", "ntlm"] = "ntlm", allow_unencrypted: bool = False) -> Endpoint:
+    def start(
+        *rules: Rule, auth: Literal["basic", "ntlm"] = "ntlm", allow_unencrypted: bool = False, password: str = PASSWORD
+    ) -> Endpoint:
         endpoints = http.Endpoints(DEMO)
         injector = FaultInjector(rules)
         faulty = injector.attach(endpoints.handle, *endpoints.servers.values())
@@ -119,7 +123,7 @@ def serve() -> Iterator[Serve]:
             return faulty(data)
 
         server = http.ReplayHTTPServer(
-            handle, credentials=(USER, PASSWORD), auth=auth, allow_unencrypted=allow_unencrypted
+            handle, credentials=(USER, password), auth=auth, allow_unencrypted=allow_unencrypted
         )
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -269,7 +273,7 @@ def test_the_user_file_env_var_is_only_set_while_the_acceptor_steps(
     serve: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """pyspnego reads NTLM_USER_FILE: around its calls only. A caller's own value is the same after 2
-    sessions, an unset one stays unset, and the 0600 user file is removed when the server closes."""
+    sessions, an unset one stays unset, and the 0600 user file is dropped when the server closes."""
     endpoint = serve()
     user_file = endpoint.server.ntlm.user_file if endpoint.server.ntlm else None
     assert user_file is not None and user_file.stat().st_mode & 0o777 == 0o600
@@ -281,14 +285,57 @@ def test_the_user_file_env_var_is_only_set_while_the_acceptor_steps(
     with _session(serve().port) as s:
         assert str(check_version(s).version) == "2.5.190.0"
     assert ntlm.USER_FILE_ENV not in os.environ
+    before = os.readlink(user_file) if sys.platform == "linux" else str(user_file)
     endpoint.server.shutdown()
     endpoint.server.server_close()
-    assert not user_file.exists()
+    after = (os.readlink(user_file) if user_file.exists() else None) if sys.platform == "linux" else str(user_file)
+    assert after != before or not user_file.exists()
 
 
-def test_a_user_file_cannot_hold_a_colon_or_a_line_break() -> None:
-    for user, password in ((USER, "a:b"), ("c:i", PASSWORD), (USER, "a\nb"), (USER, "")):
-        with pytest.raises(ValueError, match="no ':' or line break"):
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="memfd_create is Linux only")
+def test_the_user_file_is_in_memory_and_holds_hashes_not_the_password() -> None:
+    """On Linux the user file is an anonymous memory file (nothing on disk), holding the NT hash."""
+    acceptor = ntlm.Acceptor(USER, PASSWORD)
+    try:
+        assert os.readlink(acceptor.user_file) == "/memfd:psbridge-ntlm-users (deleted)"
+        text = acceptor.user_file.read_text()
+        assert PASSWORD not in text and text.startswith(f"{USER}:0:") and len(text.split(":")) == 6
+    finally:
+        acceptor.close()
+
+
+def test_without_memfd_the_user_file_is_private_and_stale_ones_are_removed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The fallback: hashes in a 0600 file in a 0700 directory named with the pid, removed by close; a
+    directory left by a process that no longer runs (killed) is removed by the next acceptor."""
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / "psbridge-ntlm-999999999-abc"  # above any pid_max: that process does not run
+    stale.mkdir()
+    (stale / "users").write_text("left by a killed process")
+    acceptor = ntlm.Acceptor(USER, PASSWORD)
+    try:
+        assert not stale.exists()
+        assert acceptor.user_file.parent.parent == tmp_path
+        assert acceptor.user_file.stat().st_mode & 0o777 == 0o600
+        assert acceptor.user_file.parent.stat().st_mode & 0o777 == 0o700
+        assert PASSWORD not in acceptor.user_file.read_text()
+        token = spnego.client(USER, PASSWORD, protocol="ntlm")
+        context = acceptor.context()
+        challenge = acceptor.step(context, token.step() or b"")
+        acceptor.step(context, token.step(challenge) or b"")
+        assert context.complete  # pyspnego accepts the hashes for the password
+    finally:
+        acceptor.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_password_with_a_colon_is_fine_but_a_user_with_one_is_refused(serve: Serve) -> None:
+    with _session(serve(password="a:b\nc").port, password="a:b\nc") as s:
+        assert str(check_version(s).version) == "2.5.190.0"
+    for user, password in (("c:i", PASSWORD), ("c\ni", PASSWORD), (USER, "")):
+        with pytest.raises(ValueError, match="the user has no ':' or line break"):
             ntlm.Acceptor(user, password)
 
 
@@ -379,9 +426,31 @@ def test_serve_replay_ntlm_cli_end_to_end() -> None:
                 stream.close()
 
 
-def test_serve_replay_ntlm_refuses_a_password_its_user_file_cannot_hold() -> None:
-    result = _psbridge("serve-replay", str(DEMO), "--auth", "ntlm", **{http.PASSWORD_ENV: "has:colon"})
+def test_serve_replay_ntlm_refuses_a_user_its_user_file_cannot_hold() -> None:
+    result = _psbridge("serve-replay", str(DEMO), "--auth", "ntlm", "--user", "c:i", **{http.PASSWORD_ENV: "pw"})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "psbridge: error: an NTLM replay user and password must be non-empty and contain no ':' or line break"
+        "psbridge: error: an NTLM replay user and password must be non-empty, and the user has no ':' or line break"
     ]
+
+
+@pytest.mark.timeout(60)
+def test_a_killed_serve_replay_ntlm_leaves_nothing_in_the_temp_dir(tmp_path: Path) -> None:
+    """SIGKILL gives no chance to clean up: nothing may have been written to the temp dir to begin with."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "psbridge.cli.main", "serve-replay", str(DEMO), "--auth", "ntlm", "--user", USER],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, http.PASSWORD_ENV: PASSWORD, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("listening on http://127.0.0.1:")
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert [p.name for p in tmp_path.rglob("*")] == []

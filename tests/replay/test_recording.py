@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from defusedxml.ElementTree import fromstring
+from helpers import cassette as cassette_of
 from helpers import fake_host, live_options, recording_session
 from psrpcore._crypto import PSRemotingCrypto
 from psrpcore.types import deserialize
@@ -215,3 +216,89 @@ def test_write_is_refused_when_the_host_echoes_the_password(tmp_path: Path) -> N
         s.close()
     assert PASSWORD not in str(info.value)
     assert not path.exists()
+
+
+# -- a user name that occurs inside other words ------------------------------------------------------------
+
+PERSON = {
+    "command": "Get-ADUser",
+    "parameters": [{"name": "Identity", "value": "alice"}],
+    "output": [
+        {
+            "properties": {
+                "UserPrincipalName": "alice@corp.contoso.com",
+                "Description": "recorded by the adsync service",
+            }
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("user", ["ci", "de", "sync"])
+def test_recording_as_a_short_user_name_writes_a_file_that_replays(tmp_path: Path, user: str) -> None:
+    """The user name is scrubbed where it stands alone (`CORP\\ci`), never inside `UserPrincipalName`,
+    `recorded`, `adsync/Get-Scheduler.ps1` or `origin`; the file loads and replays the same answers."""
+    from psbridge import adsync, ps
+    from psbridge.replay.episodes import EpisodePlayer
+    from psbridge.replay.server import ReplayServer
+
+    demo = Cassette.load(Path(__file__).resolve().parents[2] / "recorded_sessions" / "demo" / "adsync.yaml")
+    properties = {**PERSON["output"][0]["properties"], "ManagedBy": f"CORP\\{user}"}  # type: ignore[index]
+    person = cassette_of([{**PERSON, "output": [{"properties": properties}]}])
+    host = ReplayServer(EpisodePlayer([*demo.episodes, *person.episodes], "live"), demo.pool, script_names=ps.digests())
+    path = tmp_path / "rec.yaml"
+    options = live_options().model_copy(update={"username": user})
+    with recording_session(path, "rewrite", host, options=options) as s:
+        live = (
+            adsync.get_scheduler(s),
+            adsync.get_version(s),
+            s.invoke(Command.cmdlet("Get-ADUser", {"Identity": "alice"})),
+        )
+
+    text = path.read_text()
+    assert "origin: recorded" in text and "script: adsync/Get-Scheduler.ps1" in text
+    assert "UserPrincipalName" in text and "recorded by the adsync service" in text
+    assert "CORP\\user@example" in text and f"CORP\\{user}<" not in text
+    with Session.replay(path) as replayed:
+        assert adsync.get_scheduler(replayed) == live[0]
+        assert adsync.get_version(replayed) == live[1]
+        person_again = replayed.invoke(Command.cmdlet("Get-ADUser", {"Identity": "alice"})).output[0]
+    assert person_again.get("UserPrincipalName") == "alice@corp.contoso.com"
+    assert person_again.get("ManagedBy") == "CORP\\user@example"
+
+
+def test_a_command_that_sends_the_user_name_is_recorded_scrubbed_and_replays(tmp_path: Path) -> None:
+    """Recording as `ci` a command that sends `ci`: the file holds `user@example`, marked scrubbed, and the
+    client sending `ci` on replay gets the recorded answer."""
+    spec = {"command": "Get-ADUser", "parameters": [{"name": "Identity", "value": "ci"}], "output": ["the user"]}
+    path = tmp_path / "rec.yaml"
+    options = live_options().model_copy(update={"username": "ci"})
+    with recording_session(path, "rewrite", fake_host([DATE, spec]), options=options) as s:
+        s.invoke(Command.cmdlet("Get-Date"))
+        live = s.invoke(Command.cmdlet("Get-ADUser", {"Identity": "ci"})).output
+    key = yaml.safe_load(path.read_text())["episodes"][1]["key"][0]
+    assert key["parameters"] == [{"name": "Identity", "value": "user@example", "scrubbed": True}]
+    with Session.replay(path) as replayed:
+        replayed.invoke(Command.cmdlet("Get-Date"))
+        assert replayed.invoke(Command.cmdlet("Get-ADUser", {"Identity": "ci"})).output == live == ("the user",)
+
+
+def test_a_recording_that_would_not_replay_is_refused_and_kept_aside(tmp_path: Path, mocker: Any) -> None:
+    """The file is read back when the session closes; one that would not replay a recorded command (here a
+    writer that loses the parameter's value) refuses to finish (exit 2) and is kept as rec.yaml.unverified."""
+    from psbridge import RecordingFormatError
+    from psbridge.replay.keys import Param
+
+    spec = {"command": "Get-ADUser", "parameters": [{"name": "Identity", "value": "alice"}], "output": ["x"]}
+    path = tmp_path / "rec.yaml"
+    s = recording_session(path, "rewrite", fake_host([DATE, spec]))
+    s.invoke(Command.cmdlet("Get-Date"))
+    s.invoke(Command.cmdlet("Get-ADUser", {"Identity": "alice"}))
+    mocker.patch.object(Param, "to_data", lambda self: {"name": self.name, "value": "lost"})
+    with pytest.raises(RecordingFormatError) as info:
+        s.close()
+    message = str(info.value)
+    assert info.value.exit_code == 2 and "\n" not in message
+    assert message.startswith(f'recording {path} does not replay: episode 2, `Get-ADUser -Identity "alice"`')
+    assert not path.exists()
+    assert (tmp_path / "rec.yaml.unverified").is_file()

@@ -1,7 +1,8 @@
 """The bulk cloud-managed rollout, replayed over 1,050 mailboxes through the in-process PSRP server.
 
 What the server saw is the evidence: which batches were sent, with which identities and flags, and
-what each mailbox's result was. The recording was generated with batches of `BATCH_SIZE`
+what each mailbox's result was. Each batch is a read (the script's dry run) and then a write of the
+mailboxes the read found to switch. The recording was generated with batches of `BATCH_SIZE`
 (scripts/make_rollout_scenario.py), so every run here uses that batch size and the default pace.
 """
 
@@ -22,6 +23,7 @@ from rollout_scenario import (
     PERMANENT,
     TO_CHANGE,
     TRANSIENT,
+    Batch,
     Served,
     Sleeps,
     of,
@@ -64,6 +66,18 @@ def changed_per_identity(served: list[Served]) -> collections.Counter[str]:
     )
 
 
+def reads_and_writes(watch: Served) -> list[tuple[Batch, Batch | None]]:
+    """Each read with the write that followed it (None when it found nothing to switch)."""
+    pairs: list[tuple[Batch, Batch | None]] = []
+    for batch in watch.batches():
+        if batch.dry_run:
+            pairs.append((batch, None))
+        else:
+            assert pairs and pairs[-1][1] is None, "a write without its read"
+            pairs[-1] = (pairs[-1][0], batch)
+    return pairs
+
+
 def outcomes(report: RolloutReport) -> dict[str, MailboxOutcome]:
     return {item.identity: item.outcome for item in report.items}
 
@@ -80,17 +94,25 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[RolloutReport, Serve
     return report, served[0], sleeps, journal
 
 
-def test_batching_uses_one_pipeline_per_batch(full: tuple[RolloutReport, Served, Sleeps, Path]) -> None:
+def test_each_batch_is_one_read_and_one_write_of_what_needs_switching(
+    full: tuple[RolloutReport, Served, Sleeps, Path],
+) -> None:
     report, served, _, _ = full
     batches = served.batches()
-    retries = [b for b in batches if set(b.identities) <= TRANSIENT]
+    pairs = reads_and_writes(served)
+    first = math.ceil(N / BATCH_SIZE)
     assert served.commands == ["Connect-ExchangeOnline", *[BATCH_SCRIPT] * len(batches), "Disconnect-ExchangeOnline"]
-    assert len(batches) <= math.ceil(N / BATCH_SIZE) + 2  # + one batch per retry round
-    assert [len(b.identities) for b in batches[: math.ceil(N / BATCH_SIZE)]] == [BATCH_SIZE] * 10 + [50]
-    assert len(retries) == 2 and report.batches == len(batches)
-    first_pass = [i for b in batches[: math.ceil(N / BATCH_SIZE)] for i in b.identities]
-    assert first_pass == IDENTITIES  # every mailbox once, in input order
-    assert all(b.enabled and not b.dry_run for b in batches)
+    assert len(pairs) == first + 2  # + one batch per retry round
+    assert [len(read.identities) for read, _ in pairs[:first]] == [BATCH_SIZE] * 10 + [50]
+    assert all(set(read.identities) <= TRANSIENT for read, _ in pairs[first:]) and report.batches == len(batches)
+    first_pass = [i for read, _ in pairs[:first] for i in read.identities]
+    assert first_pass == IDENTITIES  # every mailbox read once, in input order
+    for read, write in pairs:  # a write holds exactly what its read found to switch, paced; a read has no pause
+        to_switch = tuple(i for i, outcome in read.outcomes.items() if outcome == "WouldChange")
+        assert (write.identities if write else ()) == to_switch
+        assert read.pace_ms == 0 and (write is None or write.pace_ms > 0)
+    assert all(b.enabled for b in batches)
+    assert not {i for _, write in pairs if write for i in write.identities} & ALREADY  # never written
     assert "Set-Mailbox" not in served.commands  # never one round trip per mailbox
 
 
@@ -121,7 +143,7 @@ def test_permanent_failures_are_recorded_with_their_class_and_the_rollout_goes_o
     assert all("synchronized from your on-premises organization" in (s.error_message or "") for s in synced.values())
     assert {item.error_type for item in synced.values()} == {"RecipientTaskException"}
     assert all(item.attempts == 1 for item in failed.values())  # never retried
-    retried = {i for b in served.batches()[11:] for i in b.identities}
+    retried = {i for read, _ in reads_and_writes(served)[11:] for i in read.identities}
     assert not retried & PERMANENT
     assert outcomes(report)[IDENTITIES[-1]] in (MailboxOutcome.CHANGED, MailboxOutcome.ALREADY_SET)
 
@@ -130,10 +152,11 @@ def test_transient_failures_are_retried_in_later_batches_and_succeed(
     full: tuple[RolloutReport, Served, Sleeps, Path],
 ) -> None:
     report, served, sleeps, _ = full
-    retries = served.batches()[11:]
-    assert set(retries[0].identities) == TRANSIENT
-    assert retries[1].identities == (scenario.identity(*scenario.TWICE),)  # it failed twice
-    assert all(retries[0].outcomes[i] == "Failed" for i in retries[1].identities)
+    retries = reads_and_writes(served)[11:]
+    assert set(retries[0][0].identities) == TRANSIENT
+    assert retries[1][0].identities == (scenario.identity(*scenario.TWICE),)  # it failed twice
+    write = retries[0][1]
+    assert write is not None and all(write.outcomes[i] == "Failed" for i in retries[1][0].identities)
     items = {item.identity: item for item in report.items if item.identity in TRANSIENT}
     assert {i: (it.outcome, it.attempts) for i, it in items.items()} == {
         i: (MailboxOutcome.CHANGED, 3 if i in of(scenario.TWICE) else 2) for i in TRANSIENT
@@ -145,7 +168,7 @@ def test_transient_failures_are_retried_in_later_batches_and_succeed(
 
 def test_micro_delay_warnings_slow_the_next_batch(full: tuple[RolloutReport, Served, Sleeps, Path]) -> None:
     report, served, _, _ = full
-    batches = served.batches()
+    batches = [b for b in served.batches() if not b.dry_run]  # the writes: a read has no pause
     warned = [i for i, b in enumerate(batches) if b.micro_delays]
     assert warned and report.micro_delays == sum(b.micro_delays for b in batches)
     assert batches[0].pace_ms == 500
@@ -162,15 +185,25 @@ def test_journal_holds_every_outcome_and_a_record_per_batch(full: tuple[RolloutR
     assert lines[0]["kind"] == "header" and lines[0]["enabled"] is True and lines[0]["dry_run"] is False
     items = [line for line in lines if line["kind"] == "item"]
     assert len(items) == N + sum(item.attempts - 1 for item in report.items)
-    assert [line["batch"] for line in lines if line["kind"] == "batch"] == list(range(1, len(served.batches()) + 1))
+    pairs = reads_and_writes(served)
+    assert [line["batch"] for line in lines if line["kind"] == "batch"] == list(range(1, len(pairs) + 1))
+    # Before each write, its intent: the mailboxes it is about to switch.
+    intents = [line for line in lines if line["kind"] == "intent"]
+    assert [tuple(line["identities"]) for line in intents] == [write.identities for _, write in pairs if write]
 
 
-def test_a_second_run_with_the_journal_is_a_no_op(full: tuple[RolloutReport, Served, Sleeps, Path]) -> None:
+def test_a_second_run_with_the_journal_only_reads_what_it_switched(
+    full: tuple[RolloutReport, Served, Sleeps, Path],
+) -> None:
     first, _, _, journal = full
     served: list[Served] = []
     again = run(journal, served)
-    assert served[0].commands == []  # nothing sent, not even a sign-in
-    assert (again.changed, again.already_set, again.failed, again.batches, again.skipped) == (0, 0, 0, 0, N)
+    batches = served[0].batches()
+    switched = [i.identity for i in first.items if i.outcome in (MailboxOutcome.CHANGED, MailboxOutcome.ALREADY_SET)]
+    assert all(b.dry_run for b in batches)  # nothing written
+    assert [i for b in batches for i in b.identities] == switched  # every one read again, in reads of two batches
+    assert [len(b.identities) for b in batches] == [2 * BATCH_SIZE] * (len(switched) // 200) + [len(switched) % 200]
+    assert (again.changed, again.already_set, again.failed, again.reverted, again.skipped) == (0, 0, 0, 0, N)
     assert all(item.from_journal for item in again.items)
     assert outcomes(again) == outcomes(first)
     assert again.succeeded is False  # the earlier permanent failures still stand
@@ -184,14 +217,18 @@ def test_an_interrupted_rollout_resumes_and_changes_every_mailbox_exactly_once(t
     served: list[Served] = []
     with pytest.raises(scenario.Stop):
         run(journal, served, on_progress=stop_after(scenario.INTERRUPTED_AFTER))
-    assert len(served[0].batches()) == scenario.INTERRUPTED_AFTER
+    assert len(reads_and_writes(served[0])) == scenario.INTERRUPTED_AFTER
     resumed = run(journal, served)
 
     changed = changed_per_identity(served)
     assert set(changed) == TO_CHANGE and set(changed.values()) == {1}
-    first_pass = [i for w in served for b in w.batches() if not set(b.identities) <= TRANSIENT for i in b.identities]
-    assert sorted(first_pass) == sorted(IDENTITIES)  # no mailbox sent twice, none lost
-    done_before = {i for b in served[0].batches() for i, o in b.outcomes.items() if o != "Failed" or i in PERMANENT}
+    written = collections.Counter(i for w in served for b in w.batches() if not b.dry_run for i in b.identities)
+    # Written once each (the AD-mastered ones fail at the write), the transient ones until they succeed.
+    assert {i for i, count in written.items() if count == 1} | TRANSIENT == TO_CHANGE | of(scenario.SYNCED)
+    last: dict[str, str] = {}  # each mailbox's last outcome in the first run: a write's overrides its read's
+    for batch in served[0].batches():
+        last.update(batch.outcomes)
+    done_before = {i for i, o in last.items() if o != "Failed" or i in PERMANENT}
     assert {item.identity for item in resumed.items if item.from_journal} == done_before
     assert resumed.skipped == len(done_before)
     assert {i for i, o in outcomes(resumed).items() if o == MailboxOutcome.CHANGED} == TO_CHANGE
@@ -205,7 +242,8 @@ def test_a_torn_last_journal_line_is_done_again_and_nothing_twice(tmp_path: Path
     torn = scenario.tear(journal)  # killed while writing: the last line is half there
     resumed = run(journal, served)
 
-    assert outcomes(resumed)[torn] == MailboxOutcome.ALREADY_SET  # it was changed, and is re-read
+    # Its intent survived: read again, found switched, reported Changed (psbridge switched it).
+    assert outcomes(resumed)[torn] == MailboxOutcome.CHANGED
     assert resumed.items[IDENTITIES.index(torn)].from_journal is False
     changed = changed_per_identity(served)
     assert set(changed) == TO_CHANGE and set(changed.values()) == {1}
@@ -246,8 +284,8 @@ def test_a_dry_run_journal_is_refused_by_a_real_run(tmp_path: Path) -> None:
 def test_rollback_sets_false_and_succeeds(tmp_path: Path) -> None:
     served: list[Served] = []
     report = run(tmp_path / "rollback.jsonl", served, identities=ROLLBACK, enabled=False)
-    assert [b.enabled for b in served[0].batches()] == [False]
-    assert (report.changed, report.already_set, report.failed, report.succeeded) == (30, 30, 0, True)
+    assert [(b.enabled, b.dry_run) for b in served[0].batches()] == [(False, True), (False, False)]
+    assert (report.changed, report.already_set, report.failed, report.succeeded) == (60, 0, 0, True)
 
 
 def test_duplicate_identities_are_sent_once(tmp_path: Path) -> None:
@@ -266,9 +304,9 @@ def test_progress_is_reported_after_each_journaled_batch(tmp_path: Path) -> None
 
     report = run(journal, identities=ROLLBACK, enabled=False, on_progress=on_progress)
     assert [(p.done, p.total, p.changed, p.already_set, p.batch, batches) for p, batches in seen] == [
-        (60, 60, 30, 30, 1, 1)
+        (60, 60, 60, 0, 1, 1)
     ]
-    assert report.batches == 1
+    assert report.batches == 2  # pipelines: its read and its write
 
 
 # -- journals that do not fit --------------------------------------------------------------------------------

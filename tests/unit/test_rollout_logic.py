@@ -20,6 +20,7 @@ from psbridge import (
     CommandNotFoundError,
     ConnectError,
     InputError,
+    OperationTimeoutError,
     RetryPolicy,
     Session,
     UnexpectedOutputError,
@@ -27,7 +28,7 @@ from psbridge import (
 from psbridge.exchange.bulk import get_mailbox_identities
 from psbridge.exchange.journal import Header, Journal
 from psbridge.exchange.pacing import plan
-from psbridge.exchange.rollout import item_retry, rollout_cloud_managed
+from psbridge.exchange.rollout import item_retry, plan_pacing, rollout_cloud_managed
 from psbridge.result import InvocationResult
 from psbridge.transport.mock import MockTransport
 
@@ -46,6 +47,10 @@ def tenant_session(
     handler = answer if wrap is None else (lambda command: wrap(command, answer))
     transport = MockTransport(handler, target="jump.example")
     return Session(transport=transport, retry=FAST_RETRY), transport
+
+
+def params(command: Command) -> dict[str, Any]:
+    return {p.name: p.value for p in command.parameters}
 
 
 def rollout(session: Session, journal: Path, **kwargs: Any) -> Any:
@@ -125,6 +130,8 @@ def test_a_torn_header_starts_the_journal_afresh(tmp_path: Path) -> None:
         ('HEADER\n{"kind":"item","outcome":"Changed","transient":false}\n', "line 2"),
         ('HEADER\n{"kind":"batch","batch":"1"}\n{"kind":"item"}\n', "line 2"),
         ('HEADER\n{"kind":"mystery"}\n', "line 2"),
+        ('HEADER\n{"kind":"intent","batch":1,"identities":"a@x"}\n', "line 2"),
+        ('HEADER\n{"kind":"intent","batch":1,"identities":[""]}\n', "line 2"),
     ],
 )
 def test_a_malformed_line_is_an_error_naming_it(tmp_path: Path, text: str, where: str) -> None:
@@ -194,20 +201,69 @@ def test_a_failure_no_mailbox_can_get_past_stops_the_rollout_unrecorded(tmp_path
     assert rollout(fixed, journal).changed == 5
 
 
-def test_a_batch_lost_in_transit_is_sent_again(tmp_path: Path) -> None:
+def test_a_write_whose_answer_was_lost_is_read_again_not_sent_again_and_reported_changed(tmp_path: Path) -> None:
     lost = []
 
-    def drop_first(command: Command, answer: Answer) -> InvocationResult:
+    def drop_first_write(command: Command, answer: Answer) -> InvocationResult:
         result = answer(command)  # the host did the work...
-        if not lost:
+        if not lost and not params(command)["DryRun"]:
             lost.append(command)
             raise ConnectError("connection reset", command_sent=True)  # ...and the answer was lost
         return result
 
-    session, transport = tenant_session(scenario.Tenant(clean=True, count=5), drop_first)
+    tenant = scenario.Tenant(clean=True, count=5)
+    tenant.mailboxes[IDS[0]].cloud_managed = True  # already set before: never written
+    session, transport = tenant_session(tenant, drop_first_write)
     report = rollout(session, tmp_path / "j.jsonl")
-    assert len(transport.calls) == 2 and transport.calls[0] == transport.calls[1]
-    assert (report.changed, report.already_set, report.succeeded) == (0, 5, True)  # re-read: already set
+    flags = [(params(c)["DryRun"], len(params(c)["Identity"])) for c in transport.calls]
+    assert flags == [(True, 5), (False, 4), (True, 4)]  # read, the lost write, read again: never written twice
+    assert [i.outcome for i in report.items] == ["AlreadySet", *["Changed"] * 4] and report.succeeded
+    assert [i.before for i in report.items] == [True, False, False, False, False]
+    assert dict(tenant.write_requests) == dict(tenant.writes) == {i: 1 for i in IDS[1:]}
+
+
+def test_a_write_that_outruns_its_deadline_is_read_again_and_reported_changed(tmp_path: Path) -> None:
+    """A timeout after the write was sent: its outcome is unknown. Its mailboxes are read again; the ones it
+    switched are Changed, and none is written twice."""
+    timed_out = []
+
+    def slow_write(command: Command, answer: Answer) -> InvocationResult:
+        result = answer(command)
+        if not timed_out and not params(command)["DryRun"]:
+            timed_out.append(command)
+            raise OperationTimeoutError("no answer within 5s", command_sent=True)
+        return result
+
+    tenant = scenario.Tenant(clean=True, count=5)
+    session, transport = tenant_session(tenant, slow_write)
+    report = rollout(session, tmp_path / "j.jsonl", timeout=5, pace_s=0.0)
+    assert [params(c)["DryRun"] for c in transport.calls] == [True, False, True]
+    assert [i.outcome for i in report.items] == ["Changed"] * 5 and report.succeeded
+    assert dict(tenant.write_requests) == dict(tenant.writes) == {i: 1 for i in IDS}
+
+
+def test_a_killed_batchs_intent_makes_its_switched_mailboxes_changed(tmp_path: Path) -> None:
+    """A run killed while its write ran left the intent and no outcomes: the re-run reads the mailboxes, and
+    reports Changed the ones the intent named that it finds switched; one switched by nobody's intent is
+    AlreadySet."""
+    journal = tmp_path / "j.jsonl"
+    tenant = scenario.Tenant(clean=True, count=5)
+    session, _ = tenant_session(tenant)
+    with Journal.open(journal, Header(session.target, None, True, None, False)) as book:
+        book.append_intent(1, IDS[:2])
+    for identity in IDS[:3]:  # the killed write switched the first two; someone else the third
+        tenant.mailboxes[identity].cloud_managed = True
+    tenant.mailboxes[IDS[1]].transient_reads = 1  # and the first read of one of them fails: still psbridge's
+    report = rollout(session, journal, retry=item_retry(0.0))
+    assert [(i.outcome, i.before) for i in report.items[:3]] == [("Changed", False)] * 2 + [("AlreadySet", True)]
+    assert report.changed == 4 and report.already_set == 1 and report.items[1].attempts == 2
+
+
+def test_a_timeout_is_kept_by_capping_the_pace() -> None:
+    assert (plan_pacing(100, 0.5).cap_ms, plan_pacing(100, 0.5, 400).cap_ms) == (4000, 2000)
+    assert plan_pacing(10, 0.0, 1).base_ms == 0
+    with pytest.raises(InputError, match=r"timeout \(60s\) cannot hold a batch.*at least 100s"):
+        plan_pacing(100, 0.5, 60)
 
 
 def test_an_answer_that_does_not_match_the_batch_is_unexpected_output(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pytest_mock import MockerFixture
 from structlog.testing import capture_logs
 
 from psbridge import (
@@ -15,6 +16,7 @@ from psbridge import (
     ConnectError,
     InputError,
     ObjectNotFoundError,
+    OperationTimeoutError,
     OutcomeUnknownError,
     RemoteCommandError,
     RetryPolicy,
@@ -155,3 +157,51 @@ def test_transient_remote_errors_retry_only_safe_calls() -> None:
     with pytest.raises(TransientRemoteError):
         s.invoke(Command.cmdlet("New-MoveRequest", idempotent=False, error_rules=rules))
     assert len(transport.calls) == 1
+
+
+class _Clock:
+    """A monotonic clock that moves only when the fake transport spends time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_retries_share_one_deadline_and_none_starts_past_it(mocker: MockerFixture) -> None:
+    """`timeout=5` bounds the call, not each attempt: every attempt takes 2.5 s and fails transiently; the
+    second gets the 2.5 s left, and no third starts (10 were allowed)."""
+    clock = _Clock()
+    mocker.patch("psbridge.session.time", clock)
+
+    def slow(command: Command) -> InvocationResult:
+        clock.now += 2.5
+        raise ConnectError("reset", command_sent=False)
+
+    transport = MockTransport(slow, target="connect01")
+    spy = mocker.spy(transport, "invoke")
+    s = Session(transport=transport, retry=RetryPolicy(attempts=10, total_s=600, initial_s=0, max_wait_s=0, jitter_s=0))
+    with pytest.raises(ConnectError) as caught:
+        s.invoke(Command.cmdlet("Get-Thing"), timeout=5)
+    assert [call.kwargs["timeout"] for call in spy.call_args_list] == [5, 2.5]
+    assert caught.value.attempt == 2
+
+
+@pytest.mark.parametrize(
+    ("idempotent", "sent", "raised"),
+    [(False, True, OutcomeUnknownError), (True, True, OperationTimeoutError), (False, False, OperationTimeoutError)],
+)
+def test_a_write_that_times_out_after_it_was_sent_is_outcome_unknown(
+    idempotent: bool, sent: bool, raised: type[Exception]
+) -> None:
+    """A timed-out call was stopped, but a write may have run before the stop: OutcomeUnknownError (exit 3),
+    not retried. A read, or a write that was never sent, keeps its OperationTimeoutError."""
+    s, transport = session(flaky([OperationTimeoutError("too slow", command_sent=sent, deadline_s=5)] * 3))
+    with pytest.raises(raised) as caught:
+        s.invoke(Command.cmdlet("Set-Thing", idempotent=idempotent))
+    assert caught.value.exit_code == 3  # type: ignore[attr-defined]
+    assert len(transport.calls) == 1
+    if raised is OutcomeUnknownError:
+        assert "may or may not have run" in str(caught.value)
+        assert isinstance(caught.value.__cause__, OperationTimeoutError)

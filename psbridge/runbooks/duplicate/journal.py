@@ -13,7 +13,11 @@ Reading is strict: a line that is not a journal record is an InputError naming i
 torn last line (no newline: the run died while writing it) is dropped, and cut off before anything is
 appended; a file whose only line is torn must be the start of this repair's header, else it is
 refused, never overwritten. A journal of another user or group is refused. The file is locked (POSIX
-advisory lock) while a repair uses it.
+advisory lock) while a repair uses it. A path that is not a regular file (a FIFO, a device) is refused.
+
+Files and writes are the rollout journal's (`psbridge.exchange.journal.open_for_append` and
+`append_durably`): unbuffered, so a failed write (a full disk) is one clear error, cut off again, and
+not raised a second time when the file is closed.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import datetime as dt
 import json
 import os
 from collections.abc import Collection, Iterator
+from io import FileIO
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from psbridge.errors import InputError
+from psbridge.exchange.journal import append_durably, open_for_append
+from psbridge.safeio import read_bytes
 
 try:
     import fcntl
@@ -50,7 +57,7 @@ class RepairJournal:
         self.path, self.user, self.group = path, user, group
         self.known = frozenset(steps)
         self.steps: dict[str, dict[str, Any]] = {}
-        self._handle: IO[bytes] | None = None
+        self._handle: FileIO | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -59,10 +66,7 @@ class RepairJournal:
     ) -> Iterator[RepairJournal]:
         """Open the journal at `path` for writing, or start it."""
         journal = cls(Path(path), user, group, steps)
-        try:
-            handle = journal.path.open("a+b")
-        except OSError as exc:
-            raise InputError(f"cannot open journal {journal.path}: {exc.strerror or exc}") from None
+        handle = open_for_append(journal.path)
         with handle:
             if fcntl is not None:
                 try:
@@ -85,13 +89,9 @@ class RepairJournal:
     ) -> RepairJournal | None:
         """The journal at `path` as it stands, written nothing to; None when there is none yet."""
         journal = cls(Path(path), user, group, steps)
-        try:
-            data = journal.path.read_bytes()
-        except FileNotFoundError:
+        if not os.path.lexists(journal.path):
             return None
-        except OSError as exc:
-            raise InputError(f"cannot read journal {journal.path}: {exc.strerror or exc}") from None
-        journal._load(data)
+        journal._load(read_bytes(journal.path, "journal"))
         return journal
 
     def done(self) -> list[str]:
@@ -153,9 +153,4 @@ class RepairJournal:
     def _write(self, record: dict[str, Any]) -> None:
         if self._handle is None:
             raise InputError(f"journal {self.path} is open for reading only")
-        try:
-            self._handle.write(_encode(record))
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-        except OSError as exc:
-            raise InputError(f"cannot write journal {self.path}: {exc.strerror or exc}") from None
+        append_durably(self._handle, _encode(record), self.path)

@@ -18,7 +18,9 @@ when it starts and when it ends (`RepairJournal`). A resumed repair skips the st
 step runs again, and each step reads the state before it acts, so a step whose outcome is unknown is
 verified rather than repeated (a delta sync is simply started again: that is harmless). Each wait
 (a sync cycle, Exchange Online's state) gives up after `deadline_s`, reading every `poll_s`. A step
-that fails ends the run with a report of the state the user is left in and how to go on.
+that fails ends the run with a report of the state the user is left in and how to go on. So does a
+journal that cannot be written (a full disk): the report still says what was done, the irreversible
+step included, and a re-run verifies the step the journal could not record before it acts.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from psbridge.ad import add_group_member, is_group_member, remove_group_member
@@ -367,34 +369,69 @@ def _execute(run: _Run, book: RepairJournal) -> list[Check]:
         evidence: dict[str, Any] = {}
         if last is not None:
             evidence["resumed"] = f"the last run left this step {last['event']}: its state is read before acting"
-        book.record(step.id, "started")
+        unwritten = _record(book, step.id, "started")
+        if unwritten is not None:  # nothing of this step was done
+            stopped = _stopped(run, book, step, unwritten)
+            return [*checks, *_not_run(STEPS[index:], f"step {step.id} was not started"), stopped]
         try:
             summary = step.run(run)
         except (StepFailed, RemoteCommandError, TransportError) as exc:
-            book.record(step.id, "failed", summary=str(exc), outcome_unknown=isinstance(exc, OutcomeUnknownError))
+            unwritten = _record(
+                book, step.id, "failed", summary=str(exc), outcome_unknown=isinstance(exc, OutcomeUnknownError)
+            )
             checks.append(Check(name=step.check_name, status=Status.FAIL, summary=str(exc), evidence=evidence))
-            for later in STEPS[index + 1 :]:
-                checks.append(
-                    Check(name=later.check_name, status=Status.SKIP, summary=f"not run: step {step.id} failed")
-                )
-            return [*checks, _stopped(run, book, step)]
-        book.record(step.id, "done", summary=summary)
+            return [
+                *checks,
+                *_not_run(STEPS[index + 1 :], f"step {step.id} failed"),
+                _stopped(run, book, step, unwritten),
+            ]
         checks.append(Check(name=step.check_name, status=Status.PASS, summary=summary, evidence=evidence))
+        unwritten = _record(book, step.id, "done", summary=summary)
+        if unwritten is not None:  # done, and the report says so; the journal does not
+            stopped = _stopped(run, book, step, unwritten, done=True)
+            return [*checks, *_not_run(STEPS[index + 1 :], f"step {step.id} is not journaled"), stopped]
     evidence = {"state": run.state(), "journal": str(book.path)}
     return [*checks, Check(name="outcome", status=Status.PASS, summary="repaired: every step done", evidence=evidence)]
 
 
-def _stopped(run: _Run, book: RepairJournal, step: Step) -> Check:
-    """Where the user is left, and how to go on: the same command again, or the step by hand."""
-    state, done = run.state(), book.done()
+def _record(book: RepairJournal, step: str, event: str, **fields: Any) -> str | None:
+    """Journal a step event; the error's text when the journal cannot be written, so the report still goes out."""
+    try:
+        book.record(step, event, **fields)
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+def _not_run(steps: Sequence[Step], why: str) -> list[Check]:
+    return [Check(name=later.check_name, status=Status.SKIP, summary=f"not run: {why}") for later in steps]
+
+
+def _stopped(run: _Run, book: RepairJournal, step: Step, unwritten: str | None = None, *, done: bool = False) -> Check:
+    """Where the user is left, and how to go on: the same command again, or the step by hand. `unwritten`:
+    the journal could not be written; `done`: `step` itself was done (but not journaled)."""
+    state, steps_done = run.state(), book.done()
     member = {True: "in", False: "out of", None: "? in"}[state["member_of_group"]]
+    where_ = f"step {step.id} ({step.name}) was done" if done else f"stopped at step {step.id} ({step.name})"
     summary = (
-        f"stopped at step {step.id} ({step.name}); steps done: {', '.join(done) or 'none'}. Now: {member} "
+        f"{where_}; steps done: {', '.join(steps_done) or 'none'}. Now: {member} "
         f"{run.group} in AD; Exchange Online shows {run.shows()}"
     )
     fix = (
         f"run the same command again (with --yes and --journal {book.path}): it resumes at step {step.id}. Or do "
         f"step {step.id} by hand ({run.fill(step.manual)}), then run it again to go on"
     )
-    evidence = {"state": state, "steps_done": done, "resume_at": step.id, "journal": str(book.path)}
+    evidence: dict[str, Any] = {
+        "state": state,
+        "steps_done": steps_done,
+        "resume_at": step.id,
+        "journal": str(book.path),
+    }
+    if unwritten is not None:
+        summary += f". The journal could not be written: {unwritten}"
+        fix = (
+            f"make the journal writable (free disk space), then run the same command again: it reads the state "
+            f"before it acts, so step {step.id} is verified{', not repeated' if done else ''}"
+        )
+        evidence["journal_error"] = unwritten
     return Check(name="outcome", status=Status.FAIL, summary=summary, evidence=evidence, fix=fix)
