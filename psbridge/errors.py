@@ -98,6 +98,13 @@ class InputError(PsbridgeError, ValueError):
     exit_code = 2
 
 
+class LocalWriteError(PsbridgeError, OSError):
+    """A local file psbridge was writing (a journal, a report) could not be written: a full disk, an I/O
+    error. Exit code 74, sysexits' EX_IOERR. What could be written is whole and readable."""
+
+    exit_code = 74
+
+
 class InteractiveOnlyError(InputError):
     """A cmdlet that opens a sign-in window or prompts: it cannot run over remoting unattended."""
 

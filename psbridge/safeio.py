@@ -6,8 +6,9 @@ journals, identity lists, reports) goes through here, so that three hazards are 
 - a path that is not a regular file: a FIFO blocks the reader forever, a device such as `/dev/zero` never
   ends, and a directory gives an error that names nothing useful;
 - a file far larger than any psbridge writes (`max_bytes`);
-- YAML anchors and aliases. psbridge's own files never use them, and nested aliases make a few kilobytes
-  expand into gigabytes once anything walks the result (the "billion laughs" pattern).
+- YAML aliases (references to an anchor). psbridge's own recordings never use them, and nested aliases make
+  a few kilobytes expand into gigabytes once anything walks the result (the "billion laughs" pattern). An
+  anchor that nothing refers to changes nothing and is accepted; the message names both, as users know them.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class _NoAliasLoader(_Base):  # type: ignore[misc]
 
 
 def load_yaml(text: str) -> Any:
-    """`yaml.safe_load`, refusing anchors and aliases (raises `YamlAliasError`, a `yaml.YAMLError`)."""
+    """`yaml.safe_load`, refusing any alias (raises `YamlAliasError`, a `yaml.YAMLError`)."""
     return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 

@@ -24,7 +24,7 @@ from cli_helpers import Result
 
 from psbridge import __version__
 from psbridge.cli import main as cli_main
-from psbridge.errors import InputError, RemoteCommandError, ReplayError, TransportError
+from psbridge.errors import InputError, LocalWriteError, RemoteCommandError, ReplayError, TransportError
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 HEAVY_MODULES = ("pypsrp", "requests", "cryptography", "psrpcore", "pydantic")
@@ -435,13 +435,14 @@ def test_exit_codes_of_errors_match_the_documented_ones() -> None:
     documented = {int(m) for m in re.findall(r"^\s+(\d+)\s+\S", (cli_main.__doc__ or ""), re.MULTILINE)}
     constants = {
         cli_main.EXIT_OK, cli_main.EXIT_SHORT, cli_main.EXIT_USAGE, cli_main.EXIT_TRANSPORT,
-        cli_main.EXIT_REMOTE, cli_main.EXIT_INTERNAL, cli_main.EXIT_INTERRUPTED,
+        cli_main.EXIT_REMOTE, cli_main.EXIT_INTERNAL, cli_main.EXIT_INTERRUPTED, cli_main.EXIT_LOCAL_WRITE,
     }  # fmt: skip
     assert constants <= documented
     assert InputError.exit_code == cli_main.EXIT_USAGE
     assert ReplayError.exit_code == cli_main.EXIT_USAGE
     assert TransportError.exit_code == cli_main.EXIT_TRANSPORT
     assert RemoteCommandError.exit_code == cli_main.EXIT_REMOTE
+    assert LocalWriteError.exit_code == cli_main.EXIT_LOCAL_WRITE
 
 
 def test_an_error_quoting_a_huge_value_stays_one_readable_line(cli: Any, demo: Path) -> None:

@@ -69,7 +69,7 @@ def test_a_full_disk_while_journaling_a_rollout_is_one_line_and_the_journal_stay
     journal = tmp_path / "j.jsonl"
     mocker.patch("psbridge.exchange.journal.FileIO", full_disk(lambda data: b'"kind":"item"' in data))
     result = rollout(cli, tmp_path, *with_ids(tmp_path, "--journal", journal))
-    line = result.one_line_error(2)
+    line = result.one_line_error(74)
     assert f"cannot write journal {journal}: {ENOSPC}" in line
     # The failed write was cut off again: the header and the batch's intent, whole lines only.
     kinds = [json.loads(text)["kind"] for text in journal.read_text(encoding="utf-8").splitlines()]
@@ -86,7 +86,7 @@ def test_a_full_disk_when_a_journal_is_started_is_one_line(cli: Any, tmp_path: P
     mocker.patch("psbridge.exchange.journal.FileIO", full_disk(lambda data: True))
     assert f"cannot write journal {journal}: {ENOSPC}" in rollout(
         cli, tmp_path, *with_ids(tmp_path, "--journal", journal)
-    ).one_line_error(2)
+    ).one_line_error(74)
     assert journal.read_bytes() == b""  # nothing half-written
 
 
@@ -136,7 +136,7 @@ def test_a_csv_in_a_missing_folder_is_refused_before_anything_runs(cli: Any, tmp
 def test_a_csv_on_a_full_disk_is_refused_before_anything_runs(cli: Any, tmp_path: Path, mocker: Any) -> None:
     journal, table = tmp_path / "j.jsonl", tmp_path / "r.csv"
     mocker.patch("psbridge.cli.exo_rollout.FileIO", full_disk(lambda data: True))
-    line = rollout(cli, tmp_path, *with_ids(tmp_path, "--journal", journal, "--csv", table)).one_line_error(2)
+    line = rollout(cli, tmp_path, *with_ids(tmp_path, "--journal", journal, "--csv", table)).one_line_error(74)
     assert f"cannot write --csv report {table}: {ENOSPC}" in line
     assert not journal.exists() and not table.exists() and os.listdir(tmp_path) == ["ids.txt"]  # no temp file
 
@@ -145,7 +145,7 @@ def test_a_csv_that_fails_after_the_run_still_prints_the_report(cli: Any, tmp_pa
     journal, table = tmp_path / "j.jsonl", tmp_path / "r.csv"
     mocker.patch("psbridge.cli.exo_rollout.FileIO", full_disk(lambda data: b"@contoso.example" in data))
     result = rollout(cli, tmp_path, *with_ids(tmp_path, "--journal", journal, "--csv", table))
-    assert result.code == 2
+    assert result.code == 74
     report = result.json()  # the whole report on stdout
     assert (report["changed"], report["already_set"], len(report["items"])) == (60, 0, len(ROLLBACK))
     assert result.err_lines[-1] == f"psbridge: error: cannot write --csv report {table}: {ENOSPC}"

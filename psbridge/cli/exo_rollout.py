@@ -36,7 +36,7 @@ import click
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.exo import exo_session
 from psbridge.cli.output import emit
-from psbridge.errors import InputError
+from psbridge.errors import InputError, LocalWriteError
 from psbridge.exchange.pacing import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
 
 if TYPE_CHECKING:
@@ -206,16 +206,16 @@ class _CsvReport:
         writer.writerows(rows)
         append_durably(self.handle, text.getvalue().encode("utf-8"), Path(self.path), "--csv report")
 
-    def finish(self, report: RolloutReport) -> InputError | None:
+    def finish(self, report: RolloutReport) -> LocalWriteError | None:
         try:
             rows = [item.model_dump(mode="json", include=set(CSV_COLUMNS)) for item in report.items]
             if rows:
                 self._write(rows)
             os.replace(self.temp, self.path)
-        except InputError as exc:
+        except LocalWriteError as exc:
             return exc
         except OSError as exc:
-            return InputError(f"cannot write --csv report {self.path}: {exc.strerror or exc}")
+            return LocalWriteError(f"cannot write --csv report {self.path}: {exc.strerror or exc}")
         return None
 
 

@@ -19,6 +19,7 @@ Exit codes (stable, documented in the README):
     3  connection, authentication or timeout failure
     4  the remote command failed
    70  an internal error in psbridge (a bug: please report it with -v output)
+   74  a local file (a journal, a report) could not be written: a full disk, an I/O error
   130  interrupted
 
 Errors are one line on stderr; `-v` adds log events, `-vv` also debug events and tracebacks.
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from psbridge.targets import Targets
 
 EXIT_OK, EXIT_SHORT, EXIT_USAGE, EXIT_TRANSPORT, EXIT_REMOTE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
+EXIT_LOCAL_WRITE = 74  # sysexits' EX_IOERR
 # The role whose target a command group uses when neither --host nor --target is given.
 GROUP_ROLES = {"adsync": "connect", "cloudsync": "cloudsync-agent", "exo": "exo", "exchange": "exchange"}
 # Global options -> the ConnectionOptions field each sets (no_tls, ca_file and no_cert_validation: see _flag_values).

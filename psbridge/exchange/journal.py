@@ -38,7 +38,7 @@ from io import FileIO
 from pathlib import Path
 from typing import Any
 
-from psbridge.errors import InputError
+from psbridge.errors import InputError, LocalWriteError
 from psbridge.safeio import regular_file
 
 try:
@@ -69,7 +69,7 @@ def open_for_append(path: Path, what: str = "journal") -> FileIO:
 
 def append_durably(handle: FileIO, data: bytes, path: Path, what: str = "journal") -> None:
     """Append `data` and fsync it. On failure (a full disk) what was written of it is cut off again
-    (best effort) and the error is one InputError line; nothing is left in a buffer to fail again."""
+    (best effort) and the error is one LocalWriteError line; nothing is left in a buffer to fail again."""
     start = os.lseek(handle.fileno(), 0, os.SEEK_END)
     try:
         view = memoryview(data)
@@ -82,7 +82,7 @@ def append_durably(handle: FileIO, data: bytes, path: Path, what: str = "journal
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.ftruncate(handle.fileno(), start)
-        raise InputError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
+        raise LocalWriteError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
 
 
 @dataclasses.dataclass(frozen=True)

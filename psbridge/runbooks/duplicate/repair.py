@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 from psbridge.ad import add_group_member, is_group_member, remove_group_member
 from psbridge.adsync import start_sync_cycle
 from psbridge.adsync.models import NotStartedReason, PolicyType
-from psbridge.errors import ConnectorBusyError, InputError, OutcomeUnknownError, RemoteCommandError, TransportError
+from psbridge.errors import (
+    ConnectorBusyError,
+    InputError,
+    LocalWriteError,
+    OutcomeUnknownError,
+    RemoteCommandError,
+    TransportError,
+)
 from psbridge.exchange import clear_previous_mailbox_info, get_user
 from psbridge.exchange.models import User
 from psbridge.runbooks.duplicate.diagnose import (
@@ -398,7 +405,7 @@ def _record(book: RepairJournal, step: str, event: str, **fields: Any) -> str | 
     """Journal a step event; the error's text when the journal cannot be written, so the report still goes out."""
     try:
         book.record(step, event, **fields)
-    except InputError as exc:
+    except (InputError, LocalWriteError) as exc:
         return str(exc)
     return None
 
