@@ -14,11 +14,11 @@ each session; so two sessions that send the same command must have been answered
 generator checks before it merges them.
 
 Error texts and shapes: EXO V3 messages in the `<ExCode>|<.NET type>|<text>` form and the write-scope text of an
-object synchronized from on-premises, as third-party captures report them [T] (Microsoft documents neither); the
+object synchronized from on-premises, as third-party captures report them (Microsoft documents neither); the
 micro-delay warning of https://support.microsoft.com/kb/2881759. Replies hold only what the scripts send: text
 (`exchange/Get-MailboxIdentities.ps1` writes `[string]` identities, `exchange/Set-CloudManagedBatch.ps1` one
 `ConvertTo-Json -Compress` line per mailbox), so no typed collection appears here. What the jump host's
-exception type is for a REST error (`WriteErrorException` here) could not be confirmed [U].
+exception type is for a REST error (`WriteErrorException` here) is unverified (docs/exchange.md, Errors).
 
     python scripts/make_rollout_scenario.py           write both files
     python scripts/make_rollout_scenario.py --check   exit 1 when either file is out of date

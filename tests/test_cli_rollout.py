@@ -95,7 +95,7 @@ def test_a_terminal_gets_a_progress_bar(cli: Any, tmp_path: Path, monkeypatch: p
         (("--identities", "IDS", "--journal", "J"), "pass --yes to do it, or --dry-run"),
         (("--journal", "J", "--yes"), "--identities FILE (- for stdin) or --filter OPATH"),
         (("--identities", "IDS", "--filter", "IsDirSynced -eq $true", "--journal", "J", "--yes"), "--filter OPATH"),
-        (("--identities", "IDS", "--journal", "J", "--yes", "--batch-size", "500"), "15-minute REST timeout"),
+        (("--identities", "IDS", "--journal", "J", "--yes", "--batch-size", "500"), "15-minute timeout"),
         (("--identities", "EMPTY", "--journal", "J", "--yes"), "no mailbox identities"),
     ],
 )

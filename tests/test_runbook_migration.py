@@ -527,7 +527,7 @@ def test_connect_features_without_a_cloud_sync_counterpart_warn(cli: Any, scenar
     assert found["status"] == "warn"
     assert found["evidence"]["features_without_counterpart"] == ["device writeback", "directory extensions"]
     assert found["summary"].endswith(
-        "in use without one in psbridge's reference: device writeback, directory extensions"
+        "in use without a known Cloud Sync counterpart: device writeback, directory extensions"
     )
 
 

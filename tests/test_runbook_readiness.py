@@ -97,8 +97,8 @@ def remote(user: str, *, emails: Sequence[str] | None = None, primary: str | Non
 
 
 def no_remote(user: str) -> dict[str, Any]:
-    """The on-premises not-found error (exchange.md §8.1, as recorded_sessions/cases/exchange-not-found.yaml);
-    the task after the last comma follows the documented GetMailbox/SetRemoteMailbox pattern [I]."""
+    """The on-premises not-found error (docs/exchange.md, Errors; as recorded_sessions/cases/exchange-not-found.yaml);
+    the task after the last comma follows the GetMailbox/SetRemoteMailbox pattern of the captures (inferred)."""
     return {"command": "Get-RemoteMailbox", "parameters": _identity(user), "errors": [{
         "message": f"The operation couldn't be performed because object '{user}@contoso.example' couldn't be found "
         "on 'DC01.contoso.example'.",
@@ -111,7 +111,10 @@ def no_remote(user: str) -> dict[str, Any]:
 
 
 def agent_installed(version: str | None, *, present: bool = True, copies: int = 1) -> dict[str, Any]:
-    """cloudsync/Get-AgentVersion.ps1 on the agent host, as in the demo's agent.yaml (cloudsync.md §2)."""
+    """cloudsync/Get-AgentVersion.ps1 on the agent host, as in the demo's agent.yaml.
+
+    The registry values are those of docs/cloudsync.md, Provisioning agent.
+    """
     found = {"ServiceName": "AADConnectProvisioningAgent", "ServiceProcessName": "AADConnectProvisioningAgent.exe",
              "InstallDir": "C:\\Program Files\\Microsoft Azure AD Connect Provisioning Agent"}  # fmt: skip
     row = {"properties": {"Present": present, "Version": version, **(found if present else {})}}

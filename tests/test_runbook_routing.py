@@ -1,4 +1,4 @@
-"""`psbridge diagnose routing-domain` and `psbridge.runbooks.routing` (HCW8001, exchange.md §6).
+"""`psbridge diagnose routing-domain` and `psbridge.runbooks.routing` (docs/exchange.md, Routing domain (HCW8001)).
 
 The routing domain's pass, warn and fail; where the tenant name comes from; the directory-sync check's
 pass, fail and "could not be checked" (no Graph), and its failure to read; the documented fix printed,
@@ -174,7 +174,7 @@ def test_a_malformed_tenant_name_is_bad_input(bad: str) -> None:
 def test_accepted_domains_that_cannot_be_read_fail_and_skip_the_sync_check(
     diagnose: Callable[..., tuple[Report, Session]],
 ) -> None:
-    missing_cmdlet = {  # exchange.md §8.2: the cmdlet is not imported or the role is missing (permanent)
+    missing_cmdlet = {  # docs/exchange.md, Errors: the cmdlet is not imported or the role is missing (permanent)
         **accepted(),
         "output": [],
         "terminating_error": {

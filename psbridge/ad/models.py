@@ -1,6 +1,6 @@
 """Typed results of the Active Directory wrappers (the ActiveDirectory module, on the `dc` target).
 
-The reference sheets do not cover the module; what these models read comes from Microsoft's cmdlet
+psbridge's docs/ pages do not cover the module; what these models read comes from Microsoft's cmdlet
 pages (MicrosoftDocs/windows-powershell-docs, docset/winserver2022-ps/activedirectory/):
 - Get-ADUser's default properties (its example 3): DistinguishedName, Enabled, GivenName, Name,
   ObjectClass, ObjectGUID, SamAccountName, SID, Surname, UserPrincipalName; MemberOf on request.

@@ -1,4 +1,4 @@
-"""When is a sync cycle that was just started over? Pure logic: no I/O (adsync.md §4.1 and §6).
+"""When is a sync cycle that was just started over? Pure logic: no I/O (docs/adsync.md, Sync cycle).
 
 `Get-ADSyncConnectorRunStatus` returns nothing for a moment between steps, so one empty answer never
 means "finished". Builds that report `SyncCycleInProgress` are finished once it reads False with

@@ -56,7 +56,8 @@ from psbridge.session import Session
 from psbridge.types import format_timespan
 from psbridge.versions import Version
 
-# `Connector: <name> is busy.` from Start-ADSyncSyncCycle (adsync.md §5): any connector can be the busy one.
+# `Connector: <name> is busy.` from Start-ADSyncSyncCycle (docs/adsync.md, Sync cycle): any connector can be
+# the busy one.
 _BUSY = (
     ErrorRule(ConnectorBusyError, message_contains=" is busy"),
     ErrorRule(ConnectorBusyError, error_id_prefix="System.InvalidOperationException: Connector:"),

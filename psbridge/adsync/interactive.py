@@ -1,7 +1,7 @@
 """ADSync cmdlets that need a person at a keyboard: each function raises InteractiveOnlyError at once.
 
 These cmdlets take `-AADUserName` and open an interactive MSAL sign-in, which a remote runspace cannot
-show (adsync.md §1 rule 9, §8): Get-/Enable-/Disable-ADSyncExportDeletionThreshold, and since
+show (docs/adsync.md, Deletion threshold): Get-/Enable-/Disable-ADSyncExportDeletionThreshold, and since
 2.6.84.0 Set-ADSyncAADCompanyFeature and Set-ADSyncAADPasswordSyncState. Nothing is sent to the
 server; the error names the unattended way to do the same thing. (For reading the threshold,
 `psbridge.adsync.get_export_deletion_threshold` returns the global settings' local mirror.)

@@ -1,4 +1,4 @@
-"""Typed results of the ADSync wrappers (shared/reference/adsync.md)."""
+"""Typed results of the ADSync wrappers (the facts behind them: docs/adsync.md)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class PolicyType(enum.StrEnum):
 
 
 class NotStartedReason(enum.StrEnum):
-    """Why Start-SyncCycle.ps1 did not start a cycle (adsync.md §5 and §9)."""
+    """Why Start-SyncCycle.ps1 did not start a cycle (docs/adsync.md, Sync cycle and Errors)."""
 
     SYNC_CYCLE_DISABLED = "SyncCycleDisabled"  # permanent until someone enables the scheduler
     SCHEDULER_SUSPENDED = "SchedulerSuspended"  # upgrade running or wizard open: back off in minutes
@@ -49,7 +49,7 @@ class GlobalParameter(PSModel):
     scope: str = Field(default="", alias="Scope")
 
 
-# Typed fields of GlobalSettings, read from these parameters (adsync.md §3.1). A build that lacks one
+# Typed fields of GlobalSettings, read from these parameters (docs/adsync.md, Global settings). A build that lacks one
 # leaves the field None.
 _SETTINGS: dict[str, str] = {
     "staging_mode_enabled": "Microsoft.Synchronize.StagingMode",
@@ -124,7 +124,7 @@ class VersionCheck(PSModel):
 
 
 class ExportDeletionThreshold(PSModel):
-    """The accidental-deletion threshold as the server's global settings mirror it (adsync.md §8).
+    """The accidental-deletion threshold as the server's global settings mirror it (docs/adsync.md, Deletion threshold).
 
     This local copy may lag behind the cloud value. The authoritative one is Graph
     `GET /beta/directory/onPremisesSynchronization` -> `configuration.accidentalDeletionPrevention`.
@@ -139,7 +139,10 @@ class ExportDeletionThreshold(PSModel):
 
 
 class Scheduler(PSModel):
-    """Get-ADSyncScheduler (adsync.md §4.1). The last two fields are None on 1.1.x builds, which lack them."""
+    """Get-ADSyncScheduler (docs/adsync.md, Scheduler).
+
+    The last two fields are None on 1.1.x builds, which lack them.
+    """
 
     allowed_sync_cycle_interval: TimeSpan = Field(alias="AllowedSyncCycleInterval")
     currently_effective_sync_cycle_interval: TimeSpan = Field(alias="CurrentlyEffectiveSyncCycleInterval")

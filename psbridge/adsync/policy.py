@@ -1,4 +1,4 @@
-"""What Microsoft's lifecycle says about an Entra Connect Sync version (shared/reference/adsync.md §10).
+"""What Microsoft's lifecycle says about an Entra Connect Sync version (docs/adsync.md, Versions and lifecycle).
 
 Pure data and logic: no I/O. Dates marked third-party come from transcriptions of Microsoft's version
 history page and should be checked against the live page; they are reported as such.
@@ -14,7 +14,8 @@ from psbridge.versions import Version
 
 Severity = Literal["info", "warning", "critical"]
 
-# Required since 30 Sep 2026: older builds stop synchronizing (adsync.md §10.2, verified).
+# Required since 30 Sep 2026: older builds stop synchronizing (verified: Microsoft's hardening notice,
+# https://learn.microsoft.com/entra/identity/hybrid/connect/harden-update-ad-fs-pingfederate).
 REQUIRED_MINIMUM = Version("2.5.79.0")
 REQUIRED_SINCE = dt.date(2026, 9, 30)
 # Hardening deadline of 7 Apr 2025 (2.4.21.0 for non-commercial clouds).
@@ -24,7 +25,8 @@ HARDENING_MINIMUM = Version("2.4.18.0")
 CLOUD_MANAGED_DEFAULT_MINIMUM = Version("2.5.190.0")
 APP_AUTH_MINIMUM = Version("2.5.76.0")
 
-# End of support, as third parties transcribed Microsoft's version history (adsync.md §10.2, [T]).
+# End of support, as third parties transcribed Microsoft's version history (third-party; docs/adsync.md, Versions and
+# lifecycle).
 END_OF_SUPPORT: dict[Version, dt.date] = {
     Version("2.3.8.0"): dt.date(2025, 4, 30),
     Version("2.3.20.0"): dt.date(2025, 4, 30),

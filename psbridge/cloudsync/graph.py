@@ -7,12 +7,12 @@ Beyond the module: any restart scope, provision on demand of one object, the acc
 threshold, and the tenant's directory-sync facts.
 
 Application permissions, least privileged first (the permission tables at
-https://learn.microsoft.com/graph/api/<page>; [I]: inferred):
+https://learn.microsoft.com/graph/api/<page>; docs/cloudsync.md, Graph synchronization API):
 - find the Cloud Sync service principals: `Application.Read.All`;
 - jobs, status, schedule, settings: `Synchronization.Read.All` (or `Application.ReadWrite.OwnedBy`);
 - a job's schema: `CustomSecAttributeProvisioning.Read.All` (least privileged; `Synchronization.Read.All`
   and `Application.ReadWrite.OwnedBy` also grant it; page synchronization-synchronizationschema-get);
-- pause, start, restart, provision on demand, the deletion threshold (secrets; [I] for reading them):
+- pause, start, restart, provision on demand, the deletion threshold (secrets; for reading them, inferred):
   `Application.ReadWrite.OwnedBy` or `Synchronization.ReadWrite.All`;
 - tenant facts: `Organization.Read.All` for the organization; `directory/onPremisesSynchronization` has no
   application permission (delegated `OnPremDirectorySynchronization.Read.All`, Global Administrator only).
@@ -150,7 +150,7 @@ def resume_job(
     poll_s: float = 10.0,
     dry_run: bool = False,
 ) -> JobChange:
-    """Start a job: POST .../start, sent only when it is Paused or in Quarantine, never retried (rule 9).
+    """Start a job: POST .../start, sent only when it is Paused or in Quarantine, never retried (docs/cloudsync.md).
 
     Needs `Synchronization.ReadWrite.All` (or `Application.ReadWrite.OwnedBy`).
     """
@@ -353,7 +353,7 @@ def set_deletion_threshold(
 ) -> DeletionThresholdChange:
     """Set the deletion threshold (`value`: deletes per run are held at value - 1) or turn it on or off.
 
-    Graph replaces every secret on PUT and has no PATCH (rule 8): this reads all keys, changes only
+    Graph replaces every secret on PUT and has no PATCH (docs/cloudsync.md): this reads all keys, changes only
     `DeleteThresholdValue` / `DeleteThresholdEnabled` inside SyncNotificationSettings, and writes every
     key back; it sends nothing when they already match or in a dry run, and reads the result back.
     Needs `Synchronization.ReadWrite.All` (or `Application.ReadWrite.OwnedBy`).

@@ -3,7 +3,7 @@
 The packaged script sends module objects flat, with nested values as compressed JSON text, and raw
 Graph objects (schema, service principals, users) as one JSON document each; the validators below undo
 that. Enum-like values (`code`, `state`, `reason`) stay strings: Graph documents PascalCase, secondary
-texts use other cases, and new values appear (rule 5 of the reference), so compare with `same()`.
+texts use other cases, and new values appear (docs/cloudsync.md), so compare with `same()`.
 """
 
 from __future__ import annotations

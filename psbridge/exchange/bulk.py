@@ -31,7 +31,7 @@ from psbridge.result import ErrorRecordData
 from psbridge.session import Session, classify
 from psbridge.types import OptionalBool
 
-# exchange.md rule 8: "Cmdlets backed by the REST API have a 15-minute timeout". A batch is planned
+# Exchange Online's REST-backed cmdlets time out after 15 minutes (docs/exchange.md). A batch is planned
 # to finish well inside it (see psbridge.exchange.rollout), and this is its deadline.
 REST_TIMEOUT_S = 900.0
 
@@ -81,12 +81,12 @@ class BatchItem(PSModel):
 
     @property
     def error_class(self) -> type[RemoteCommandError] | None:
-        """The RemoteCommandError class the failure maps to (exchange.md §8.2); None unless Failed."""
+        """The RemoteCommandError class the failure maps to (docs/exchange.md); None unless Failed."""
         return classify(self.error_record(), BATCH_ERRORS) if self.outcome == MailboxOutcome.FAILED else None
 
     @property
     def error_type(self) -> str | None:
-        """The exception type the error names: its `|<type>|` segment first (rule 9)."""
+        """The exception type the error names: its `|<type>|` segment first (docs/exchange.md, Errors)."""
         return (exception_type_named(self.error_record()) or None) if self.outcome == MailboxOutcome.FAILED else None
 
     @property

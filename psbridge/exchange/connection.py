@@ -4,7 +4,7 @@ Exchange Online cmdlets run on a Windows jump host that has the ExchangeOnlineMa
 psbridge reaches the host over PSRP and signs in there unattended with app-only authentication: a
 certificate in the host's store (`-AppId -CertificateThumbprint -Organization`), or the host's managed
 identity. `connect_exchange_online` registers the sign-in as the session's per-runspace setup, so it
-runs once per runspace (repeated connects leak memory, exchange.md rule 7), again after a reopen, and
+runs once per runspace (repeated connects leak memory: docs/exchange.md), again after a reopen, and
 `Disconnect-ExchangeOnline -Confirm:$false` runs when the session closes.
 """
 
@@ -23,7 +23,7 @@ from psbridge.session import Session
 _ORGANIZATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\.onmicrosoft\.(com|us|de|cn)$")
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 
-# What Connect-ExchangeOnline reports when app-only sign-in fails (exchange.md section 2.1).
+# What Connect-ExchangeOnline reports when app-only sign-in fails (docs/exchange.md, Exchange Online sign-in).
 CONNECT_ERRORS = (
     ErrorRule(AccessDeniedError, message_contains="isn't supported in this scenario"),
     ErrorRule(AccessDeniedError, message_contains="UnAuthorized"),
@@ -113,7 +113,7 @@ _SERVER = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9][A-Za-z0-9.-]*$")  # a DNS name:
 
 def exchange_server_options(host: str, *, https: bool = False, **values: Any) -> ConnectionOptions:
     """Options for an Exchange server's own remoting endpoint: `http(s)://<fqdn>/PowerShell`, the
-    `Microsoft.Exchange` configuration and Kerberos (exchange.md §11; use the FQDN, not an IP).
+    `Microsoft.Exchange` configuration and Kerberos (docs/exchange.md; use the FQDN, not an IP).
 
     Over HTTP, Kerberos encrypts the messages. That runspace is NoLanguage: the wrappers send it plain
     cmdlets only. `values` are further ConnectionOptions fields (username, password, ...).

@@ -61,7 +61,7 @@ def _identity(identity: str) -> str:
 def get_mailbox(session: Session, *, identity: str) -> Mailbox:
     """One Exchange Online mailbox, with IsDirSynced and IsExchangeCloudManaged; wraps Get-Mailbox.
 
-    Prefer a UPN, GUID or address: lookups by name or alias are slow (exchange.md §3.1).
+    Prefer a UPN, GUID or address: lookups by name or alias are slow (docs/exchange.md).
     """
     identity = _identity(identity)
     return one(Mailbox, session.invoke(command("Get-Mailbox", {"Identity": identity})), session, identity)
@@ -104,7 +104,7 @@ def set_mailbox_cloud_managed(
 
     Setting it back to False lets the next sync overwrite cloud values from AD: do that before moving
     a mailbox back on-premises. Identity attributes stay in AD either way. Switch a mailbox only a sync
-    cycle plus 24 hours after its last on-premises Set-RemoteMailbox (exchange.md §4).
+    cycle plus 24 hours after its last on-premises Set-RemoteMailbox (docs/exchange.md).
 
     Raises:
         InputError: enabling it on a mailbox that is not synchronized from on-premises.
@@ -192,7 +192,7 @@ def set_mailbox_attributes(
     return Change[MailboxAttributes](changed=bool(changes), dry_run=dry_run, before=before, after=after)
 
 
-# -- email addresses (§3.2) -----------------------------------------------------------------------------
+# -- email addresses (docs/exchange.md) -----------------------------------------------------------------
 
 
 def _proxy(address: str) -> str:
@@ -321,7 +321,7 @@ def clear_previous_mailbox_info(
     session: Session, *, identity: str, confirm_irreversible: bool, dry_run: bool = False
 ) -> Change[User]:
     """Permanently clear a mail user's pointers to an earlier cloud mailbox; wraps
-    Set-User -PermanentlyClearPreviousMailboxInfo (exchange.md §5.1).
+    Set-User -PermanentlyClearPreviousMailboxInfo (docs/exchange.md, Mailboxes and recipients).
 
     IRREVERSIBLE: the earlier mailbox can no longer be reconnected and its content is lost, including a
     soft-deleted mailbox. `confirm_irreversible=True` is required unless `dry_run`. Refused unless the

@@ -1,6 +1,6 @@
 """Listing Exchange Online mailboxes at scale: page by page, each page its own pipeline.
 
-Get-Mailbox has no continuation token (exchange.md §3.1), and a Session call returns only when its
+Get-Mailbox has no continuation token (docs/exchange.md), and a Session call returns only when its
 pipeline ends. So the packaged script runs Get-Mailbox once, projects each mailbox to the modelled
 fields as it arrives, keeps the rows in the jump host's runspace and sends them a page at a time:
 the first mailbox reaches Python after one page has been deserialized, not after the whole tenant.
@@ -25,7 +25,7 @@ ResultSize = int | str
 
 
 def result_size_value(result_size: ResultSize) -> int | str:
-    """`Unlimited` or a positive count: -ResultSize is always passed explicitly (exchange.md rule 5)."""
+    """`Unlimited` or a positive count: -ResultSize is always passed explicitly (docs/exchange.md)."""
     if isinstance(result_size, str):
         if result_size.strip().lower() == "unlimited":
             return "Unlimited"
@@ -72,7 +72,7 @@ class MailboxListing:
 
     @property
     def truncated(self) -> bool:
-        """Whether -ResultSize cut the listing short: Exchange says so only in a warning (§3.1)."""
+        """Whether -ResultSize cut the listing short: Exchange says so only in a warning (docs/exchange.md)."""
         return any(is_truncation_warning(w) for w in self.warnings)
 
     def __iter__(self) -> Iterator[Mailbox]:

@@ -1,8 +1,8 @@
-"""Typed results of the Exchange Online and Exchange Server wrappers (shared/reference/exchange.md).
+"""Typed results of the Exchange Online and Exchange Server wrappers (the facts behind them: docs/exchange.md).
 
 Recipient types are str-based enums that keep a value they do not know (Microsoft adds types, e.g.
 the cloud-only GuestMailUser): an unknown value becomes a member of its own instead of failing.
-Fields accept both wire shapes exchange.md §9 describes: projected flat objects from the jump host,
+Fields accept both wire shapes docs/exchange.md describes: projected flat objects from the jump host,
 and full objects from the on-premises `Microsoft.Exchange` endpoint (EmailAddresses as a list, an
 `<Obj>` wrapping a list, or a single string; ADObjectId as its text).
 """
@@ -37,7 +37,7 @@ class OpenStrEnum(enum.StrEnum):
 
 
 class RecipientType(OpenStrEnum):
-    """`RecipientType` (exchange.md §5)."""
+    """`RecipientType` (docs/exchange.md, Mailboxes and recipients)."""
 
     INVALID = "Invalid"
     USER = "User"
@@ -59,7 +59,7 @@ class RecipientType(OpenStrEnum):
 
 
 class RecipientTypeDetails(OpenStrEnum):
-    """`RecipientTypeDetails` names as cmdlets return them (exchange.md §5), plus the cloud-only names
+    """`RecipientTypeDetails` names as cmdlets return them (docs/exchange.md), plus the cloud-only names
     of the docs' valid-value lists."""
 
     USER_MAILBOX = "UserMailbox"
@@ -110,7 +110,7 @@ class RecipientTypeDetails(OpenStrEnum):
 
 
 class DomainType(OpenStrEnum):
-    """An accepted domain's `DomainType` (exchange.md §6)."""
+    """An accepted domain's `DomainType` (docs/exchange.md, Routing domain (HCW8001))."""
 
     AUTHORITATIVE = "Authoritative"
     EXTERNAL_RELAY = "ExternalRelay"
@@ -148,7 +148,7 @@ Guid = Annotated[uuid.UUID | None, BeforeValidator(_guid)]
 
 
 def primary_smtp(addresses: tuple[str, ...]) -> str | None:
-    """The address marked `SMTP:` (exchange.md §3.2), without its prefix."""
+    """The address marked `SMTP:` (docs/exchange.md), without its prefix."""
     return next((a[5:] for a in addresses if a.startswith("SMTP:")), None)
 
 
@@ -180,7 +180,7 @@ class Mailbox(Recipient):
     """An Exchange Online mailbox (Get-Mailbox), with its Exchange attributes' source of authority.
 
     `is_exchange_cloud_managed` True: the Exchange attributes of this dir-synced mailbox are managed
-    in Exchange Online; identity attributes stay mastered in AD (exchange.md §4).
+    in Exchange Online; identity attributes stay mastered in AD (docs/exchange.md, Cloud-managed Exchange attributes).
     """
 
     is_dir_synced: Bool = Field(alias="IsDirSynced")
@@ -197,14 +197,14 @@ class MailboxAttributes(PSModel):
 class ServerRecipient(Recipient):
     """A mailbox, remote mailbox or mail user on Exchange Server (on-premises Get-Mailbox,
     Get-RemoteMailbox, Get-MailUser): `recipient_type_details` tells which. A remote mailbox is the AD
-    mail user of a cloud mailbox (§7); its `remote_routing_address` points at the tenant routing domain.
+    mail user of a cloud mailbox (docs/exchange.md); its `remote_routing_address` points at the tenant routing domain.
     """
 
     remote_routing_address: Text | None = Field(default=None, alias="RemoteRoutingAddress")
 
 
 class User(PSModel):
-    """A user as Get-User sees it, with the recipient types that tell a mailbox's history (§5)."""
+    """A user as Get-User sees it, with the recipient types that tell a mailbox's history (docs/exchange.md)."""
 
     identity: Text = Field(alias="Identity")
     name: Text = Field(default="", alias="Name")
@@ -220,7 +220,7 @@ class User(PSModel):
 
     @property
     def has_previous_mailbox_info(self) -> bool:
-        """A mail user that still points at an earlier cloud mailbox ("unclean", §5.1)."""
+        """A mail user that still points at an earlier cloud mailbox ("unclean", docs/exchange.md)."""
         return self.recipient_type_details == RecipientTypeDetails.MAIL_USER and (
             self.previous_recipient_type_details is not None
         )
@@ -230,7 +230,7 @@ class User(PSModel):
 
 
 class OrganizationConfig(PSModel):
-    """Whether new dir-synced mailboxes get cloud-managed Exchange attributes (exchange.md §4).
+    """Whether new dir-synced mailboxes get cloud-managed Exchange attributes (docs/exchange.md).
 
     Which Get-OrganizationConfig property shows the default is not documented: a property named like
     the switch (`ExchangeAttributesCloudManagedByDefault`) is read first, then the one a runbook cites
@@ -257,7 +257,7 @@ class OrganizationConfig(PSModel):
 
 
 class AcceptedDomain(PSModel):
-    """An accepted domain (Get-AcceptedDomain, exchange.md §6)."""
+    """An accepted domain (Get-AcceptedDomain, docs/exchange.md)."""
 
     name: Text = Field(default="", alias="Name")
     domain_name: Text = Field(alias="DomainName")

@@ -1,11 +1,11 @@
 """How big a rollout batch is and how fast it writes: the defaults, the budget, adaptive pacing.
 
-From shared/reference/exchange.md:
+From docs/exchange.md, Bulk changes and throttling:
 - `DEFAULT_PACE_S` 0.5: Microsoft's micro-delay workaround sleeps 500 ms after each Set-Mailbox
-  (§8.2, KB2881759). The batch script sleeps that long on the jump host after every write.
-- `DEFAULT_BATCH_SIZE` 100: rule 8 wants bulk writes in chunks that finish well inside the REST
+  (KB2881759). The batch script sleeps that long on the jump host after every write.
+- `DEFAULT_BATCH_SIZE` 100: bulk writes go in chunks that finish well inside the REST
   API's 15-minute timeout. At an assumed `EST_ITEM_S` of REST time per mailbox (one Get-Mailbox and
-  one Set-Mailbox, [I]) plus the pace, 100 mailboxes take about 4 minutes, and a batch is planned to
+  one Set-Mailbox, our estimate) plus the pace, 100 mailboxes take about 4 minutes, and a batch is planned to
   take at most `BATCH_BUDGET_S`, 10 minutes; `plan()` refuses settings that would not fit.
   Fewer, larger batches mean fewer round trips; smaller ones, a finer journal and progress.
 - Adaptive pacing: micro-delay warnings ("by design ... safely ignore", but a sign to slow down)
@@ -57,6 +57,6 @@ def plan(batch_size: int, pace_s: float) -> Pacing:
         raise InputError(
             f"a batch of {batch_size} at a pace of {pace_s:g}s would run about "
             f"{batch_size * (pace_s + EST_ITEM_S) / 60:.0f} minutes: keep batch size x (pace + {EST_ITEM_S:g}s) "
-            f"within {BATCH_BUDGET_S:g}s, well inside the 15-minute REST timeout (exchange.md rule 8)"
+            f"within {BATCH_BUDGET_S:g}s, well inside the 15-minute timeout of Exchange Online's REST cmdlets"
         )
     return Pacing(round(pace_s * 1000), round(cap_s * 1000))

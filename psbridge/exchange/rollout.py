@@ -21,15 +21,15 @@ What the report says is what psbridge did, checked at the server in the reliabil
 
 Retries:
 - A mailbox that failed transiently (throttling, a domain-controller change, a replication delay:
-  exchange.md §8.2, classified by `EXO_ERRORS`) goes into a later batch of retries, after an
-  exponential backoff with jitter (`DEFAULT_ITEM_RETRY`), at most `retry.attempts` times per run;
+  docs/exchange.md, Bulk changes and throttling, classified by `EXO_ERRORS`) goes into a later batch of
+  retries, after an exponential backoff with jitter (`DEFAULT_ITEM_RETRY`), at most `retry.attempts` times per run;
   one still failing after that is Unfinished, and a re-run tries it again.
 - A permanent failure is recorded and the rollout goes on.
 - A read lost in transit is sent again under the Session's own bounded retry policy.
 - A failure no mailbox can get past (a cmdlet missing on the jump host, the sign-in gone) stops the
   rollout with its error; that batch's mailboxes are not recorded, so a re-run does them.
 
-Deadlines: every pipeline gets `timeout` (by default the REST API's 15 minutes, exchange.md rule 8).
+Deadlines: every pipeline gets `timeout` (by default the REST API's 15 minutes, docs/exchange.md).
 A shorter one must leave room for the batch's pauses: `batch_size` x pace at most half of it, else
 the rollout refuses to start, and adaptive pacing never slows a batch past that.
 """

@@ -1,13 +1,13 @@
-"""How Exchange reports errors and warnings, and how psbridge reads them (exchange.md §8).
+"""How Exchange reports errors and warnings, and how psbridge reads them (docs/exchange.md, Errors).
 
-`EXO_ERRORS` classifies error records of Exchange Online and Exchange Server cmdlets. Per exchange.md
-rule 9, the exception type comes from the `|<ExceptionType>|` segment of an EXO V3 message first
+`EXO_ERRORS` classifies error records of Exchange Online and Exchange Server cmdlets. The
+exception type comes from the `|<ExceptionType>|` segment of an EXO V3 message first
 (`<ExCode>|<.NET type>|<text>`, the Ex code may be empty), then from CategoryInfo's reason
 (`... [Get-Mailbox], ManagementObjectNotFoundException`); the `Ex...` code is never used. A few
 texts are specific enough to win over the type: the write-scope error of an attribute mastered
 on-premises, and the not-found that is really a replication delay.
 
-`opath_filter` is the one place an OPATH filter is built from values (rule 4). `micro_delays` finds
+`opath_filter` is the one place an OPATH filter is built from values. `micro_delays` finds
 the micro-delay throttling warnings, which are not errors: a caller that writes in bulk paces on them.
 """
 
@@ -30,7 +30,7 @@ from psbridge.errors import (
 )
 from psbridge.result import ErrorRecordData
 
-# `Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|text` (§8.1).
+# `Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|text` (docs/exchange.md, Errors).
 _SEGMENT = re.compile(r"^\s*(?:Ex[0-9A-Fa-f]*)?\|([A-Za-z_][\w.`+]*)\|")
 
 
@@ -65,19 +65,19 @@ SOURCE_OF_AUTHORITY = (
 
 # Order matters: the first rule that matches decides.
 EXO_ERRORS: tuple[ErrorRule, ...] = (
-    # §4.1: an attribute mastered in on-premises AD. Never the bare write-scope phrase (RBAC, licences).
+    # An attribute mastered in on-premises AD. Never the bare write-scope phrase (RBAC, licences).
     ErrorRule(
         SyncedObjectError,
         message_contains="is being synchronized from your on-premises organization",
         note=SOURCE_OF_AUTHORITY,
     ),
-    # §8.2: a not-found that is a replication delay is worth a short retry.
+    # A not-found that is a replication delay is worth a short retry.
     ExchangeErrorRule(TransientRemoteError, named_type=_NOT_FOUND, message_contains="replication delay"),
     # By the exception type the error names (segment first, then reason).
     ExchangeErrorRule(ObjectNotFoundError, named_type=_NOT_FOUND),
     ExchangeErrorRule(TransientRemoteError, named_type="TransientDALException"),
     ExchangeErrorRule(TransientRemoteError, named_type="ADServerSettingsChangedException"),
-    # By text (§8.1, §8.2), for errors that name no useful type.
+    # By text (docs/exchange.md, Errors), for errors that name no useful type.
     ErrorRule(ObjectNotFoundError, message_contains="matches multiple entries"),
     ErrorRule(ObjectNotFoundError, message_contains="Couldn't find object"),
     ErrorRule(ObjectNotFoundError, message_contains="The specified mailbox Identity:"),
@@ -115,7 +115,7 @@ def micro_delays(warnings: Iterable[str]) -> tuple[float, ...]:
 
 
 def is_truncation_warning(text: str) -> bool:
-    """Whether a warning says that -ResultSize cut the result short (§3.1)."""
+    """Whether a warning says that -ResultSize cut the result short (docs/exchange.md)."""
     return any(marker in text for marker in _TRUNCATED)
 
 
@@ -145,7 +145,7 @@ def _opath_value(value: OpathValue) -> str:
 
 
 def opath_filter(template: str, *values: OpathValue) -> str:
-    """An OPATH filter: each `{}` in `template` becomes one value, quoted for OPATH (exchange.md rule 4).
+    """An OPATH filter: each `{}` in `template` becomes one value, quoted for OPATH (docs/exchange.md).
 
     Text, GUIDs and enums go in single quotes with `'` doubled; True, False and None become `$true`,
     `$false` and `$null`; integers stay bare. The result is the filter itself, to bind as the
@@ -165,7 +165,7 @@ def opath_filter(template: str, *values: OpathValue) -> str:
 
 
 def powershell_literal(filter_text: str) -> str:
-    """The filter as a PowerShell string literal (exchange.md rule 4): in double quotes, or in single
+    """The filter as a PowerShell string literal (docs/exchange.md): in double quotes, or in single
     quotes (inner `'` doubled) when it holds `$` (`$true`, `$false`, `$null`), a backtick or `"`,
     which a double-quoted string would expand or end."""
     if any(ch in filter_text for ch in '$`"' + _TYPOGRAPHIC_QUOTES):
@@ -173,7 +173,7 @@ def powershell_literal(filter_text: str) -> str:
     return f'"{filter_text}"'
 
 
-# -- attribute-level source of authority (§4) ---------------------------------------------------------
+# -- attribute-level source of authority (docs/exchange.md) ---------------------------------------------
 
 # Mastered in AD even for a cloud-managed mailbox: change them on-premises.
 IDENTITY_ATTRIBUTES = frozenset(

@@ -4,8 +4,8 @@ an Exchange server's own endpoint.
 On the jump host, `exchange/Invoke-ExchangeCommand.ps1` takes the cmdlet from a fixed set and its
 arguments as a hashtable (bound by PSRP, never pasted into text), and projects the output to the
 modelled fields; see its header. The `Microsoft.Exchange` endpoint of an Exchange server is a
-NoLanguage runspace (exchange.md rule 10): there, only `Command.cmdlet` is sent, and the full objects
-are read by the same models.
+NoLanguage runspace (docs/exchange.md, Exchange Server endpoint): there, only `Command.cmdlet` is sent,
+and the full objects are read by the same models.
 """
 
 from __future__ import annotations

@@ -47,7 +47,8 @@ _SYNC_WRITE = Requirement("Synchronization.ReadWrite.All", _OWNED_BY)
 # (methods or None for any, pattern on the path without the /v1.0 or /beta prefix, lower case)
 _TABLE: tuple[tuple[frozenset[str] | None, re.Pattern[str], Requirement], ...] = (
     (None, re.compile(r"^/directory/onpremisessynchronization(/|$)"), _ONPREM),
-    # The secrets hold credentials: reading them needs the write permission too [I].
+    # The secrets hold credentials: reading them needs the write permission too (inferred; docs/cloudsync.md,
+    # Graph synchronization API).
     (None, re.compile(r"^/serviceprincipals/[^/]+/synchronization/secrets(/|$)"), _SYNC_WRITE),
     (frozenset({"GET"}), re.compile(r"^/serviceprincipals/[^/]+/synchronization/jobs/[^/]+/schema/?$"), _SCHEMA_READ),
     (frozenset({"GET"}), re.compile(r"^/serviceprincipals/[^/]+/synchronization(/|$)"), _SYNC_READ),

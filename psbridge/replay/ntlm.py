@@ -22,15 +22,15 @@ The Content-Type header names the protocol and the boundary. The signature and s
 context's `wrap_winrm`/`unwrap_winrm`.
 
 pyspnego's NTLM acceptor takes its users only from the file named by the `NTLM_USER_FILE` environment
-variable. It reads that variable when a context is created and again when it checks the Authenticate
-message (`spnego/_ntlm.py` in pyspnego 0.12). `spnego.server(credentials=...)` is for Kerberos on
-Windows only. So `Acceptor` gives it a file that never touches a disk: on Linux an anonymous memory
-file (`os.memfd_create`), named `/proc/self/fd/N`, which no other user can open and which vanishes
-with the process, even after SIGKILL. The file holds the user's NT and LM hashes in the smbpasswd
-format pyspnego reads (`DOMAIN\\USER:0:LM:NT:[U]:LCT-0`), computed with pyspnego's own MD4 (OpenSSL 3 no
-longer provides it), never the password. `Acceptor` sets the variable only around those two calls,
-under a process-wide lock, and then restores whatever value it had before. A user containing `:` or
-a line break cannot be written in that format and is refused.
+variable. It reads that variable when a context is created and again when it checks the Authenticate message
+(`spnego/_ntlm.py` in pyspnego 0.12). `spnego.server(credentials=...)` is for Kerberos on Windows only. So
+`Acceptor` gives it a file that never touches a disk: on Linux an anonymous memory file (`os.memfd_create`),
+named `/proc/self/fd/N`, which no other user can open and which vanishes with the process, even after SIGKILL.
+The file holds the user's NT and LM hashes in the smbpasswd format pyspnego reads
+(`DOMAIN\\USER:0:LM:NT:<flags>:LCT-0`, the flags `U` in brackets), computed with pyspnego's own MD4 (OpenSSL 3
+no longer provides it), never the password. `Acceptor` sets the variable only around those two calls, under a
+process-wide lock, and then restores whatever value it had before. A user containing `:` or a line break
+cannot be written in that format and is refused.
 
 Where there is no memfd (not Linux), the hashes go to a mode 0600 file in a 0700 temporary
 directory named with the process id, removed by `close`, at interpreter exit, and, when a process
@@ -60,6 +60,7 @@ from spnego import ContextProxy
 from spnego.exceptions import SpnegoError
 
 USER_FILE_ENV = "NTLM_USER_FILE"
+_NORMAL_USER = "U"  # the smbpasswd account flag of an ordinary user account
 SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 BOUNDARY = "Encrypted Boundary"
 CONTENT_TYPE = f'multipart/encrypted;protocol="{SPNEGO_PROTOCOL}";boundary="{BOUNDARY}"'
@@ -89,7 +90,7 @@ class Acceptor:
         from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
 
         try:
-            entry = f"{user}:0:{lmowfv1(password).hex()}:{ntowfv1(password).hex()}:[U]:LCT-0\n".encode()
+            entry = f"{user}:0:{lmowfv1(password).hex()}:{ntowfv1(password).hex()}:[{_NORMAL_USER}]:LCT-0\n".encode()
         except UnicodeEncodeError:
             raise ValueError("the NTLM replay password is not valid text (it cannot be encoded)") from None
         self._fd: int | None = None

@@ -58,7 +58,7 @@ ASSEMBLIES = {"System.String": MSCORLIB, "System.Guid": MSCORLIB, "Microsoft.Exc
 
 
 def multi_valued_property(element: str) -> tuple[str, ...]:
-    """Exchange's ``MultiValuedProperty`1[[T]]`` chain for an element type named in `ASSEMBLIES`."""
+    """Exchange's ``MultiValuedProperty`1[[<element type>]]`` chain for an element type named in `ASSEMBLIES`."""
     if element not in ASSEMBLIES:
         raise ValueError(f"no assembly known for {element!r}: write the type names out")
     return (

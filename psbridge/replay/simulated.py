@@ -15,10 +15,10 @@ rule, fail it when the value is missing or the read returns nothing, skip it whe
 desired state, else Set-Mailbox), and counting per mailbox every write it was asked for and every
 Set-Mailbox it made, so a test can check at the server's side both "nothing set twice" and that a
 report's outcomes are what the server did. Error texts and shapes: EXO V3
-`<ExCode>|<.NET type>|<text>` messages as third-party captures report them [T] (Microsoft documents
+`<ExCode>|<.NET type>|<text>` messages as third-party captures report them (Microsoft documents
 none); replies are what the scripts send, text lines (a `[string]` identity, a `ConvertTo-Json
 -Compress` line), so they carry no typed collection. The jump host's exception type for a REST error
-(`WriteErrorException` here) could not be confirmed [U].
+(`WriteErrorException` here) is unverified (docs/exchange.md, Errors).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ ERRORS: dict[str, dict[str, str]] = {
 }
 TRANSIENT_KINDS = ("dc-change", "dal", "http-429")
 
-# EXO V3's FullyQualifiedErrorId [T]: server, request and time, then Write-ErrorMessage.
+# EXO V3's FullyQualifiedErrorId as third parties captured it: server, request and time, then Write-ErrorMessage.
 ERROR_ID = (
     "[Server=CY4PR15MB2345,RequestId=6c1d7e0a-3b5f-4e2a-9d8c-1f0b2a3c4d5e,TimeStamp=Wed, 25 Nov 2026 14:00:00 GMT],"
     "Write-ErrorMessage"

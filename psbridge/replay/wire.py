@@ -45,7 +45,7 @@ STATE_DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandSta
 STATE_RUNNING = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"
 POWERSHELL_URI_PREFIX = "http://schemas.microsoft.com/powershell/"
 
-# WSMan fault codes (psrp.md section 6).
+# WSMan fault codes (docs/psrp.md, Errors and faults).
 FAULT_OPERATION_TIMEOUT = 2150858793
 FAULT_SHELL_NOT_FOUND = 2150858843
 

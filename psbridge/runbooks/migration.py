@@ -16,21 +16,21 @@ provisioning agent's host (`cloudsync-agent`) and Microsoft Graph app-only (`gra
    fails, naming its nearest existing parent (one lookup per parent OU, walking up the DN: it shows which
    part is wrong; no wrapper lists an OU's children, so no sibling is suggested by name) and how to list
    the OUs there. Only the OUs given are checked: Connect's
-   own OU filter is in its AD connector's partition scope (`ConnectorPartitionScope`, adsync.md §8 [T]),
+   own OU filter is in its AD connector's partition scope (`ConnectorPartitionScope`, known only from third parties),
    which no wrapper reads (Get-Connectors.ps1 projects each partition's DN and Selected only) and whose
-   shape no reference documents, and no reference documents the files of a Get-ADSyncServerConfiguration
-   export either, so the backup is not parsed for it [U]. Each OU is placed in one of the domain
+   shape no public source documents, and none documents the files of a Get-ADSyncServerConfiguration
+   export either (unverified; docs/adsync.md, Connectors and run history, and Export and configuration
+   backup), so the backup is not parsed for it. Each OU is placed in one of the domain
    partitions Connect's AD connectors select (evidence `connect_partition`).
-3. `provisioning-agent` [cloudsync-agent]: the Microsoft Entra provisioning agent is installed and
-   registered on that host (Get-AADCloudSyncToolsInfo answers; it refuses on a host without the agent's
-   registry key or TenantID), at `agent_minimum` or later: 1.1.1107.0 by default, the agent Exchange
-   hybrid writeback needs (cloudsync.md §8 [V]), the highest floor there a Connect Sync feature depends
-   on; the reference gives no general support floor, so it is configurable. The version is read on the
-   agent host (`cloudsync.get_agent_version`: the service executable's file version, found through the
-   agent's registry key): Get-AADCloudSyncToolsInfo has no version property, and Graph's on-premises
-   agents (beta `onPremisesPublishingProfiles/{id}/agents`) have none and allow no application
-   permission. When the host cannot tell, `agent_version` gives it; without either the check warns and
-   says where to read it.
+3. `provisioning-agent` [cloudsync-agent]: the Microsoft Entra provisioning agent is installed and registered
+   on that host (Get-AADCloudSyncToolsInfo answers; it refuses on a host without the agent's registry key or
+   TenantID), at `agent_minimum` or later: 1.1.1107.0 by default, the agent Exchange hybrid writeback needs
+   (verified; docs/cloudsync.md, Features and versions), the highest floor a Connect Sync feature depends on;
+   no public source gives a general support floor, so it is configurable. The version is read on the agent
+   host (`cloudsync.get_agent_version`: the service executable's file version, found through the agent's
+   registry key): Get-AADCloudSyncToolsInfo has no version property, and Graph's on-premises agents (beta
+   `onPremisesPublishingProfiles/{id}/agents`) have none and allow no application permission. When the host
+   cannot tell, `agent_version` gives it; without either the check warns and says where to read it.
 4. `deletion-threshold` [connect, graph]: Connect's export deletion threshold (the global settings'
    mirror, what `get_export_deletion_threshold` reads) against the Cloud Sync configuration's
    (`psbridge.cloudsync.graph.get_deletion_threshold`) for each AD2AADProvisioning job of Connect's AD
@@ -40,8 +40,8 @@ provisioning agent's host (`cloudsync-agent`) and Microsoft Graph app-only (`gra
 5. `plan`: what will change: the OUs moving into Cloud Sync's scope, the deletion threshold that applies
    afterwards, the schedule (Connect's effective interval against the Cloud Sync job's, 2 minutes in
    Microsoft's example job), and the Connect features in use with their Cloud Sync counterpart where
-   cloudsync.md names one. A feature in use that the reference gives no counterpart for warns [U]:
-   check Microsoft's documentation before migrating.
+   docs/cloudsync.md (Features and versions) names one. A feature in use that no source names a
+   counterpart for warns (unverified either way): check Microsoft's documentation before migrating.
 
 A target that answers with an error is a `fail` check naming it (a Connect server that cannot be read
 is one `connect-configuration` check in place of the last two); an unreachable one raises
@@ -79,24 +79,25 @@ T = TypeVar("T")
 RUNBOOK = "cloud-sync-migration"
 EXPORT_GLOB = "psbridge-adsync-export-*.zip"
 PROVISIONING_TEMPLATE = "AD2AADProvisioning"
-CLOUD_SYNC_EXAMPLE_INTERVAL = dt.timedelta(minutes=2)  # PT2M, Microsoft's example job (cloudsync.md §5.2)
+CLOUD_SYNC_EXAMPLE_INTERVAL = dt.timedelta(minutes=2)  # PT2M, Microsoft's example job (docs/cloudsync.md)
 
-# Connect features in use (global settings, adsync.md §3.1) and their Cloud Sync counterpart as cloudsync.md
-# names it; None: the reference names none [U].
+# Connect features in use (global settings, docs/adsync.md) and their Cloud Sync counterpart as
+# docs/cloudsync.md (Features and versions) names it; None: no public source names one (unverified).
 _FEATURES: dict[str, tuple[str, str | None]] = {
-    "password_hash_sync": ("password hash sync", "the AD2AADPasswordHash job (cloudsync.md §5)"),
+    "password_hash_sync": ("password hash sync", "the AD2AADPasswordHash job"),
     "exchange_hybrid": (
         "Exchange hybrid writeback",
-        "the AAD2ADExchangeHybridWriteback job, agent 1.1.1107.0 or later (cloudsync.md §5, §8)",
+        "the AAD2ADExchangeHybridWriteback job, agent 1.1.1107.0 or later "
+        "(https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/exchange-hybrid)",
     ),
     "group_writeback": (
         "group writeback",
-        "group provisioning to AD, agent 1.1.1370.0 or later, a preview when introduced (cloudsync.md §8)",
+        "group provisioning to AD, agent 1.1.1370.0 or later, a preview when introduced",
     ),
     "user_writeback": ("user writeback", None),
     "device_writeback": ("device writeback", None),
 }
-_FLAGS: dict[str, str] = {  # other global parameters that are on when "True" (adsync.md §3.1)
+_FLAGS: dict[str, str] = {  # other global parameters that are on when "True" (docs/adsync.md)
     "Microsoft.OptionalFeature.DeviceWriteUp": "device write-up",
     "Microsoft.OptionalFeature.DirectoryExtension": "directory extensions",
     "Microsoft.OptionalFeature.ExchangeMailPublicFolder": "Exchange mail public folders",
@@ -435,7 +436,7 @@ def laxer(connect: ExportDeletionThreshold, cloud_enabled: bool, cloud_value: in
     """Whether Cloud Sync's threshold would let more deletions through than Connect's; None when Connect's is unknown.
 
     Off is laxer than on; two thresholds that are on compare by value (Cloud Sync holds a run at
-    `value - 1` deletions, cloudsync.md §6, so an equal value is not laxer).
+    `value - 1` deletions, docs/cloudsync.md, Jobs, quarantine and schedules, so an equal value is not laxer).
     """
     if connect.enabled is None or (connect.enabled and connect.threshold is None):
         return None
@@ -532,8 +533,9 @@ def _plan(state: _Connect, scope: Sequence[Check], cloud_side: _CloudSide) -> Ch
     if unknown:
         return Check(
             name="plan", status=Status.WARN, target="connect", evidence=evidence,
-            summary=f"{summary}; in use without one in psbridge's reference: {', '.join(unknown)}",
-            fix="check Microsoft's Cloud Sync documentation for these before migrating [U]",
+            summary=f"{summary}; in use without a known Cloud Sync counterpart: {', '.join(unknown)}",
+            fix="check Microsoft's Cloud Sync documentation for these before migrating: "
+            "https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/what-is-cloud-sync",
         )  # fmt: skip
     return Check(name="plan", status=Status.PASS, target="connect", evidence=evidence, summary=summary)
 

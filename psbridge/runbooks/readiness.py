@@ -4,15 +4,16 @@ Five checks, across the Connect server (`connect`), the Cloud Sync agent's host 
 one is in use), Exchange Online (`exo`) and Exchange Server (`exchange`):
 
 1. `connect-version`: the Entra Connect Sync version against the cloud-managed floor (configurable:
-   2.5.190.0 by default, 2.5.76.0 in the preview text, unconfirmed by Microsoft, adsync.md §10.3 [I])
+   2.5.190.0 by default, 2.5.76.0 in the preview text, unconfirmed by Microsoft; docs/adsync.md, Versions
+   and lifecycle)
    and the hard floor 2.5.79.0 (required since 30 Sep 2026), with the end of support as of `today`
-   (the third-party transcription of Microsoft's version history, adsync.md §10.2 [T]).
+   (the third-party transcription of Microsoft's version history, same section).
 2. `cloud-sync-agent`, when a Cloud Sync agent is in use: writeback of Exchange attributes needs the
-   provisioning agent at 1.1.1107.0 or later (cloudsync.md §8). Its version is the file version of the
-   agent's service program (`psbridge.cloudsync.get_agent_version`, on the `cloudsync-agent` target):
-   neither Get-AADCloudSyncToolsInfo nor Graph reports it.
+   provisioning agent at 1.1.1107.0 or later (docs/cloudsync.md, Features and versions). Its version is the
+   file version of the agent's service program (`psbridge.cloudsync.get_agent_version`, on the
+   `cloudsync-agent` target): neither Get-AADCloudSyncToolsInfo nor Graph reports it.
 3. `organization-default`: whether new dir-synced mailboxes get cloud-managed Exchange attributes
-   (Get-OrganizationConfig; which property shows it is unconfirmed [U], see OrganizationConfig).
+   (Get-OrganizationConfig; which property shows it is unverified, see OrganizationConfig).
 4. `synced-mailboxes`: dir-synced mailboxes, cloud-managed or not; a mix warns and lists the stragglers.
 5. `attribute-drift`: each cloud-managed mailbox against its on-premises remote mailbox; their email
    addresses (compared case-insensitively) and primary SMTP address must agree. One Get-RemoteMailbox
@@ -43,9 +44,9 @@ if TYPE_CHECKING:
     from psbridge.targets import Targets
 
 RUNBOOK = "cloud-managed-readiness"
-# Writeback of Exchange attributes to AD through Cloud Sync (cloudsync.md §8, adsync.md §10.3).
+# Writeback of Exchange attributes to AD through Cloud Sync (docs/cloudsync.md, Features and versions).
 CLOUD_SYNC_WRITEBACK_MINIMUM = Version("1.1.1107.0")
-# Where the agent's InstallDir and ServiceProcessName are (cloudsync.md §2): its version, by hand.
+# Where the agent's InstallDir and ServiceProcessName are (docs/cloudsync.md, Provisioning agent): its version, by hand.
 SHOWN = 5  # mailboxes named in a summary line; the evidence lists them all
 _DIR_SYNCED = "IsDirSynced -eq {}"
 

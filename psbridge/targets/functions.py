@@ -12,7 +12,8 @@ from psbridge.targets.models import Reachability
 # even a restricted NoLanguage one such as Exchange Server's Microsoft.Exchange: a restricted runspace
 # keeps only Exit-PSSession, Get-Command, Get-FormatData, Get-Help, Measure-Object, Out-Default and
 # Select-Object (InitialSessionState.CreateRestricted(RemoteServer)). It is bound as a cmdlet, never sent
-# as script text, which such an endpoint refuses (exchange.md rule 10, psrp.md §6 ScriptsNotAllowed).
+# as script text, which such an endpoint refuses with ScriptsNotAllowed (docs/psrp.md, Endpoints and
+# restricted sessions).
 PROBE = Command.cmdlet("Select-Object")
 
 

@@ -1,6 +1,6 @@
 """The ADSync wrappers over replayed sessions: the demo, the failure cases, and recordings built here.
 
-Recordings built in a test use the same shapes as recorded_sessions/ (shared/reference/adsync.md).
+Recordings built in a test use the same shapes as recorded_sessions/ (docs/adsync.md).
 A command a wrapper should not send is proven unsent by replay itself: it is not in the recording, so
 sending it would raise ReplayMissError.
 """
@@ -238,7 +238,8 @@ def test_set_scheduler_dry_run_computes_after_without_sending(replay_session: Fa
 
 
 def test_set_scheduler_sends_only_what_differs_and_logs_the_warning(replay_session: Factory) -> None:
-    warning = "The sync interval you provided will only become effective after a sync cycle…"  # adsync.md §4.2
+    # The warning Set-ADSyncScheduler writes for a changed interval (docs/adsync.md, Scheduler).
+    warning = "The sync interval you provided will only become effective after a sync cycle…"
     set_spec = {
         "script": "adsync/Set-Scheduler.ps1",
         "parameters": [

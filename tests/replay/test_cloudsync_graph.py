@@ -223,7 +223,7 @@ def test_templates_come_from_the_job_id_and_writeback_service_principals_are_fou
         hashes = graph.get_job(client, template="ad2aadpasswordhash").jobs
 
     assert [(j.template_id, j.reported_template_id, j.service_principal_id) for j in jobs] == [
-        ("AD2AADPasswordHash", "ADDCInPassthrough", "sp-1"),  # rule 6: the id's prefix, not templateId
+        ("AD2AADPasswordHash", "ADDCInPassthrough", "sp-1"),  # the id's prefix, not templateId
         ("Entra2ADExchangeOnlineAttributeWriteback", "Entra2ADExchangeOnlineAttributeWriteback", "sp-2"),
     ]
     assert [j.id for j in hashes] == [HASH_JOB]
@@ -351,7 +351,7 @@ def test_pause_then_start() -> None:
 
 def test_start_is_sent_only_to_a_paused_or_quarantined_job_and_dry_runs_send_nothing() -> None:
     with replaying() as (client, spy):
-        running = graph.resume_job(client, job_id=HEALTHY)  # Active: rule 9, no start
+        running = graph.resume_job(client, job_id=HEALTHY)  # Active: never started again
     with replaying() as (client, spy2):
         preview = graph.suspend_job(client, job_id=HEALTHY, dry_run=True)
 

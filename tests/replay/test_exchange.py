@@ -1,6 +1,6 @@
 """The Exchange wrappers over replayed sessions: the demo, the failure cases, and recordings built here.
 
-Recordings built in a test use the shapes of recorded_sessions/ (shared/reference/exchange.md). What a wrapper
+Recordings built in a test use the shapes of recorded_sessions/ (docs/exchange.md). What a wrapper
 sent is read from the replay server's `keys_seen`; a command it must not send is also proven unsent by replay
 itself (it is not recorded, so sending it would raise ReplayMissError).
 """

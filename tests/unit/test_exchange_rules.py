@@ -44,7 +44,7 @@ def record(message: str, *, reason: str = "", exception_type: str = "System.Exce
     )  # fmt: skip
 
 
-# -- classification (exchange.md §8) -----------------------------------------------------------------------
+# -- classification (docs/exchange.md, Errors) ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_micro_delays_and_truncation() -> None:
     assert not is_truncation_warning(warnings[0])
 
 
-# -- OPATH (rule 4) --------------------------------------------------------------------------------------------------
+# -- OPATH (docs/exchange.md) ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

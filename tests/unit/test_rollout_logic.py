@@ -64,7 +64,7 @@ def rollout(session: Session, journal: Path, **kwargs: Any) -> Any:
 
 def test_plan_refuses_a_batch_that_would_outrun_the_budget() -> None:
     assert (plan(100, 0.5).base_ms, plan(100, 0.5).cap_ms) == (500, 4000)
-    with pytest.raises(InputError, match="15-minute REST timeout"):
+    with pytest.raises(InputError, match="15-minute timeout"):
         plan(250, 0.5)  # 250 x 2.5 s is over 10 minutes
     with pytest.raises(InputError):
         plan(0, 0.5)

@@ -1,6 +1,7 @@
-# Reads the auto-upgrade state with Get-ADSyncAutoUpgrade (adsync.md section 8), cast to string.
-# With -Detail, also the suspension reason: the -Detail output's *Reason* property when it has one,
-# else the global setting Microsoft.OptionalFeature.AutoUpgradeSuspensionReason.
+# Reads the auto-upgrade state with Get-ADSyncAutoUpgrade, cast to string (states and suspension reasons:
+# https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-automatic-upgrade).
+# With -Detail, also the suspension reason: the -Detail output's *Reason* property when it has one, else
+# the global setting Microsoft.OptionalFeature.AutoUpgradeSuspensionReason.
 [CmdletBinding()]
 param(
     [switch]$Detail

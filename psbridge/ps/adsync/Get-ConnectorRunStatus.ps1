@@ -1,5 +1,5 @@
-# Projects Get-ADSyncConnectorRunStatus to flat objects (adsync.md section 6): one per running
-# connector, with RunState cast to string. Nothing at all when the sync engine is idle.
+# Projects Get-ADSyncConnectorRunStatus to flat objects (docs/adsync.md, "Connectors and run history"):
+# one per running connector, with RunState cast to string. Nothing at all when the sync engine is idle.
 [CmdletBinding()]
 param()
 

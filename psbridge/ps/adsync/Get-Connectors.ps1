@@ -1,9 +1,9 @@
-# Projects Get-ADSyncConnector to flat objects (adsync.md section 8). Partitions are nested in the
-# Connector object and lose depth over remoting, so each connector is one Kind='Connector' object,
-# followed by one Kind='Partition' object per partition, which names its connector's Identifier. A
-# connector whose Partitions is $null has no Partition objects (never @($null), which would make one
-# empty partition of it). Selected and IsDomain are sent as the live bools, not cast: a cast would turn
-# a missing value into False.
+# Projects Get-ADSyncConnector to flat objects (docs/adsync.md, "Connectors and run history"). Partitions
+# are nested in the Connector object and lose depth over remoting, so each connector is one
+# Kind='Connector' object, followed by one Kind='Partition' object per partition, which names its
+# connector's Identifier. A connector whose Partitions is $null has no Partition objects (never @($null),
+# which would make one empty partition of it). Selected and IsDomain are sent as the live bools, not
+# cast: a cast would turn a missing value into False.
 [CmdletBinding()]
 param()
 

@@ -1,7 +1,8 @@
-# Projects Get-ADSyncScheduler to one flat object on the Entra Connect server (adsync.md section 4.1).
-# Enums are cast to string here; TimeSpan, DateTime and bool values cross remoting as they are (never
-# cast to [bool], which would turn a missing value into False). 1.1.x builds lack SchedulerSuspended
-# and SyncCycleInProgress: those are $null when absent.
+# Projects Get-ADSyncScheduler to one flat object on the Entra Connect server (the scheduler's settings:
+# https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-feature-scheduler). Enums
+# are cast to string here; TimeSpan, DateTime and bool values cross remoting as they are (never cast to
+# [bool], which would turn a missing value into False). 1.1.x builds lack SchedulerSuspended and
+# SyncCycleInProgress: those are $null when absent.
 [CmdletBinding()]
 param()
 

@@ -1,8 +1,8 @@
-# Changes Entra Connect scheduler settings with Set-ADSyncScheduler (adsync.md section 4.2).
+# Changes Entra Connect scheduler settings with Set-ADSyncScheduler (which settings may be changed:
+# https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-sync-feature-scheduler).
 # psbridge reads the scheduler first and binds only the settings that differ; each one bound here is
-# passed on unchanged. SchedulerSuspended and staging mode are deliberately not offered: Microsoft
-# does not support changing them from automation. A changed interval writes a warning, which
-# psbridge logs.
+# passed on unchanged. SchedulerSuspended and staging mode are deliberately not offered: Microsoft does
+# not support changing them from automation. A changed interval writes a warning, which psbridge logs.
 [CmdletBinding()]
 param(
     [Nullable[bool]]$SyncCycleEnabled,

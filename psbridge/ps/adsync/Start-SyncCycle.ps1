@@ -1,5 +1,5 @@
-# Starts an Entra Connect sync cycle the way adsync.md section 5 recommends: reads the scheduler
-# first and returns one flat object saying whether the cycle started and, if not, why
+# Starts an Entra Connect sync cycle in psbridge's start sequence (docs/adsync.md, "Sync cycle"): reads
+# the scheduler first and returns one flat object saying whether the cycle started and, if not, why
 # (SyncCycleDisabled, SchedulerSuspended or InProgress). A "Connector: <name> is busy." error from
 # Start-ADSyncSyncCycle is not caught: it reaches psbridge as an error record, which raises
 # ConnectorBusyError with the connector's name. The scheduler's flags are compared with -eq $true (a

@@ -1,8 +1,8 @@
-# Reads the Microsoft Entra provisioning agent's installation on this host (cloudsync.md section 2): the
-# agent's registry key, and the file version of its service executable (InstallDir\ServiceProcessName).
-# Reads only; does not import AADCloudSyncTools (which prompts with Read-Host on a host without the agent).
-# One flat object: Present (the key exists), Version (the executable's FileVersion, $null when unknown),
-# ServiceName, InstallDir, ServiceProcessName.
+# Reads the Microsoft Entra provisioning agent's installation on this host (docs/cloudsync.md,
+# "Provisioning agent"): the agent's registry key, and the file version of its service executable
+# (InstallDir\ServiceProcessName). Reads only; does not import AADCloudSyncTools (which prompts with
+# Read-Host on a host without the agent). One flat object: Present (the key exists), Version (the
+# executable's FileVersion, $null when unknown), ServiceName, InstallDir, ServiceProcessName.
 [CmdletBinding()]
 param()
 

@@ -1,8 +1,8 @@
 # Opens a session from the jump host to an Exchange server's own remoting endpoint
-# (http://<server>/PowerShell/, configuration Microsoft.Exchange, Kerberos; exchange.md section 11) and
-# imports its recipient cmdlets with the prefix OnPrem (Get-OnPremMailbox, Get-OnPremRemoteMailbox,
-# Get-OnPremMailUser), so they never shadow the Exchange Online cmdlets of the same names.
-# psbridge runs it once per runspace (psbridge.exchange.connection.connect_exchange_server);
+# (http://<server>/PowerShell/, configuration Microsoft.Exchange, Kerberos; docs/exchange.md, "Exchange
+# Server endpoint") and imports its recipient cmdlets with the prefix OnPrem (Get-OnPremMailbox,
+# Get-OnPremRemoteMailbox, Get-OnPremMailUser), so they never shadow the Exchange Online cmdlets of the
+# same names. psbridge runs it once per runspace (psbridge.exchange.connection.connect_exchange_server);
 # -Disconnect removes the session when psbridge closes.
 #
 # Kerberos from the jump host to the Exchange server is a second hop: the account psbridge signs in

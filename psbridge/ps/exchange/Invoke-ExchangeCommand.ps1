@@ -1,19 +1,20 @@
 # Runs one Exchange cmdlet for psbridge.exchange on the jump host and projects what it returns to flat
-# objects (exchange.md rule 1: objects cross two serialization hops, and nested values would arrive as
-# ToString() text). Runs in Windows PowerShell 5.1 and PowerShell 7.
+# objects (docs/exchange.md, "Serialization and projection": objects cross two serialization hops, and
+# nested values would arrive as ToString() text). Runs in Windows PowerShell 5.1 and PowerShell 7.
 #
 # Exchange Online: in the runspace where psbridge signed in with Connect-ExchangeOnline. Exchange Server
 # through the jump host (-OnPremises): the cmdlets Connect-ExchangeServer.ps1 imported with the prefix
 # OnPrem (Get-OnPremMailbox, ...), so they never shadow the Exchange Online cmdlets of the same name.
 #
-# A Set-* accepts only the parameters listed in $writable (psbridge changes nothing else) and always
-# runs with -Confirm:$false: the remote host cannot prompt (rule 3). Python did the confirming.
+# A Set-* accepts only the parameters listed in $writable (psbridge changes nothing else) and always runs
+# with -Confirm:$false: a remote runspace cannot prompt. Python did the confirming.
 #
 # Paging (-PageSize): the first call runs the cmdlet, projects each object as it arrives (keeping only
 # the modelled fields), keeps the rows in this runspace and sends the first page, then a
 # Psbridge.Exchange.Page marker. While the marker carries a Cursor, a call with -Cursor sends the next
 # page; -Release drops a listing the caller left unfinished. -IsExchangeCloudManaged filters mailboxes
-# here, with Where-Object semantics: the property is not OPATH-filterable (section 3.1).
+# here, with Where-Object semantics: the property is not OPATH-filterable (docs/exchange.md, "Mailboxes
+# and recipients").
 #
 # Scope: psbridge runs every script in a scope of its own, so this script's preferences, helpers and
 # parameters end with the call. The one thing it keeps in the runspace on purpose is the open listings,

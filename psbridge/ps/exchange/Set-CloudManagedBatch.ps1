@@ -1,14 +1,15 @@
-# Sets IsExchangeCloudManaged on a batch of Exchange Online mailboxes in one pipeline (exchange.md
-# section 4): psbridge's bulk rollout sends one batch per call, never one call per mailbox.
+# Sets IsExchangeCloudManaged on a batch of Exchange Online mailboxes in one pipeline (docs/exchange.md,
+# "Cloud-managed Exchange attributes" and "Bulk changes and throttling"): psbridge's bulk rollout sends
+# one batch per call, never one call per mailbox.
 #
 # For each identity, in order: read the mailbox, report AlreadySet when it is in the desired state,
-# WouldChange in a dry run (which only reads), and otherwise run Set-Mailbox -IsExchangeCloudManaged
-# with -Confirm:$false (rule 3: the remote host cannot prompt). A failing mailbox never stops the
-# batch: each identity yields exactly one flat object, Identity (as given), Outcome (Changed,
-# AlreadySet, WouldChange or Failed), Before (the value read, or $null), and for a failure the
-# exception's type and message, FullyQualifiedErrorId and CategoryInfo. psbridge classifies the
-# failure (transient or permanent, section 8.2) with the same rules it uses for every Exchange error
-# record, so there is one classifier.
+# WouldChange in a dry run (which only reads), and otherwise run Set-Mailbox -IsExchangeCloudManaged with
+# -Confirm:$false (a remote runspace cannot prompt). A failing mailbox never stops the batch: each
+# identity yields exactly one flat object, Identity (as given), Outcome (Changed, AlreadySet, WouldChange
+# or Failed), Before (the value read, or $null), and for a failure the exception's type and message,
+# FullyQualifiedErrorId and CategoryInfo. psbridge classifies the failure (transient or permanent;
+# docs/exchange.md, "Errors") with the same rules it uses for every Exchange error record, so there is
+# one classifier.
 #
 # The value read goes through Get-Flag, the rule Invoke-ExchangeCommand.ps1 reads every flag with:
 # text is parsed ('False' is $false), never cast. A mailbox that does not report the value is Failed
@@ -17,12 +18,14 @@
 # or more than one, is Failed too (PsbridgeExchange.MailboxNotRead); every mailbox is read afresh, so
 # nothing read for one identity is ever used for the next.
 #
-# Each object crosses as one line of compressed JSON (rule 1's second form): a string deserializes
-# in a fraction of the time an eight-property object takes in pypsrp, and its shape cannot drift.
+# Each object crosses as one line of compressed JSON (ConvertTo-Json -Compress) rather than as a projected
+# object (docs/exchange.md, "Serialization and projection"): a string deserializes in a fraction of the
+# time an eight-property object takes in pypsrp, and its shape cannot drift.
 #
-# After each write it sleeps PaceMilliseconds, Microsoft's micro-delay workaround (section 8.2);
-# the micro-delay warnings Set-Mailbox writes reach psbridge's warning stream unchanged, and
-# psbridge paces the next batch on them.
+# After each write it sleeps PaceMilliseconds, Microsoft's micro-delay workaround (KB2881759,
+# https://support.microsoft.com/en-us/topic/-micro-delay-applied-warning-or-delays-occur-in-exchange-online-86716b03-53ff-d07f-3b24-b638a9f6b733);
+# the micro-delay warnings Set-Mailbox writes reach psbridge's warning stream unchanged, and psbridge
+# paces the next batch on them.
 #
 # Runs in a scope of its own and leaves nothing behind in the runspace.
 [CmdletBinding()]

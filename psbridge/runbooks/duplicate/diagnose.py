@@ -1,5 +1,5 @@
 """Does a user have a mailbox on Exchange Server and another in Exchange Online? The detection rules of
-exchange.md §5.1, one check each, after one check per side:
+docs/exchange.md (Mailboxes and recipients), one check each, after one check per side:
 
 - `on-premises-mailbox`: Get-Mailbox on Exchange Server, else Get-RemoteMailbox (its ExchangeGuid);
 - `exchange-online-recipient`: Get-User in Exchange Online (RecipientType, RecipientTypeDetails,
@@ -162,7 +162,7 @@ def diagnose_duplicate_mailbox(
     exchange: Session | None = None,
     exchange_via_jump_host: bool | None = None,
 ) -> Report:
-    """Does `user` have a mailbox on Exchange Server and another in Exchange Online? (exchange.md §5.1)
+    """Does `user` have a mailbox on Exchange Server and another in Exchange Online? (docs/exchange.md)
 
     `exo` and `exchange` (else the targets of those roles) are the Exchange Online jump host and Exchange
     Server, read directly or, with `exchange_via_jump_host` (else as the exchange target says), through
@@ -222,7 +222,7 @@ def _guid(user: str, on_premises: ServerRecipient | None, mailbox: Mailbox | Non
         return Check(name=name, status=Status.PASS, summary="the same ExchangeGuid on both sides", evidence=evidence)
     if has_mailbox(on_premises):
         fix = _repair_fix(user)
-    else:  # a remote mailbox carries its cloud mailbox's ExchangeGuid (exchange.md §7)
+    else:  # a remote mailbox carries its cloud mailbox's ExchangeGuid (docs/exchange.md)
         fix = f"on Exchange Server: Set-RemoteMailbox {user} -ExchangeGuid {mailbox.exchange_guid}"
     summary = "the ExchangeGuid differs: two different mailboxes"
     return Check(name=name, status=Status.FAIL, summary=summary, evidence=evidence, fix=fix)
