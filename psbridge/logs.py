@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from psbridge.redaction import redact, secret_forms
+from psbridge.redaction import redact
 
 __all__ = [
     "configure_cli",
@@ -26,7 +26,6 @@ __all__ = [
     "protect",
     "redact_known",
     "redact_tokens",
-    "secret_forms",
 ]
 
 # Bearer tokens and the keys that carry them (AADCloudSyncTools' state object holds both).

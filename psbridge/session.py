@@ -236,12 +236,9 @@ class Session:
         return logs.get_logger(target=self.target)
 
     def _log_streams(self, result: InvocationResult, shown: str, secrets: list[str]) -> None:
-        def clean(text: str) -> str:
-            for secret in secrets:
-                text = text.replace(secret, "<secret>")
-            # Remote text may carry a bearer token (AADCloudSyncTools' state does); the application's
-            # structlog configuration may lack logs.drop_tokens, so redact before logging.
-            return logs.redact_tokens(text)
+        # Remote text may echo a secret (invoke protected this call's) or carry a bearer token (AADCloudSyncTools'
+        # state does); the application's structlog configuration may lack logs.drop_tokens, so redact first.
+        clean = logs.redact_known
 
         log = self._log
         streams = result.streams

@@ -8,11 +8,15 @@ reaches it through pypsrp's real HTTP client, exactly as it would reach a Window
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import socketserver
+import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +35,61 @@ def endpoint(
     *,
     credentials: tuple[str, str] | None = (USER, PASSWORD),
     tls_dir: Path | None = None,
+    tls: ssl.SSLContext | None = None,
     latency_s: float = 0.0,
 ) -> Iterator[http.ReplayHTTPServer]:
-    """Serve `handle` over HTTP (HTTPS with `tls_dir`, where ca.pem is written) until the block ends."""
-    context = http.tls_context(*http.make_certificate(tls_dir)) if tls_dir else None
+    """Serve `handle` over HTTP until the block ends: HTTPS with `tls_dir` (a certificate is made there, and
+    its ca.pem) or with the server context `tls`."""
+    context = http.tls_context(*http.make_certificate(tls_dir)) if tls_dir else tls
     server = http.ReplayHTTPServer(handle, port=0, credentials=credentials, tls=context, latency_s=latency_s)
+    with running(server):
+        yield server
+
+
+@contextlib.contextmanager
+def running(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serve on a daemon thread until the block ends, then shut the server down and close its socket."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def reap(proc: subprocess.Popen[str]) -> None:
+    """Kill a child that is still running and close its pipes (the `finally` of every child a test starts)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, data: Any) -> None:
+    """Answer an HTTP request with `data` as a JSON body."""
+    body = json.dumps(data).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+class JsonReply:
+    """What msal's `http_client` returns (a requests-like response): a status, a JSON text, headers."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status_code = status
+        self.text = json.dumps(body)
+        self.headers: dict[str, str] = {}
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise RuntimeError(self.status_code)
 
 
 def port_of(url: str) -> int:

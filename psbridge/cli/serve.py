@@ -83,6 +83,7 @@ def serve_replay(**p: Any) -> None:
 
 
 def _serve(p: dict[str, Any], handle: Callable[[bytes], tuple[int, bytes]], credentials: Any, context: Any) -> None:
+    from psbridge.options import is_loopback
     from psbridge.replay import http
 
     try:
@@ -94,7 +95,7 @@ def _serve(p: dict[str, Any], handle: Callable[[bytes], tuple[int, bytes]], cred
         raise InputError(f"cannot listen on {p['bind']}:{p['port']}: {exc.strerror or exc}") from None
     except ValueError as exc:  # an NTLM user its user file cannot hold
         raise InputError(str(exc)) from None
-    if not http.is_loopback(p["bind"]):
+    if not is_loopback(p["bind"]):
         click.echo(
             f"psbridge: WARNING: serving recordings on {p['bind']}, not loopback: other machines can reach "
             "this endpoint",

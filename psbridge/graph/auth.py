@@ -14,7 +14,6 @@ is a transient ConnectError that the Graph client retries within that deadline, 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import time
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from psbridge import errors, logs
+from psbridge.options import is_loopback
 from psbridge.transport import tls
 
 TENANT_ENV = "PSBRIDGE_GRAPH_TENANT_ID"
@@ -47,19 +47,12 @@ _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE----
 def base_url(url: str, what: str = "URL") -> str:
     """`url` without a trailing slash, if it is fit to receive a bearer token: https, or http on loopback."""
     parts = urlsplit(url.strip())
-    loopback = parts.hostname == "localhost" or _is_loopback_ip(parts.hostname or "")
+    loopback = is_loopback(parts.hostname or "")
     if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
         raise errors.InputError(f"{what} must be a plain https://host URL, got {url!r}")
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
         raise errors.InputError(f"{what} must use https (plain http only on loopback), got {url!r}")
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def _is_loopback_ip(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class GraphCredentials(BaseModel):

@@ -34,7 +34,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
 
-from psbridge.options import is_loopback as is_loopback  # re-exported: serve-replay's --bind check
 from psbridge.replay import ntlm, wire
 from psbridge.replay.cassette import Cassette, load_all
 from psbridge.replay.server import ReplayServer

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from loopback import JsonReply as Reply
 
 from psbridge import errors
 from psbridge.graph.auth import GraphCredentials, MsalTokenProvider, StaticTokenProvider
@@ -31,17 +31,6 @@ CLIENT_ID = "00000000-0000-0000-0000-00000000c0de"
 SECRET = "cs~Q8x.p7Kd-secret-value-41"  # a fake client secret the tests look for
 PASSWORD = "pfx-pass-Zq81!"  # a fake certificate password the tests look for
 TOKEN_URL = f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
-
-
-class Reply:
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        self.status_code = status
-        self.text = json.dumps(body)
-        self.headers: dict[str, str] = {}
-
-    def raise_for_status(self) -> None:
-        if self.status_code >= 400:
-            raise RuntimeError(self.status_code)
 
 
 class FakeEntra:

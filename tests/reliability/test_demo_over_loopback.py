@@ -27,7 +27,7 @@ import pytest
 from cli_helpers import Result
 from cloudsync_data import HEALTHY, QUARANTINED, TENANT, demo_object
 from helpers import DEMO, REPO
-from loopback import PASSWORD, USER, cli_args, port_of, run_psbridge
+from loopback import PASSWORD, USER, cli_args, port_of, reap, run_psbridge
 
 from psbridge.replay import http
 from psbridge.replay.cassette import load_all
@@ -210,12 +210,7 @@ def _serve_replay(cert_dir: Path | None) -> Iterator[str]:
         assert proc.wait(timeout=10) == 0
         assert "Traceback" not in proc.stderr.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
 
 
 def _endpoint_command(name: str, schema_file: Path, *, tls: bool) -> list[str]:

@@ -129,23 +129,10 @@ def serve() -> Iterator[Serve]:
             if certificate is None:
                 host.watch(stack.enter_context(endpoint(handle, tls_dir=tls_dir)))
             else:  # HTTPS with this certificate and key
-                host.watch(stack.enter_context(_serving(handle, http.tls_context(*certificate))))
+                host.watch(stack.enter_context(endpoint(handle, tls=http.tls_context(*certificate))))
             return host
 
         yield start
-
-
-@contextlib.contextmanager
-def _serving(handle: Handler, context: Any) -> Iterator[http.ReplayHTTPServer]:
-    server = http.ReplayHTTPServer(handle, port=0, credentials=(USER, PASSWORD), tls=context)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def certificate(

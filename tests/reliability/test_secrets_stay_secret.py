@@ -45,7 +45,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,7 +54,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 from helpers import DEMO, cassette
-from loopback import USER, endpoint, port_of
+from loopback import USER, endpoint, port_of, reap, running, send_json
 
 from psbridge import PsbridgeError
 from psbridge.replay import http
@@ -128,14 +127,14 @@ class FakeMicrosoft(BaseHTTPRequestHandler):
         base = f"https://127.0.0.1:{self.server.server_address[1]}"
         if self.path.endswith("/v2.0/.well-known/openid-configuration"):
             tenant = self.path.split("/")[1]
-            self._json(200, {
+            send_json(self, 200, {
                 "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
                 "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
                 "issuer": f"{base}/{tenant}/v2.0",
             })  # fmt: skip
         else:
             message = f"Invalid filter clause near '{quote(self.server.seen)}'"
-            self._json(400, {"error": {"code": "BadRequest", "message": message}})
+            send_json(self, 400, {"error": {"code": "BadRequest", "message": message}})
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
@@ -143,18 +142,10 @@ class FakeMicrosoft(BaseHTTPRequestHandler):
         self.server.seen = sent
         if self.path.startswith("/refuse/"):
             description = f"AADSTS7000215: Invalid client secret provided: {quote_plus(sent)}"
-            self._json(401, {"error": "invalid_client", "error_description": description})
+            send_json(self, 401, {"error": "invalid_client", "error_description": description})
         else:
-            self._json(200, {"access_token": "fake-access-token-1", "token_type": "Bearer", "expires_in": 3600,
+            send_json(self, 200, {"access_token": "fake-access-token-1", "token_type": "Bearer", "expires_in": 3600,
                              "ext_echo": sent})  # fmt: skip
-
-    def _json(self, status: int, data: Any) -> None:
-        body = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
         pass
@@ -166,28 +157,16 @@ def fake_microsoft(cert_dir: Path) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeMicrosoft)
     server.seen = ""  # type: ignore[attr-defined]
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def ntlm_endpoint(path: Path, password: str) -> contextlib.AbstractContextManager[http.ReplayHTTPServer]:
     @contextlib.contextmanager
     def serve() -> Iterator[http.ReplayHTTPServer]:
         server = http.ReplayHTTPServer(http.Endpoints(path).handle, credentials=(USER, password), auth="ntlm")
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with running(server):
             yield server
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
 
     return serve()
 
@@ -323,9 +302,7 @@ def serve_replay(folder: Path, env: dict[str, str]) -> dict[str, str]:
         proc.send_signal(signal.SIGKILL)
         out, err = proc.communicate(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        reap(proc)
     left = {f"serve temp file {p}": p.read_bytes().decode("utf-8", "replace") for p in temp.rglob("*") if p.is_file()}
     return {"serve-replay: stdout": listening + out, "serve-replay: stderr": err,
             "serve-replay client: stdout": client.stdout, "serve-replay client: stderr": client.stderr,

@@ -16,7 +16,6 @@ wrapped in `loopback.Silent`, which holds requests unanswered once its condition
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from helpers import DEMO
-from loopback import PASSWORD, Silent, cli_args, endpoint, session_for
+from loopback import PASSWORD, JsonReply, Silent, cli_args, endpoint, running, send_json, session_for
 
 from psbridge import Command, OperationTimeoutError, OutcomeUnknownError, RetryPolicy, errors
 from psbridge.adsync import start_sync_cycle
@@ -176,13 +175,11 @@ def hung() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     server.seen = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    released.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with running(server):
+        try:
+            yield server
+        finally:
+            released.set()  # let the held requests end before the server shuts down
 
 
 def _url(server: ThreadingHTTPServer) -> str:
@@ -253,40 +250,24 @@ class _Entra:
 
     def get(self, url: str, **kwargs: Any) -> Any:
         if url.endswith("/common/discovery/instance"):
-            return _Reply(200, {"metadata": [{"preferred_network": "login.microsoftonline.com", "aliases": []}]})
+            return JsonReply(200, {"metadata": [{"preferred_network": "login.microsoftonline.com", "aliases": []}]})
         base = f"https://login.microsoftonline.com/{TENANT}"
         endpoints = {"token_endpoint": f"{base}/oauth2/v2.0/token", "issuer": f"{base}/v2.0"}
-        return _Reply(200, {**endpoints, "authorization_endpoint": f"{base}/oauth2/v2.0/authorize"})
+        return JsonReply(200, {**endpoints, "authorization_endpoint": f"{base}/oauth2/v2.0/authorize"})
 
     def post(self, url: str, **kwargs: Any) -> Any:
         self.posts += 1
         if self.statuses:
-            return _Reply(self.statuses.pop(0), {"error": "temporarily_unavailable"})
-        return _Reply(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "entra-token-after-503"})
+            return JsonReply(self.statuses.pop(0), {"error": "temporarily_unavailable"})
+        return JsonReply(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": "entra-token-after-503"})
 
     def close(self) -> None:
         pass
 
 
-class _Reply:
-    def __init__(self, status: int, body: Any) -> None:
-        self.status_code = status
-        self.text = json.dumps(body)
-        self.headers: dict[str, str] = {}
-
-    def raise_for_status(self) -> None:
-        if self.status_code >= 400:
-            raise RuntimeError(self.status_code)
-
-
 class _Graph(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = json.dumps({"id": "job", "token": self.headers.get("Authorization", "")[-20:]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, 200, {"id": "job", "token": self.headers.get("Authorization", "")[-20:]})
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
         pass
@@ -295,12 +276,8 @@ class _Graph(BaseHTTPRequestHandler):
 @pytest.fixture
 def graph() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Graph)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield _url(server)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with running(server):
+        yield _url(server)
 
 
 def test_a_503_at_sign_in_is_retried_and_the_call_succeeds(graph: str) -> None:

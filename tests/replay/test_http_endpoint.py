@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers import DEMO, FAST_RETRY
-from loopback import PASSWORD, USER, endpoint, port_of, run_psbridge, session_for
+from loopback import PASSWORD, USER, endpoint, port_of, reap, run_psbridge, session_for
 
 from psbridge import (
     AuthenticationError,
@@ -32,6 +32,7 @@ from psbridge import (
 )
 from psbridge.adsync import check_version
 from psbridge.command import ErrorRule
+from psbridge.options import is_loopback
 from psbridge.replay import http
 from psbridge.replay.faults import FAULT_QUOTA, KINDS, FaultInjector, Rule
 from psbridge.replay.transport import ReplayTransport
@@ -200,20 +201,15 @@ def test_serve_replay_cli_end_to_end(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
 
 
 def test_only_loopback_addresses_count_as_loopback() -> None:
-    assert http.is_loopback("127.0.0.1")
-    assert http.is_loopback("127.8.9.10") and http.is_loopback("::1") and http.is_loopback("[::1]")
-    assert http.is_loopback("localhost") and http.is_loopback("LOCALHOST.")
-    assert not http.is_loopback("0.0.0.0")
-    assert not http.is_loopback("localhost.example.com") and not http.is_loopback("128.0.0.1")
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("127.8.9.10") and is_loopback("::1") and is_loopback("[::1]")
+    assert is_loopback("localhost") and is_loopback("LOCALHOST.")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("localhost.example.com") and not is_loopback("128.0.0.1")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes")
@@ -265,12 +261,7 @@ def test_serve_replay_warns_once_about_an_exposed_key_and_removes_its_own_cert_d
             assert proc.wait(timeout=10) == 0
             warnings = [line for line in proc.stderr.read().splitlines() if "readable by other users" in line]
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            reap(proc)
         if extra:
             assert len(warnings) == 1 and warnings[0].startswith("psbridge: warning: ")
             assert (tmp_path / "certs" / "key.pem").stat().st_mode & 0o777 == 0o600

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import pytest
 import spnego
 from helpers import DEMO, FAST_RETRY
+from loopback import reap
 
 from psbridge import AuthenticationError, ConnectError, ConnectionOptions, RetryPolicy, Session, WSManFault
 from psbridge.adsync import check_version
@@ -418,12 +419,7 @@ def test_serve_replay_ntlm_cli_end_to_end() -> None:
         assert proc.wait(timeout=10) == 0
         assert PASSWORD not in proc.stdout.read() + proc.stderr.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        reap(proc)
 
 
 def test_serve_replay_ntlm_refuses_a_user_its_user_file_cannot_hold() -> None:
@@ -448,9 +444,5 @@ def test_a_killed_serve_replay_ntlm_leaves_nothing_in_the_temp_dir(tmp_path: Pat
         proc.kill()
         proc.wait(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        reap(proc)
     assert [p.name for p in tmp_path.rglob("*")] == []

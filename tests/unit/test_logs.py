@@ -4,13 +4,14 @@ import logging
 import pytest
 
 from psbridge import logs
+from psbridge.redaction import secret_forms
 
 
 @pytest.mark.parametrize("prefix", range(7))
 def test_secret_is_found_in_base64_at_any_alignment(prefix: int) -> None:
     secret = "Corr3ct-Horse-Battery!"
     payload = base64.b64encode(b"x" * prefix + f"<S N='V'>{secret}</S>".encode() + b"tail").decode()
-    assert any(form in payload for form in logs.secret_forms(secret))
+    assert any(form in payload for form in secret_forms(secret))
 
 
 def test_payload_loggers_redact_known_secrets(caplog: pytest.LogCaptureFixture) -> None:
@@ -82,7 +83,7 @@ def test_every_form_of_a_secret_is_redacted(name: str) -> None:
     text = _carriers(SECRET)[name]
     cleaned = redact(text, [SECRET])
     assert cleaned != text and "<secret>" in cleaned
-    assert not any(form in cleaned for form in logs.secret_forms(SECRET))
+    assert not any(form in cleaned for form in secret_forms(SECRET))
 
 
 def test_a_short_secret_is_redacted_only_where_it_stands_alone() -> None:
