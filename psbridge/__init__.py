@@ -12,142 +12,51 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.command import Command, ErrorRule, Parameter
-    from psbridge.errors import (
-        AccessDeniedError,
-        AuthenticationError,
-        CommandNotFoundError,
-        ConnectError,
-        ConnectorBusyError,
-        GraphError,
-        GraphNotFoundError,
-        GraphPermissionError,
-        GraphThrottledError,
-        InputError,
-        InteractiveOnlyError,
-        LocalWriteError,
-        NotConnectedError,
-        ObjectNotFoundError,
-        OperationTimeoutError,
-        OutcomeUnknownError,
-        PrerequisiteMissingError,
-        ProtocolError,
-        PsbridgeError,
-        RecordingFormatError,
-        RecordingSecretError,
-        RemoteCommandError,
-        RemoteModuleNotFoundError,
-        ReplayError,
-        ReplayExhaustedError,
-        ReplayMissError,
-        ScriptNotLocalError,
-        ShellNotFoundError,
-        SignInError,
-        SyncedObjectError,
-        TransientRemoteError,
-        TransportError,
-        UnexpectedOutputError,
-        WSManFault,
-    )
-    from psbridge.models import Change
-    from psbridge.options import ConnectionOptions
-    from psbridge.result import InvocationResult, PSObjectData
-    from psbridge.session import RetryPolicy, Session
-    from psbridge.versions import Version
+    from psbridge.command import Command as Command
+    from psbridge.command import ErrorRule as ErrorRule
+    from psbridge.command import Parameter as Parameter
+    from psbridge.errors import AccessDeniedError as AccessDeniedError
+    from psbridge.errors import AuthenticationError as AuthenticationError
+    from psbridge.errors import CommandNotFoundError as CommandNotFoundError
+    from psbridge.errors import ConnectError as ConnectError
+    from psbridge.errors import ConnectorBusyError as ConnectorBusyError
+    from psbridge.errors import GraphError as GraphError
+    from psbridge.errors import GraphNotFoundError as GraphNotFoundError
+    from psbridge.errors import GraphPermissionError as GraphPermissionError
+    from psbridge.errors import GraphThrottledError as GraphThrottledError
+    from psbridge.errors import InputError as InputError
+    from psbridge.errors import InteractiveOnlyError as InteractiveOnlyError
+    from psbridge.errors import LocalWriteError as LocalWriteError
+    from psbridge.errors import NotConnectedError as NotConnectedError
+    from psbridge.errors import ObjectNotFoundError as ObjectNotFoundError
+    from psbridge.errors import OperationTimeoutError as OperationTimeoutError
+    from psbridge.errors import OutcomeUnknownError as OutcomeUnknownError
+    from psbridge.errors import PrerequisiteMissingError as PrerequisiteMissingError
+    from psbridge.errors import ProtocolError as ProtocolError
+    from psbridge.errors import PsbridgeError as PsbridgeError
+    from psbridge.errors import RecordingFormatError as RecordingFormatError
+    from psbridge.errors import RecordingSecretError as RecordingSecretError
+    from psbridge.errors import RemoteCommandError as RemoteCommandError
+    from psbridge.errors import RemoteModuleNotFoundError as RemoteModuleNotFoundError
+    from psbridge.errors import ReplayError as ReplayError
+    from psbridge.errors import ReplayExhaustedError as ReplayExhaustedError
+    from psbridge.errors import ReplayMissError as ReplayMissError
+    from psbridge.errors import ScriptNotLocalError as ScriptNotLocalError
+    from psbridge.errors import ShellNotFoundError as ShellNotFoundError
+    from psbridge.errors import SignInError as SignInError
+    from psbridge.errors import SyncedObjectError as SyncedObjectError
+    from psbridge.errors import TransientRemoteError as TransientRemoteError
+    from psbridge.errors import TransportError as TransportError
+    from psbridge.errors import UnexpectedOutputError as UnexpectedOutputError
+    from psbridge.errors import WSManFault as WSManFault
+    from psbridge.models import Change as Change
+    from psbridge.options import ConnectionOptions as ConnectionOptions
+    from psbridge.result import InvocationResult as InvocationResult
+    from psbridge.result import PSObjectData as PSObjectData
+    from psbridge.retry import RetryPolicy as RetryPolicy
+    from psbridge.session import Session as Session
+    from psbridge.versions import Version as Version
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AccessDeniedError",
-    "AuthenticationError",
-    "Change",
-    "Command",
-    "CommandNotFoundError",
-    "ConnectError",
-    "ConnectionOptions",
-    "ConnectorBusyError",
-    "ErrorRule",
-    "GraphError",
-    "GraphNotFoundError",
-    "GraphPermissionError",
-    "GraphThrottledError",
-    "InputError",
-    "InteractiveOnlyError",
-    "InvocationResult",
-    "LocalWriteError",
-    "NotConnectedError",
-    "ObjectNotFoundError",
-    "OperationTimeoutError",
-    "OutcomeUnknownError",
-    "PSObjectData",
-    "Parameter",
-    "PrerequisiteMissingError",
-    "ProtocolError",
-    "PsbridgeError",
-    "RecordingFormatError",
-    "RecordingSecretError",
-    "RemoteCommandError",
-    "RemoteModuleNotFoundError",
-    "ReplayError",
-    "ReplayExhaustedError",
-    "ReplayMissError",
-    "RetryPolicy",
-    "ScriptNotLocalError",
-    "Session",
-    "ShellNotFoundError",
-    "SignInError",
-    "SyncedObjectError",
-    "TransientRemoteError",
-    "TransportError",
-    "UnexpectedOutputError",
-    "Version",
-    "WSManFault",
-    "__version__",
-]
-_LAZY = {
-    "Command": "psbridge.command",
-    "ErrorRule": "psbridge.command",
-    "Parameter": "psbridge.command",
-    "AccessDeniedError": "psbridge.errors",
-    "AuthenticationError": "psbridge.errors",
-    "CommandNotFoundError": "psbridge.errors",
-    "ConnectError": "psbridge.errors",
-    "ConnectorBusyError": "psbridge.errors",
-    "GraphError": "psbridge.errors",
-    "GraphNotFoundError": "psbridge.errors",
-    "GraphPermissionError": "psbridge.errors",
-    "GraphThrottledError": "psbridge.errors",
-    "InputError": "psbridge.errors",
-    "InteractiveOnlyError": "psbridge.errors",
-    "LocalWriteError": "psbridge.errors",
-    "NotConnectedError": "psbridge.errors",
-    "ObjectNotFoundError": "psbridge.errors",
-    "OperationTimeoutError": "psbridge.errors",
-    "OutcomeUnknownError": "psbridge.errors",
-    "PrerequisiteMissingError": "psbridge.errors",
-    "ProtocolError": "psbridge.errors",
-    "PsbridgeError": "psbridge.errors",
-    "RecordingFormatError": "psbridge.errors",
-    "RecordingSecretError": "psbridge.errors",
-    "RemoteCommandError": "psbridge.errors",
-    "RemoteModuleNotFoundError": "psbridge.errors",
-    "ReplayError": "psbridge.errors",
-    "ReplayExhaustedError": "psbridge.errors",
-    "ReplayMissError": "psbridge.errors",
-    "ScriptNotLocalError": "psbridge.errors",
-    "ShellNotFoundError": "psbridge.errors",
-    "SignInError": "psbridge.errors",
-    "SyncedObjectError": "psbridge.errors",
-    "TransportError": "psbridge.errors",
-    "TransientRemoteError": "psbridge.errors",
-    "UnexpectedOutputError": "psbridge.errors",
-    "WSManFault": "psbridge.errors",
-    "Change": "psbridge.models",
-    "ConnectionOptions": "psbridge.options",
-    "InvocationResult": "psbridge.result",
-    "PSObjectData": "psbridge.result",
-    "RetryPolicy": "psbridge.session",
-    "Session": "psbridge.session",
-    "Version": "psbridge.versions",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals(), also=("__version__",))

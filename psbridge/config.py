@@ -43,16 +43,13 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from psbridge import safeio
 from psbridge.errors import InputError
 from psbridge.options import PASSWORD_ENV, Auth, ConnectionOptions
-
-if TYPE_CHECKING:
-    from psbridge.exchange.connection import ExoConnection
 
 M = TypeVar("M", bound=BaseModel)
 Role = Literal["connect", "cloudsync-agent", "exo", "exchange", "dc"]
@@ -139,29 +136,19 @@ class Target(TargetSettings):
         given = [k for k in _EXO_KEYS if getattr(self, k)]
         if given and self.role != "exo":
             raise ValueError(f"{', '.join(given)}: only a target with role exo signs in to Exchange Online")
-        if given:
-            self.exo_connection()  # complete and well-formed, now rather than at the first call
         if self.via is not None and self.role != "exchange":
             raise ValueError("via: only a target with role exchange is reached through a jump host")
         return self
 
-    def exo_connection(self) -> ExoConnection | None:
-        """The Exchange Online sign-in this target declares, or None."""
-        from psbridge.exchange.connection import ExoConnection
-
-        if not any(getattr(self, k) for k in _EXO_KEYS):
-            return None
-        return ExoConnection.of(self)
+    @property
+    def declares_sign_in(self) -> bool:
+        """Whether the target sets any Exchange Online sign-in key (psbridge.targets reads them)."""
+        return any(getattr(self, k) for k in _EXO_KEYS)
 
     def connection_values(self) -> dict[str, Any]:
-        """ConnectionOptions fields for this target, without a password: its keys over its role's defaults."""
-        values: dict[str, Any] = {"host": self.host}
-        if self.role == "exchange" and self.via is None:
-            from psbridge.exchange.connection import exchange_server_options
-
-            server = exchange_server_options(self.host, https=bool(self.tls))
-            values.update(server.model_dump(include=set(_ENDPOINT_KEYS)))
-        values.update({k: getattr(self, k) for k in _OPTION_KEYS if getattr(self, k) is not None})
+        """The ConnectionOptions fields this target sets itself, without a password (psbridge.targets adds
+        its role's defaults)."""
+        values: dict[str, Any] = {k: getattr(self, k) for k in _OPTION_KEYS if getattr(self, k) is not None}
         if self.ca_file:
             values["cert_validation"] = self.ca_file
         elif self.cert_validation is not None:

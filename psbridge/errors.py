@@ -35,6 +35,9 @@
         ├── RecordingFormatError        a recording file is malformed or of an unknown version
         └── RecordingSecretError        a known secret would have been written to a recording
 
+Exit codes are defined once, here (`ExitCode`): each class's `exit_code` is one of them, and the CLI and
+`psbridge selftest` use them too. This module imports only the standard library: `psbridge --help` loads it.
+
 pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`), Microsoft Graph's in
 `psbridge.graph.client` (a 401 or a refused sign-in is an AuthenticationError). Callers never inspect a
 `had_errors` flag: a non-terminating error record raises just as a terminating one does.
@@ -42,14 +45,28 @@ pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`), Mic
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from typing import Any
+
+
+class ExitCode(enum.IntEnum):
+    """The process exit codes of the CLI (stable, documented in `psbridge.cli.main` and the README)."""
+
+    OK = 0
+    SHORT = 1  # a check ran and the target falls short
+    USAGE = 2  # usage or bad input (InputError, ReplayError)
+    TRANSPORT = 3  # connection, authentication or timeout failure; also an unreachable target
+    REMOTE = 4  # the remote command failed
+    INTERNAL = 70  # a bug in psbridge (sysexits' EX_SOFTWARE)
+    LOCAL_WRITE = 74  # a local file could not be written (sysexits' EX_IOERR)
+    INTERRUPTED = 130  # Ctrl+C: 128 + SIGINT
 
 
 class PsbridgeError(Exception):
     """Root of every psbridge error. `str()` is one line, safe to log: no secrets, no CLIXML."""
 
-    exit_code = 70  # every raised class sets its own; 70 would mean one was forgotten
+    exit_code: ExitCode = ExitCode.INTERNAL  # every raised class sets its own; 70 would mean one was forgotten
 
     def __init__(
         self,
@@ -95,14 +112,14 @@ class PsbridgeError(Exception):
 
 
 class InputError(PsbridgeError, ValueError):
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class LocalWriteError(PsbridgeError, OSError):
     """A local file psbridge was writing (a journal, a report) could not be written: a full disk, an I/O
     error. Exit code 74, sysexits' EX_IOERR. What could be written is whole and readable."""
 
-    exit_code = 74
+    exit_code = ExitCode.LOCAL_WRITE
 
 
 class InteractiveOnlyError(InputError):
@@ -110,7 +127,7 @@ class InteractiveOnlyError(InputError):
 
 
 class TransportError(PsbridgeError):
-    exit_code = 3
+    exit_code = ExitCode.TRANSPORT
     transient = False
 
     def __init__(self, message: str, *, command_sent: bool = True, **kwargs: Any) -> None:
@@ -165,7 +182,7 @@ class OutcomeUnknownError(TransportError):
 
 
 class RemoteCommandError(PsbridgeError):
-    exit_code = 4
+    exit_code = ExitCode.REMOTE
     transient = False
 
     def __init__(
@@ -307,7 +324,7 @@ class GraphThrottledError(GraphError):
 
 
 class ReplayError(PsbridgeError):
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ReplayMissError(ReplayError):

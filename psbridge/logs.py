@@ -92,15 +92,14 @@ class _RedactingFilter(logging.Filter):
 
 
 _FILTER = _RedactingFilter()
-# pypsrp and psrpcore log whole SOAP envelopes and PSRP messages at DEBUG level; msal and vcrpy
-# log token exchanges and recorded bodies.
+# pypsrp and psrpcore log whole SOAP envelopes and PSRP messages at DEBUG level; msal and urllib3
+# log token exchanges and request lines.
 _PAYLOAD_LOGGERS = (
     "pypsrp.wsman", "pypsrp.messages", "pypsrp.powershell", "pypsrp.serializer", "pypsrp.shell",
     "psrpcore._base", "psrpcore._server", "psrpcore._client",
-    # MSAL (token requests and responses) and vcrpy (whole recorded bodies), for the Graph backend.
+    # MSAL (token requests and responses) and urllib3, for the Graph backend.
     "msal.application", "msal.token_cache", "msal.authority", "msal.oauth2cli.oauth2", "msal.oauth2cli.oidc",
-    "msal.oauth2cli.assertion", "msal.telemetry", "urllib3.connectionpool", "vcr.cassette", "vcr.stubs",
-    "vcr.matchers", "vcr.request",
+    "msal.oauth2cli.assertion", "msal.telemetry", "urllib3.connectionpool",
 )  # fmt: skip
 
 
@@ -108,7 +107,7 @@ def protect(secrets: Iterable[str]) -> None:
     """Keep these secrets, in every form (`psbridge.redaction`), out of every log line and CLI error line.
 
     Called when a session or a sign-in holds secrets, never on import. It remembers them and adds a filter
-    to the loggers that dump raw traffic (pypsrp, psrpcore, msal, urllib3, vcrpy) at DEBUG level.
+    to the loggers that dump raw traffic (pypsrp, psrpcore, msal, urllib3) at DEBUG level.
     """
     _SECRETS.update(secret for secret in secrets if secret)
     for name in _PAYLOAD_LOGGERS:

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from psbridge.errors import UnexpectedOutputError
+from psbridge.errors import ObjectNotFoundError, UnexpectedOutputError
 from psbridge.result import PSObjectData
 
 
@@ -50,11 +50,20 @@ def from_output(model: type[M], objects: Iterable[Any], *, command: str, target:
     return out
 
 
-def only(model: type[M], objects: Sequence[Any], *, command: str, target: str) -> M:
-    """The one output object, validated into `model`; any other count is unexpected output."""
+def only(model: type[M], objects: Sequence[Any], *, command: str, target: str, identity: str | None = None) -> M:
+    """The one output object, validated into `model`: the one "invoke and expect exactly one object" check.
+
+    With `identity` (a read by identity), no object at all is ObjectNotFoundError naming it; any other
+    count than one is UnexpectedOutputError, with the raw objects.
+    """
+    if not objects and identity is not None:
+        raise ObjectNotFoundError(
+            f"{command} found no object {identity!r} on {target}", target=target, command=command, target_name=identity
+        )
     if len(objects) != 1:
+        named = "" if identity is None else f" for {identity!r}"
         raise UnexpectedOutputError(
-            f"{command} returned {len(objects)} objects where one {model.__name__} was expected",
+            f"{command} returned {len(objects)} objects{named} where one {model.__name__} was expected",
             target=target, command=command, raw=list(objects),
         )  # fmt: skip
     return from_output(model, objects, command=command, target=target)[0]

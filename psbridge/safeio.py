@@ -9,18 +9,24 @@ journals, identity lists, reports) goes through here, so that three hazards are 
 - YAML aliases (references to an anchor). psbridge's own recordings never use them, and nested aliases make
   a few kilobytes expand into gigabytes once anything walks the result (the "billion laughs" pattern). An
   anchor that nothing refers to changes nothing and is accepted; the message names both, as users know them.
+
+Appending durably (`open_for_append`, `append_durably`: journals, reports) is here too: the file is opened
+unbuffered, so nothing is left in a buffer that a later close could fail to flush a second time, and a write
+that fails (a full disk) is cut off again and raised as one `LocalWriteError` line, leaving the file whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from io import FileIO
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from psbridge.errors import InputError
+from psbridge.errors import InputError, LocalWriteError
 
 MAX_BYTES = 256 * 1024 * 1024
 
@@ -119,6 +125,39 @@ def read_text(path: str | os.PathLike[str], what: str, *, max_bytes: int = MAX_B
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def open_for_append(path: Path, what: str) -> FileIO:
+    """`path` opened unbuffered for reading and appending (created if missing), refused with one line
+    unless it is a regular file: checked before the open and again through the descriptor."""
+    regular_file(path, what)
+    try:
+        handle = FileIO(path, "a+")
+    except OSError as exc:
+        raise InputError(f"cannot open {what} {path}: {exc.strerror or exc}") from None
+    mode = os.fstat(handle.fileno()).st_mode
+    if not stat.S_ISREG(mode):
+        handle.close()
+        raise InputError(f"{what} {path} is not a regular file ({_kind(mode)})")
+    return handle
+
+
+def append_durably(handle: FileIO, data: bytes, path: Path, what: str) -> None:
+    """Append `data` and fsync it. On failure (a full disk) what was written of it is cut off again
+    (best effort) and the error is one LocalWriteError line; nothing is left in a buffer to fail again."""
+    start = os.lseek(handle.fileno(), 0, os.SEEK_END)
+    try:
+        view = memoryview(data)
+        while view:
+            written = handle.write(view)
+            if not written:
+                raise OSError(0, "nothing was written")
+            view = view[written:]
+        os.fsync(handle.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.ftruncate(handle.fileno(), start)
+        raise LocalWriteError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
 
 
 def _kind(mode: int) -> str:

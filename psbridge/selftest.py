@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from psbridge.errors import (
+    ExitCode,
     NotConnectedError,
     PsbridgeError,
     ReplayError,
@@ -38,7 +39,6 @@ from psbridge.runbooks.report import Check, Report, Status
 
 GRAPH = "graph"  # Cloud Sync over Microsoft Graph: a backend, not a target of the config file
 ORDER = ("connect", "cloudsync-agent", GRAPH, "exo", "exchange", "dc")
-EXIT_UNREACHABLE = 3
 CONTRIBUTE = (
     "record it with `psbridge selftest --record DIR`, review the files and share them "
     "(README: Checking psbridge against your own hosts)"
@@ -201,8 +201,8 @@ class SelftestReport(Report):
     unreachable: tuple[str, ...] = ()
 
     @property
-    def exit_code(self) -> int:
-        return EXIT_UNREACHABLE if self.unreachable else super().exit_code
+    def exit_code(self) -> ExitCode:
+        return ExitCode.TRANSPORT if self.unreachable else super().exit_code
 
 
 # Opens the handle a role's wrappers take (a Session, or a GraphClient for `graph`), for one wrapper's call.

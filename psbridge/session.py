@@ -18,52 +18,18 @@ times out after it was sent raises OutcomeUnknownError: it was stopped, but it m
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-
-import tenacity
 
 from psbridge import errors, logs
 from psbridge.command import Command, ErrorRule
 from psbridge.options import ConnectionOptions
 from psbridge.result import ErrorRecordData, InvocationResult
+from psbridge.retry import DEFAULT_RETRY, RetryPolicy, retrying
 
 if TYPE_CHECKING:
-    from psbridge.replay.cassette import ScrubMap
-    from psbridge.replay.transport import RecordMode
     from psbridge.transport import RecordCallback, Transport
-
-
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter for transient transport failures."""
-
-    attempts: int = 4
-    total_s: float = 60.0
-    initial_s: float = 0.5
-    max_wait_s: float = 10.0
-    jitter_s: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.total_s <= 0 or self.initial_s < 0 or self.max_wait_s < 0 or self.jitter_s < 0:
-            raise errors.InputError("retry policy needs attempts >= 1, total_s > 0 and non-negative waits")
-
-
-NO_RETRY = RetryPolicy(attempts=1)
-MIN_ATTEMPT_S = 1.0  # a retry is not started with less than this left of the call's deadline
-
-
-class _StopBefore(tenacity.stop.stop_base):
-    """Stop retrying when the next attempt, after its wait, would start with under MIN_ATTEMPT_S left."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self.deadline - time.monotonic() - retry_state.upcoming_sleep < MIN_ATTEMPT_S
 
 
 class Session:
@@ -74,7 +40,7 @@ class Session:
         options: ConnectionOptions | None = None,
         *,
         transport: Transport | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         timeout: float = 120.0,
     ) -> None:
         if options is None and transport is None:
@@ -85,21 +51,6 @@ class Session:
         self.timeout = timeout
         self.target = transport.target if transport is not None else options.host  # type: ignore[union-attr]
         self._setup: list[tuple[Command, Command | None]] = []
-
-    @classmethod
-    def replay(
-        cls,
-        path: str | Path,
-        *,
-        mode: RecordMode = "none",
-        options: ConnectionOptions | None = None,
-        scrub: ScrubMap | None = None,
-        **kwargs: Any,
-    ) -> Session:
-        """A session served from recordings (and, in record modes, from the live host in `options`)."""
-        from psbridge.replay.transport import ReplayTransport
-
-        return cls(options, transport=ReplayTransport(path, mode=mode, options=options, scrub=scrub), **kwargs)
 
     @property
     def transport(self) -> Transport:
@@ -208,19 +159,9 @@ class Session:
                 return False
             return command.idempotent or not exc.command_sent
 
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_any(
-                tenacity.stop_after_attempt(policy.attempts),
-                tenacity.stop_after_delay(policy.total_s),
-                _StopBefore(deadline),
-            ),
-            wait=tenacity.wait_exponential(multiplier=policy.initial_s, max=policy.max_wait_s)
-            + tenacity.wait_random(0, policy.jitter_s),
-            retry=tenacity.retry_if_exception(retryable),
-            reraise=True,
-        )
+        retry = retrying(policy, deadline=deadline, retryable=retryable)
         try:
-            return retrying(once)
+            return retry(once)
         except errors.TransportError as exc:
             timed_out = isinstance(exc, errors.OperationTimeoutError)
             if (exc.transient or timed_out) and exc.command_sent and not command.idempotent:

@@ -11,10 +11,9 @@ import re
 from functools import total_ordering
 from typing import TYPE_CHECKING, Any
 
-from pydantic_core import core_schema
-
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
+    from pydantic_core import core_schema
 
 from psbridge.errors import InputError
 
@@ -58,6 +57,8 @@ class Version:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        from pydantic_core import core_schema  # only when a model uses Version: --help loads no pydantic
+
         return core_schema.no_info_plain_validator_function(
             lambda v: v if isinstance(v, Version) else cls(str(v)),
             serialization=core_schema.plain_serializer_function_ser_schema(str),

@@ -13,7 +13,7 @@ opening and its closing, per item.
   rollout      N mailboxes switched to cloud-managed: `psbridge.exchange.rollout.rollout_cloud_managed`
                (one batch-script pipeline per `--batch-size` mailboxes, journaled) versus a naive loop of
                `Set-Mailbox -Identity <id> -IsExchangeCloudManaged $true -Confirm:$false` through one
-               Session. The batched replies are what `psbridge.replay.simulated.ExchangeOnlineTenant`
+               Session. The batched replies are what `ExchangeOnlineTenant` (tests/simulated.py)
                answers, recorded in an untimed in-process run in which the tenant must see every mailbox
                written exactly once; the naive ones are one empty, Completed Set-Mailbox each.
   large read   listing N mailboxes: `psbridge.exchange.iter_mailboxes` (the packaged
@@ -146,12 +146,14 @@ from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, RecordedMessa
 from psbridge.replay.http import ReplayHTTPServer
 from psbridge.replay.keys import Key
 from psbridge.replay.server import ReplayServer
-from psbridge.replay.simulated import ExchangeOnlineTenant
-from psbridge.replay.simulated import Mailbox as TenantMailbox
 from psbridge.replay.transport import replay_options
-from psbridge.session import NO_RETRY
+from psbridge.retry import NO_RETRY
 from psbridge.transport import clixml
 from psbridge.transport.psrp import HandlerWire, PSRPTransport
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the simulated tenant is test machinery
+from simulated import ExchangeOnlineTenant
+from simulated import Mailbox as TenantMailbox
 
 USER = "bench"
 TARGET = Target(

@@ -45,10 +45,12 @@ from psbridge.exchange.rollout import RolloutProgress, rollout_cloud_managed
 from psbridge.exchange.rules import opath_filter
 from psbridge.replay import synthetic
 from psbridge.replay.keys import canonical
-from psbridge.replay.simulated import ExchangeOnlineTenant, Mailbox
 from psbridge.result import InvocationResult, PSObjectData, Streams
-from psbridge.session import NO_RETRY
+from psbridge.retry import NO_RETRY
 from psbridge.transport.mock import MockTransport
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the simulated tenant is test machinery
+from simulated import ExchangeOnlineTenant, Mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "recorded_sessions" / "sources" / "rollout" / "cloud-managed.yaml"

@@ -14,6 +14,24 @@ from helpers import FAST_RETRY, REPO, cassette
 
 from psbridge import Session
 from psbridge.cli.main import main
+from psbridge.replay.transport import recorded_session
+
+# The 1,050-mailbox rollout scenario: a case of a test parametrized over every recording that names it takes
+# seconds where the other cases take milliseconds.
+SLOW_RECORDINGS = ("rollout/cloud-managed.yaml",)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a process (`subprocess`) is `slow` too, so `pytest -m "not slow"` runs none; so is
+    a case of a parametrized test whose id names one of SLOW_RECORDINGS."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            continue
+        callspec = getattr(item, "callspec", None)
+        names_slow_recording = callspec is not None and any(name in callspec.id for name in SLOW_RECORDINGS)
+        if item.get_closest_marker("subprocess") is not None or names_slow_recording:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -33,7 +51,7 @@ def replay_session(write_cassette: Callable[..., Path]) -> Iterator[Callable[...
 
     def make(specs: Sequence[Mapping[str, Any]], **kwargs: Any) -> Session:
         kwargs.setdefault("retry", FAST_RETRY)
-        session = Session.replay(write_cassette(specs), **kwargs)
+        session = recorded_session(write_cassette(specs), **kwargs)
         sessions.append(session)
         return session
 

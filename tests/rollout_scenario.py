@@ -22,6 +22,7 @@ from psbridge import Session
 from psbridge.exchange.bulk import BATCH_SCRIPT
 from psbridge.exchange.connection import connect_exchange_online
 from psbridge.replay.episodes import Episode
+from psbridge.replay.transport import recorded_session
 
 _spec = importlib.util.spec_from_file_location("make_rollout_scenario", REPO / "scripts" / "make_rollout_scenario.py")
 assert _spec is not None and _spec.loader is not None
@@ -95,7 +96,7 @@ class Served:
 
 def session() -> Session:
     """A session replaying the scenario, signed in as the recording was."""
-    replay = Session.replay(RECORDING)
+    replay = recorded_session(RECORDING)
     connect_exchange_online(replay, scenario.CONNECTION)
     return replay
 

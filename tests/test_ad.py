@@ -35,6 +35,7 @@ from psbridge.ad import (
     remove_group_member,
 )
 from psbridge.ad.functions import MODULE_NOTE
+from psbridge.replay.transport import recorded_session
 from psbridge.result import InvocationResult, Streams
 from psbridge.transport.mock import MockTransport
 
@@ -58,7 +59,7 @@ def properties(command: str, **params: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def demo() -> Iterator[Session]:
-    with Session.replay(DEMO / "ad.yaml", retry=FAST_RETRY) as session:
+    with recorded_session(DEMO / "ad.yaml", retry=FAST_RETRY) as session:
         yield session
 
 
@@ -223,5 +224,5 @@ def test_an_ou_read_that_fails_otherwise_raises_rather_than_saying_none(demo: Se
     refusing = cassette([episode("Get-ADOrganizationalUnit", Identity="OU=Sales,DC=contoso,DC=example")])
     refusing.faults = {"faults": [{"fault": "http-401"}]}
     refusing.save(tmp_path / "dc.yaml")
-    with Session.replay(tmp_path / "dc.yaml", retry=FAST_RETRY) as session, pytest.raises(AuthenticationError):
+    with recorded_session(tmp_path / "dc.yaml", retry=FAST_RETRY) as session, pytest.raises(AuthenticationError):
         get_organizational_unit(session, identity="OU=Sales,DC=contoso,DC=example")

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.subprocess  # scripts/bench.py --quick, as a process
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("per_call", "rollout", "large_read", "per_call_latency", "rollout_latency", "large_read_latency")
 REPEATS = {"per_call": "repeat", "rollout": "rollout_repeat", "large_read": "read_repeat"}

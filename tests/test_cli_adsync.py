@@ -150,6 +150,19 @@ def test_sync_starts_and_waits(cli: Any) -> None:
     assert (doc["started"], doc["result"], doc["finished"], doc["policy_type"]) == (True, "Success", True, "Delta")
 
 
+@pytest.mark.parametrize("spelling", ["--deadline", "--timeout"])
+def test_a_wait_with_no_time_left_is_not_seen_to_finish_under_either_spelling(cli: Any, spelling: str) -> None:
+    """`--deadline` bounds the wait; `--timeout` is its old spelling, kept hidden for one release."""
+    result = cli("--replay", DEMO, "-o", "json", "adsync", "sync", "--yes", "--wait", spelling, "0", "--poll", "0.001")
+    assert result.code == 1, result
+    assert (result.json()["started"], result.json()["finished"]) == (True, False)
+
+
+def test_sync_help_shows_deadline_and_hides_the_old_spelling(cli: Any) -> None:
+    shown = cli("adsync", "sync", "--help").out
+    assert "--deadline" in shown and "--timeout" not in shown
+
+
 def test_sync_dry_run_reports_what_would_happen(cli: Any) -> None:
     doc = demo_json(cli, "sync", "--dry-run")
     assert (doc["dry_run"], doc["started"], doc["reason"]) == (True, False, None)

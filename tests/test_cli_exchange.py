@@ -6,14 +6,15 @@ replay server of the run's Session, captured as the CLI opens it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from helpers import DEMO, REPO
+from pytest_mock import MockerFixture
 
 import psbridge.cli.main
 from psbridge import Session
+from psbridge.targets import Targets
 
 CASES = REPO / "recorded_sessions" / "cases"
 SIGN_IN = (
@@ -23,16 +24,16 @@ SIGN_IN = (
 
 
 @pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[Session]:
-    """The Sessions the CLI opens, for a look at what their replay server saw."""
+def opened(mocker: MockerFixture) -> list[Session]:
+    """The Sessions the CLI opens (Targets.connect makes them all), for a look at what their replay server saw."""
     sessions: list[Session] = []
-    real: Callable[..., Session] = psbridge.cli.main._open_session
+    real = Targets.connect
 
-    def spy(params: dict[str, Any]) -> Session:
-        sessions.append(real(params))
+    def spy(self: Targets, options: Any, **kwargs: Any) -> Session:
+        sessions.append(real(self, options, **kwargs))
         return sessions[-1]
 
-    monkeypatch.setattr(psbridge.cli.main, "_open_session", spy)
+    mocker.patch.object(Targets, "connect", autospec=True, side_effect=spy)
     return sessions
 
 
@@ -258,17 +259,14 @@ def test_exchange_mail_user_and_not_found(cli: Any) -> None:
     assert "couldn't be found" in result.one_line_error(4)
 
 
-def test_exchange_direct_options_follow_the_server_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exchange_direct_options_follow_the_server_endpoint(mocker: MockerFixture) -> None:
     """Live, directly: http://<host>/PowerShell on 80 with Kerberos, unless given otherwise."""
-    captured: dict[str, Any] = {}
-    monkeypatch.setattr(psbridge.cli.main, "_open_session", lambda p: captured.update(p) or _Stop.raise_())
+    connect = mocker.patch.object(Targets, "connect", side_effect=_Stop("stop before connecting"))
     psbridge.cli.main.main(["--host", "ex01.contoso.example", "exchange", "mailbox", "get", "--identity", "x"])
-    options = psbridge.cli.main._options(captured, live=False)
+    options = connect.call_args.args[0]
     assert options.endpoint == "http://ex01.contoso.example:80/PowerShell"
     assert (options.configuration_name, options.auth) == ("Microsoft.Exchange", "kerberos")
 
 
 class _Stop(Exception):
-    @staticmethod
-    def raise_() -> Any:
-        raise _Stop("stop before connecting")
+    pass

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from rollout_scenario import BATCH_SIZE, IDENTITIES, PERMANENT, RECORDING, TO_CHANGE, scenario
 
+pytestmark = pytest.mark.slow  # the 1,050-mailbox scenario through the CLI
+
 ROLLBACK = [scenario.identity(n) for n in scenario.ROLLBACK]
 SIGN_IN = (
     "--organization", scenario.CONNECTION.organization, "--app-id", scenario.CONNECTION.app_id,

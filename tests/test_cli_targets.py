@@ -17,26 +17,28 @@ import pytest
 import yaml
 from helpers import DEMO, REPO, cassette
 from loopback import PASSWORD, USER, endpoint, port_of
+from pytest_mock import MockerFixture
 
-import psbridge.cli.main
 from psbridge.replay import http
 from psbridge.replay.synthetic import author
+from psbridge.targets import Targets
 
 DEMO_CONFIG = REPO / "examples" / "demo.toml"
 REPLAY = ["--config", DEMO_CONFIG, "--replay", DEMO]
 
 
 @pytest.fixture
-def options_used(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The ConnectionOptions (or None) and the timeout of every session the CLI opens."""
+def options_used(mocker: MockerFixture) -> list[Any]:
+    """The ConnectionOptions (or None) and the timeout of every session the CLI opens (Targets.connect is the
+    one place sessions are made)."""
     seen: list[Any] = []
-    real = psbridge.cli.main._session
+    real = Targets.connect
 
-    def spy(p: dict[str, Any], options: Any, timeout: float) -> Any:
-        seen.append((options, timeout))
-        return real(p, options, timeout)
+    def record(self: Targets, options: Any, **kwargs: Any) -> Any:
+        seen.append((options, kwargs["timeout"]))
+        return real(self, options, **kwargs)
 
-    monkeypatch.setattr(psbridge.cli.main, "_session", spy)
+    mocker.patch.object(Targets, "connect", autospec=True, side_effect=record)
     return seen
 
 
@@ -346,6 +348,7 @@ def live_host() -> Iterator[str]:
         yield server.url
 
 
+@pytest.mark.slow
 def test_config_check_live_takes_each_password_from_its_variable(
     cli: Any, write_config: Callable[..., Path], live_host: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -370,6 +373,7 @@ def test_config_check_live_takes_each_password_from_its_variable(
     assert PASSWORD not in result.out + result.err and "wrong-password" not in result.out + result.err
 
 
+@pytest.mark.slow
 def test_config_check_live_without_a_password_fails_that_target_only(
     cli: Any, write_config: Callable[..., Path], live_host: str
 ) -> None:

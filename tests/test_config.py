@@ -19,10 +19,11 @@ import pytest
 from helpers import DEMO, FAST_RETRY, REPO, cassette
 
 import psbridge.config
-import psbridge.targets.sessions
+import psbridge.targets.check
 from psbridge import Command, InputError
 from psbridge.config import ConfigError, TargetMissingError, default_path, load_config
 from psbridge.targets import Targets, check_targets, describe_targets
+from psbridge.targets.factory import connection_values
 
 THING = "Get-Date"  # any cmdlet: these recordings only need one that the targets answer differently
 
@@ -138,7 +139,7 @@ def test_defaults_are_inherited_but_not_by_an_exchange_servers_own_endpoint(writ
             '[targets.ex-jump]\nrole = "exchange"\nhost = "ex3.example"\nvia = "connect"\n'
         )
     )
-    values = {name: t.connection_values() for name, t in config.targets.items()}
+    values = {name: connection_values(t) for name, t in config.targets.items()}
     assert (values["connect"]["auth"], values["connect"]["port"], values["connect"]["username"]) == (
         "ntlm",
         5999,
@@ -205,7 +206,7 @@ def test_a_bad_file_is_one_line_naming_the_file_the_target_and_the_key(
 ) -> None:
     path = write_config(text)
     with pytest.raises(ConfigError) as raised:
-        load_config(path)
+        Targets(load_config(path), prompt=False)  # a product's settings (a sign-in) are checked by the factory
     message = str(raised.value)
     assert message.startswith(f"{path}: ") and expected in message
     assert "\n" not in message and "Hunter2!" not in message
@@ -286,7 +287,7 @@ def test_a_target_with_basic_auth_over_http_is_refused_unless_loopback_or_insecu
     assert "never" not in message and "Basic-Pw-3" not in message and "\n" not in message
     assert targets.options("dc").host == "127.0.0.1"
     logger = mocker.patch("psbridge.logs.get_logger")
-    session = mocker.patch("psbridge.targets.sessions.Session")
+    session = mocker.patch("psbridge.targets.factory.Session")
     targets.open("dc")
     logger.return_value.warning.assert_not_called()  # loopback: nothing to warn about
     targets.open("dc-remote")
@@ -407,11 +408,12 @@ def test_check_needs_something_to_check(no_user_config: Path) -> None:
 def test_checks_run_at_the_same_time(write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
     # Each probe waits for the other two: run one after another, they would break the barrier.
     barrier = threading.Barrier(3, timeout=20)
-    monkeypatch.setattr(psbridge.targets.sessions, "probe", lambda session: barrier.wait())
+    monkeypatch.setattr(psbridge.targets.check, "probe", lambda session: barrier.wait())
     report = check_targets(Targets(load_config(write_config(TWO_CONNECTS)), replay=DEMO), timeout=30)
     assert [row.status for row in report.targets] == ["pass", "pass", "pass"], report
 
 
+@pytest.mark.slow
 def test_a_probe_past_its_deadline_is_reported_not_awaited(
     write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -421,8 +423,8 @@ def test_a_probe_past_its_deadline_is_reported_not_awaited(
         if session.target == "dc09.contoso.example":
             release.wait(60)
 
-    monkeypatch.setattr(psbridge.targets.sessions, "probe", hang)
-    monkeypatch.setattr(psbridge.targets.sessions, "_GRACE_S", 0.5)
+    monkeypatch.setattr(psbridge.targets.check, "probe", hang)
+    monkeypatch.setattr(psbridge.targets.check, "_GRACE_S", 0.5)
     started = time.monotonic()
     try:
         report = check_targets(Targets(load_config(write_config(TWO_CONNECTS)), replay=DEMO), timeout=1)
@@ -440,7 +442,7 @@ def test_a_target_that_cannot_even_be_opened_fails_alone(
 ) -> None:
     config = load_config(write_config(LIVE + '[targets.dc]\nhost = "dc.example"\npassword_env = "DC_PW"\n'))
     monkeypatch.setenv("DC_PW", "Dc-Pw-3")
-    monkeypatch.setattr(psbridge.targets.sessions, "probe", lambda session: None)  # no network: only opening
+    monkeypatch.setattr(psbridge.targets.check, "probe", lambda session: None)  # no network: only opening
     report = check_targets(Targets(config, prompt=False), timeout=5)
     connect, dc = report.targets
     assert (connect.status, connect.error_type, connect.unreachable) == ("fail", "InputError", False)

@@ -6,14 +6,17 @@
 4. Every recording file loads, says where it came from, and synthetic ones regenerate from their source;
    Graph HTTP cassettes (`<recordings>/graph/*.yaml`) too.
 
-Nothing here names a wrapper: product packages are the `psbridge.<pkg>` packages with a `functions`
-module, their wrappers the public functions defined there, and what a wrapper sends is observed by
-running it against a MockTransport.
+The wrappers come from an explicit registry, not from file names: `PRODUCTS` lists the product
+packages, and a product's wrappers are the functions its `__all__` exports that take a Session first
+(`NOT_WRAPPERS` says which of those are something else, and why). A guard fails when a product module
+defines such a function that neither the registry nor a Cloud Sync backend reaches. What a wrapper
+sends is observed by running it against a MockTransport. The Cloud Sync backends
+(`psbridge.cloudsync.backend.BACKENDS`) have their own contract, over both backends, in
+tests/test_contract_backends.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import importlib
@@ -21,7 +24,7 @@ import inspect
 import pkgutil
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +33,23 @@ import yaml
 from pydantic import BaseModel
 
 import psbridge
+import psbridge.ad
+import psbridge.adsync
+import psbridge.cloudsync
 import psbridge.errors
+import psbridge.exchange
+import psbridge.exchange.connection
+import psbridge.targets
 from psbridge import ps
+from psbridge.cloudsync.backend import BACKENDS
 from psbridge.command import Command
-from psbridge.graph.recording import GRAPH_DIR, author_graph_cassette
+from psbridge.graph.client import GraphClient
+from psbridge.ps import script_digest
 from psbridge.replay import synthetic
 from psbridge.replay.cassette import ORIGINS, Cassette
-from psbridge.replay.keys import Param, Statement, canonical, script_digest
+from psbridge.replay.graph_http import GRAPH_DIR, author_graph_cassette
+from psbridge.replay.keys import Param, Statement, canonical
+from psbridge.replay.transport import recorded_session
 from psbridge.result import InvocationResult, Streams
 from psbridge.transport.mock import MockTransport
 
@@ -78,7 +91,10 @@ EXTRA_ARGS: dict[str, dict[str, Any]] = {
     "psbridge.cloudsync.functions.suspend_job": {
         "job_id": "AD2AADProvisioning.8c2f0e5a1d7b4c9e9f3a6b2d5e8c1a47.3f9d2b6e-1c4a-4e8b-9a7d-5c2e8f1b4d60"
     },
+    "psbridge.cloudsync.unsupported.remove_group_members": {"group_object_id": "0b7e4c2a-5d1f-4e8a-9c3b-6a2f1d0e8b47"},
     "psbridge.adsync.functions.get_server_configuration": {"path": "C:\\psbridge\\export"},
+    "psbridge.adsync.interactive.enable_export_deletion_threshold": {"deletion_threshold": 500},
+    "psbridge.adsync.interactive.set_aad_password_sync_state": {"enabled": True},
     # Exchange: the demo's mailboxes (Adele cloud-managed), unclean mail user Dana, Exchange Server recipients.
     "psbridge.exchange.functions.clear_previous_mailbox_info": {
         "identity": "dana@contoso.example",
@@ -119,26 +135,64 @@ EXTRA_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
-# -- discovery ------------------------------------------------------------------------------------
+# -- the registry ---------------------------------------------------------------------------------
+
+# The product packages. A product's wrappers are the functions its `__all__` exports that take a Session first.
+PRODUCTS: tuple[types.ModuleType, ...] = (
+    psbridge.ad,
+    psbridge.adsync,
+    psbridge.cloudsync,
+    psbridge.exchange,
+    psbridge.targets,
+)
+
+# Functions a product exports that take a Session first but wrap no command of their own, and why.
+NOT_WRAPPERS = {
+    "psbridge.exchange.connection.connect_exchange_online": "a runspace sign-in: see SESSION_COMMANDS",
+    "psbridge.exchange.connection.connect_exchange_server": "a runspace sign-in: see SESSION_COMMANDS",
+    "psbridge.exchange.rollout.rollout_cloud_managed": "a rollout over the bulk wrappers (tests/test_cli_rollout.py)",
+}
+
+# Public functions of product modules that take a Session first and are the wrappers' shared machinery,
+# checked through the wrappers that use them.
+BUILDING_BLOCKS = frozenset(
+    {
+        "psbridge.cloudsync.jobs.control",
+        "psbridge.cloudsync.jobs.read_one",
+        "psbridge.cloudsync.runner.read_jobs",
+        "psbridge.cloudsync.runner.run",
+    }
+)
+
+# Per-runspace setup and teardown (sign-ins), which the wrappers never send themselves.
+SESSION_COMMANDS: tuple[Command, ...] = psbridge.exchange.connection.SESSION_COMMANDS
+
+# Changes a wrapper sends only after its reads found something: answered with nothing, as in _sent, it
+# stops before them. The membership wrappers of psbridge.ad send these once the user and the group exist.
+WRITE_COMMANDS = (Statement("Add-ADGroupMember"), Statement("Remove-ADGroupMember"))
 
 
-def _product_packages() -> list[types.ModuleType]:
-    """`psbridge.<pkg>` packages that hold a `functions` module of wrappers."""
-    found = []
-    for info in pkgutil.iter_modules(psbridge.__path__):
-        if not info.ispkg:
-            continue
-        try:
-            importlib.import_module(f"psbridge.{info.name}.functions")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"psbridge.{info.name}.functions":
-                raise
-            continue
-        found.append(importlib.import_module(f"psbridge.{info.name}"))
-    return found
+def _takes(fn: Callable[..., Any], kind: type) -> bool:
+    """Whether `fn`'s first parameter is annotated `kind` (the class, or its name under postponed annotations)."""
+    parameters = list(inspect.signature(fn).parameters.values())
+    return bool(parameters) and parameters[0].annotation in (kind, kind.__name__)
 
 
-PRODUCTS = _product_packages()
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__name__}"
+
+
+def _wrappers() -> list[Callable[..., Any]]:
+    exported = [getattr(package, name) for package in PRODUCTS for name in package.__all__]
+    found = {
+        _qualname(fn): fn
+        for fn in exported
+        if inspect.isfunction(fn) and _takes(fn, psbridge.Session) and _qualname(fn) not in NOT_WRAPPERS
+    }
+    return [found[name] for name in sorted(found)]
+
+
+WRAPPERS = _wrappers()
 
 
 def _defined_in(module: types.ModuleType, predicate: Callable[[Any], bool]) -> dict[str, Any]:
@@ -150,30 +204,10 @@ def _defined_in(module: types.ModuleType, predicate: Callable[[Any], bool]) -> d
     }
 
 
-# Modules of a product package that hold public wrappers: `functions`, and `bulk` for batch wrappers
-# (one pipeline for many objects, which bulk operations such as psbridge.exchange.rollout build on).
-WRAPPER_MODULES = ("functions", "bulk")
-
-
-def _wrappers() -> list[Callable[..., Any]]:
-    out = []
-    for package in PRODUCTS:
-        for name in WRAPPER_MODULES:
-            try:
-                module = importlib.import_module(f"{package.__name__}.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{package.__name__}.{name}":
-                    raise
-                continue
-            out.extend(_defined_in(module, inspect.isfunction).values())
-    return sorted(out, key=_qualname)
-
-
-def _qualname(fn: Callable[..., Any]) -> str:
-    return f"{fn.__module__}.{fn.__name__}"
-
-
-WRAPPERS = _wrappers()
+def _product_modules(package: types.ModuleType) -> list[types.ModuleType]:
+    """Every public module of a product package: for the guard only, the registry decides what is a wrapper."""
+    names = [info.name for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")]
+    return [importlib.import_module(n) for n in names if not n.rsplit(".", 1)[-1].startswith("_")]
 
 
 def _call(fn: Callable[..., Any], session: psbridge.Session) -> Any:
@@ -191,6 +225,16 @@ def _call(fn: Callable[..., Any], session: psbridge.Session) -> Any:
             f"{_qualname(fn)} needs {', '.join(missing)} besides the session: add them to EXTRA_ARGS in {__file__}"
         )
     return fn(session, **extra)
+
+
+def _run(fn: Callable[..., Any], session: psbridge.Session) -> tuple[Any, list[Any]]:
+    """A wrapper's result and its items, read to the end: a lazy listing sends its commands as it is read."""
+    result = _call(fn, session)
+    if isinstance(result, list):
+        return result, result
+    if isinstance(result, Iterable) and not isinstance(result, BaseModel | tuple | str | dict):
+        return result, list(result)
+    return result, [result]
 
 
 def _statement(command: Command) -> Statement:
@@ -217,8 +261,8 @@ def _key_statement(command: Command) -> Statement:
 
 
 @functools.cache
-def _sent(fn: Callable[..., Any]) -> tuple[Command, ...]:
-    """Every command a wrapper sends when each call returns no output (until it gives up)."""
+def _observed(fn: Callable[..., Any]) -> tuple[tuple[Command, ...], psbridge.PsbridgeError | None]:
+    """Every command a wrapper sends when each call returns no output (until it gives up), and what it raised."""
 
     def empty(command: Command) -> InvocationResult:
         return InvocationResult(command=command.display(), output=(), streams=Streams())
@@ -226,9 +270,15 @@ def _sent(fn: Callable[..., Any]) -> tuple[Command, ...]:
     transport = MockTransport(empty, target="contract.example")
     session = psbridge.Session(transport=transport, retry=psbridge.RetryPolicy(attempts=1))
     # No output is not a valid answer for every wrapper; what it sent is what counts.
-    with contextlib.suppress(psbridge.PsbridgeError):
-        _call(fn, session)
-    return tuple(transport.calls)
+    try:
+        _run(fn, session)
+    except psbridge.PsbridgeError as exc:
+        return tuple(transport.calls), exc
+    return tuple(transport.calls), None
+
+
+def _sent(fn: Callable[..., Any]) -> tuple[Command, ...]:
+    return _observed(fn)[0]
 
 
 def _is_graph(path: Path) -> bool:
@@ -282,20 +332,51 @@ def test_every_exception_is_exported() -> None:
         assert issubclass(cls, psbridge.PsbridgeError), f"{name} is outside the PsbridgeError tree"
 
 
-def test_product_packages_are_found() -> None:
-    assert "psbridge.adsync" in [p.__name__ for p in PRODUCTS]
-    assert WRAPPERS, "no public wrappers found"
+def test_the_registry_finds_the_wrappers() -> None:
+    names = [_qualname(w) for w in WRAPPERS]
+    for known in ("psbridge.adsync.functions.get_scheduler", "psbridge.exchange.mailboxes.iter_mailboxes"):
+        assert known in names  # the registry itself works
+    for name in NOT_WRAPPERS:
+        module, _, function = name.rpartition(".")
+        assert _takes(getattr(importlib.import_module(module), function), psbridge.Session), f"{name} is stale"
+
+
+def test_every_product_is_in_the_registry() -> None:
+    """A package of psbridge that exports a function taking a Session is a product: PRODUCTS lists it."""
+    for info in pkgutil.iter_modules(psbridge.__path__, "psbridge."):
+        package = importlib.import_module(info.name)
+        exported = [getattr(package, name) for name in getattr(package, "__all__", ())]
+        if any(inspect.isfunction(fn) and _takes(fn, psbridge.Session) for fn in exported):
+            assert package in PRODUCTS, f"{info.name} exports wrappers: add it to PRODUCTS in {__file__}"
+
+
+@pytest.mark.parametrize("package", PRODUCTS, ids=lambda p: p.__name__)
+def test_every_wrapper_is_in_the_registry(package: types.ModuleType) -> None:
+    """A product module's public function that takes a Session is exported (so registered), or machinery;
+    one that takes a GraphClient is an operation of a Cloud Sync backend."""
+    registered = {_qualname(w) for w in WRAPPERS} | set(NOT_WRAPPERS) | BUILDING_BLOCKS
+    operations = {name for b in BACKENDS.values() if _takes(b, GraphClient) for name in _defined_in_class(b)}
+    for module in _product_modules(package):
+        for name, fn in _defined_in(module, inspect.isfunction).items():
+            if _takes(fn, psbridge.Session):
+                assert _qualname(fn) in registered, (
+                    f"{_qualname(fn)} takes a Session but is not exported by {package.__name__} (so the contract "
+                    f"tests skip it): export it, or list it in NOT_WRAPPERS or BUILDING_BLOCKS in {__file__}"
+                )
+            if _takes(fn, GraphClient):
+                assert name in operations, (
+                    f"{_qualname(fn)} takes a GraphClient but no backend on a GraphClient runs it, so no contract "
+                    "test checks it: add it to psbridge.cloudsync.backend.GraphBackend"
+                )
+
+
+def _defined_in_class(cls: type) -> set[str]:
+    return {name for name, member in vars(cls).items() if not name.startswith("_") and inspect.isfunction(member)}
 
 
 @pytest.mark.parametrize("package", PRODUCTS, ids=lambda p: p.__name__)
 def test_product_all_is_sorted_and_complete(package: types.ModuleType) -> None:
     _check_all(package)
-    functions = importlib.import_module(f"{package.__name__}.functions")
-    public = _defined_in(functions, inspect.isfunction)
-    unlisted = sorted(set(public) - set(package.__all__))
-    assert not unlisted, f"public wrappers missing from {package.__name__}.__all__: {unlisted}"
-    for name, fn in public.items():
-        assert getattr(package, name) is fn
     models = importlib.import_module(f"{package.__name__}.models")
     public_models = _defined_in(models, lambda o: inspect.isclass(o) and issubclass(o, BaseModel))
     unlisted = sorted(set(public_models) - set(package.__all__))
@@ -318,8 +399,10 @@ def _recorded_statements() -> tuple[tuple[str, Statement], ...]:
 
 @pytest.mark.parametrize("wrapper", WRAPPERS, ids=_qualname)
 def test_every_wrapper_has_a_recording(wrapper: Callable[..., Any]) -> None:
-    sent = _sent(wrapper)
-    assert sent, f"{_qualname(wrapper)} sent no command"
+    sent, raised = _observed(wrapper)
+    if not sent:  # a cmdlet that needs a person at the keyboard is refused before anything is sent
+        assert isinstance(raised, psbridge.InteractiveOnlyError), f"{_qualname(wrapper)} sent no command: {raised!r}"
+        return
     recorded = _recorded_statements()
     for index, command in enumerate(sent):
         want = _statement(command)
@@ -407,27 +490,11 @@ def _replays() -> list[_Replay]:
 REPLAYS = _replays()
 
 
-def _functions(package: types.ModuleType) -> types.ModuleType:
-    return importlib.import_module(f"{package.__name__}.functions")
-
-
-def _connection(package: types.ModuleType) -> types.ModuleType | None:
-    try:
-        return importlib.import_module(f"{package.__name__}.connection")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{package.__name__}.connection":
-            raise
-        return None
-
-
 def test_every_recorded_episode_has_a_wrapper() -> None:
     """No orphan recordings: each episode is the command of some public wrapper."""
     sent = [_statement(c) for w in WRAPPERS for c in _sent(w)]
-    # Per-runspace setup and teardown (sign-ins), which a product declares in `<pkg>.connection.SESSION_COMMANDS`.
-    sent += [_statement(c) for p in PRODUCTS for c in getattr(_connection(p), "SESSION_COMMANDS", ())]
-    # Changes a wrapper sends only after its reads found something (answered with nothing, as in _sent, it stops
-    # before them), which a product declares in `<pkg>.functions.WRITE_COMMANDS`.
-    sent += [_statement(c) for p in PRODUCTS for c in getattr(_functions(p), "WRITE_COMMANDS", ())]
+    sent += [_statement(c) for c in SESSION_COMMANDS]
+    sent += WRITE_COMMANDS
     orphans = [
         f"{_rel(path)}: `{ep.key.display()}`"
         for path in RECORDING_FILES
@@ -441,7 +508,7 @@ def test_every_recorded_episode_has_a_wrapper() -> None:
 @pytest.mark.parametrize("replay", REPLAYS, ids=lambda r: r.id)
 def test_every_model_validates_every_recorded_output(replay: _Replay) -> None:
     returns = _returns(replay.wrapper)
-    with psbridge.Session.replay(replay.path, retry=psbridge.RetryPolicy(attempts=1)) as session:
+    with recorded_session(replay.path, retry=psbridge.RetryPolicy(attempts=1)) as session:
         # Each call is served the next unplayed episode of each command it sends, in file order. A
         # wrapper may send its first command more than once (read, act, read back), so each call is
         # judged by the episodes it consumed: one that fails means the call must raise.
@@ -450,9 +517,9 @@ def test_every_model_validates_every_recorded_output(replay: _Replay) -> None:
             before = [ep for ep in episodes if _unplayed(session, ep)]
             where = f"{_rel(replay.path)} episode #{pending[0] + 1} via {_qualname(replay.wrapper)}"
             try:
-                result, error = _call(replay.wrapper, session), None
+                (result, items), error = _run(replay.wrapper, session), None
             except psbridge.PsbridgeError as exc:
-                result, error = None, exc
+                result, items, error = None, [], exc
             served = [ep for ep in before if not _unplayed(session, ep)]
             assert any(ep is episodes[pending[0]] for ep in served), f"{where} was not served: {error}"
             if any(_failed(ep) for ep in served):
@@ -462,12 +529,12 @@ def test_every_model_validates_every_recorded_output(replay: _Replay) -> None:
             if error is not None:
                 pytest.fail(f"{where} raised {type(error).__name__}: {error}")
             assert isinstance(result, returns), f"{where} returned {type(result).__name__}, not {returns.__name__}"
-            for item in result if isinstance(result, list) else [result]:
+            for item in items:
                 if isinstance(item, BaseModel):
                     assert type(item).model_validate(item.model_dump()) == item, f"{where}: model does not round-trip"
         # Every episode was served exactly once: one more call has nothing left to play.
         with pytest.raises(psbridge.ReplayExhaustedError):
-            _call(replay.wrapper, session)
+            _run(replay.wrapper, session)
 
 
 def _unplayed(session: psbridge.Session, episode: Any) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.subprocess  # each test runs pytest in a process of its own
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "recorded_sessions" / "demo"

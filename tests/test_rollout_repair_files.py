@@ -3,8 +3,8 @@ is another file of the run, and paths that are not regular files. None of these 
 what was done is never lost: the journal stays readable, and the report is printed.
 
 A full disk is a `FileIO` whose writes fail with ENOSPC (after writing part of the data, as a disk that
-fills up mid-write does) once a predicate on the data says so: patched in where the journals and the
-`--csv` report open their files.
+fills up mid-write does) once a predicate on the data says so: patched in where the journals
+(`psbridge.safeio.open_for_append`) and the `--csv` report open their files.
 """
 
 from __future__ import annotations
@@ -63,11 +63,12 @@ def with_ids(tmp_path: Path, *args: Any) -> tuple[Any, ...]:
 # -- a full disk while journaling ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_journaling_a_rollout_is_one_line_and_the_journal_stays_usable(
     cli: Any, tmp_path: Path, mocker: Any
 ) -> None:
     journal = tmp_path / "j.jsonl"
-    mocker.patch("psbridge.exchange.journal.FileIO", full_disk(lambda data: b'"kind":"item"' in data))
+    mocker.patch("psbridge.safeio.FileIO", full_disk(lambda data: b'"kind":"item"' in data))
     result = rollout(cli, tmp_path, *with_ids(tmp_path, "--journal", journal))
     line = result.one_line_error(74)
     assert f"cannot write journal {journal}: {ENOSPC}" in line
@@ -81,9 +82,10 @@ def test_a_full_disk_while_journaling_a_rollout_is_one_line_and_the_journal_stay
     assert (again.json()["changed"], again.json()["already_set"]) == (60, 0)
 
 
+@pytest.mark.slow
 def test_a_full_disk_when_a_journal_is_started_is_one_line(cli: Any, tmp_path: Path, mocker: Any) -> None:
     journal = tmp_path / "j.jsonl"
-    mocker.patch("psbridge.exchange.journal.FileIO", full_disk(lambda data: True))
+    mocker.patch("psbridge.safeio.FileIO", full_disk(lambda data: True))
     assert f"cannot write journal {journal}: {ENOSPC}" in rollout(
         cli, tmp_path, *with_ids(tmp_path, "--journal", journal)
     ).one_line_error(74)
@@ -96,7 +98,7 @@ def test_a_full_disk_right_after_the_irreversible_step_still_prints_the_report(
     """Step 4 (clearing the previous mailbox info) is done; journaling it fails. The report says step 4 was
     done, the user's state, and that a re-run verifies step 4 rather than repeating it."""
     journal = tmp_path / "journal.jsonl"
-    mocker.patch("psbridge.exchange.journal.FileIO", full_disk(lambda data: b'"step":"4","event":"done"' in data))
+    mocker.patch("psbridge.safeio.FileIO", full_disk(lambda data: b'"step":"4","event":"done"' in data))
     result = cli("--replay", SCENARIOS / "repair", "-o", "json", *REPAIR, "--yes", "--journal", journal,
                  "--poll", "0.01")  # fmt: skip
     assert result.code == 1, result  # a failing check, with the report on stdout
@@ -112,7 +114,7 @@ def test_a_full_disk_right_after_the_irreversible_step_still_prints_the_report(
 
 def test_a_full_disk_before_a_repair_step_starts_stops_with_the_report(cli: Any, tmp_path: Path, mocker: Any) -> None:
     journal = tmp_path / "journal.jsonl"
-    mocker.patch("psbridge.exchange.journal.FileIO", full_disk(lambda data: b'"step":"2","event":"started"' in data))
+    mocker.patch("psbridge.safeio.FileIO", full_disk(lambda data: b'"step":"2","event":"started"' in data))
     result = cli("--replay", SCENARIOS / "repair", "-o", "json", *REPAIR, "--yes", "--journal", journal,
                  "--poll", "0.01")  # fmt: skip
     assert result.code == 1, result
@@ -141,6 +143,7 @@ def test_a_csv_on_a_full_disk_is_refused_before_anything_runs(cli: Any, tmp_path
     assert not journal.exists() and not table.exists() and os.listdir(tmp_path) == ["ids.txt"]  # no temp file
 
 
+@pytest.mark.slow
 def test_a_csv_that_fails_after_the_run_still_prints_the_report(cli: Any, tmp_path: Path, mocker: Any) -> None:
     journal, table = tmp_path / "j.jsonl", tmp_path / "r.csv"
     mocker.patch("psbridge.cli.exo_rollout.FileIO", full_disk(lambda data: b"@contoso.example" in data))
@@ -154,6 +157,7 @@ def test_a_csv_that_fails_after_the_run_still_prints_the_report(cli: Any, tmp_pa
 
 
 @pytest.mark.parametrize("spelling", ["same", "symlink", "dotdot"])
+@pytest.mark.slow
 def test_a_csv_that_is_the_journal_is_refused_and_the_journal_kept(cli: Any, tmp_path: Path, spelling: str) -> None:
     journal = tmp_path / "j.jsonl"
     assert rollout(cli, tmp_path, *with_ids(tmp_path, "--journal", journal)).code == 0
@@ -175,6 +179,7 @@ def test_a_csv_that_is_the_identities_file_is_refused(cli: Any, tmp_path: Path) 
     assert ids.read_text(encoding="utf-8").splitlines() == ROLLBACK and not journal.exists()
 
 
+@pytest.mark.slow
 def test_a_csv_is_written_whole_at_the_end(cli: Any, tmp_path: Path) -> None:
     table = tmp_path / "r.csv"
     table.write_text("an older report\n", encoding="utf-8")
@@ -249,6 +254,7 @@ def test_a_timeout_a_batch_cannot_keep_is_refused_saying_what_to_change(cli: Any
 
 
 @pytest.mark.parametrize(("given", "expected"), [(("--timeout", "400"), 400.0), ((), REST_TIMEOUT_S)])
+@pytest.mark.slow
 def test_the_timeout_is_each_batchs_deadline(
     cli: Any, tmp_path: Path, mocker: Any, given: tuple[str, ...], expected: float
 ) -> None:

@@ -19,11 +19,14 @@ import pytest
 import yaml
 from helpers import DEMO, REPO
 
-from psbridge import InputError, Session
+from psbridge import InputError
 from psbridge.cli.rb_duplicate import default_journal
+from psbridge.config import TargetMissingError
 from psbridge.replay.server import ReplayServer
 from psbridge.replay.synthetic import author
+from psbridge.replay.transport import recorded_session
 from psbridge.runbooks.duplicate import STEPS, RepairJournal, repair_duplicate_mailbox
+from psbridge.targets import Targets
 
 SCENARIOS = REPO / "recorded_sessions/runbooks/duplicate"
 SOURCES = REPO / "recorded_sessions/sources"
@@ -239,7 +242,7 @@ def test_diagnose_a_user_exchange_online_does_not_know(cli: Any, tmp_path: Path)
     assert result.code == 1
     online = found["exchange-online-recipient"]
     assert (online["status"], online["summary"]) == ("fail", f"no user {NESTOR} in Exchange Online")
-    assert online["evidence"]["error_type"] == "ObjectNotFoundError" and "synchronized" in online["fix"]
+    assert online["evidence"]["error"] == "ObjectNotFoundError" and "synchronized" in online["fix"]
     assert [found[n]["status"] for n in ("duplicate", "exchange-guid", "previous-mailbox-info")] == ["skip"] * 3
 
 
@@ -262,7 +265,7 @@ def test_diagnose_a_side_that_answers_with_an_error_is_a_failing_check(cli: Any,
     assert result.code == 1
     online = found["exchange-online-recipient"]
     assert (online["status"], online["summary"]) == ("fail", "Exchange Online was not read")
-    assert "HttpStatusCode=401" in online["evidence"]["error"] and "sign-in" in online["fix"]
+    assert "HttpStatusCode=401" in online["evidence"]["message"] and "sign-in" in online["fix"]
     assert found["on-premises-mailbox"]["status"] == "pass"
     assert [found[n]["status"] for n in ("duplicate", "exchange-guid", "previous-mailbox-info")] == ["skip"] * 3
 
@@ -286,6 +289,7 @@ def test_without_yes_the_repair_only_reads_and_shows_the_plan(
     assert not journal.exists()
 
 
+@pytest.mark.slow
 def test_the_full_repair_runs_every_step_once_and_journals_it(
     cli: Any, servers: list[ReplayServer], tmp_path: Path
 ) -> None:
@@ -313,6 +317,7 @@ def interrupted(cli: Any, journal: Path) -> Any:
                "--deadline", "1", "--poll", "0.3")  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_wait_that_times_out_says_where_the_user_is_and_how_to_go_on(cli: Any, tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
     result = interrupted(cli, journal)
@@ -332,6 +337,7 @@ def test_a_wait_that_times_out_says_where_the_user_is_and_how_to_go_on(cli: Any,
     assert events(journal)[-2:] == [("3", "started"), ("3", "failed")]
 
 
+@pytest.mark.slow
 def test_the_repair_resumes_at_the_step_that_timed_out(cli: Any, servers: list[ReplayServer], tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
     assert interrupted(cli, journal).code == 1
@@ -366,6 +372,7 @@ def test_a_clear_whose_outcome_is_unknown_is_verified_not_sent_again(
     assert events(journal)[6:9] == [("4", "started"), ("4", "started"), ("4", "done")]
 
 
+@pytest.mark.slow
 def test_a_removal_whose_outcome_is_unknown_is_verified_not_sent_again(
     cli: Any, servers: list[ReplayServer], tmp_path: Path
 ) -> None:
@@ -488,14 +495,16 @@ def test_an_unreachable_target_is_exit_3(cli: Any, tmp_path: Path, command: tupl
 
 
 def test_the_library_needs_a_journal_to_run_and_positive_waits() -> None:
-    sessions = {role: Session.replay(SCENARIOS / "repair") for role in ("dc", "connect", "exo")}
+    sessions = {role: recorded_session(SCENARIOS / "repair") for role in ("dc", "connect", "exo")}
+    exchange = recorded_session(SCENARIOS / "repair" / "exchange.yaml")
     with pytest.raises(InputError, match="needs a journal"):
-        repair_duplicate_mailbox(user=NESTOR, license_group=GROUP, execute=True, exchange=Session.replay(
-            SCENARIOS / "repair" / "exchange.yaml"), **sessions)  # fmt: skip
+        repair_duplicate_mailbox(
+            Targets.of({**sessions, "exchange": exchange}), user=NESTOR, license_group=GROUP, dry_run=False
+        )
     with pytest.raises(InputError, match="must be positive"):
-        repair_duplicate_mailbox(user=NESTOR, license_group=GROUP, poll_s=0, **sessions)
-    with pytest.raises(InputError, match="needs a session for exchange"):
-        repair_duplicate_mailbox(user=NESTOR, license_group=GROUP, **sessions)
+        repair_duplicate_mailbox(Targets.of(sessions), user=NESTOR, license_group=GROUP, poll_s=0)
+    with pytest.raises(TargetMissingError, match="no target for role 'exchange'"):
+        repair_duplicate_mailbox(Targets.of(sessions), user=NESTOR, license_group=GROUP)
 
 
 def test_the_default_journal_is_named_after_the_user() -> None:

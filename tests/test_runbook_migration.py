@@ -27,13 +27,16 @@ from cli_helpers import Result
 from helpers import DEMO, REPO
 from loopback import PASSWORD, USER, endpoint, port_of
 
-from psbridge import InputError, RetryPolicy, Session
+from psbridge import InputError, RetryPolicy
 from psbridge.adsync import ExportDeletionThreshold
-from psbridge.graph import GraphClient, StaticTokenProvider, author_graph_cassette, graph_cassette
+from psbridge.graph import GraphClient
 from psbridge.replay import http
+from psbridge.replay.graph_http import author_graph_cassette
 from psbridge.replay.synthetic import author
+from psbridge.replay.transport import recorded_session
 from psbridge.runbooks.migration import check_cloud_sync_migration, laxer
 from psbridge.runbooks.report import Report
+from psbridge.targets import Targets
 
 SCENARIOS = REPO / "recorded_sessions" / "runbooks"
 SOURCES = REPO / "recorded_sessions" / "sources" / "runbooks"
@@ -107,12 +110,12 @@ def report() -> Iterator[Callable[..., Report]]:
 
         def call(directory: Path, *, graph: bool = True, **kwargs: Any) -> Report:
             retry = RetryPolicy(attempts=1)
-            connect, dc, agent = (stack.enter_context(Session.replay(directory, retry=retry)) for _ in range(3))
+            connect, dc, agent = (stack.enter_context(recorded_session(directory, retry=retry)) for _ in range(3))
             client = None
             if graph:
-                stack.enter_context(graph_cassette(directory, mode="none"))
-                client = stack.enter_context(GraphClient(StaticTokenProvider()))
-            return check_cloud_sync_migration(connect=connect, dc=dc, agent=agent, graph=client, **kwargs)
+                client = stack.enter_context(GraphClient.replay(directory))
+            targets = Targets.of({"connect": connect, "dc": dc, "cloudsync-agent": agent}, graph=client)
+            return check_cloud_sync_migration(targets, **kwargs)
 
         yield call
 
@@ -574,6 +577,7 @@ def loopback_config(write_config: Callable[..., Path], port: int) -> Path:
 
 
 @pytest.mark.parametrize(("password", "code"), [(PASSWORD, 0), ("wrong-password", 3)])
+@pytest.mark.slow
 def test_live_over_loopback_it_runs_and_a_refused_sign_in_is_exit_3(
     cli: Any, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, fresh_backup: Path,
     password: str, code: int,

@@ -7,52 +7,18 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.ad.functions import (
-        add_group_member,
-        get_ad_group,
-        get_ad_user,
-        get_group_members,
-        get_organizational_unit,
-        is_group_member,
-        remove_group_member,
-    )
-    from psbridge.ad.models import (
-        ADGroup,
-        ADObject,
-        ADPrincipal,
-        ADUser,
-        GroupMembership,
-        OrganizationalUnit,
-    )
+    from psbridge.ad.functions import add_group_member as add_group_member
+    from psbridge.ad.functions import get_ad_group as get_ad_group
+    from psbridge.ad.functions import get_ad_user as get_ad_user
+    from psbridge.ad.functions import get_group_members as get_group_members
+    from psbridge.ad.functions import get_organizational_unit as get_organizational_unit
+    from psbridge.ad.functions import is_group_member as is_group_member
+    from psbridge.ad.functions import remove_group_member as remove_group_member
+    from psbridge.ad.models import ADGroup as ADGroup
+    from psbridge.ad.models import ADObject as ADObject
+    from psbridge.ad.models import ADPrincipal as ADPrincipal
+    from psbridge.ad.models import ADUser as ADUser
+    from psbridge.ad.models import GroupMembership as GroupMembership
+    from psbridge.ad.models import OrganizationalUnit as OrganizationalUnit
 
-__all__ = [
-    "ADGroup",
-    "ADObject",
-    "ADPrincipal",
-    "ADUser",
-    "GroupMembership",
-    "OrganizationalUnit",
-    "add_group_member",
-    "get_ad_group",
-    "get_ad_user",
-    "get_group_members",
-    "get_organizational_unit",
-    "is_group_member",
-    "remove_group_member",
-]
-_LAZY = {
-    "ADGroup": "psbridge.ad.models",
-    "ADObject": "psbridge.ad.models",
-    "ADPrincipal": "psbridge.ad.models",
-    "ADUser": "psbridge.ad.models",
-    "GroupMembership": "psbridge.ad.models",
-    "OrganizationalUnit": "psbridge.ad.models",
-    "add_group_member": "psbridge.ad.functions",
-    "get_ad_group": "psbridge.ad.functions",
-    "get_ad_user": "psbridge.ad.functions",
-    "get_group_members": "psbridge.ad.functions",
-    "get_organizational_unit": "psbridge.ad.functions",
-    "is_group_member": "psbridge.ad.functions",
-    "remove_group_member": "psbridge.ad.functions",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals())

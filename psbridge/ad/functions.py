@@ -61,12 +61,7 @@ def _ldap_escape(value: str) -> str:
 
 def _one(model: type[M], session: Session, command: Command, identity: str) -> M:
     output = session.invoke(command).output
-    if not output:
-        raise ObjectNotFoundError(
-            f"{command.display()} found no object {identity!r} on {session.target}",
-            target=session.target, command=command.display(), target_name=identity,
-        )  # fmt: skip
-    return only(model, output, command=command.display(), target=session.target)
+    return only(model, output, command=command.display(), target=session.target, identity=identity)
 
 
 # -- users and groups -------------------------------------------------------------------------------------
@@ -143,14 +138,6 @@ def add_group_member(session: Session, *, group: str, member: str, dry_run: bool
 def remove_group_member(session: Session, *, group: str, member: str, dry_run: bool = False) -> Change[GroupMembership]:
     """Take a user out of a group; wraps Remove-ADGroupMember -Confirm:$false, sent only when it is a member."""
     return _set_membership(session, group, member, False, dry_run)
-
-
-# What the membership wrappers send only after their reads found the user and the group; the contract
-# test, which answers every read with nothing, counts these as theirs.
-WRITE_COMMANDS = (
-    _cmdlet("Add-ADGroupMember", {"Identity": "group", "Members": "member", "Confirm": False}),
-    _cmdlet("Remove-ADGroupMember", {"Identity": "group", "Members": "member", "Confirm": False}),
-)
 
 
 # -- organizational units -----------------------------------------------------------------------------------

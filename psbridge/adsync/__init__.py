@@ -7,114 +7,38 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.adsync.cycle import IdleWatch
-    from psbridge.adsync.functions import (
-        check_version,
-        get_auto_upgrade,
-        get_connector,
-        get_connector_run_status,
-        get_export_deletion_threshold,
-        get_global_settings,
-        get_run_profile_result,
-        get_scheduler,
-        get_server_configuration,
-        get_version,
-        set_scheduler,
-        start_sync_cycle,
-    )
-    from psbridge.adsync.interactive import (
-        disable_export_deletion_threshold,
-        enable_export_deletion_threshold,
-        set_aad_company_feature,
-        set_aad_password_sync_state,
-    )
-    from psbridge.adsync.models import (
-        AutoUpgrade,
-        Connector,
-        ConnectorPartition,
-        ConnectorRunStatus,
-        ExportDeletionThreshold,
-        GlobalParameter,
-        GlobalSettings,
-        NotStartedReason,
-        PolicyType,
-        RunProfileResult,
-        RunStepResult,
-        Scheduler,
-        ServerConfigurationExport,
-        SyncCycleStart,
-        VersionCheck,
-    )
-    from psbridge.adsync.policy import PolicyNote
+    from psbridge.adsync.cycle import IdleWatch as IdleWatch
+    from psbridge.adsync.functions import check_version as check_version
+    from psbridge.adsync.functions import get_auto_upgrade as get_auto_upgrade
+    from psbridge.adsync.functions import get_connector as get_connector
+    from psbridge.adsync.functions import get_connector_run_status as get_connector_run_status
+    from psbridge.adsync.functions import get_export_deletion_threshold as get_export_deletion_threshold
+    from psbridge.adsync.functions import get_global_settings as get_global_settings
+    from psbridge.adsync.functions import get_run_profile_result as get_run_profile_result
+    from psbridge.adsync.functions import get_scheduler as get_scheduler
+    from psbridge.adsync.functions import get_server_configuration as get_server_configuration
+    from psbridge.adsync.functions import get_version as get_version
+    from psbridge.adsync.functions import set_scheduler as set_scheduler
+    from psbridge.adsync.functions import start_sync_cycle as start_sync_cycle
+    from psbridge.adsync.interactive import disable_export_deletion_threshold as disable_export_deletion_threshold
+    from psbridge.adsync.interactive import enable_export_deletion_threshold as enable_export_deletion_threshold
+    from psbridge.adsync.interactive import set_aad_company_feature as set_aad_company_feature
+    from psbridge.adsync.interactive import set_aad_password_sync_state as set_aad_password_sync_state
+    from psbridge.adsync.models import AutoUpgrade as AutoUpgrade
+    from psbridge.adsync.models import Connector as Connector
+    from psbridge.adsync.models import ConnectorPartition as ConnectorPartition
+    from psbridge.adsync.models import ConnectorRunStatus as ConnectorRunStatus
+    from psbridge.adsync.models import ExportDeletionThreshold as ExportDeletionThreshold
+    from psbridge.adsync.models import GlobalParameter as GlobalParameter
+    from psbridge.adsync.models import GlobalSettings as GlobalSettings
+    from psbridge.adsync.models import NotStartedReason as NotStartedReason
+    from psbridge.adsync.models import PolicyType as PolicyType
+    from psbridge.adsync.models import RunProfileResult as RunProfileResult
+    from psbridge.adsync.models import RunStepResult as RunStepResult
+    from psbridge.adsync.models import Scheduler as Scheduler
+    from psbridge.adsync.models import ServerConfigurationExport as ServerConfigurationExport
+    from psbridge.adsync.models import SyncCycleStart as SyncCycleStart
+    from psbridge.adsync.models import VersionCheck as VersionCheck
+    from psbridge.adsync.policy import PolicyNote as PolicyNote
 
-__all__ = [
-    "AutoUpgrade",
-    "Connector",
-    "ConnectorPartition",
-    "ConnectorRunStatus",
-    "ExportDeletionThreshold",
-    "GlobalParameter",
-    "GlobalSettings",
-    "IdleWatch",
-    "NotStartedReason",
-    "PolicyNote",
-    "PolicyType",
-    "RunProfileResult",
-    "RunStepResult",
-    "Scheduler",
-    "ServerConfigurationExport",
-    "SyncCycleStart",
-    "VersionCheck",
-    "check_version",
-    "disable_export_deletion_threshold",
-    "enable_export_deletion_threshold",
-    "get_auto_upgrade",
-    "get_connector",
-    "get_connector_run_status",
-    "get_export_deletion_threshold",
-    "get_global_settings",
-    "get_run_profile_result",
-    "get_scheduler",
-    "get_server_configuration",
-    "get_version",
-    "set_aad_company_feature",
-    "set_aad_password_sync_state",
-    "set_scheduler",
-    "start_sync_cycle",
-]
-_LAZY = {
-    "AutoUpgrade": "psbridge.adsync.models",
-    "Connector": "psbridge.adsync.models",
-    "ConnectorPartition": "psbridge.adsync.models",
-    "ConnectorRunStatus": "psbridge.adsync.models",
-    "ExportDeletionThreshold": "psbridge.adsync.models",
-    "GlobalParameter": "psbridge.adsync.models",
-    "GlobalSettings": "psbridge.adsync.models",
-    "IdleWatch": "psbridge.adsync.cycle",
-    "NotStartedReason": "psbridge.adsync.models",
-    "PolicyNote": "psbridge.adsync.policy",
-    "PolicyType": "psbridge.adsync.models",
-    "RunProfileResult": "psbridge.adsync.models",
-    "RunStepResult": "psbridge.adsync.models",
-    "Scheduler": "psbridge.adsync.models",
-    "ServerConfigurationExport": "psbridge.adsync.models",
-    "SyncCycleStart": "psbridge.adsync.models",
-    "VersionCheck": "psbridge.adsync.models",
-    "check_version": "psbridge.adsync.functions",
-    "disable_export_deletion_threshold": "psbridge.adsync.interactive",
-    "enable_export_deletion_threshold": "psbridge.adsync.interactive",
-    "get_auto_upgrade": "psbridge.adsync.functions",
-    "get_connector": "psbridge.adsync.functions",
-    "get_connector_run_status": "psbridge.adsync.functions",
-    "get_export_deletion_threshold": "psbridge.adsync.functions",
-    "get_global_settings": "psbridge.adsync.functions",
-    "get_run_profile_result": "psbridge.adsync.functions",
-    "get_scheduler": "psbridge.adsync.functions",
-    "get_server_configuration": "psbridge.adsync.functions",
-    "get_version": "psbridge.adsync.functions",
-    "set_aad_company_feature": "psbridge.adsync.interactive",
-    "set_aad_password_sync_state": "psbridge.adsync.interactive",
-    "set_scheduler": "psbridge.adsync.functions",
-    "start_sync_cycle": "psbridge.adsync.functions",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals())

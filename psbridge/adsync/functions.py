@@ -47,14 +47,16 @@ from psbridge.adsync.models import (
     SyncCycleStart,
     VersionCheck,
 )
-from psbridge.adsync.policy import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM, notes_for
+from psbridge.adsync.policy import notes_for
 from psbridge.command import Command, ErrorRule
+from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.errors import ConnectorBusyError, InputError, PsbridgeError, UnexpectedOutputError
 from psbridge.files import fetch
 from psbridge.models import Change
 from psbridge.session import Session
 from psbridge.types import format_timespan
 from psbridge.versions import Version
+from psbridge.wait import Clock, Sleep, TimedOut, poll
 
 # `Connector: <name> is busy.` from Start-ADSyncSyncCycle (docs/adsync.md, Sync cycle): any connector can be
 # the busy one.
@@ -185,23 +187,26 @@ def start_sync_cycle(
     policy_type: PolicyType | str = PolicyType.DELTA,
     dry_run: bool = False,
     wait: bool = False,
-    timeout_s: float = 3600.0,
+    deadline_s: float = 3600.0,
     poll_s: float = 15.0,
     settle_polls: int = 3,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
 ) -> SyncCycleStart:
     """Start a sync cycle unless the scheduler forbids it; wraps Start-ADSyncSyncCycle (never retried).
 
     A disabled or suspended scheduler, or a cycle already in progress, is not an error: the result
     says `started=False` and why (`reason`). `dry_run` only reads the scheduler and reports what a
     start would do. With `wait`, polls the scheduler and the connector run status every `poll_s`
-    seconds until the cycle is over or `timeout_s` passes; `finished` says which.
+    seconds until the cycle is over or `deadline_s` passes; `finished` says which. The wait is
+    `psbridge.wait.poll`, on `clock` and `sleep` (tests pass a fake clock).
 
     Raises:
         ConnectorBusyError: Start-ADSyncSyncCycle reported `Connector: <name> is busy.` (transient).
     """
     policy = as_policy_type(policy_type) or PolicyType.DELTA
-    if timeout_s < 0 or poll_s <= 0 or settle_polls < 1:
-        raise InputError("start_sync_cycle needs timeout_s >= 0, poll_s > 0 and settle_polls >= 1")
+    if deadline_s < 0 or poll_s <= 0 or settle_polls < 1:
+        raise InputError("start_sync_cycle needs deadline_s >= 0, poll_s > 0 and settle_polls >= 1")
     if dry_run:
         scheduler = get_scheduler(session)
         return SyncCycleStart.model_validate({
@@ -219,7 +224,8 @@ def start_sync_cycle(
     if not (wait and start.started):
         return start
     watch = IdleWatch(start.next_sync_cycle_start_time_in_utc, settle_polls=settle_polls)
-    return start.model_copy(update={"finished": _wait_until_idle(session, watch, timeout_s, poll_s)})
+    finished = _wait_until_idle(session, watch, deadline_s, poll_s, clock, sleep)
+    return start.model_copy(update={"finished": finished})
 
 
 def get_connector_run_status(session: Session) -> list[ConnectorRunStatus]:
@@ -231,28 +237,35 @@ def get_connector_run_status(session: Session) -> list[ConnectorRunStatus]:
     return invoke_all(session, Command.script("adsync/Get-ConnectorRunStatus.ps1"), ConnectorRunStatus)
 
 
-def _wait_until_idle(session: Session, watch: IdleWatch, timeout_s: float, poll_s: float) -> bool:
+def _wait_until_idle(
+    session: Session, watch: IdleWatch, deadline_s: float, poll_s: float, clock: Clock, sleep: Sleep
+) -> bool:
     log = logs.get_logger(target=session.target)
-    started = time.monotonic()
-    deadline = started + timeout_s
-    poll = 0
-    while True:
-        poll += 1
-        scheduler = get_scheduler(session)
-        running = get_connector_run_status(session)
-        elapsed_s = round(time.monotonic() - started, 3)
+    started, polls = clock(), 0
+
+    def over(seen: tuple[Scheduler, list[ConnectorRunStatus]]) -> bool:
+        nonlocal polls
+        scheduler, running = seen
+        polls += 1
+        elapsed_s = round(clock() - started, 3)
         if watch.observe(scheduler, running):
-            log.info("psbridge.adsync.sync_cycle.finished", poll=poll, elapsed_s=elapsed_s)
+            log.info("psbridge.adsync.sync_cycle.finished", poll=polls, elapsed_s=elapsed_s)
             return True
         log.info(
-            "psbridge.adsync.sync_cycle.running", poll=poll, elapsed_s=elapsed_s,
+            "psbridge.adsync.sync_cycle.running", poll=polls, elapsed_s=elapsed_s,
             in_progress=scheduler.sync_cycle_in_progress,
             connectors=[f"{r.connector_name}: {r.run_state}" for r in running],
         )  # fmt: skip
-        if time.monotonic() + poll_s > deadline:
-            log.warning("psbridge.adsync.sync_cycle.wait_timeout", poll=poll, timeout_s=timeout_s)
-            return False
-        time.sleep(poll_s)
+        return False
+
+    outcome = poll(
+        lambda: (get_scheduler(session), get_connector_run_status(session)), over,
+        deadline_s=deadline_s, poll_s=poll_s, clock=clock, sleep=sleep,
+    )  # fmt: skip
+    if isinstance(outcome, TimedOut):
+        log.warning("psbridge.adsync.sync_cycle.wait_timeout", poll=outcome.reads, deadline_s=deadline_s)
+        return False
+    return True
 
 
 # -- connectors, run history, auto-upgrade, configuration -------------------------------------------------

@@ -10,19 +10,15 @@ import dataclasses
 import datetime as dt
 from typing import Literal
 
+from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.versions import Version
 
 Severity = Literal["info", "warning", "critical"]
 
-# Required since 30 Sep 2026: older builds stop synchronizing (verified: Microsoft's hardening notice,
-# https://learn.microsoft.com/entra/identity/hybrid/connect/harden-update-ad-fs-pingfederate).
-REQUIRED_MINIMUM = Version("2.5.79.0")
+# REQUIRED_MINIMUM: required since REQUIRED_SINCE, older builds stop synchronizing (psbridge.defaults).
 REQUIRED_SINCE = dt.date(2026, 9, 30)
 # Hardening deadline of 7 Apr 2025 (2.4.21.0 for non-commercial clouds).
 HARDENING_MINIMUM = Version("2.4.18.0")
-# Exchange cloud-managed mailboxes: 2.5.76.0 in the preview text, 2.5.190.0 in later material.
-# Unconfirmed by a Microsoft page, so the default is the stricter one and callers can change it.
-CLOUD_MANAGED_DEFAULT_MINIMUM = Version("2.5.190.0")
 APP_AUTH_MINIMUM = Version("2.5.76.0")
 
 # End of support, as third parties transcribed Microsoft's version history (third-party; docs/adsync.md, Versions and

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from psbridge.adsync.policy import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
-from psbridge.cli.output import emit
+from psbridge.cli.output import emit, emit_change
+from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.versions import Version
 
 if TYPE_CHECKING:
@@ -36,12 +36,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     return value
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return "-" if value is None else str(value)
 
 
 def _rows(model: BaseModel) -> list[tuple[str, Any]]:
@@ -167,20 +161,17 @@ def set_scheduler(
         maintenance_enabled=maintenance,
         dry_run=dry_run,
     )
-    before, after = dict(_rows(change.before)), dict(_rows(change.after))
-    diffs = [
-        (name, f"{_shown(before[name])} -> {_shown(after[name])}") for name in before if before[name] != after[name]
-    ]
-    emit(ctx, change, [("changed", change.changed), ("dry_run", change.dry_run), *diffs])
+    emit_change(ctx, change)
 
 
 @adsync.command("sync")
 @click.option("--initial", is_flag=True, help="Run an Initial cycle (full import and sync) instead of Delta.")
 @click.option("--wait", is_flag=True, help="Wait until the cycle is over.")
 @click.option(
-    "--timeout", "timeout_s", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+    "--deadline", "deadline_s", type=click.FloatRange(min=0), default=3600.0, show_default=True,
     help="With --wait: seconds to wait; the cycle keeps running after that.",
 )  # fmt: skip
+@click.option("--timeout", "old_deadline_s", type=click.FloatRange(min=0), hidden=True)  # --deadline's old name
 @click.option(
     "--poll", "poll_s", type=click.FloatRange(min=0.001), default=15.0, show_default=True,
     help="With --wait: seconds between polls.",
@@ -189,7 +180,14 @@ def set_scheduler(
 @yes_option
 @click.pass_context
 def sync(
-    ctx: click.Context, initial: bool, wait: bool, timeout_s: float, poll_s: float, dry_run: bool, yes: bool
+    ctx: click.Context,
+    initial: bool,
+    wait: bool,
+    deadline_s: float,
+    old_deadline_s: float | None,
+    poll_s: float,
+    dry_run: bool,
+    yes: bool,
 ) -> int:
     """Start a sync cycle (Start-ADSyncSyncCycle) unless the scheduler forbids it.
 
@@ -204,7 +202,7 @@ def sync(
         policy_type="Initial" if initial else "Delta",
         dry_run=dry_run,
         wait=wait,
-        timeout_s=timeout_s,
+        deadline_s=deadline_s if old_deadline_s is None else old_deadline_s,
         poll_s=poll_s,
     )
     rows = _rows(result)

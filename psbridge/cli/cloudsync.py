@@ -18,7 +18,7 @@ from psbridge.cli.graph_options import GraphOptions, graph_client, remember, res
 from psbridge.cli.output import emit
 
 if TYPE_CHECKING:
-    from psbridge.cloudsync.models import JobList, JobScheduleList, JobSchema, JobSettingsList, JobStatusList
+    from psbridge.cloudsync.backend import CloudSyncBackend, GraphBackend
     from psbridge.session import Session
 
 _OPTIONS = "psbridge.cloudsync"
@@ -61,15 +61,24 @@ def module_path(ctx: click.Context) -> str | None:
     return options.module_path
 
 
-def call(ctx: click.Context, via: str | None, name: str, **arguments: Any) -> Any:
-    """`name` run by the chosen backend: psbridge.cloudsync (the module) or psbridge.cloudsync.graph (same names)."""
+def backend(ctx: click.Context, via: str | None) -> CloudSyncBackend:
+    """The run's Cloud Sync backend, as `--via` chooses it: the one place the CLI builds one.
+
+    psrp: AADCloudSyncTools on the run's Session (signed in first with `--sign-in`); graph: the run's Graph client.
+    """
+    from psbridge.cloudsync.backend import GraphBackend, PsrpBackend
+
     if resolve(ctx, via) == "graph":
-        from psbridge.cloudsync import graph
+        return GraphBackend(graph_client(ctx))
+    return PsrpBackend(session(ctx), module_path(ctx))
 
-        return getattr(graph, name)(graph_client(ctx), **arguments)
-    from psbridge import cloudsync
 
-    return getattr(cloudsync, name)(session(ctx), module_path=module_path(ctx), **arguments)
+def graph_backend(ctx: click.Context, via: str | None, command: str) -> GraphBackend:
+    """The Graph backend, for `command` that only Graph can run (`--via psrp` is refused, naming it)."""
+    resolve(ctx, via, graph_only=command)
+    from psbridge.cloudsync.backend import GraphBackend
+
+    return GraphBackend(graph_client(ctx))
 
 
 @click.group()
@@ -126,7 +135,7 @@ def job_selector(command: Any) -> Any:
 @click.pass_context
 def status(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> int:
     """Each job's status code, quarantine and last run. Exit code 1 when any job is in quarantine."""
-    report: JobStatusList = call(ctx, via, "get_job_status", job_id=job_id, template=template)
+    report = backend(ctx, via).get_job_status(job_id=job_id, template=template)
     if ctx.obj.output == "json":
         emit(ctx, list(report.jobs))
     else:
@@ -140,7 +149,7 @@ def status(ctx: click.Context, job_id: str | None, template: Any, via: str | Non
 @click.pass_context
 def jobs(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> None:
     """Cloud Sync jobs: id, template (from the id) and service principal."""
-    result: JobList = call(ctx, via, "get_job", job_id=job_id, template=template)
+    result = backend(ctx, via).get_job(job_id=job_id, template=template)
     emit(ctx, list(result.jobs), columns=["id", "template_id", "service_principal_id"])
 
 
@@ -150,7 +159,7 @@ def jobs(ctx: click.Context, job_id: str | None, template: Any, via: str | None)
 @click.pass_context
 def schedule(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> None:
     """Each job's schedule: interval and state."""
-    result: JobScheduleList = call(ctx, via, "get_job_schedule", job_id=job_id, template=template)
+    result = backend(ctx, via).get_job_schedule(job_id=job_id, template=template)
     emit(ctx, list(result.schedules), columns=["id", "state", "interval_mins", "interval_text", "expiration"])
 
 
@@ -160,7 +169,7 @@ def schedule(ctx: click.Context, job_id: str | None, template: Any, via: str | N
 @click.pass_context
 def settings(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> None:
     """Each job's settings (e.g. QuarantineTooManyDeletesThreshold)."""
-    result: JobSettingsList = call(ctx, via, "get_job_settings", job_id=job_id, template=template)
+    result = backend(ctx, via).get_job_settings(job_id=job_id, template=template)
     emit(ctx, list(result.settings), columns=["id", "settings"])
 
 
@@ -187,7 +196,7 @@ def scope(ctx: click.Context, job_id: str, object_type: Any) -> None:
 @click.pass_context
 def schema(ctx: click.Context, job_id: str, via: str | None) -> None:
     """A job's synchronization schema (the whole document with --output json)."""
-    result: JobSchema = call(ctx, via, "get_job_schema", job_id=job_id)
+    result = backend(ctx, via).get_job_schema(job_id=job_id)
     rows = [
         ("job_id", result.job_id),
         ("id", result.document.get("id")),

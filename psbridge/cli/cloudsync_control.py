@@ -9,22 +9,23 @@ facts need Graph.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from psbridge.cli.cloudsync import call, module_path, session
+from psbridge.cli.cloudsync import backend, graph_backend, module_path, session
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
-from psbridge.cli.graph_options import graph_client, resolve, via_option
-from psbridge.cli.output import emit
+from psbridge.cli.graph_options import resolve, via_option
+from psbridge.cli.output import emit, emit_change
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.changes import JobChange
-    from psbridge.cloudsync.graph import DeletionThresholdChange
-    from psbridge.cloudsync.models import DeletionThreshold, ProvisioningResult
+    from psbridge.cloudsync.models import DeletionThreshold, JobSchema, JobStatus
 
 
-def _job_control(name: str, destructive: bool, doc: str, extra: tuple[Any, ...] = ()) -> click.Command:
+def _job_control(
+    name: Literal["restart", "suspend", "resume"], destructive: bool, doc: str, extra: tuple[Any, ...] = ()
+) -> click.Command:
     def command(
         ctx: click.Context,
         job_id: str,
@@ -39,14 +40,17 @@ def _job_control(name: str, destructive: bool, doc: str, extra: tuple[Any, ...] 
     ) -> int:
         if destructive:
             require_confirmation(yes, dry_run, f"{name} changes job {job_id}")
-        arguments: dict[str, Any] = {}
-        if scope is not None or confirm_force_deletes:
-            if resolve(ctx, via) != "graph":
-                raise click.UsageError(f"{name} --scope needs --via graph: AADCloudSyncTools always restarts with Full")
-            arguments = {"scope": "Full" if scope is None else scope, "confirm_force_deletes": confirm_force_deletes}
-        result: JobChange = call(ctx, via, f"{name}_job", job_id=job_id, wait_for=wait_for, deadline_s=deadline,
-                                 poll_s=poll, dry_run=dry_run, **arguments)  # fmt: skip
-        _emit_change(ctx, result)
+        if (scope is not None or confirm_force_deletes) and resolve(ctx, via) != "graph":
+            raise click.UsageError(f"{name} --scope needs --via graph: AADCloudSyncTools always restarts with Full")
+        jobs = backend(ctx, via)
+        if name == "restart":
+            result = jobs.restart_job(job_id=job_id, scope="Full" if scope is None else scope,
+                                      confirm_force_deletes=confirm_force_deletes, wait_for=wait_for,
+                                      deadline_s=deadline, poll_s=poll, dry_run=dry_run)  # fmt: skip
+        else:
+            control = jobs.suspend_job if name == "suspend" else jobs.resume_job
+            result = control(job_id=job_id, wait_for=wait_for, deadline_s=deadline, poll_s=poll, dry_run=dry_run)
+        _emit_job_change(ctx, result)
         return 0 if result.ok else 1
 
     command.__doc__ = doc
@@ -82,21 +86,14 @@ _RESTART_OPTIONS = (
 )
 
 
-def _emit_change(ctx: click.Context, result: JobChange) -> None:
-    after = result.after
-    rows = [
-        ("action", result.action),
-        ("job_id", result.job_id),
-        ("changed", result.changed),
-        ("dry_run", result.dry_run),
-        ("code_before", result.before.code if result.before else None),
-        ("code_after", after.code),
-        ("quarantine_reason", after.quarantine.reason if after.quarantine else None),
-        ("wait_for", result.wait_for),
-        ("reached", result.reached),
-        ("note", result.note),
-    ]
-    emit(ctx, result, rows)
+def _emit_job_change(ctx: click.Context, result: JobChange) -> None:
+    emit_change(ctx, result, ("code", ("quarantine_reason", _quarantine_reason)),
+                about=[("action", result.action), ("job_id", result.job_id)],
+                then=[("wait_for", result.wait_for), ("reached", result.reached), ("note", result.note)])  # fmt: skip
+
+
+def _quarantine_reason(status: JobStatus) -> str | None:
+    return status.quarantine.reason if status.quarantine else None
 
 
 def register(group: click.Group) -> None:
@@ -127,7 +124,15 @@ def set_schema(ctx: click.Context, job_id: str, path: Any, dry_run: bool, yes: b
 
     result = set_job_schema(session(ctx), job_id=job_id, schema=path.read(), dry_run=dry_run,
                             module_path=module_path(ctx))  # fmt: skip
-    emit(ctx, result, [("job_id", job_id), ("changed", result.changed), ("dry_run", result.dry_run)])
+    emit_change(ctx, result, (("version", _schema_version), ("rules", _rule_names)), about=[("job_id", job_id)])
+
+
+def _schema_version(schema: JobSchema) -> Any:
+    return schema.document.get("version")
+
+
+def _rule_names(schema: JobSchema) -> list[Any]:
+    return [rule.get("name") for rule in schema.synchronization_rules]
 
 
 @click.command("disable-dirsync-deletion-prevention")
@@ -140,7 +145,9 @@ def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: boo
     require_confirmation(yes, dry_run, "disable-dirsync-deletion-prevention changes a tenant-wide setting")
     from psbridge.cloudsync import disable_dirsync_accidental_deletion_prevention as disable
 
-    emit(ctx, disable(session(ctx), tenant_id=tenant_id, dry_run=dry_run, module_path=module_path(ctx)))
+    result = disable(session(ctx), tenant_id=tenant_id, dry_run=dry_run, module_path=module_path(ctx))
+    emit_change(ctx, result, ("synchronization_prevention_type", "alert_threshold"),
+                about=[("tenant_id", result.before.tenant_id)], then=[("messages", result.messages)])  # fmt: skip
 
 
 @click.command("repair-account")
@@ -152,7 +159,8 @@ def repair_account(ctx: click.Context, dry_run: bool, yes: bool) -> None:
     require_confirmation(yes, dry_run, "repair-account deletes and recreates the sync service account")
     from psbridge.cloudsync import repair_account as repair
 
-    emit(ctx, repair(session(ctx), dry_run=dry_run, module_path=module_path(ctx)))
+    result = repair(session(ctx), dry_run=dry_run, module_path=module_path(ctx))
+    emit_change(ctx, result, ("id", "user_principal_name", "created_date_time"), then=[("messages", result.messages)])
 
 
 @click.command("remove-group-members")
@@ -213,14 +221,14 @@ def verbose_logs() -> None:
     """The agent's verbose trace (each command restarts the agent service unless told not to)."""
 
 
-def _verbose_logs(name: str, doc: str) -> None:
+def _verbose_logs(name: Literal["start", "stop"], doc: str) -> None:
     @verbose_logs.command(name, help=doc)
     @click.option("--skip-service-restart", is_flag=True, help="Changes take effect at the next restart.")
     @click.pass_context
     def command(ctx: click.Context, skip_service_restart: bool) -> None:
-        from psbridge import cloudsync
+        from psbridge.cloudsync import start_verbose_logs, stop_verbose_logs
 
-        act = getattr(cloudsync, f"{name}_verbose_logs")
+        act = start_verbose_logs if name == "start" else stop_verbose_logs
         emit(ctx, act(session(ctx), skip_service_restart=skip_service_restart, module_path=module_path(ctx)))
 
 
@@ -256,10 +264,9 @@ def provision_on_demand(
     """
     resolve(ctx, via, graph_only="provision-on-demand")
     require_confirmation(yes, dry_run, f"provision-on-demand writes {distinguished_name} to Entra ID")
-    from psbridge.cloudsync.graph import provision_on_demand as provision
-
-    result: ProvisioningResult = provision(graph_client(ctx), job_id=job_id, distinguished_name=distinguished_name,
-                                           object_type=object_type, rule_id=rule_id, dry_run=dry_run)  # fmt: skip
+    result = graph_backend(ctx, via, "provision-on-demand").provision_on_demand(
+        job_id=job_id, distinguished_name=distinguished_name, object_type=object_type, rule_id=rule_id, dry_run=dry_run
+    )
     info = result.status_info
     rows = [
         ("job_id", result.job_id),
@@ -292,10 +299,7 @@ def _threshold(threshold: DeletionThreshold) -> str:
 @click.pass_context
 def get_threshold(ctx: click.Context, job_id: str, via: str | None) -> None:
     """The threshold: deletes in one run are held back from the threshold value on."""
-    resolve(ctx, via, graph_only="deletion-threshold")
-    from psbridge.cloudsync.graph import get_deletion_threshold
-
-    result = get_deletion_threshold(graph_client(ctx), job_id=job_id)
+    result = graph_backend(ctx, via, "deletion-threshold").get_deletion_threshold(job_id=job_id)
     rows = [
         ("service_principal_id", result.service_principal_id),
         ("threshold", _threshold(result)),
@@ -324,19 +328,9 @@ def set_threshold(
     if value is None and enabled is None:
         raise click.UsageError("deletion-threshold set needs --value, --enable or --disable")
     require_confirmation(yes, dry_run, f"deletion-threshold set changes the secrets of job {job_id}'s configuration")
-    from psbridge.cloudsync.graph import set_deletion_threshold
-
-    result: DeletionThresholdChange = set_deletion_threshold(graph_client(ctx), job_id=job_id, value=value,
-                                                             enabled=enabled, dry_run=dry_run)  # fmt: skip
-    rows = [
-        ("job_id", job_id),
-        ("changed", result.changed),
-        ("dry_run", result.dry_run),
-        ("threshold_before", _threshold(result.before)),
-        ("threshold_after", _threshold(result.after)),
-        ("secret_keys", list(result.after.secret_keys)),
-    ]
-    emit(ctx, result, rows)
+    thresholds = graph_backend(ctx, via, "deletion-threshold")
+    result = thresholds.set_deletion_threshold(job_id=job_id, value=value, enabled=enabled, dry_run=dry_run)
+    emit_change(ctx, result, (("threshold", _threshold), "secret_keys"), about=[("job_id", job_id)])
 
 
 @click.command("tenant-sync")
@@ -344,7 +338,4 @@ def set_threshold(
 @click.pass_context
 def tenant_sync(ctx: click.Context, via: str | None) -> None:
     """The tenant's directory-sync facts: sync on, last sync, Connect Sync's deletion prevention (Graph only)."""
-    resolve(ctx, via, graph_only="tenant-sync")
-    from psbridge.cloudsync.graph import get_tenant_sync
-
-    emit(ctx, get_tenant_sync(graph_client(ctx)))
+    emit(ctx, graph_backend(ctx, via, "tenant-sync").get_tenant_sync())

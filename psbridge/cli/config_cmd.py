@@ -71,14 +71,20 @@ def check(ctx: click.Context, names: tuple[str, ...], timeout: float) -> int:
     Exit codes: 0 every target passed; 1 at least one failed; 2 the config file is invalid or has no
     targets; 3 no target could be reached at all (connection, authentication, TLS or timeout).
     """
-    from psbridge.cli.main import EXIT_OK, EXIT_SHORT, EXIT_TRANSPORT
+    from psbridge.errors import ExitCode
     from psbridge.targets import check_targets
 
-    report = check_targets(ctx.obj.targets(), names, timeout=timeout)
+    targets = ctx.obj.targets()
+    record = ctx.obj.params["record"]
+    if record and record.lower().endswith((".yaml", ".yml")) and len(names or targets.config.targets) > 1:
+        raise click.UsageError(
+            f"--record {record} records one session: to check several targets, record to a directory"
+        )
+    report = check_targets(targets, names, timeout=timeout)
     if ctx.obj.output == "json":
         emit(ctx, report)
     else:
         emit(ctx, list(report.targets), columns=CHECK_COLUMNS)
     if report.passed:
-        return EXIT_OK
-    return EXIT_TRANSPORT if report.none_reachable else EXIT_SHORT
+        return ExitCode.OK
+    return ExitCode.TRANSPORT if report.none_reachable else ExitCode.SHORT

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
-from psbridge.cli.output import emit
+from psbridge.cli.output import emit, emit_change
 
 if TYPE_CHECKING:
     from psbridge.config import Target
@@ -90,23 +90,6 @@ def _connection(settings: ExoSettings) -> Any:
         return ExoConnection.of(settings)
     except ValueError as exc:
         raise click.UsageError(f"Exchange Online sign-in: {exc}") from None
-
-
-def show_change(ctx: click.Context, result: Any, fields: tuple[str, ...]) -> None:
-    """A Change: in JSON as it is, else `field  before -> after` rows for the fields named."""
-    rows: list[tuple[str, Any]] = [("changed", result.changed), ("dry_run", result.dry_run)]
-    for name in fields:
-        before, after = _plain(getattr(result.before, name)), _plain(getattr(result.after, name))
-        rows.append((name, before if before == after else f"{before} -> {after}"))
-    emit(ctx, result, rows)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return "-" if value is None else str(value)
 
 
 @click.group()
@@ -198,7 +181,7 @@ def cloud_managed_set(ctx: click.Context, identity: str, enabled: bool, dry_run:
 
     require_confirmation(yes, dry_run, f"cloud-managed set changes mailbox {identity}")
     result = set_mailbox_cloud_managed(exo_session(ctx), identity=identity, enabled=enabled, dry_run=dry_run)
-    show_change(ctx, result, ("identity", "is_dir_synced", "is_exchange_cloud_managed"))
+    emit_change(ctx, result, ("identity", "is_dir_synced", "is_exchange_cloud_managed"))
 
 
 @exo.group("org-default")
@@ -230,7 +213,7 @@ def org_default_set(ctx: click.Context, enabled: bool, dry_run: bool, yes: bool)
     result = set_organization_config(exo_session(ctx), cloud_managed_by_default=enabled, dry_run=dry_run)
     if result.changed and enabled:
         click.echo(f"psbridge: warning: {TENANT_DEFAULT_WARNING}", err=True)
-    show_change(ctx, result, ("cloud_managed_by_default",))
+    emit_change(ctx, result, ("cloud_managed_by_default",))
 
 
 @exo.group("email-address")
@@ -252,7 +235,7 @@ def _email_command(action: str) -> click.Command:
         result = set_mailbox_email_addresses(
             exo_session(ctx), identity=identity, dry_run=dry_run, **{action: list(addresses)}
         )
-        show_change(ctx, result, ("primary_smtp_address", "email_addresses"))
+        emit_change(ctx, result, ("primary_smtp_address", "email_addresses"))
 
     run.help = f"{action.capitalize()} addresses; only what is {'missing' if action == 'add' else 'present'} is sent."
     return run
@@ -296,7 +279,7 @@ def clear_previous(ctx: click.Context, identity: str, dry_run: bool, yes: bool) 
     result = clear_previous_mailbox_info(
         exo_session(ctx), identity=identity, confirm_irreversible=yes, dry_run=dry_run or not yes
     )
-    show_change(ctx, result, ("recipient_type_details", "previous_recipient_type_details"))
+    emit_change(ctx, result, ("recipient_type_details", "previous_recipient_type_details"))
     if not (yes or dry_run):
         raise click.UsageError(
             f"this would permanently clear the previous mailbox info of {identity} (irreversible): pass --yes to do it"

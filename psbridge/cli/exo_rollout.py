@@ -36,8 +36,8 @@ import click
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.exo import exo_session
 from psbridge.cli.output import emit
+from psbridge.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
 from psbridge.errors import InputError, LocalWriteError
-from psbridge.exchange.pacing import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
 
 if TYPE_CHECKING:
     from psbridge.exchange.rollout import RolloutProgress, RolloutReport
@@ -162,7 +162,7 @@ class _CsvReport:
     and writes the header to a temporary file in the report's folder, synced: a missing or read-only
     folder, or a full disk, shows before any mailbox is touched. `finish` writes the rows and moves
     the file over `path`; it returns a failure instead of raising it, so the report is printed first.
-    Writes are unbuffered (`psbridge.exchange.journal.append_durably`): nothing is left to fail again on close.
+    Writes are unbuffered (`psbridge.safeio.append_durably`): nothing is left to fail again on close.
     """
 
     def __init__(self, path: str, handle: FileIO, temp: str) -> None:
@@ -197,7 +197,7 @@ class _CsvReport:
                 os.unlink(temp)  # gone already when the report was moved into place
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        from psbridge.exchange.journal import append_durably
+        from psbridge.safeio import append_durably
 
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)

@@ -23,16 +23,18 @@ Exit codes (stable, documented in the README):
   130  interrupted
 
 Errors are one line on stderr; `-v` adds log events, `-vv` also debug events and tracebacks.
-`--help` and `--version` load no network or crypto library: they are imported when a session opens.
+`--help` and `--version` load no network or crypto library, no pydantic, structlog or product module:
+they are imported when a command runs. Exit codes are defined once, in `psbridge.errors.ExitCode`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,15 +42,13 @@ import click
 from click.core import ParameterSource
 
 from psbridge import __version__
-from psbridge.errors import InputError, PsbridgeError
+from psbridge.errors import ExitCode, InputError, PsbridgeError
 
 if TYPE_CHECKING:
     from psbridge.config import Config, Target
     from psbridge.session import Session
     from psbridge.targets import Targets
 
-EXIT_OK, EXIT_SHORT, EXIT_USAGE, EXIT_TRANSPORT, EXIT_REMOTE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
-EXIT_LOCAL_WRITE = 74  # sysexits' EX_IOERR
 # The role whose target a command group uses when neither --host nor --target is given.
 GROUP_ROLES = {"adsync": "connect", "cloudsync": "cloudsync-agent", "exo": "exo", "exchange": "exchange"}
 # Global options -> the ConnectionOptions field each sets (no_tls, ca_file and no_cert_validation: see _flag_values).
@@ -62,10 +62,11 @@ _FLAG_FIELDS = {
 
 @dataclasses.dataclass
 class CliContext:
-    """The global options, and the one Session every command of this run shares.
+    """The global options, and the run's one `Targets`: the factory of every session and Graph client.
 
     `explicit` names the global options given on the command line or in the environment: with a
-    target, only those override its settings. `group` is the command group invoked.
+    target, only those override its settings. `group` is the command group invoked. `session()` is the
+    command group's own session (to --host, or to the target of --target or of the group's role).
     """
 
     params: dict[str, Any]
@@ -79,8 +80,16 @@ class CliContext:
 
     def session(self) -> Session:
         if self._session is None:
-            target = self.target()
-            self._session = _open_session(self.params) if target is None else self._target_session(target)
+            p, targets, target = self.params, self.targets(), self.target()
+            if target is None:
+                options = _replay_endpoint(p) if p["replay"] and not p["host"] else _options(p, live=not p["replay"])
+                name, timeout = GROUP_ROLES.get(self.group or "", "session"), p["timeout"]
+            else:
+                options = targets.options(target.name, self._overrides(target))
+                _warn_if_unvalidated(options.cert_validation)
+                name = target.name
+                timeout = p["timeout"] if "timeout" in self.explicit else target.timeout or p["timeout"]
+            self._session = targets.adopt(name, targets.connect(options, name=name, timeout=timeout))
         return self._session
 
     def config(self) -> Config:
@@ -95,12 +104,17 @@ class CliContext:
         return self._config
 
     def targets(self) -> Targets:
-        """Sessions to the config's targets (for commands that use several); closed with the run."""
+        """The run's factory of sessions and Graph clients, live, replayed or recorded as the global options
+        say; everything it opened is closed (and recorded) when the run ends."""
         if self._targets is None:
             from psbridge.targets import Targets
 
-            timeout = self.params["timeout"] if "timeout" in self.explicit else None
-            self._targets = Targets(self.config(), replay=self.params["replay"], timeout=timeout)
+            p = self.params
+            self._targets = Targets(
+                self.config(), replay=p["replay"], record=p["record"], record_mode=p["record_mode"],
+                scrub=_scrub_map(p["scrub"]) if p["record"] else None,
+                timeout=p["timeout"] if "timeout" in self.explicit else None,
+            )  # fmt: skip
         return self._targets
 
     def target(self) -> Target | None:
@@ -122,16 +136,8 @@ class CliContext:
         return self.config()
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
         if self._targets is not None:
             self._targets.close()
-
-    def _target_session(self, target: Target) -> Session:
-        options = self.targets().options(target.name, self._overrides(target))
-        _warn_if_unvalidated(options.cert_validation)
-        timeout = self.params["timeout"] if "timeout" in self.explicit else target.timeout or self.params["timeout"]
-        return _session(self.params, options, timeout)
 
     def _overrides(self, target: Target) -> dict[str, Any]:
         """The explicit global options, and what the exchange group's own options say about its endpoint."""
@@ -155,27 +161,6 @@ def _group_option(name: str) -> Any:
     while ctx is not None and ctx.parent is not None and ctx.parent.parent is not None:
         ctx = ctx.parent
     return ctx.params.get(name) if ctx is not None and ctx.parent is not None else None
-
-
-def _open_session(p: dict[str, Any]) -> Session:
-    """The session from the global options alone (no target)."""
-    if p["replay"] and not p["host"]:
-        return _session(p, _replay_endpoint(p), p["timeout"])
-    return _session(p, _options(p, live=not p["replay"]), p["timeout"])
-
-
-def _session(p: dict[str, Any], options: Any, timeout: float) -> Session:
-    """Replayed, recorded or live, as the global options say."""
-    from psbridge.session import Session
-
-    if p["replay"]:
-        return Session.replay(p["replay"], mode="none", options=options, timeout=timeout)
-    if options is not None:
-        options.warn_if_cleartext()
-    if p["record"]:
-        scrub = _scrub_map(p["scrub"])
-        return Session.replay(p["record"], mode=p["record_mode"], options=options, scrub=scrub, timeout=timeout)
-    return Session(options, timeout=timeout)
 
 
 def _replay_endpoint(p: dict[str, Any]) -> Any:
@@ -267,7 +252,12 @@ def _scrub_map(pairs: Sequence[str]) -> Any:
     "--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Deadline per call, seconds."
 )
 @click.option("--replay", type=click.Path(exists=True), help="Serve every call from recordings (file or directory).")
-@click.option("--record", type=click.Path(dir_okay=False), help="Record the live session to this .yaml file.")
+@click.option(
+    "--record",
+    type=click.Path(),
+    help="Record the live run: to this .yaml file (one session), or to this directory (DIR/<target>.yaml, "
+    "DIR/graph/graph.yaml), the layout --replay reads.",
+)
 @click.option(
     "--record-mode",
     type=click.Choice(["once", "new_episodes", "rewrite"]),
@@ -293,12 +283,10 @@ def cli(ctx: click.Context, /, **params: Any) -> None:
         raise click.UsageError("--replay and --record exclude each other (use --record-mode new_episodes)")
     if params["record"]:
         # Checked before the live session runs, not when the recording is saved after it.
-        parent = next((p for p in Path(params["record"]).absolute().parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():
+        record = Path(params["record"]).absolute()
+        parent = next((p for p in (record, *record.parents) if p.exists()), None)
+        if parent is not None and parent != record and not parent.is_dir():
             raise click.BadParameter(f"{parent} is a file, not a directory", param_hint="--record")
-    from psbridge.logs import configure_cli
-
-    configure_cli(params["verbose"])
     given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     explicit = frozenset(name for name in params if ctx.get_parameter_source(name) in given)
     state = CliContext(
@@ -308,7 +296,7 @@ def cli(ctx: click.Context, /, **params: Any) -> None:
     ctx.obj = state
     ctx.call_on_close(state.close)
     if params["config"] or os.environ.get("PSBRIDGE_CONFIG"):
-        state.config()  # a config file that was named must exist and be valid, whatever the command
+        state.targets()  # a config file that was named must exist and be valid, whatever the command
 
 
 def _register() -> None:
@@ -331,6 +319,29 @@ def _register() -> None:
     cli.add_command(config)
     cli.add_command(selftest)
     register(cli)
+    _log_when_run(cli)
+
+
+def _log_when_run(group: click.Group) -> None:
+    """Configure logging when a command runs, not before: `--help` at any depth then loads no structlog
+    (the root's callback runs before a subcommand's --help is parsed)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _log_when_run(command)
+        elif command.callback is not None and not hasattr(command.callback, "__psbridge_logging__"):
+            command.callback = _with_logging(command.callback)
+
+
+def _with_logging(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from psbridge.logs import configure_cli
+
+        configure_cli(click.get_current_context().find_root().params["verbose"])
+        return callback(*args, **kwargs)
+
+    run.__psbridge_logging__ = True  # type: ignore[attr-defined]
+    return run
 
 
 _register()
@@ -377,10 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.ClickException as exc:
         _error(f"psbridge: error: {exc.format_message()}")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("psbridge: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     except PsbridgeError as exc:
         _error(f"psbridge: error: {exc}")
         if verbose >= 2:
@@ -390,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"psbridge: internal error: {type(exc).__name__}: {exc}")
         if verbose >= 2 or os.environ.get("PSBRIDGE_DEBUG"):
             _traceback()
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

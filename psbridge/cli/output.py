@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -49,6 +49,54 @@ def emit(
     click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip())
     for row in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+# A row of a change: a field of the state by name, or a label and how to read it from a state.
+ChangeField = str | tuple[str, Callable[[Any], Any]]
+Rows = Sequence[tuple[str, Any]]
+
+
+def emit_change(
+    ctx: click.Context,
+    change: BaseModel,
+    fields: Sequence[ChangeField] | None = None,
+    *,
+    about: Rows = (),
+    then: Rows = (),
+) -> None:
+    """Print what a function that changes something did: a `Change`, or any model with `changed`,
+    `dry_run`, `before` and `after`.
+
+    `--output json`: the change as it is. Otherwise `about` rows (what was changed), `changed` and
+    `dry_run`, a row per field of the state, `before -> after` when it differs and the value alone when
+    not, then `then` rows. `fields` None: every field of the state that differs. A state that is None
+    (nothing there) shows each field as `-`.
+    """
+    told = dict(change)  # the model's fields, unconverted
+    before, after = told["before"], told["after"]
+    if fields is None:
+        state = after if after is not None else before
+        names = list(type(state).model_fields) if state is not None else []
+        fields = [n for n in names if _read(before, n) != _read(after, n)]
+    rows = [*about, ("changed", told["changed"]), ("dry_run", told["dry_run"])]
+    for field in fields:
+        label = field if isinstance(field, str) else field[0]
+        old, new = _shown(_read(before, field)), _shown(_read(after, field))
+        rows.append((label, old if old == new else f"{old} -> {new}"))
+    emit(ctx, change, [(label, _shown(value)) for label, value in [*rows, *then]])
+
+
+def _read(state: Any, field: ChangeField) -> Any:
+    if state is None:
+        return None
+    return getattr(state, field) if isinstance(field, str) else field[1](state)
+
+
+def _shown(value: Any) -> str:
+    """One value of a change's row: a list of plain values as `a, b` (`-` when empty), else as `emit` shows it."""
+    if isinstance(value, tuple | list) and not any(isinstance(v, dict | list) for v in value):
+        return ", ".join(str(v) for v in value) or "-"
+    return _text(value)
 
 
 def _text(value: Any) -> str:

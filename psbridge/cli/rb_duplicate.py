@@ -72,7 +72,7 @@ def repair_duplicate_mailbox(
     from psbridge.runbooks.duplicate import repair_duplicate_mailbox as run
 
     report = run(
-        targets(ctx), user=user, license_group=group, execute=yes,
+        targets(ctx), user=user, license_group=group, dry_run=not yes,
         journal=journal or default_journal(user), deadline_s=deadline_s, poll_s=poll_s,
     )  # fmt: skip
     emit_report(ctx, report)

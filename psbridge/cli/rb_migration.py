@@ -10,27 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from psbridge.cli.runbooks import check, emit_report, targets
-from psbridge.runbooks.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
+from psbridge.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
 from psbridge.versions import Version
-
-if TYPE_CHECKING:
-    from psbridge.graph.client import GraphClient
 
 
 def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> Version | None:
     return None if value is None else Version(value)  # a malformed version is InputError: exit 2, one line
-
-
-def _graph(ctx: click.Context) -> GraphClient | None:
-    """The run's Graph client, or None when this run has no Graph to ask."""
-    from psbridge.cli.graph_options import graph_available, graph_client
-
-    return graph_client(ctx) if graph_available(ctx) else None
 
 
 _FOLDER = click.Path(file_okay=False, path_type=Path)
@@ -82,10 +71,8 @@ def cloud_sync_migration(
     """
     from psbridge.runbooks.migration import check_cloud_sync_migration
 
-    run = targets(ctx)
-    connect, dc, agent = run.session("connect"), run.session("dc"), run.session("cloudsync-agent")
     report = check_cloud_sync_migration(
-        connect=connect, dc=dc, agent=agent, graph=_graph(ctx), ous=ous, backup=backup,
+        targets(ctx), ous=ous, backup=backup,
         backup_remote_path=backup_remote_path, backup_dir=backup_dir, max_age=dt.timedelta(days=max_age),
         agent_minimum=agent_minimum, agent_version=agent_version, job_id=job_id,
     )  # fmt: skip

@@ -10,8 +10,8 @@ import datetime as dt
 
 import click
 
-from psbridge.adsync.policy import CLOUD_MANAGED_DEFAULT_MINIMUM
 from psbridge.cli.runbooks import check, emit_report, targets
+from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM
 from psbridge.versions import Version
 
 

@@ -8,22 +8,9 @@ otherwise the report says how to check it by hand.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import click
 
 from psbridge.cli.runbooks import diagnose, emit_report, targets
-
-if TYPE_CHECKING:
-    from psbridge.graph.client import GraphClient
-
-
-def _graph(ctx: click.Context) -> Callable[[], GraphClient] | None:
-    """Opens the run's Graph client when asked, or None when this run has no Graph to ask."""
-    from psbridge.cli.graph_options import graph_available, graph_client
-
-    return (lambda: graph_client(ctx)) if graph_available(ctx) else None
 
 
 @diagnose.command("routing-domain")
@@ -40,5 +27,5 @@ def routing_domain(ctx: click.Context, tenant: str | None) -> None:
     """
     from psbridge.runbooks.routing import diagnose_routing_domain
 
-    report = diagnose_routing_domain(targets(ctx), tenant=tenant, graph=_graph(ctx))
+    report = diagnose_routing_domain(targets(ctx), tenant=tenant)
     emit_report(ctx, report)

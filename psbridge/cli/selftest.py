@@ -26,7 +26,7 @@ from psbridge.errors import InputError
 if TYPE_CHECKING:
     from psbridge.config import Config
     from psbridge.replay.cassette import ScrubMap
-    from psbridge.session import Session
+    from psbridge.targets import Targets
 
 GRAPH = "graph"  # psbridge.selftest.GRAPH, without importing it for --help
 
@@ -97,21 +97,27 @@ def _targets(ctx: click.Context, name: str | None) -> dict[str, str]:
 
 
 class _Sources:
-    """What each role's wrappers take. Live: one session per target for the run (recording to DIR with
-    --record). Replayed: a new session per wrapper, since a replay serves each recorded answer once per
-    session and each wrapper is checked as if run on its own."""
+    """What each role's wrappers take, from the run's `Targets`. Live: one session per target for the run
+    (with --record DIR, from a Targets that records each target to DIR/<target>.yaml). Replayed: a new
+    session per wrapper, since a replay serves each recorded answer once per session and each wrapper is
+    checked as if run on its own."""
 
     def __init__(self, ctx: click.Context, labels: dict[str, str], record_dir: Path | None) -> None:
         self.ctx = ctx
         self.labels = labels
         self.params = ctx.obj.params
-        self.record_dir = record_dir
         self.scrub: ScrubMap | None = None
-        self.recording: dict[str, Session] = {}
+        self.targets: Targets = ctx.obj.targets()
+        self.recording: Targets | None = None
         if record_dir is not None:
             from psbridge.cli.main import _scrub_map
+            from psbridge.targets import Targets
 
             self.scrub = _scrub_map(self.params["scrub"])
+            self.recording = Targets(
+                self.targets.config, record=record_dir, record_mode="rewrite", scrub=self.scrub,
+                timeout=self.targets.timeout,
+            )  # fmt: skip
             if GRAPH in labels:
                 click.echo("psbridge: warning: selftest --record records PSRP targets, not Graph", err=True)
 
@@ -119,8 +125,8 @@ class _Sources:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for session in self.recording.values():
-            session.close()  # writes the recording
+        if self.recording is not None:
+            self.recording.close()  # writes the recordings
 
     def role_args(self) -> dict[str, dict[str, Any]]:
         """An Exchange Server reached through a jump host is asked through it (`via_jump_host`)."""
@@ -140,53 +146,21 @@ class _Sources:
     @contextlib.contextmanager
     def open(self, role: str) -> Iterator[Any]:
         name = self.labels.get(role, role)
-        replay = self.params["replay"]
         if role == GRAPH:
             with self._graph() as client:
                 yield client
-        elif replay:
-            with self.ctx.obj.targets().open(name) as session:
+        elif self.params["replay"]:
+            with self.targets.open(name) as session:
                 yield session
-        elif self.record_dir is not None:
-            yield self._recording_session(name)
         else:
-            yield self.ctx.obj.targets().session(name)
+            yield (self.recording or self.targets).session(name)
 
     @contextlib.contextmanager
     def _graph(self) -> Iterator[Any]:
-        from psbridge.cli.graph_options import graph_client, replayed_client
+        from psbridge.cli.graph_options import graph_client
 
-        replay = self.params["replay"]
-        if not replay:
+        if not self.params["replay"]:
             yield graph_client(self.ctx)
             return
-        with replayed_client(self.ctx, replay) as client:  # afresh for each wrapper, as a replayed session is
+        with self.targets.open_graph() as client:  # afresh for each wrapper, as a replayed session is
             yield client
-
-    def _recording_session(self, name: str) -> Session:
-        """A live session to the target that records to DIR/<target>.yaml, signed in as Targets.open signs in."""
-        if name in self.recording:
-            return self.recording[name]
-        from psbridge.session import Session
-
-        assert self.record_dir is not None
-        targets = self.ctx.obj.targets()
-        target = targets.target(name)
-        via = targets.target(target.via) if target.via is not None else None
-        options = targets.options((via or target).name)
-        timeout = targets.timeout or (via or target).timeout or 120.0
-        path = self.record_dir / f"{target.name}.yaml"
-        session = Session.replay(path, mode="rewrite", options=options, scrub=self.scrub, timeout=timeout)
-        self.recording[name] = session
-        if via is not None:
-            from psbridge.exchange.connection import connect_exchange_server
-
-            connect_exchange_server(session, target.host)
-        elif target.role == "exo":
-            connection = target.exo_connection()
-            if connection is None:
-                raise InputError(f"target {target.name!r} has no Exchange Online sign-in (organization, app_id ...)")
-            from psbridge.exchange.connection import connect_exchange_online
-
-            connect_exchange_online(session, connection)
-        return session

@@ -2,7 +2,9 @@
 
 Signing in (`connect`) takes a device code from a person: use these functions interactively, and
 `psbridge.cloudsync.graph` (the same reads and job control, and more, over Microsoft Graph app-only)
-for unattended work. See `psbridge.cloudsync.functions`.
+for unattended work. See `psbridge.cloudsync.functions`. `CloudSyncBackend` is the interface both
+reach it through (`PsrpBackend` on a Session, `GraphBackend` on a GraphClient; see
+`psbridge.cloudsync.backend`).
 """
 
 from __future__ import annotations
@@ -12,203 +14,72 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.cloudsync.changes import (
-        AccountRepair,
-        ActionResult,
-        ConnectResult,
-        DeletionPrevention,
-        DeletionPreventionChange,
-        JobChange,
-        LogExport,
-        PrerequisitesResult,
-        SchemaChange,
-    )
+    from psbridge.cloudsync.backend import CloudSyncBackend as CloudSyncBackend
+    from psbridge.cloudsync.backend import GraphBackend as GraphBackend
+    from psbridge.cloudsync.backend import PsrpBackend as PsrpBackend
+    from psbridge.cloudsync.changes import AccountRepair as AccountRepair
+    from psbridge.cloudsync.changes import ActionResult as ActionResult
+    from psbridge.cloudsync.changes import ConnectResult as ConnectResult
+    from psbridge.cloudsync.changes import DeletionPrevention as DeletionPrevention
+    from psbridge.cloudsync.changes import DeletionPreventionChange as DeletionPreventionChange
+    from psbridge.cloudsync.changes import JobChange as JobChange
+    from psbridge.cloudsync.changes import LogExport as LogExport
+    from psbridge.cloudsync.changes import PrerequisitesResult as PrerequisitesResult
+    from psbridge.cloudsync.changes import SchemaChange as SchemaChange
+    from psbridge.cloudsync.functions import connect as connect
     from psbridge.cloudsync.functions import (
-        connect,
-        disable_dirsync_accidental_deletion_prevention,
-        export_logs,
-        get_agent_version,
-        get_info,
-        get_job,
-        get_job_schedule,
-        get_job_schema,
-        get_job_scope,
-        get_job_settings,
-        get_job_status,
-        get_service_account,
-        get_service_principal,
-        install_prerequisites,
-        invoke_graph_query,
-        repair_account,
-        restart_job,
-        resume_job,
-        set_job_schema,
-        set_tenant_id,
-        start_verbose_logs,
-        stop_verbose_logs,
-        suspend_job,
+        disable_dirsync_accidental_deletion_prevention as disable_dirsync_accidental_deletion_prevention,
     )
-    from psbridge.cloudsync.graph import DeletionThresholdChange
-    from psbridge.cloudsync.models import (
-        AgentInstallation,
-        DeletionThreshold,
-        GraphQueryResult,
-        Info,
-        Job,
-        JobList,
-        JobSchedule,
-        JobScheduleList,
-        JobSchema,
-        JobScope,
-        JobSettings,
-        JobSettingsList,
-        JobStatus,
-        JobStatusList,
-        JobStatusSummary,
-        ModifiedProperty,
-        ProvisioningResult,
-        ProvisioningStatusInfo,
-        ProvisioningStep,
-        Quarantine,
-        ScopeRule,
-        ServiceAccount,
-        ServiceAccountResult,
-        ServicePrincipal,
-        ServicePrincipalList,
-        SyncError,
-        TaskExecution,
-        TenantSyncFacts,
-    )
-    from psbridge.cloudsync.unsupported import (
-        remove_group_members,
-    )
+    from psbridge.cloudsync.functions import export_logs as export_logs
+    from psbridge.cloudsync.functions import get_agent_version as get_agent_version
+    from psbridge.cloudsync.functions import get_info as get_info
+    from psbridge.cloudsync.functions import get_job as get_job
+    from psbridge.cloudsync.functions import get_job_schedule as get_job_schedule
+    from psbridge.cloudsync.functions import get_job_schema as get_job_schema
+    from psbridge.cloudsync.functions import get_job_scope as get_job_scope
+    from psbridge.cloudsync.functions import get_job_settings as get_job_settings
+    from psbridge.cloudsync.functions import get_job_status as get_job_status
+    from psbridge.cloudsync.functions import get_service_account as get_service_account
+    from psbridge.cloudsync.functions import get_service_principal as get_service_principal
+    from psbridge.cloudsync.functions import install_prerequisites as install_prerequisites
+    from psbridge.cloudsync.functions import invoke_graph_query as invoke_graph_query
+    from psbridge.cloudsync.functions import repair_account as repair_account
+    from psbridge.cloudsync.functions import restart_job as restart_job
+    from psbridge.cloudsync.functions import resume_job as resume_job
+    from psbridge.cloudsync.functions import set_job_schema as set_job_schema
+    from psbridge.cloudsync.functions import set_tenant_id as set_tenant_id
+    from psbridge.cloudsync.functions import start_verbose_logs as start_verbose_logs
+    from psbridge.cloudsync.functions import stop_verbose_logs as stop_verbose_logs
+    from psbridge.cloudsync.functions import suspend_job as suspend_job
+    from psbridge.cloudsync.graph import DeletionThresholdChange as DeletionThresholdChange
+    from psbridge.cloudsync.models import AgentInstallation as AgentInstallation
+    from psbridge.cloudsync.models import DeletionThreshold as DeletionThreshold
+    from psbridge.cloudsync.models import GraphQueryResult as GraphQueryResult
+    from psbridge.cloudsync.models import Info as Info
+    from psbridge.cloudsync.models import Job as Job
+    from psbridge.cloudsync.models import JobList as JobList
+    from psbridge.cloudsync.models import JobSchedule as JobSchedule
+    from psbridge.cloudsync.models import JobScheduleList as JobScheduleList
+    from psbridge.cloudsync.models import JobSchema as JobSchema
+    from psbridge.cloudsync.models import JobScope as JobScope
+    from psbridge.cloudsync.models import JobSettings as JobSettings
+    from psbridge.cloudsync.models import JobSettingsList as JobSettingsList
+    from psbridge.cloudsync.models import JobStatus as JobStatus
+    from psbridge.cloudsync.models import JobStatusList as JobStatusList
+    from psbridge.cloudsync.models import JobStatusSummary as JobStatusSummary
+    from psbridge.cloudsync.models import ModifiedProperty as ModifiedProperty
+    from psbridge.cloudsync.models import ProvisioningResult as ProvisioningResult
+    from psbridge.cloudsync.models import ProvisioningStatusInfo as ProvisioningStatusInfo
+    from psbridge.cloudsync.models import ProvisioningStep as ProvisioningStep
+    from psbridge.cloudsync.models import Quarantine as Quarantine
+    from psbridge.cloudsync.models import ScopeRule as ScopeRule
+    from psbridge.cloudsync.models import ServiceAccount as ServiceAccount
+    from psbridge.cloudsync.models import ServiceAccountResult as ServiceAccountResult
+    from psbridge.cloudsync.models import ServicePrincipal as ServicePrincipal
+    from psbridge.cloudsync.models import ServicePrincipalList as ServicePrincipalList
+    from psbridge.cloudsync.models import SyncError as SyncError
+    from psbridge.cloudsync.models import TaskExecution as TaskExecution
+    from psbridge.cloudsync.models import TenantSyncFacts as TenantSyncFacts
+    from psbridge.cloudsync.unsupported import remove_group_members as remove_group_members
 
-__all__ = [
-    "AccountRepair",
-    "ActionResult",
-    "AgentInstallation",
-    "ConnectResult",
-    "DeletionPrevention",
-    "DeletionPreventionChange",
-    "DeletionThreshold",
-    "DeletionThresholdChange",
-    "GraphQueryResult",
-    "Info",
-    "Job",
-    "JobChange",
-    "JobList",
-    "JobSchedule",
-    "JobScheduleList",
-    "JobSchema",
-    "JobScope",
-    "JobSettings",
-    "JobSettingsList",
-    "JobStatus",
-    "JobStatusList",
-    "JobStatusSummary",
-    "LogExport",
-    "ModifiedProperty",
-    "PrerequisitesResult",
-    "ProvisioningResult",
-    "ProvisioningStatusInfo",
-    "ProvisioningStep",
-    "Quarantine",
-    "SchemaChange",
-    "ScopeRule",
-    "ServiceAccount",
-    "ServiceAccountResult",
-    "ServicePrincipal",
-    "ServicePrincipalList",
-    "SyncError",
-    "TaskExecution",
-    "TenantSyncFacts",
-    "connect",
-    "disable_dirsync_accidental_deletion_prevention",
-    "export_logs",
-    "get_agent_version",
-    "get_info",
-    "get_job",
-    "get_job_schedule",
-    "get_job_schema",
-    "get_job_scope",
-    "get_job_settings",
-    "get_job_status",
-    "get_service_account",
-    "get_service_principal",
-    "install_prerequisites",
-    "invoke_graph_query",
-    "remove_group_members",
-    "repair_account",
-    "restart_job",
-    "resume_job",
-    "set_job_schema",
-    "set_tenant_id",
-    "start_verbose_logs",
-    "stop_verbose_logs",
-    "suspend_job",
-]
-_LAZY = {
-    "AccountRepair": "psbridge.cloudsync.changes",
-    "ActionResult": "psbridge.cloudsync.changes",
-    "ConnectResult": "psbridge.cloudsync.changes",
-    "DeletionPrevention": "psbridge.cloudsync.changes",
-    "DeletionPreventionChange": "psbridge.cloudsync.changes",
-    "DeletionThreshold": "psbridge.cloudsync.models",
-    "DeletionThresholdChange": "psbridge.cloudsync.graph",
-    "GraphQueryResult": "psbridge.cloudsync.models",
-    "AgentInstallation": "psbridge.cloudsync.models",
-    "Info": "psbridge.cloudsync.models",
-    "Job": "psbridge.cloudsync.models",
-    "JobChange": "psbridge.cloudsync.changes",
-    "JobList": "psbridge.cloudsync.models",
-    "JobSchedule": "psbridge.cloudsync.models",
-    "JobScheduleList": "psbridge.cloudsync.models",
-    "JobSchema": "psbridge.cloudsync.models",
-    "JobScope": "psbridge.cloudsync.models",
-    "JobSettings": "psbridge.cloudsync.models",
-    "JobSettingsList": "psbridge.cloudsync.models",
-    "JobStatus": "psbridge.cloudsync.models",
-    "JobStatusList": "psbridge.cloudsync.models",
-    "JobStatusSummary": "psbridge.cloudsync.models",
-    "LogExport": "psbridge.cloudsync.changes",
-    "ModifiedProperty": "psbridge.cloudsync.models",
-    "PrerequisitesResult": "psbridge.cloudsync.changes",
-    "ProvisioningResult": "psbridge.cloudsync.models",
-    "ProvisioningStatusInfo": "psbridge.cloudsync.models",
-    "ProvisioningStep": "psbridge.cloudsync.models",
-    "Quarantine": "psbridge.cloudsync.models",
-    "SchemaChange": "psbridge.cloudsync.changes",
-    "ScopeRule": "psbridge.cloudsync.models",
-    "ServiceAccount": "psbridge.cloudsync.models",
-    "ServiceAccountResult": "psbridge.cloudsync.models",
-    "ServicePrincipal": "psbridge.cloudsync.models",
-    "ServicePrincipalList": "psbridge.cloudsync.models",
-    "SyncError": "psbridge.cloudsync.models",
-    "TaskExecution": "psbridge.cloudsync.models",
-    "TenantSyncFacts": "psbridge.cloudsync.models",
-    "connect": "psbridge.cloudsync.functions",
-    "disable_dirsync_accidental_deletion_prevention": "psbridge.cloudsync.functions",
-    "export_logs": "psbridge.cloudsync.functions",
-    "get_agent_version": "psbridge.cloudsync.functions",
-    "get_info": "psbridge.cloudsync.functions",
-    "get_job": "psbridge.cloudsync.functions",
-    "get_job_schedule": "psbridge.cloudsync.functions",
-    "get_job_schema": "psbridge.cloudsync.functions",
-    "get_job_scope": "psbridge.cloudsync.functions",
-    "get_job_settings": "psbridge.cloudsync.functions",
-    "get_job_status": "psbridge.cloudsync.functions",
-    "get_service_account": "psbridge.cloudsync.functions",
-    "get_service_principal": "psbridge.cloudsync.functions",
-    "install_prerequisites": "psbridge.cloudsync.functions",
-    "invoke_graph_query": "psbridge.cloudsync.functions",
-    "remove_group_members": "psbridge.cloudsync.unsupported",
-    "repair_account": "psbridge.cloudsync.functions",
-    "restart_job": "psbridge.cloudsync.functions",
-    "resume_job": "psbridge.cloudsync.functions",
-    "set_job_schema": "psbridge.cloudsync.functions",
-    "set_tenant_id": "psbridge.cloudsync.functions",
-    "start_verbose_logs": "psbridge.cloudsync.functions",
-    "stop_verbose_logs": "psbridge.cloudsync.functions",
-    "suspend_job": "psbridge.cloudsync.functions",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals())

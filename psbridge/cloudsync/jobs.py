@@ -18,17 +18,21 @@ from psbridge.cloudsync.models import JobStatus, same
 from psbridge.cloudsync.runner import read_jobs, run
 from psbridge.errors import InputError
 from psbridge.session import Session
+from psbridge.wait import Clock, Done, Sleep, poll
 
 Action = Literal["restart", "suspend", "resume"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Wait:
-    """Poll every `poll_s` seconds, up to `deadline_s`, for a job whose code is `code` (None: no wait)."""
+    """Poll every `poll_s` seconds, up to `deadline_s`, for a job whose code is `code` (None: no wait), on
+    `clock` and `sleep` (`psbridge.wait.poll`)."""
 
     code: str | None = None
     deadline_s: float = 300.0
     poll_s: float = 10.0
+    clock: Clock = time.monotonic
+    sleep: Sleep = time.sleep
 
     def __post_init__(self) -> None:
         if self.deadline_s < 0 or self.poll_s < 0:
@@ -83,11 +87,7 @@ def wait(read: Callable[[], JobStatus], first: JobStatus, until: Wait) -> tuple[
     `read` reads it again (either backend)."""
     if until.code is None:
         return first, None
-    status = first
-    deadline = time.monotonic() + until.deadline_s
-    while not same(status.code, until.code):
-        if time.monotonic() >= deadline:
-            return status, False
-        time.sleep(until.poll_s)
-        status = read()
-    return status, True
+    code = until.code
+    outcome = poll(read, lambda status: same(status.code, code), first=first, deadline_s=until.deadline_s,
+                   poll_s=until.poll_s, clock=until.clock, sleep=until.sleep)  # fmt: skip
+    return outcome.value, isinstance(outcome, Done)

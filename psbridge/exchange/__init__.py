@@ -7,152 +7,48 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.exchange.bulk import (
-        BatchItem,
-        BatchResult,
-        MailboxOutcome,
-        get_mailbox_identities,
-        set_cloud_managed_batch,
-    )
-    from psbridge.exchange.connection import (
-        ExoConnection,
-        connect_exchange_online,
-        connect_exchange_server,
-        exchange_server_options,
-    )
-    from psbridge.exchange.functions import (
-        clear_previous_mailbox_info,
-        get_accepted_domains,
-        get_mailbox,
-        get_organization_config,
-        get_server_mail_user,
-        get_server_mailbox,
-        get_server_remote_mailbox,
-        get_user,
-        list_mailboxes,
-        set_mailbox_attributes,
-        set_mailbox_cloud_managed,
-        set_mailbox_email_addresses,
-        set_organization_config,
-    )
-    from psbridge.exchange.mailboxes import (
-        MailboxListing,
-        iter_mailboxes,
-    )
-    from psbridge.exchange.models import (
-        AcceptedDomain,
-        AcceptedDomains,
-        DomainType,
-        Mailbox,
-        MailboxAttributes,
-        OrganizationConfig,
-        Recipient,
-        RecipientType,
-        RecipientTypeDetails,
-        ServerRecipient,
-        User,
-    )
-    from psbridge.exchange.rollout import (
-        RolloutItem,
-        RolloutProgress,
-        RolloutReport,
-        rollout_cloud_managed,
-    )
-    from psbridge.exchange.rules import (
-        is_truncation_warning,
-        micro_delays,
-        opath_filter,
-        powershell_literal,
-    )
+    from psbridge.exchange.bulk import BatchItem as BatchItem
+    from psbridge.exchange.bulk import BatchResult as BatchResult
+    from psbridge.exchange.bulk import MailboxOutcome as MailboxOutcome
+    from psbridge.exchange.bulk import get_mailbox_identities as get_mailbox_identities
+    from psbridge.exchange.bulk import set_cloud_managed_batch as set_cloud_managed_batch
+    from psbridge.exchange.connection import ExoConnection as ExoConnection
+    from psbridge.exchange.connection import connect_exchange_online as connect_exchange_online
+    from psbridge.exchange.connection import connect_exchange_server as connect_exchange_server
+    from psbridge.exchange.connection import exchange_server_options as exchange_server_options
+    from psbridge.exchange.functions import clear_previous_mailbox_info as clear_previous_mailbox_info
+    from psbridge.exchange.functions import get_accepted_domains as get_accepted_domains
+    from psbridge.exchange.functions import get_mailbox as get_mailbox
+    from psbridge.exchange.functions import get_organization_config as get_organization_config
+    from psbridge.exchange.functions import get_server_mail_user as get_server_mail_user
+    from psbridge.exchange.functions import get_server_mailbox as get_server_mailbox
+    from psbridge.exchange.functions import get_server_remote_mailbox as get_server_remote_mailbox
+    from psbridge.exchange.functions import get_user as get_user
+    from psbridge.exchange.functions import list_mailboxes as list_mailboxes
+    from psbridge.exchange.functions import set_mailbox_attributes as set_mailbox_attributes
+    from psbridge.exchange.functions import set_mailbox_cloud_managed as set_mailbox_cloud_managed
+    from psbridge.exchange.functions import set_mailbox_email_addresses as set_mailbox_email_addresses
+    from psbridge.exchange.functions import set_organization_config as set_organization_config
+    from psbridge.exchange.mailboxes import MailboxListing as MailboxListing
+    from psbridge.exchange.mailboxes import iter_mailboxes as iter_mailboxes
+    from psbridge.exchange.models import AcceptedDomain as AcceptedDomain
+    from psbridge.exchange.models import AcceptedDomains as AcceptedDomains
+    from psbridge.exchange.models import DomainType as DomainType
+    from psbridge.exchange.models import Mailbox as Mailbox
+    from psbridge.exchange.models import MailboxAttributes as MailboxAttributes
+    from psbridge.exchange.models import OrganizationConfig as OrganizationConfig
+    from psbridge.exchange.models import Recipient as Recipient
+    from psbridge.exchange.models import RecipientType as RecipientType
+    from psbridge.exchange.models import RecipientTypeDetails as RecipientTypeDetails
+    from psbridge.exchange.models import ServerRecipient as ServerRecipient
+    from psbridge.exchange.models import User as User
+    from psbridge.exchange.rollout import RolloutItem as RolloutItem
+    from psbridge.exchange.rollout import RolloutProgress as RolloutProgress
+    from psbridge.exchange.rollout import RolloutReport as RolloutReport
+    from psbridge.exchange.rollout import rollout_cloud_managed as rollout_cloud_managed
+    from psbridge.exchange.rules import is_truncation_warning as is_truncation_warning
+    from psbridge.exchange.rules import micro_delays as micro_delays
+    from psbridge.exchange.rules import opath_filter as opath_filter
+    from psbridge.exchange.rules import powershell_literal as powershell_literal
 
-__all__ = [
-    "AcceptedDomain",
-    "AcceptedDomains",
-    "BatchItem",
-    "BatchResult",
-    "DomainType",
-    "ExoConnection",
-    "Mailbox",
-    "MailboxAttributes",
-    "MailboxListing",
-    "MailboxOutcome",
-    "OrganizationConfig",
-    "Recipient",
-    "RecipientType",
-    "RecipientTypeDetails",
-    "RolloutItem",
-    "RolloutProgress",
-    "RolloutReport",
-    "ServerRecipient",
-    "User",
-    "clear_previous_mailbox_info",
-    "connect_exchange_online",
-    "connect_exchange_server",
-    "exchange_server_options",
-    "get_accepted_domains",
-    "get_mailbox",
-    "get_mailbox_identities",
-    "get_organization_config",
-    "get_server_mail_user",
-    "get_server_mailbox",
-    "get_server_remote_mailbox",
-    "get_user",
-    "is_truncation_warning",
-    "iter_mailboxes",
-    "list_mailboxes",
-    "micro_delays",
-    "opath_filter",
-    "powershell_literal",
-    "rollout_cloud_managed",
-    "set_cloud_managed_batch",
-    "set_mailbox_attributes",
-    "set_mailbox_cloud_managed",
-    "set_mailbox_email_addresses",
-    "set_organization_config",
-]
-_LAZY = {
-    "AcceptedDomain": "psbridge.exchange.models",
-    "AcceptedDomains": "psbridge.exchange.models",
-    "BatchItem": "psbridge.exchange.bulk",
-    "BatchResult": "psbridge.exchange.bulk",
-    "DomainType": "psbridge.exchange.models",
-    "ExoConnection": "psbridge.exchange.connection",
-    "Mailbox": "psbridge.exchange.models",
-    "MailboxAttributes": "psbridge.exchange.models",
-    "MailboxListing": "psbridge.exchange.mailboxes",
-    "MailboxOutcome": "psbridge.exchange.bulk",
-    "OrganizationConfig": "psbridge.exchange.models",
-    "Recipient": "psbridge.exchange.models",
-    "RecipientType": "psbridge.exchange.models",
-    "RecipientTypeDetails": "psbridge.exchange.models",
-    "RolloutItem": "psbridge.exchange.rollout",
-    "RolloutProgress": "psbridge.exchange.rollout",
-    "RolloutReport": "psbridge.exchange.rollout",
-    "ServerRecipient": "psbridge.exchange.models",
-    "User": "psbridge.exchange.models",
-    "clear_previous_mailbox_info": "psbridge.exchange.functions",
-    "connect_exchange_online": "psbridge.exchange.connection",
-    "connect_exchange_server": "psbridge.exchange.connection",
-    "exchange_server_options": "psbridge.exchange.connection",
-    "get_accepted_domains": "psbridge.exchange.functions",
-    "get_mailbox": "psbridge.exchange.functions",
-    "get_mailbox_identities": "psbridge.exchange.bulk",
-    "get_organization_config": "psbridge.exchange.functions",
-    "get_server_mail_user": "psbridge.exchange.functions",
-    "get_server_mailbox": "psbridge.exchange.functions",
-    "get_server_remote_mailbox": "psbridge.exchange.functions",
-    "get_user": "psbridge.exchange.functions",
-    "is_truncation_warning": "psbridge.exchange.rules",
-    "iter_mailboxes": "psbridge.exchange.mailboxes",
-    "list_mailboxes": "psbridge.exchange.functions",
-    "micro_delays": "psbridge.exchange.rules",
-    "opath_filter": "psbridge.exchange.rules",
-    "powershell_literal": "psbridge.exchange.rules",
-    "rollout_cloud_managed": "psbridge.exchange.rollout",
-    "set_cloud_managed_batch": "psbridge.exchange.bulk",
-    "set_mailbox_attributes": "psbridge.exchange.functions",
-    "set_mailbox_cloud_managed": "psbridge.exchange.functions",
-    "set_mailbox_email_addresses": "psbridge.exchange.functions",
-    "set_organization_config": "psbridge.exchange.functions",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals())

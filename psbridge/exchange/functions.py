@@ -34,8 +34,8 @@ from psbridge.exchange.models import (
     User,
 )
 from psbridge.exchange.rules import BOOLEAN_MAILBOX_ATTRIBUTES, SOURCE_OF_AUTHORITY, check_mailbox_attributes
-from psbridge.exchange.runner import all_of, cmdlet, command, one
-from psbridge.models import Change, PSModel
+from psbridge.exchange.runner import all_of, cmdlet, command, one, split_page
+from psbridge.models import Change, PSModel, only
 from psbridge.result import PSObjectData
 from psbridge.session import Session
 from psbridge.types import parse_flag
@@ -268,13 +268,8 @@ def set_mailbox_email_addresses(
 def get_organization_config(session: Session) -> OrganizationConfig:
     """Whether new dir-synced mailboxes get cloud-managed Exchange attributes; wraps Get-OrganizationConfig."""
     result = session.invoke(command("Get-OrganizationConfig"))
-    found = all_of(OrganizationConfig, result, session)
-    if len(found) != 1:
-        raise UnexpectedOutputError(
-            f"{result.command} returned {len(found)} objects where one was expected",
-            target=session.target, command=result.command, raw=list(result.output),
-        )  # fmt: skip
-    return found[0]
+    rows, _ = split_page(result, session)
+    return only(OrganizationConfig, rows, command=result.command, target=session.target)
 
 
 def set_organization_config(

@@ -23,8 +23,6 @@ from collections.abc import Iterable
 
 from psbridge.errors import InputError
 
-DEFAULT_BATCH_SIZE = 100
-DEFAULT_PACE_S = 0.5
 BATCH_BUDGET_S = 600.0
 EST_ITEM_S = 2.0
 

@@ -46,6 +46,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from psbridge import errors, logs
+from psbridge.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
 from psbridge.exchange.bulk import (
     BATCH_SCRIPT,
     REST_TIMEOUT_S,
@@ -56,8 +57,10 @@ from psbridge.exchange.bulk import (
     set_cloud_managed_batch,
 )
 from psbridge.exchange.journal import Header, Journal, key
-from psbridge.exchange.pacing import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S, Pacing, plan
-from psbridge.session import RetryPolicy, Session
+from psbridge.exchange.pacing import Pacing, plan
+from psbridge.retry import RetryPolicy
+from psbridge.session import Session
+from psbridge.wait import Sleep
 
 
 def item_retry(wait_s: float = 30.0, *, attempts: int = 4) -> RetryPolicy:
@@ -165,7 +168,7 @@ def rollout_cloud_managed(
     tenant: str | None = None,
     retry: RetryPolicy = DEFAULT_ITEM_RETRY,
     retry_failed: bool = False,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Sleep = time.sleep,
     timeout: float | None = None,
 ) -> RolloutReport:
     """Set IsExchangeCloudManaged on many mailboxes, in batches, recorded in a resumable journal.
@@ -246,7 +249,7 @@ class _Run:
     batch_size: int
     pacing: Pacing
     retry: RetryPolicy
-    sleep: Callable[[float], None]
+    sleep: Sleep
     on_progress: Callable[[RolloutProgress], None] | None
     timeout: float
     final: dict[str, RolloutItem] = dataclasses.field(default_factory=dict)  # by key(identity)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from psbridge.command import Command, ErrorRule, Value
 from psbridge.errors import ObjectNotFoundError, UnexpectedOutputError
 from psbridge.exchange.rules import EXO_ERRORS
-from psbridge.models import PSModel, from_output
+from psbridge.models import PSModel, from_output, only
 from psbridge.result import InvocationResult, PSObjectData
 from psbridge.session import Session
 
@@ -80,19 +80,9 @@ def split_page(result: InvocationResult, session: Session) -> tuple[list[Any], P
 
 
 def one(model: type[M], result: InvocationResult, session: Session, identity: str) -> M:
-    """The single object a read by identity returned, validated into `model`."""
+    """The single object a read by identity returned, validated into `model` (`psbridge.models.only`)."""
     rows, _ = split_page(result, session)
-    if not rows:
-        raise ObjectNotFoundError(
-            f"{result.command} found no object {identity!r} on {session.target}",
-            target=session.target, command=result.command, target_name=identity,
-        )  # fmt: skip
-    if len(rows) > 1:
-        raise UnexpectedOutputError(
-            f"{result.command} returned {len(rows)} objects for {identity!r} where one was expected",
-            target=session.target, command=result.command, raw=list(rows),
-        )  # fmt: skip
-    return from_output(model, rows, command=result.command, target=session.target)[0]
+    return only(model, rows, command=result.command, target=session.target, identity=identity)
 
 
 def all_of(model: type[M], result: InvocationResult, session: Session) -> list[M]:

@@ -1,5 +1,6 @@
-"""Microsoft Graph, app-only: credentials and tokens (`auth`), a small client (`client`), and HTTP
-cassettes for record and replay (`recording`). Importing it loads no network library."""
+"""Microsoft Graph, app-only: credentials and tokens (`auth`) and a small client (`client`). Record and
+replay are a transport (`GraphClient.replay`, `GraphClient.record`; psbridge.replay.graph_http). Importing
+it loads no network library."""
 
 from __future__ import annotations
 
@@ -8,34 +9,12 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.graph.auth import GraphCredentials, MsalTokenProvider, StaticTokenProvider, TokenProvider
-    from psbridge.graph.client import GRAPH_RETRY, GraphClient, segment
-    from psbridge.graph.recording import GRAPH_DIR, author_graph_cassette, graph_cassette, has_graph_recordings
+    from psbridge.graph.auth import GraphCredentials as GraphCredentials
+    from psbridge.graph.auth import MsalTokenProvider as MsalTokenProvider
+    from psbridge.graph.auth import StaticTokenProvider as StaticTokenProvider
+    from psbridge.graph.auth import TokenProvider as TokenProvider
+    from psbridge.graph.client import GRAPH_RETRY as GRAPH_RETRY
+    from psbridge.graph.client import GraphClient as GraphClient
+    from psbridge.graph.client import segment as segment
 
-__all__ = [
-    "GRAPH_DIR",
-    "GRAPH_RETRY",
-    "GraphClient",
-    "GraphCredentials",
-    "MsalTokenProvider",
-    "StaticTokenProvider",
-    "TokenProvider",
-    "author_graph_cassette",
-    "graph_cassette",
-    "has_graph_recordings",
-    "segment",
-]
-_LAZY = {
-    "GraphCredentials": "psbridge.graph.auth",
-    "MsalTokenProvider": "psbridge.graph.auth",
-    "StaticTokenProvider": "psbridge.graph.auth",
-    "TokenProvider": "psbridge.graph.auth",
-    "GRAPH_RETRY": "psbridge.graph.client",
-    "GraphClient": "psbridge.graph.client",
-    "segment": "psbridge.graph.client",
-    "GRAPH_DIR": "psbridge.graph.recording",
-    "author_graph_cassette": "psbridge.graph.recording",
-    "graph_cassette": "psbridge.graph.recording",
-    "has_graph_recordings": "psbridge.graph.recording",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals())

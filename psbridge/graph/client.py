@@ -1,6 +1,6 @@
 """A small Microsoft Graph client on requests: paging, bounded retries, timeouts, typed errors.
 
-- `timeout_s` is each call's deadline, all of it: the sign-in it needs, every attempt and every wait
+- `timeout` is each call's deadline, all of it: the sign-in it needs, every attempt and every wait
   between them. Each request's timeout is the time left, and no attempt starts with less than
   MIN_ATTEMPT_S left, so a call ends at its deadline even against a server that has stopped answering.
   `@odata.nextLink` is followed to the end (one deadline per page), and only on the same origin.
@@ -11,8 +11,12 @@
 - Errors: 401 -> AuthenticationError, 403 -> GraphPermissionError naming the permission, 404 ->
   GraphNotFoundError naming the object, other statuses -> GraphError; one line, with Graph's request id.
 - One `psbridge.graph.request` log event per attempt; never headers, tokens or bodies.
+- How bytes travel is a requests transport adapter (`transport=`, mounted on the client's session), as
+  httpx's `transport=`: `GraphClient.replay` and `GraphClient.record` mount psbridge.replay's Graph
+  cassette there, so only this client's requests are replayed or recorded, never the process's.
 
-requests is imported when the first request is made, never at import.
+requests is imported when the first request is made, and psbridge.replay when a cassette is used; never at
+import.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
@@ -30,13 +35,14 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import tenacity
 
 from psbridge import errors, logs
-from psbridge.graph.auth import DEFAULT_GRAPH_URL, TokenProvider, base_url
+from psbridge.graph.auth import DEFAULT_GRAPH_URL, StaticTokenProvider, TokenProvider, base_url
 from psbridge.graph.permissions import required_permission
-from psbridge.session import MIN_ATTEMPT_S, RetryPolicy
+from psbridge.retry import RetryPolicy, backoff, retrying
 from psbridge.transport import tls
 
 if TYPE_CHECKING:
     import requests
+    from requests.adapters import BaseAdapter
 
 GRAPH_RETRY = RetryPolicy(attempts=5, total_s=120.0, initial_s=1.0, max_wait_s=30.0, jitter_s=1.0)
 NOT_PROCESSED = frozenset({429, 503})  # Graph did not act on the request: safe to send again
@@ -82,30 +88,67 @@ def retry_after_s(value: str | None, now: dt.datetime | None = None) -> float | 
 
 
 class GraphClient:
-    """Microsoft Graph over HTTPS with app-only tokens. A context manager; `close()` ends the session."""
+    """Microsoft Graph over HTTPS with app-only tokens. A context manager; `close()` ends the session.
+
+    `transport` is a requests transport adapter mounted on the session for every URL (tests: a fake Graph;
+    `replay`/`record`: a cassette); the client closes it. `session` is a requests.Session the caller keeps.
+    """
 
     def __init__(
         self,
         tokens: TokenProvider,
         *,
         graph_url: str = DEFAULT_GRAPH_URL,
-        timeout_s: float = 30.0,
+        timeout: float = 30.0,
         retry: RetryPolicy = GRAPH_RETRY,
         session: requests.Session | None = None,
+        transport: BaseAdapter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if timeout_s <= 0:
-            raise errors.InputError("timeout_s must be positive")
+        if timeout <= 0:
+            raise errors.InputError("timeout must be positive")
         self.tokens = tokens
         self.graph_url = base_url(graph_url, "graph_url")
         parts = urlsplit(self.graph_url)
         self.target = parts.netloc
         self._origin = f"{parts.scheme}://{parts.netloc}".lower()
-        self.timeout_s = timeout_s
+        self.timeout = timeout
         self.retry = retry
         self._session = session
         self._owns_session = session is None
+        self._transport = transport
+        if session is not None and transport is not None:
+            _mount(session, transport)
         self._sleep = sleep
+
+    @classmethod
+    def replay(
+        cls, path: str | os.PathLike[str], *, graph_url: str = DEFAULT_GRAPH_URL, timeout: float = 30.0
+    ) -> GraphClient:
+        """A client served by the Graph cassettes at `path` (a cassette file, or a recordings directory whose
+        `graph/*.yaml` are merged), each answer once, with a static token and no network."""
+        from psbridge.replay.graph_http import GraphCassette
+
+        return cls(StaticTokenProvider(), graph_url=graph_url, timeout=timeout, transport=GraphCassette(path))
+
+    @classmethod
+    def record(
+        cls,
+        path: str | os.PathLike[str],
+        tokens: TokenProvider,
+        *,
+        mode: str = "once",
+        graph_url: str = DEFAULT_GRAPH_URL,
+        timeout: float = 30.0,
+        authority_hosts: Iterable[str] = (),
+    ) -> GraphClient:
+        """A live client whose Graph exchanges are recorded, scrubbed, in the cassette file `path`, written when
+        the client closes. `mode` is a record mode (none, once, new_episodes, rewrite; see
+        psbridge.replay.modes). Sign-in (the token provider's own HTTP) is never recorded."""
+        from psbridge.replay.graph_http import GraphCassette
+
+        cassette = GraphCassette(path, mode=mode, secrets=tokens.secrets, authority_hosts=authority_hosts)
+        return cls(tokens, graph_url=graph_url, timeout=timeout, transport=cassette)
 
     # -- the public calls -------------------------------------------------------------------------
 
@@ -137,13 +180,16 @@ class GraphClient:
     def put(self, path: str, body: Any, *, api: str = "v1.0") -> dict[str, Any] | None:
         return self._call("PUT", build_url(self.graph_url, api, path), body, idempotent=True)
 
-    def patch(self, path: str, body: Any, *, api: str = "v1.0") -> dict[str, Any] | None:
-        return self._call("PATCH", build_url(self.graph_url, api, path), body, idempotent=True)
-
     def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            self._session.close()
-            self._session = None
+        """Ends the client's own session and closes its transport (a recording is written then)."""
+        transport, self._transport = self._transport, None
+        try:
+            if self._session is not None and self._owns_session:
+                session, self._session = self._session, None
+                session.close()  # closes the adapters mounted on it
+        finally:
+            if transport is not None:
+                transport.close()
 
     def __enter__(self) -> GraphClient:
         return self
@@ -151,7 +197,13 @@ class GraphClient:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except errors.PsbridgeError as failure:  # the block's own error is the one to see
+            logs.get_logger(target=self.target).warning("psbridge.graph.close_failed", error=str(failure))
 
     # -- one request, with retries -----------------------------------------------------------------
 
@@ -161,6 +213,8 @@ class GraphClient:
             import requests
 
             self._session = requests.Session()
+            if self._transport is not None:
+                _mount(self._session, self._transport)
         return self._session
 
     def _call(self, method: str, url: str, body: Any, *, idempotent: bool) -> dict[str, Any] | None:
@@ -168,7 +222,7 @@ class GraphClient:
         shown = f"{method} {path}"
         data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         attempt = 0
-        deadline = time.monotonic() + self.timeout_s  # one deadline for the sign-in and every attempt
+        deadline = time.monotonic() + self.timeout  # one deadline for the sign-in and every attempt
 
         def once() -> requests.Response:
             nonlocal attempt
@@ -200,45 +254,24 @@ class GraphClient:
                 raise self._finish(self._http_error(response, method, path), shown, attempt)
             return response
 
-        policy = self.retry
-        backoff = tenacity.wait_exponential(multiplier=policy.initial_s, max=policy.max_wait_s) + tenacity.wait_random(
-            0, policy.jitter_s
-        )
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            failure = state.outcome.exception() if state.outcome else None
-            if isinstance(failure, errors.GraphThrottledError) and failure.retry_after is not None:
-                return failure.retry_after
-            return float(backoff(state))
-
-        def spent(state: tenacity.RetryCallState) -> float:
-            # idle_for counts the waits even when `sleep` does not really sleep; seconds_since_start
-            # counts the requests' own time when it does.
-            return max(state.idle_for, state.seconds_since_start or 0.0)
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            return (
-                state.attempt_number >= policy.attempts
-                or spent(state) + state.upcoming_sleep > policy.total_s
-                or spent(state) + state.upcoming_sleep > self.timeout_s - MIN_ATTEMPT_S  # the call's deadline
-            )
-
-        retrying = tenacity.Retrying(
-            stop=stop,
-            wait=wait,
-            retry=tenacity.retry_if_exception(lambda exc: _retryable(exc, idempotent)),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        engine = self._retrying(deadline, idempotent)
         try:
-            response = retrying(once)
+            response = engine(once)
         except (errors.GraphThrottledError, errors.TransportError) as exc:
             if not idempotent and _may_have_taken_effect(exc):
                 raise self._outcome_unknown(exc, shown) from None
             if isinstance(exc, errors.GraphThrottledError):
-                raise self._gave_up(exc, attempt, retrying.statistics.get("idle_for", 0.0)) from None
+                raise self._gave_up(exc, attempt, engine.statistics.get("idle_for", 0.0)) from None
             raise
         return self._body(method, url, response)
+
+    def _retrying(self, deadline: float, idempotent: bool) -> tenacity.Retrying:
+        """The one retry engine within the policy and the call's deadline, waiting what Graph asks
+        (Retry-After) and counting the waits even when `sleep` does not really sleep."""
+        return retrying(
+            self.retry, deadline=deadline, retryable=lambda exc: _retryable(exc, idempotent),
+            wait=_RetryAfter(backoff(self.retry)), sleep=self._sleep,
+        )  # fmt: skip
 
     def _log(self, method: str, path: str, attempt: int, started: float, **fields: Any) -> None:
         logs.get_logger(target=self.target).info(
@@ -263,7 +296,7 @@ class GraphClient:
         host = self.target
         if isinstance(exc, requests.ConnectTimeout):
             return errors.ConnectError(
-                f"{shown}: no connection to {host} within {self.timeout_s:g} s", command_sent=False
+                f"{shown}: no connection to {host} within {self.timeout:g} s", command_sent=False
             )
         if isinstance(exc, requests.Timeout):
             return self._timed_out(shown, sent=True)
@@ -283,8 +316,8 @@ class GraphClient:
 
     def _timed_out(self, shown: str, *, sent: bool) -> errors.OperationTimeoutError:
         return errors.OperationTimeoutError(
-            f"{shown}: no answer from {self.target} within {self.timeout_s:g} s",
-            deadline_s=self.timeout_s,
+            f"{shown}: no answer from {self.target} within {self.timeout:g} s",
+            deadline_s=self.timeout,
             command_sent=sent,
         )
 
@@ -321,7 +354,7 @@ class GraphClient:
         if exc.retry_after is not None and attempts < self.retry.attempts:
             text += (
                 f" (Graph asked for {exc.retry_after:.0f} s more, past the {self.retry.total_s:g} s retry budget "
-                f"or the {self.timeout_s:g} s deadline)"
+                f"or the {self.timeout:g} s deadline)"
             )
         return self._copy(
             errors.GraphThrottledError(
@@ -374,6 +407,24 @@ class GraphClient:
             if f"{parts.scheme}://{parts.netloc}".lower() == self._origin:
                 return link
         raise self._unexpected("GET", previous, f"@odata.nextLink leaves {self.graph_url}: not followed", link)
+
+
+def _mount(session: requests.Session, transport: BaseAdapter) -> None:
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, transport)
+
+
+class _RetryAfter(tenacity.wait.wait_base):
+    """Graph's Retry-After when it gave one (429, 503), else the policy's backoff."""
+
+    def __init__(self, backoff: Any) -> None:
+        self.backoff = backoff
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(failure, errors.GraphThrottledError) and failure.retry_after is not None:
+            return failure.retry_after
+        return float(self.backoff(retry_state))
 
 
 def _may_have_taken_effect(exc: BaseException) -> bool:

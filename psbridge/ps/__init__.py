@@ -32,6 +32,7 @@ assignment to `$script:`) fails the static check; a new entry goes into its allo
 from __future__ import annotations
 
 import functools
+import hashlib
 from importlib import resources
 
 from psbridge.errors import InputError
@@ -64,9 +65,13 @@ def names() -> list[str]:
     return found
 
 
+def script_digest(text: str) -> str:
+    """SHA-256 of a script's text with line endings and trailing blanks normalized."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    return hashlib.sha256("\n".join(lines).strip("\n").encode("utf-8")).hexdigest()
+
+
 @functools.cache
 def digests() -> dict[str, str]:
     """SHA-256 of each packaged script's normalized text, to its name: how recordings name scripts."""
-    from psbridge.replay.keys import script_digest
-
     return {script_digest(load(name)): name for name in names()}

@@ -47,8 +47,8 @@ class Miss:
 
 
 class Player(Protocol):
-    """What answers the replay server's pipelines: recordings (`EpisodePlayer`) or a simulated host
-    (`psbridge.replay.simulated`) that computes each reply from its own state."""
+    """What answers the replay server's pipelines: recordings (`EpisodePlayer`), or a host simulated by the
+    caller (the tests' `SimulatedHost`) that computes each reply from its own state."""
 
     def take(self, key: Key) -> Episode | Miss: ...
 

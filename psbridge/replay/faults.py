@@ -12,17 +12,20 @@ Two levels, one injector:
   Get); `command` to the requests of a pipeline whose command contains that text.
 - **pipeline faults** use the server's `on_pipeline` hook and change one command's reply: `hang` (the
   command never finishes, so every Receive waits out its OperationTimeout until the client stops it),
-  `exo-throttle` and `exo-transient` (a Failed pipeline with Exchange Online's throttling or transient
-  back-end error; the recorded episode stays unplayed for the retry), `micro-delay` (EXO's
-  micro-delay warning before the recorded reply). `command` narrows them to one command.
+  `error` (a Failed pipeline whose terminating error record carries the rule's `message`; the recorded
+  episode stays unplayed for the retry), `warning` (the rule's `message` as a warning before the
+  recorded reply). `command` narrows them to one command.
 
-A fault file is YAML, and a recording may declare its host's faults in the same form under a
-top-level `faults:` key (`psbridge serve-replay` and `--replay` then apply them):
+The engine knows no product: what a host says when it throttles or fails (its error texts, its
+warnings) is data, the `message` of an `error` or `warning` rule. A fault file is YAML, and a recording
+may declare its host's faults in the same form under a top-level `faults:` key (`psbridge serve-replay`
+and `--replay` then apply them):
 
     seed: 7
     faults:
       - {fault: reset, rate: 0.05, action: Command}
-      - {fault: exo-throttle, every: 10, command: Set-Mailbox}
+      - {fault: error, every: 10, command: Set-Mailbox,
+         message: "|System.Net.Http.HttpRequestException|Response status code does not indicate success: 429 ()."}
       - {fault: shell-not-found, nth: 3}
 
 `reset` raises `ConnectionResetError` out of the handler: the HTTP endpoint then drops the socket
@@ -61,17 +64,11 @@ QUOTA_OPERATIONS = (
     "concurrent operations, which has been exceeded. Close existing operations for this user, or raise the "
     "quota for this user."
 )
-EXO_THROTTLE = "|System.Net.Http.HttpRequestException|Response status code does not indicate success: 429 ()."
-EXO_TRANSIENT = (
-    "|Microsoft.Exchange.Hygiene.Data.TransientDALException|"
-    "The Hygiene DAL retried a transient condition the maximum number of times."
-)
-MICRO_DELAY = "Micro delay applied. Actual delayed: {ms} msecs, Enforced: False"
-
 REQUEST_FAULTS = (
     "reset", "shell-not-found", "quota-shells", "quota-operations", "http-500", "http-503", "http-401",
 )  # fmt: skip
-PIPELINE_FAULTS = ("hang", "exo-throttle", "exo-transient", "micro-delay")
+PIPELINE_FAULTS = ("hang", "error", "warning")
+_WITH_MESSAGE = ("error", "warning")  # the faults whose text the rule supplies
 KINDS = (*REQUEST_FAULTS, *PIPELINE_FAULTS)
 ACTIONS = {
     "Create": wire.ACTION_CREATE,
@@ -88,7 +85,8 @@ _DEFAULT_ACTION = {"shell-not-found": "Command", "quota-shells": "Create", "quot
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """One fault and when it fires. Without `rate`, `every` or `nth` it fires on every match."""
+    """One fault and when it fires. Without `rate`, `every` or `nth` it fires on every match. `message`: the
+    text of an `error` or `warning` (required for those, refused for the others)."""
 
     fault: str
     rate: float | None = None
@@ -96,6 +94,7 @@ class Rule:
     nth: int | None = None
     action: str | None = None
     command: str | None = None
+    message: str | None = None
 
     def __post_init__(self) -> None:
         if self.fault not in KINDS:
@@ -110,7 +109,7 @@ class Rule:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"fault {self.fault}: {name} must be a whole number >= 1, not {value!r}")
-        for name in ("action", "command"):
+        for name in ("action", "command", "message"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise InputError(f"fault {self.fault}: {name} must be text")
         if self.action is not None:
@@ -118,6 +117,10 @@ class Rule:
                 raise InputError(f"fault {self.fault} changes a command's reply and takes no action")
             if self.action not in ACTIONS:
                 raise InputError(f"fault {self.fault}: action must be one of {', '.join(ACTIONS)}")
+        if self.fault in _WITH_MESSAGE and not self.message:
+            raise InputError(f"fault {self.fault} needs a `message`: the text the host sends (a fault file's rule)")
+        if self.fault not in _WITH_MESSAGE and self.message is not None:
+            raise InputError(f"fault {self.fault} takes no message")
 
     @classmethod
     def parse(cls, text: str) -> Rule:
@@ -278,12 +281,10 @@ class FaultInjector:
             self.injected.append(Injected(self.requests, rule.fault, self._current or "", display))
         if rule.fault == "hang":
             return Injection((), replace=True)
-        if rule.fault == "micro-delay":
-            ms = 500 + _micro_delay_ms(self.seed, len(self.injected))
-            return Injection(_records({"warnings": [MICRO_DELAY.format(ms=ms)]}), replace=False)
-        message = EXO_THROTTLE if rule.fault == "exo-throttle" else EXO_TRANSIENT
+        if rule.fault == "warning":
+            return Injection(_records({"warnings": [rule.message]}), replace=False)
         error = {
-            "message": message,
+            "message": rule.message,
             "fully_qualified_error_id": f"psbridge.FaultInjection.{rule.fault}",
             "exception_type": "System.Management.Automation.RemoteException",
             "category": "NotSpecified",
@@ -300,11 +301,6 @@ def read_fault_file(path: str | Path) -> tuple[Any, str]:
         raise InputError(f"cannot read the fault file: {exc}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"cannot read the fault file {path}: {yaml_problem(exc)}") from None
-
-
-def _micro_delay_ms(seed: int, n: int) -> int:
-    """A deterministic delay figure for the n-th micro-delay warning."""
-    return random.Random(f"{seed}:micro:{n}").randrange(0, 2000)  # noqa: S311 - not crypto
 
 
 def _records(spec: dict[str, Any], *, final: bool = False) -> tuple[RecordedMessage, ...]:

@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -23,12 +22,6 @@ from typing import Any
 from psbridge.command import shown
 
 SECRET = "<secret>"  # noqa: S105 - how a secret value is displayed
-
-
-def script_digest(text: str) -> str:
-    """SHA-256 of a script's text with line endings and trailing blanks normalized."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    return hashlib.sha256("\n".join(lines).strip("\n").encode("utf-8")).hexdigest()
 
 
 def canonical(value: Any) -> Any:

@@ -74,12 +74,12 @@ def live_options_from_env() -> Any:
 @pytest.fixture
 def psbridge_session(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A psbridge Session served from this test's recording."""
-    from psbridge.session import Session
+    from psbridge.replay.transport import recorded_session
 
     mode = record_mode(request.config)
     path = recording_path(request)
     options = None if mode == "none" else live_options_from_env()
-    session = Session.replay(path, mode=mode, options=options)  # type: ignore[arg-type]
+    session = recorded_session(path, mode=mode, options=options)  # type: ignore[arg-type]
     try:
         yield session
     finally:

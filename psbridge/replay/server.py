@@ -47,10 +47,11 @@ from psrpcore.types import (
 )
 
 from psbridge import ps
+from psbridge.ps import script_digest
 from psbridge.replay import wire
 from psbridge.replay.cassette import Cassette
 from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, Player, RecordedMessage
-from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
+from psbridge.replay.keys import Key, Param, Statement, canonical
 
 _FINAL_STATES = {int(PSInvocationState.Completed), int(PSInvocationState.Failed), int(PSInvocationState.Stopped)}
 

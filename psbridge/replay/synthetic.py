@@ -99,10 +99,11 @@ from psrpcore.types._primitive import PSIntegerBase
 
 from psbridge import ps, safeio
 from psbridge.errors import InputError
+from psbridge.ps import script_digest
 from psbridge.replay import shapes
 from psbridge.replay.cassette import Cassette, Target
 from psbridge.replay.episodes import Episode, RecordedMessage
-from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
+from psbridge.replay.keys import Key, Param, Statement, canonical
 
 _CIPHER = PSRemotingCrypto()
 # Sources share repeated values through YAML anchors and aliases; the document they expand to is bounded.
@@ -453,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(source, Mapping):
             raise InputError(f"{args.source}: the description is not a mapping")
         if "interactions" in source:  # a Graph HTTP cassette
-            from psbridge.graph.recording import author_graph_cassette
+            from psbridge.replay.graph_http import author_graph_cassette
 
             args.output.write_text(author_graph_cassette(source), encoding="utf-8")
         else:

@@ -12,10 +12,10 @@ Nothing ever loops back to an earlier episode: each recorded episode is served a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from psbridge import errors
@@ -23,15 +23,30 @@ from psbridge.command import Command
 from psbridge.options import ConnectionOptions
 from psbridge.replay.cassette import Cassette, ScrubMap, Target, load_all
 from psbridge.replay.faults import FaultInjector
+from psbridge.replay.modes import RecordMode, checked
 from psbridge.replay.recorder import Recorder
 from psbridge.replay.server import ReplayServer
 from psbridge.result import InvocationResult
+from psbridge.session import Session
 from psbridge.transport import RecordCallback
 from psbridge.transport.psrp import HandlerWire, PSRPTransport, WireFactory
 
-RecordMode = Literal["none", "once", "new_episodes", "rewrite"]
-RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "rewrite")
 REPLAY_HOST = "replay.invalid"
+
+
+def recorded_session(
+    path: str | Path,
+    *,
+    mode: RecordMode = "none",
+    options: ConnectionOptions | None = None,
+    scrub: ScrubMap | Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> Session:
+    """A Session served from recordings (and, in record modes, from the live host in `options`);
+    `kwargs` are the Session's own (timeout, retry)."""
+    if scrub is not None and not isinstance(scrub, ScrubMap):
+        scrub = ScrubMap(dict(scrub))
+    return Session(options, transport=ReplayTransport(path, mode=mode, options=options, scrub=scrub), **kwargs)
 
 
 def replay_options(configuration_name: str = "Microsoft.PowerShell") -> ConnectionOptions:
@@ -55,8 +70,7 @@ class ReplayTransport:
         """`live_wire` replaces pypsrp's HTTP transport for the live side (tests use a fake host);
         `faults` makes the replayed side misbehave on purpose (see `psbridge.replay.faults`); without
         it, the faults the recordings declare apply."""
-        if mode not in RECORD_MODES:
-            raise errors.InputError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+        mode = checked(mode)
         self.path = Path(path)
         single: list[Cassette] = []
         if options is None and mode == "none" and self.path.is_file():

@@ -1,7 +1,8 @@
 """Runbooks: the questions hybrid admins keep asking, answered across the hosts involved.
 
-Each runbook takes sessions (or a `psbridge.targets.Targets`) for the targets it needs and returns a
-`Report` of checks, each with its status, evidence and fix (see `psbridge.runbooks.report`).
+Each runbook is called `runbook(targets, **options)`: it takes the sessions it needs (and Microsoft Graph)
+from one `psbridge.targets.Targets` and returns a `Report` of checks, each with its status, evidence and
+fix (see `psbridge.runbooks.report`, which states the contract).
 """
 
 from __future__ import annotations
@@ -11,28 +12,13 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.runbooks.duplicate import diagnose_duplicate_mailbox, repair_duplicate_mailbox
-    from psbridge.runbooks.migration import check_cloud_sync_migration
-    from psbridge.runbooks.readiness import check_cloud_managed_readiness
-    from psbridge.runbooks.report import Check, Report, Status
-    from psbridge.runbooks.routing import diagnose_routing_domain
+    from psbridge.runbooks.duplicate import diagnose_duplicate_mailbox as diagnose_duplicate_mailbox
+    from psbridge.runbooks.duplicate import repair_duplicate_mailbox as repair_duplicate_mailbox
+    from psbridge.runbooks.migration import check_cloud_sync_migration as check_cloud_sync_migration
+    from psbridge.runbooks.readiness import check_cloud_managed_readiness as check_cloud_managed_readiness
+    from psbridge.runbooks.report import Check as Check
+    from psbridge.runbooks.report import Report as Report
+    from psbridge.runbooks.report import Status as Status
+    from psbridge.runbooks.routing import diagnose_routing_domain as diagnose_routing_domain
 
-__all__ = [
-    "Check",
-    "Report",
-    "Status",
-    "check_cloud_managed_readiness",
-    "check_cloud_sync_migration",
-    "diagnose_duplicate_mailbox",
-    "diagnose_routing_domain",
-    "repair_duplicate_mailbox",
-]
-_LAZY = {
-    **dict.fromkeys(["Check", "Report", "Status"], "psbridge.runbooks.report"),
-    "check_cloud_managed_readiness": "psbridge.runbooks.readiness",
-    "check_cloud_sync_migration": "psbridge.runbooks.migration",
-    "diagnose_duplicate_mailbox": "psbridge.runbooks.duplicate",
-    "diagnose_routing_domain": "psbridge.runbooks.routing",
-    "repair_duplicate_mailbox": "psbridge.runbooks.duplicate",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals())

@@ -63,9 +63,9 @@ from psbridge import ad, adsync, cloudsync
 from psbridge.adsync import ExportDeletionThreshold
 from psbridge.cloudsync import graph as cloud
 from psbridge.cloudsync.models import AGENT_REGISTRY_KEY, DEFAULT_DELETE_THRESHOLD
+from psbridge.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
 from psbridge.errors import InputError, PrerequisiteMissingError, RemoteCommandError
-from psbridge.runbooks.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
-from psbridge.runbooks.report import Check, Report, Status
+from psbridge.runbooks.report import Check, Report, Status, failed
 from psbridge.versions import Version
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from psbridge.cloudsync import DeletionThreshold
     from psbridge.graph.client import GraphClient
     from psbridge.session import Session
+    from psbridge.targets import Targets
 
 T = TypeVar("T")
 
@@ -108,11 +109,8 @@ _FLAGS: dict[str, str] = {  # other global parameters that are on when "True" (d
 
 
 def check_cloud_sync_migration(
+    targets: Targets,
     *,
-    connect: Session,
-    dc: Session,
-    agent: Session,
-    graph: GraphClient | None = None,
     ous: Sequence[str] = (),
     backup: str | os.PathLike[str] | None = None,
     backup_remote_path: str = REMOTE_EXPORT_PATH,
@@ -124,6 +122,9 @@ def check_cloud_sync_migration(
     now: dt.datetime | None = None,
 ) -> Report:
     """The preflight for replacing Entra Connect Sync with Cloud Sync (see the module doc for each check).
+
+    The sessions are the `targets` of the roles connect, dc and cloudsync-agent; Cloud Sync's side is read
+    from Microsoft Graph when the run has one (`targets.has_graph()`), else that comparison is skipped.
 
     Args:
         ous: the OUs the Cloud Sync configuration will be scoped to, as distinguished names.
@@ -137,6 +138,8 @@ def check_cloud_sync_migration(
     Raises:
         InputError: both `backup` and `backup_dir`, a `max_age` that is not positive, a folder that is a
             file, or a malformed version.
+        TargetMissingError: the config has no target for connect, dc or cloudsync-agent.
+        TransportError: a target cannot be reached.
     """
     minimum = Version(agent_minimum)
     given_version = None if agent_version is None else Version(agent_version)
@@ -147,6 +150,8 @@ def check_cloud_sync_migration(
     for folder in (backup, backup_dir):
         if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
             raise InputError(f"{folder} is not a folder")
+    connect, dc, agent = targets.session("connect"), targets.session("dc"), targets.session("cloudsync-agent")
+    graph = targets.graph() if targets.has_graph() else None
     state = _read_connect(connect)
     partitions = () if isinstance(state, RemoteCommandError) else state.partitions
     checks = [_backup(connect, backup, backup_remote_path, backup_dir, max_age, now or dt.datetime.now(dt.UTC))]
@@ -189,11 +194,8 @@ def _attempt(call: Callable[[], T]) -> T | RemoteCommandError:
 
 
 def _unreadable(name: str, target: str, what: str, exc: RemoteCommandError) -> Check:
-    return Check(
-        name=name, status=Status.FAIL, summary=f"could not read {what}: {exc}", target=target,
-        evidence={"error": type(exc).__name__, "message": str(exc)},
-        fix=f"fix what the {target} target answered (above), then run the check again",
-    )  # fmt: skip
+    fix = f"fix what the {target} target answered (above), then run the check again"
+    return failed(name, f"could not read {what}: {exc}", target=target, error=exc, fix=fix)
 
 
 # -- 1. the configuration backup -------------------------------------------------------------------
@@ -212,9 +214,8 @@ def _backup(
     if backup is not None:
         export = _attempt(lambda: adsync.get_server_configuration(connect, path=remote_path, fetch_to=backup))
         if isinstance(export, RemoteCommandError):
-            return Check(
-                name=name, status=Status.FAIL, target="connect", summary=f"the export failed: {export}",
-                evidence={"error": type(export).__name__, "message": str(export), "remote_path": remote_path},
+            return failed(
+                name, f"the export failed: {export}", target="connect", error=export, remote_path=remote_path,
                 fix="fix what the Connect server answered (above), then export again",
             )  # fmt: skip
         return Check(
@@ -330,9 +331,8 @@ def _agent(agent: Session, minimum: Version, given: Version | None) -> Check:
     try:
         info = cloudsync.get_info(agent)
     except PrerequisiteMissingError as exc:
-        return Check(
-            name=name, status=Status.FAIL, target="cloudsync-agent", summary=f"no provisioning agent: {exc}",
-            evidence={"error": type(exc).__name__, "message": str(exc), "minimum": str(minimum)},
+        return failed(
+            name, f"no provisioning agent: {exc}", target="cloudsync-agent", error=exc, minimum=str(minimum),
             fix=f"install and register the Microsoft Entra provisioning agent ({minimum} or later) on this host, "
             "or point the cloudsync-agent target at a host that has it",
         )  # fmt: skip

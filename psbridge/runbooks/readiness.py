@@ -27,16 +27,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from psbridge.adsync.policy import (
-    CLOUD_MANAGED_DEFAULT_MINIMUM,
-    END_OF_SUPPORT,
-    REQUIRED_MINIMUM,
-    REQUIRED_SINCE,
-)
+from psbridge.adsync.policy import END_OF_SUPPORT, REQUIRED_SINCE
 from psbridge.cloudsync.models import AGENT_REGISTRY_KEY
-from psbridge.errors import InputError, ObjectNotFoundError, RemoteCommandError
+from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
+from psbridge.errors import ObjectNotFoundError, RemoteCommandError
 from psbridge.exchange.models import Mailbox, Recipient, primary_smtp
-from psbridge.runbooks.report import Check, Report, Status
+from psbridge.runbooks.report import Check, Report, Status, failed
 from psbridge.versions import Version
 
 if TYPE_CHECKING:
@@ -56,75 +52,53 @@ class _Sessions:
     connect: Session
     exo: Session
     exchange: Session
-    exchange_via_jump_host: bool
+    via_jump_host: bool
     agent: Session | None  # the Cloud Sync agent's host, when one is in use
 
 
 def check_cloud_managed_readiness(
-    targets: Targets | None = None,
+    targets: Targets,
     *,
-    connect: Session | None = None,
-    exo: Session | None = None,
-    exchange: Session | None = None,
-    cloudsync_agent: Session | None = None,
-    exchange_via_jump_host: bool | None = None,
+    via_jump_host: bool | None = None,
     cloud_sync: bool | None = None,
     minimum: Version | str = CLOUD_MANAGED_DEFAULT_MINIMUM,
     today: dt.date | None = None,
 ) -> Report:
     """Check whether the organization is ready for cloud-managed Exchange attributes (see the module doc).
 
-    Sessions given win over the `targets` of their role. `exo` is signed in to Exchange Online;
-    `exchange` reaches Exchange Server directly, or through the jump host when `exchange_via_jump_host`
-    (by default: when the `exchange` target has `via`). `cloud_sync` says a Cloud Sync agent is in use,
-    on `cloudsync_agent` (by default: when that session is given or `targets` has a `cloudsync-agent`
-    target). `minimum` is the Connect floor for cloud-managed mailboxes; `today` the date the lifecycle
-    is judged on.
+    The sessions are the `targets` of the roles connect, exo (signed in to Exchange Online), exchange
+    (Exchange Server directly, or through the jump host when `via_jump_host`; by default when
+    the `exchange` target has `via`) and cloudsync-agent when `cloud_sync` says a Cloud Sync agent is in
+    use (by default: when `targets` has that role). `minimum` is the Connect floor for cloud-managed
+    mailboxes; `today` the date the lifecycle is judged on.
 
     Raises:
-        InputError: a session missing with no targets to take it from, or a malformed `minimum`.
+        InputError: a malformed `minimum`.
         TargetMissingError: the config has no target for a role this needs (connect, exo, exchange, and
             cloudsync-agent when `cloud_sync`).
         TransportError: a target cannot be reached.
     """
     floor = Version(minimum)
-    sessions = _sessions(targets, connect, exo, exchange, cloudsync_agent, exchange_via_jump_host, cloud_sync)
+    sessions = _sessions(targets, via_jump_host, cloud_sync)
     on = today or dt.date.today()
     version = _connect_version(sessions.connect, floor, on)
     agent = _cloud_sync_agent(sessions.agent)
     organization = _organization_default(sessions.exo)
     mailboxes, cloud_managed = _synced_mailboxes(sessions.exo)
-    drift = _attribute_drift(sessions.exchange, sessions.exchange_via_jump_host, cloud_managed)
+    drift = _attribute_drift(sessions.exchange, sessions.via_jump_host, cloud_managed)
     checks = (version, agent, organization, mailboxes, drift)
     return Report(runbook=RUNBOOK, subject=organization.evidence.get("organization") or None, checks=checks)
 
 
-def _sessions(
-    targets: Targets | None,
-    connect: Session | None,
-    exo: Session | None,
-    exchange: Session | None,
-    agent: Session | None,
-    via_jump_host: bool | None,
-    cloud_sync: bool | None,
-) -> _Sessions:
+def _sessions(targets: Targets, via_jump_host: bool | None, cloud_sync: bool | None) -> _Sessions:
     """Every session up front, so that a missing target is reported before anything runs."""
-
-    def session(given: Session | None, role: str) -> Session:
-        if given is not None:
-            return given
-        if targets is None:
-            raise InputError(f"{RUNBOOK} needs a {role} session: pass {role}= or targets")
-        return targets.session(role)
-
     if via_jump_host is None:  # an exchange target reached through its jump host is read with -OnPremises
-        exchange_target = targets.config.find("exchange") if targets is not None and exchange is None else None
-        via_jump_host = exchange_target is not None and exchange_target.via is not None
+        via_jump_host = targets.via_jump_host("exchange")
     if cloud_sync is None:
-        cloud_sync = agent is not None or (targets is not None and targets.config.find("cloudsync-agent") is not None)
+        cloud_sync = targets.has("cloudsync-agent")
     return _Sessions(
-        session(connect, "connect"), session(exo, "exo"), session(exchange, "exchange"),
-        exchange_via_jump_host=via_jump_host, agent=session(agent, "cloudsync-agent") if cloud_sync else None,
+        targets.session("connect"), targets.session("exo"), targets.session("exchange"),
+        via_jump_host=via_jump_host, agent=targets.session("cloudsync-agent") if cloud_sync else None,
     )  # fmt: skip
 
 
@@ -133,11 +107,7 @@ def _where(role: str, session: Session) -> str:
 
 
 def _unreadable(name: str, what: str, where: str, exc: RemoteCommandError) -> Check:
-    """A target that answered but whose answer could not be read: a failing check naming the error."""
-    return Check(
-        name=name, status=Status.FAIL, summary=f"could not read {what}: {exc}", target=where,
-        evidence={"error": type(exc).__name__},
-    )  # fmt: skip
+    return failed(name, f"could not read {what}: {exc}", target=where, error=exc)
 
 
 # -- 1. Connect version --------------------------------------------------------------------------------------

@@ -8,6 +8,15 @@ check naming the error.
 
 Exit codes for monitoring (`Report.exit_code`): 0 every check passed (or was skipped), 1 any check
 warns or fails; the CLI adds 2 for bad input and 3 for an unreachable target.
+
+The runbook contract: `runbook(targets, **options) -> Report`. A runbook's one positional argument is a
+`psbridge.targets.Targets`, from which it takes each role's session and Microsoft Graph; its options are
+keywords. `Targets.of({...})` wraps sessions made elsewhere.
+
+Evidence of a check that failed because its target answered with an error (`failed`), the one schema:
+    error    the class name of the psbridge error (psbridge.errors), e.g. "AccessDeniedError"
+    message  its message, in one line
+and any more values the check read.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ import enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from psbridge.errors import ExitCode
 
 
 class Status(enum.StrEnum):
@@ -42,6 +53,14 @@ class Check(BaseModel):
     fix: str | None = None
 
 
+def failed(
+    name: str, summary: str, *, target: str | None, error: Exception, fix: str | None = None, **evidence: Any
+) -> Check:
+    """A failing check for a target that answered, but with an error (the evidence schema is above)."""
+    found = {"error": type(error).__name__, "message": str(error), **evidence}
+    return Check(name=name, status=Status.FAIL, summary=summary, evidence=found, target=target, fix=fix)
+
+
 class Report(BaseModel):
     """A runbook's checks, in the order they ran, and its verdict (the worst status)."""
 
@@ -58,8 +77,8 @@ class Report(BaseModel):
         return Status.PASS if worst == Status.SKIP else worst
 
     @property
-    def exit_code(self) -> int:
-        return 0 if self.status == Status.PASS else 1
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.status == Status.PASS else ExitCode.SHORT
 
     def check(self, name: str) -> Check:
         """The check of that name (KeyError when the runbook has none)."""

@@ -18,12 +18,11 @@ synchronization is off: the routing domain is created when it is turned on (Micr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from psbridge.errors import InputError, RemoteCommandError
 from psbridge.exchange.models import TENANT_ROUTING_SUFFIX, AcceptedDomains
-from psbridge.runbooks.report import Check, Report, Status
+from psbridge.runbooks.report import Check, Report, Status, failed
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.models import TenantSyncFacts
@@ -46,33 +45,23 @@ def tenant_name(value: str) -> str:
     return name
 
 
-def diagnose_routing_domain(
-    targets: Targets | None = None,
-    *,
-    exo: Session | None = None,
-    graph: GraphClient | Callable[[], GraphClient] | None = None,
-    tenant: str | None = None,
-) -> Report:
+def diagnose_routing_domain(targets: Targets, *, tenant: str | None = None) -> Report:
     """Diagnose HCW8001: is `<tenant>.mail.onmicrosoft.com` accepted, and if not, is directory sync on?
 
-    `exo` (else the `exo` target of `targets`) is signed in to Exchange Online. `graph` is a Graph
-    client, or a function that opens one (called only when the domain is missing); None when Graph is
-    not configured, and then the directory-sync check says how to check by hand.
+    The `exo` target is signed in to Exchange Online. Microsoft Graph (`targets.graph()`) is asked only
+    when the domain is missing; when the run has no Graph, the directory-sync check says how to check
+    by hand.
 
     Raises:
-        InputError: a malformed `tenant`, or no exo session and no targets.
+        InputError: a malformed `tenant`.
         TargetMissingError: the config has no exo target.
         TransportError: Exchange Online or Graph cannot be reached.
     """
     given = tenant_name(tenant) if tenant is not None else None
-    if exo is None:
-        if targets is None:
-            raise InputError(f"{RUNBOOK} needs an exo session: pass exo= or targets")
-        exo = targets.session("exo")
-    domain, tenant_found = _routing_domain(exo, given)
+    domain, tenant_found = _routing_domain(targets.session("exo"), given)
     missing = domain.status == Status.FAIL and "error" not in domain.evidence
     if missing:
-        sync = _directory_sync(graph)
+        sync = _directory_sync(targets.graph() if targets.has_graph() else None)
         domain = domain.model_copy(update={"fix": _domain_fix(sync)})
     else:
         why = "the accepted domains could not be read" if domain.status == Status.FAIL else "a routing domain is there"
@@ -112,11 +101,7 @@ def _routing_domain(exo: Session, given: str | None) -> tuple[Check, str | None]
         what = "the organization config (for the tenant name)"
         tenant, source = _tenant(domains, exo, given)
     except RemoteCommandError as exc:
-        failed = Check(
-            name=name, status=Status.FAIL, target=where, summary=f"could not read {what}: {exc}",
-            evidence={"error": type(exc).__name__},
-        )  # fmt: skip
-        return failed, given
+        return failed(name, f"could not read {what}: {exc}", target=where, error=exc), given
     routing = [d.domain_name for d in domains.domains if d.is_tenant_routing_domain]
     expected = f"{tenant}{TENANT_ROUTING_SUFFIX}" if tenant is not None else f"*{TENANT_ROUTING_SUFFIX}"
     evidence: dict[str, Any] = {
@@ -180,27 +165,23 @@ _OFF = {
 }
 
 
-def _directory_sync(graph: GraphClient | Callable[[], GraphClient] | None) -> Check:
+def _directory_sync(client: GraphClient | None) -> Check:
     from psbridge.cloudsync.graph import get_tenant_sync
-    from psbridge.graph.client import GraphClient
 
     name = "directory-sync"
-    if graph is None:
+    if client is None:
         return Check(
             name=name, status=Status.WARN, evidence={"graph": "not configured"},
             summary="could not be checked: Microsoft Graph is not configured; if directory synchronization is off, "
             "that is the documented cause of HCW8001",
             fix=f"{BY_HAND}. If it is off, turn it on {_enable(None)}",
         )  # fmt: skip
-    client = graph if isinstance(graph, GraphClient) else graph()
     where = f"graph: {client.target}"
     try:
         facts = get_tenant_sync(client)
     except RemoteCommandError as exc:
-        return Check(
-            name=name, status=Status.FAIL, target=where, evidence={"error": type(exc).__name__},
-            summary=f"could not read the organization's onPremisesSyncEnabled from Microsoft Graph: {exc}",
-        )  # fmt: skip
+        summary = f"could not read the organization's onPremisesSyncEnabled from Microsoft Graph: {exc}"
+        return failed(name, summary, target=where, error=exc)
     evidence = _facts(facts)
     if facts.sync_enabled:
         return Check(

@@ -1,4 +1,5 @@
-"""Named targets in use: sessions by role or name, the reachability probe, and the check of them all.
+"""Named targets in use: the one factory of sessions and Graph clients (`Targets`), the reachability
+probe, and the check of them all.
 
 The config file and its models are in `psbridge.config`.
 """
@@ -10,28 +11,13 @@ from typing import TYPE_CHECKING
 from psbridge import _lazy
 
 if TYPE_CHECKING:
-    from psbridge.targets.functions import probe
-    from psbridge.targets.models import Reachability, TargetCheck, TargetsCheck, TargetSummary
-    from psbridge.targets.sessions import Targets, check_targets, describe_targets
+    from psbridge.targets.check import check_targets as check_targets
+    from psbridge.targets.check import describe_targets as describe_targets
+    from psbridge.targets.factory import Targets as Targets
+    from psbridge.targets.functions import probe as probe
+    from psbridge.targets.models import Reachability as Reachability
+    from psbridge.targets.models import TargetCheck as TargetCheck
+    from psbridge.targets.models import TargetsCheck as TargetsCheck
+    from psbridge.targets.models import TargetSummary as TargetSummary
 
-__all__ = [
-    "Reachability",
-    "TargetCheck",
-    "TargetSummary",
-    "Targets",
-    "TargetsCheck",
-    "check_targets",
-    "describe_targets",
-    "probe",
-]
-_LAZY = {
-    "Reachability": "psbridge.targets.models",
-    "TargetCheck": "psbridge.targets.models",
-    "TargetSummary": "psbridge.targets.models",
-    "Targets": "psbridge.targets.sessions",
-    "TargetsCheck": "psbridge.targets.models",
-    "check_targets": "psbridge.targets.sessions",
-    "describe_targets": "psbridge.targets.sessions",
-    "probe": "psbridge.targets.functions",
-}
-__getattr__ = _lazy.exporter(__name__, globals(), _LAZY)
+__getattr__, __dir__ = _lazy.exporter(__name__, globals())

@@ -23,7 +23,7 @@ import requests
 
 from psbridge.graph.auth import StaticTokenProvider
 from psbridge.graph.client import GraphClient
-from psbridge.session import RetryPolicy
+from psbridge.retry import RetryPolicy
 
 TOKEN = "tok-3f9a1c77-graph-bearer-value"
 FAST = RetryPolicy(attempts=4, total_s=120.0, initial_s=0.5, max_wait_s=4.0, jitter_s=0.0)
@@ -140,7 +140,7 @@ def make_client(graph_server: GraphServer) -> Iterator[Callable[..., tuple[Graph
         waits: list[float] = []
         kwargs.setdefault("graph_url", graph_server.url)
         kwargs.setdefault("retry", FAST)
-        kwargs.setdefault("timeout_s", 5.0)
+        kwargs.setdefault("timeout", 5.0)
         client = GraphClient(kwargs.pop("tokens", StaticTokenProvider(TOKEN)), sleep=waits.append, **kwargs)
         clients.append(client)
         return client, waits

@@ -1,7 +1,9 @@
-"""Graph HTTP cassettes: record from a loopback Graph, replay without it, scrub, refuse, author.
+"""Graph HTTP cassettes as a transport adapter: record from a loopback Graph, replay without it, record
+modes, scrub, refuse, author.
 
-Recording runs vcrpy for real against `graph_server` (a real socket); replay then runs with the server
-answering nothing new, so every replayed answer provably came from the file.
+Recording goes to `graph_server` (a real socket) through GraphClient.record; replay then runs with the
+server answering nothing new, so every replayed answer provably came from the file. Nothing is patched
+process-wide: other sessions keep the network while a cassette is open.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import urllib3.connectionpool
 import yaml
 
 from psbridge import errors
-from psbridge.graph.auth import StaticTokenProvider
+from psbridge.graph.auth import GraphCredentials, MsalTokenProvider, StaticTokenProvider
 from psbridge.graph.client import GraphClient
-from psbridge.graph.recording import GRAPH_DIR, author_graph_cassette, graph_cassette, has_graph_recordings
+from psbridge.replay import graph_http
+from psbridge.replay.graph_http import GRAPH_DIR, GraphCassette, author_graph_cassette, has_graph_recordings
 
 JOBS = "/servicePrincipals/sp-1/synchronization/jobs"
 JOB_ID = "AD2AADProvisioning.fd1c9b9e8077402c8bc03a7186c8f976"
@@ -48,19 +51,38 @@ def exercise(client: GraphClient) -> list[Any]:
     ]
 
 
+class Tokens:
+    """A token provider whose `secrets` is a live list, as MsalTokenProvider's."""
+
+    def __init__(self, *secrets: str) -> None:
+        self.secrets = ["live-token-abc123-xyz", *secrets]
+
+    def token(self, *, timeout: float | None = None) -> str:
+        return self.secrets[0]
+
+
+def record(server: Any, cassette: Path, secrets: tuple[str, ...] = (), **kwargs: Any) -> GraphClient:
+    return GraphClient.record(cassette, Tokens(*secrets), graph_url=server.url, timeout=5.0, **kwargs)
+
+
+def replay(server: Any, cassette: Path) -> GraphClient:
+    return GraphClient.replay(cassette, graph_url=server.url, timeout=5.0)
+
+
+def uris(cassette: Path) -> list[str]:
+    return [i["request"]["uri"] for i in yaml.safe_load(cassette.read_text())["interactions"]]
+
+
 def test_record_then_replay_round_trip(graph_server: Any, tmp_path: Path) -> None:
     script_graph(graph_server)
     cassette = tmp_path / "graph.yaml"
-    tokens = StaticTokenProvider("live-token-abc123-xyz")
 
-    with (
-        graph_cassette(cassette, mode="once", secrets=tokens.secrets),
-        GraphClient(tokens, graph_url=graph_server.url) as client,
-    ):
+    with record(graph_server, cassette) as client:
         recorded = exercise(client)
+        assert not cassette.exists()  # written when the client closes
     reached = graph_server.count()
 
-    with graph_cassette(cassette), GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client:
+    with replay(graph_server, cassette) as client:
         replayed = exercise(client)
 
     assert (
@@ -81,6 +103,122 @@ def test_record_then_replay_round_trip(graph_server: Any, tmp_path: Path) -> Non
     assert has_graph_recordings(cassette)
 
 
+# -- the record modes, PSRP's ------------------------------------------------------------------------------
+
+
+def organization(server: Any, name: str) -> None:
+    server.reply("GET", "/v1.0/organization", {"json": {"value": [{"displayName": name}]}})
+
+
+def names(client: GraphClient) -> str:
+    return str(client.get("/organization")["value"][0]["displayName"])
+
+
+def test_once_records_when_there_is_no_file_and_replays_when_there_is(graph_server: Any, tmp_path: Path) -> None:
+    cassette = tmp_path / "graph.yaml"
+    organization(graph_server, "first")
+    with record(graph_server, cassette, mode="once") as client:
+        assert names(client) == "first"
+    organization(graph_server, "second")
+
+    with record(graph_server, cassette, mode="once") as client:
+        assert names(client) == "first"  # from the file
+        with pytest.raises(errors.ReplayMissError):
+            client.get("/domains")  # the file exists: nothing new is recorded
+    assert graph_server.count() == 1 and uris(cassette) == [f"{graph_server.url}/v1.0/organization"]
+
+
+def test_new_episodes_replays_what_is_recorded_and_adds_the_rest(graph_server: Any, tmp_path: Path) -> None:
+    cassette = tmp_path / "graph.yaml"
+    organization(graph_server, "first")
+    with record(graph_server, cassette, mode="once") as client:
+        names(client)
+    organization(graph_server, "second")
+    graph_server.reply("GET", "/v1.0/domains", {"json": {"value": [{"id": "contoso.example"}]}})
+
+    with record(graph_server, cassette, mode="new_episodes") as client:
+        assert names(client) == "first"  # recorded: served from the file
+        assert names(client) == "second"  # its one recorded answer is used up: asked live, and added
+        assert client.get("/domains")["value"] == [{"id": "contoso.example"}]
+
+    assert graph_server.count() == 3
+    with replay(graph_server, cassette) as client:
+        assert [names(client), names(client), client.get("/domains")["value"][0]["id"]] == [
+            "first", "second", "contoso.example",
+        ]  # fmt: skip
+
+
+def test_rewrite_asks_everything_live_and_replaces_the_file(graph_server: Any, tmp_path: Path) -> None:
+    cassette = tmp_path / "graph.yaml"
+    organization(graph_server, "first")
+    with record(graph_server, cassette, mode="once") as client:
+        names(client)
+    organization(graph_server, "second")
+
+    with record(graph_server, cassette, mode="rewrite") as client:
+        assert names(client) == "second"
+
+    assert graph_server.count() == 2
+    with replay(graph_server, cassette) as client:
+        assert names(client) == "second"
+        with pytest.raises(errors.ReplayExhaustedError):
+            names(client)  # "first" is gone
+
+
+@pytest.mark.parametrize("mode", ["all", "record", ""])
+def test_an_unknown_record_mode_is_refused(tmp_path: Path, mode: str) -> None:
+    with pytest.raises(errors.InputError, match="record mode must be one of none, once, new_episodes, rewrite"):
+        GraphCassette(tmp_path / "graph.yaml", mode=mode)
+
+
+def test_a_recordings_directory_is_replayed_never_recorded_into(tmp_path: Path) -> None:
+    with pytest.raises(errors.InputError, match="needs a cassette file, not the directory"):
+        GraphClient.record(tmp_path, StaticTokenProvider(), mode="new_episodes")
+
+
+# -- no process-wide patching -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["replay", "record"])
+def test_other_sessions_are_not_intercepted_while_a_cassette_is_open(
+    graph_server: Any, tmp_path: Path, mode: str
+) -> None:
+    """vcrpy patched urllib3 for the whole process while a cassette was open; the adapter is mounted on the
+    client's own session only, so a plain `requests.get` elsewhere reaches the network and is not recorded."""
+    cassette = tmp_path / "graph.yaml"
+    cassette.write_text(author_graph_cassette(SOURCE))
+    organization(graph_server, "live")
+    graph_server.reply("GET", "/v1.0/domains", {"json": {"value": []}})
+
+    if mode == "replay":
+        opened = GraphClient.replay(cassette)
+    else:
+        opened = record(graph_server, tmp_path / "recorded.yaml", mode="rewrite")
+    with opened as client:
+        if mode == "record":
+            client.get("/domains")
+        else:
+            assert list(client.get_all(JOBS)) == [JOB]
+        elsewhere = requests.get(f"{graph_server.url}/v1.0/organization", timeout=5)
+        assert elsewhere.json() == {"value": [{"displayName": "live"}]}  # the server's answer, not a cassette's
+        assert urllib3.connectionpool.HTTPConnectionPool.ConnectionCls is UNPATCHED
+    assert graph_server.count("GET", "/v1.0/organization") == 1
+    if mode == "record":
+        assert uris(tmp_path / "recorded.yaml") == [f"{graph_server.url}/v1.0/domains"]
+
+
+def test_a_transport_is_mounted_on_the_session_the_client_is_given(tmp_path: Path) -> None:
+    (tmp_path / "graph.yaml").write_text(author_graph_cassette(SOURCE))
+    with requests.Session() as given:
+        client = GraphClient(StaticTokenProvider(), session=given, transport=GraphCassette(tmp_path / "graph.yaml"))
+        assert list(client.get_all(JOBS)) == [JOB]
+        client.close()
+        assert isinstance(given.get_adapter("https://graph.microsoft.com/"), GraphCassette)  # the caller's still
+
+
+# -- scrubbing and refusing --------------------------------------------------------------------------------
+
+
 def test_token_fields_are_scrubbed_at_record_time(graph_server: Any, tmp_path: Path) -> None:
     graph_server.reply(
         "POST",
@@ -89,10 +227,7 @@ def test_token_fields_are_scrubbed_at_record_time(graph_server: Any, tmp_path: P
     )
     cassette = tmp_path / "graph.yaml"
 
-    with (
-        graph_cassette(cassette, mode="once", secrets=[SECRET]),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
-    ):
+    with record(graph_server, cassette, (SECRET,)) as client:
         live = client.post("/applications/app-1/addPassword", {"client_secret": SECRET, "keep": "me"})
     assert live is not None and live["access_token"] == SECRET  # the caller still gets the real answer
 
@@ -106,8 +241,20 @@ def test_token_fields_are_scrubbed_at_record_time(graph_server: Any, tmp_path: P
         "nested": [{"refresh_token": "<redacted>"}],
     }
     # The scrubbed request still matches on replay: scrubbing applies to both sides.
-    with graph_cassette(cassette), GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client:
+    with replay(graph_server, cassette) as client:
         assert client.post("/applications/app-1/addPassword", {"keep": "me", "client_secret": SECRET}) is not None
+
+
+def test_a_response_header_carrying_a_secret_is_not_recorded(graph_server: Any, tmp_path: Path) -> None:
+    encoded = base64.b64encode(f"user:{SECRET}".encode()).decode()
+    graph_server.reply(
+        "GET", "/v1.0/organization", {"json": {"value": []}, "headers": {"X-Echo": encoded, "request-id": "rq-9"}}
+    )
+    cassette = tmp_path / "graph.yaml"
+    with record(graph_server, cassette, (SECRET,)) as client:
+        client.get("/organization")
+    [interaction] = yaml.safe_load(cassette.read_text())["interactions"]
+    assert "X-Echo" not in interaction["response"]["headers"] and interaction["response"]["headers"]["request-id"]
 
 
 @pytest.mark.parametrize(
@@ -126,18 +273,12 @@ def test_a_surviving_secret_refuses_the_write_and_leaves_no_file(
     graph_server.reply("GET", "/v1.0/organization", {"json": {"value": [{"note": echo}]}})
     cassette = tmp_path / "graph.yaml"
 
-    with (
-        pytest.raises(errors.RecordingSecretError) as caught,
-        graph_cassette(cassette, mode="once", secrets=[secret]),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
-    ):
+    with pytest.raises(errors.RecordingSecretError) as caught, record(graph_server, cassette, (secret,)) as client:
         client.get("/organization")
 
     assert not cassette.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary file either
     assert secret not in str(caught.value) and caught.value.exit_code == 2
-    # vcrpy's patches are off again (a persister raising inside vcrpy's exit would have left them on)
-    assert urllib3.connectionpool.HTTPConnectionPool.ConnectionCls is UNPATCHED
 
 
 def test_a_refused_write_does_not_hide_the_error_of_the_block(graph_server: Any, tmp_path: Path) -> None:
@@ -148,41 +289,33 @@ def test_a_refused_write_does_not_hide_the_error_of_the_block(graph_server: Any,
 
     with (
         pytest.raises(errors.GraphNotFoundError),
-        graph_cassette(cassette, mode="once", secrets=["unrelated-value", SECRET]),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
+        record(graph_server, cassette, ("unrelated-value", SECRET)) as client,
     ):
         client.get("/organization")
     assert not cassette.exists()
-    assert urllib3.connectionpool.HTTPConnectionPool.ConnectionCls is UNPATCHED
 
 
 def test_a_live_secrets_list_is_read_at_write_time(graph_server: Any, tmp_path: Path) -> None:
-    """A TokenProvider's `secrets` grows as tokens arrive: the token got inside the block is checked."""
-    acquired: list[str] = []
+    """A TokenProvider's `secrets` grows as tokens arrive: the token got after opening is checked."""
     graph_server.reply("GET", "/v1.0/organization", {"json": {"value": [{"echo": "late-token-77881"}]}})
 
-    with (
-        pytest.raises(errors.RecordingSecretError),
-        graph_cassette(tmp_path / "g.yaml", mode="once", secrets=acquired),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
-    ):
-        acquired.append("late-token-77881")
+    with pytest.raises(errors.RecordingSecretError), record(graph_server, tmp_path / "g.yaml") as client:
+        client.tokens.secrets.append("late-token-77881")
         client.get("/organization")
+
+
+# -- replaying: a miss, nothing twice ---------------------------------------------------------------------
 
 
 def test_a_miss_names_the_request_and_the_nearest(graph_server: Any, tmp_path: Path) -> None:
     script_graph(graph_server)
     cassette = tmp_path / "graph.yaml"
-    with (
-        graph_cassette(cassette, mode="once"),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
-    ):
+    with record(graph_server, cassette) as client:
         exercise(client)
     before = graph_server.count()
 
-    with (  # raised at the request, inside the block, where callers can catch it
-        graph_cassette(cassette),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
+    with (  # raised at the request, where callers can catch it
+        replay(graph_server, cassette) as client,
         pytest.raises(errors.ReplayMissError) as caught,
     ):
         client.post(f"{JOBS}/{JOB_ID}/restart", {"criteria": {"resetScope": "Full"}})
@@ -202,34 +335,13 @@ def test_a_miss_names_the_request_and_the_nearest(graph_server: Any, tmp_path: P
 def test_nothing_is_served_twice(graph_server: Any, tmp_path: Path) -> None:
     graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
     cassette = tmp_path / "graph.yaml"
-    with (
-        graph_cassette(cassette, mode="once"),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
-    ):
+    with record(graph_server, cassette) as client:
         client.get("/organization")
 
-    with graph_cassette(cassette), GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client:
+    with replay(graph_server, cassette) as client:
         client.get("/organization")
         with pytest.raises(errors.ReplayExhaustedError, match="already played"):
             client.get("/organization")
-
-
-def test_the_sign_in_host_is_never_recorded(graph_server: Any, tmp_path: Path) -> None:
-    graph_server.reply("POST", "/tenant-1/oauth2/v2.0/token", {"json": {"access_token": "t"}})
-    graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
-    cassette = tmp_path / "graph.yaml"
-    port = graph_server.url.rsplit(":", 1)[1]
-
-    with graph_cassette(cassette, mode="once", authority_hosts=[f"http://localhost:{port}"]):
-        requests.post(
-            f"http://localhost:{port}/tenant-1/oauth2/v2.0/token", data={"grant_type": "client_credentials"}, timeout=5
-        )
-        with GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client:
-            client.get("/organization")
-
-    uris = [i["request"]["uri"] for i in yaml.safe_load(cassette.read_text())["interactions"]]
-    assert uris == [f"{graph_server.url}/v1.0/organization"]
-    assert graph_server.count("POST") == 1
 
 
 # -- synthetic cassettes -------------------------------------------------------------------------------
@@ -263,7 +375,7 @@ SOURCE = {
 }
 
 
-def test_a_synthetic_cassette_replays_through_vcrpy(tmp_path: Path) -> None:
+def test_a_synthetic_cassette_replays(tmp_path: Path) -> None:
     folder = tmp_path / GRAPH_DIR
     folder.mkdir()
     text = author_graph_cassette(SOURCE)
@@ -271,7 +383,7 @@ def test_a_synthetic_cassette_replays_through_vcrpy(tmp_path: Path) -> None:
     data = yaml.safe_load(text)
     assert data["origin"] == "synthetic" and data["description"] == SOURCE["description"]
 
-    with graph_cassette(tmp_path), GraphClient(StaticTokenProvider()) as client:  # graph.microsoft.com, no network
+    with GraphClient.replay(tmp_path) as client:  # graph.microsoft.com, no network
         assert list(client.get_all(JOBS)) == [JOB]
         # JSON bodies match whatever the key order and spacing
         assert (
@@ -291,7 +403,7 @@ def test_a_directory_serves_all_its_graph_cassettes(tmp_path: Path) -> None:
     (folder / "a.yaml").write_text(author_graph_cassette(first))
     (folder / "b.yaml").write_text(author_graph_cassette(second))
 
-    with graph_cassette(tmp_path), GraphClient(StaticTokenProvider()) as client:
+    with GraphClient.replay(tmp_path) as client:
         assert list(client.get_all(JOBS)) == [JOB]
         assert client.get(
             "/servicePrincipals", params={"$filter": "applicationTemplateId eq '1a4721b3-e57f-4451-ae87-ef078703ec94'"}
@@ -304,8 +416,8 @@ def test_a_cassette_without_origin_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(data))
 
-    with pytest.raises(errors.RecordingFormatError, match="no `origin`"), graph_cassette(path):
-        pass
+    with pytest.raises(errors.RecordingFormatError, match="no `origin`"):
+        GraphClient.replay(path)
 
 
 def test_authoring_refuses_a_source_not_marked_synthetic() -> None:
@@ -314,8 +426,8 @@ def test_authoring_refuses_a_source_not_marked_synthetic() -> None:
 
 
 def test_replay_without_a_recording_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(errors.RecordingFormatError, match="no Graph recording"), graph_cassette(tmp_path):
-        pass
+    with pytest.raises(errors.RecordingFormatError, match="no Graph recording"):
+        GraphClient.replay(tmp_path)
 
 
 def test_has_graph_recordings(tmp_path: Path) -> None:
@@ -335,9 +447,9 @@ CUSTOM_AUTHORITY = "sts.contoso.example"
 def test_sign_in_to_any_authority_is_never_recorded(
     graph_server: Any, tmp_path: Path, mocker: Any, authority: str
 ) -> None:
-    """MSAL's exchange with a national-cloud (or custom) authority, which the cassette was not told about:
-    instance discovery, the OpenID configuration and the token request carrying the client secret. None
-    of it is recorded; the Graph call after it is."""
+    """MSAL's exchange with a national-cloud (or custom) authority the cassette was not told about, as if
+    it were sent through the recording client's own session: instance discovery, the OpenID configuration
+    and the token request carrying the client secret go to the network, unrecorded; the Graph call is."""
     port = graph_server.url.rsplit(":", 1)[1]
     real = socket.getaddrinfo
     mocker.patch(
@@ -353,21 +465,72 @@ def test_sign_in_to_any_authority_is_never_recorded(
     graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
     cassette = tmp_path / "graph.yaml"
 
-    with graph_cassette(cassette, mode="once", secrets=[SECRET]):  # the default authority host only
-        requests.get(f"{base}/common/discovery/instance", params={"api-version": "1.1"}, timeout=5)
-        requests.get(f"{base}/tenant-1/v2.0/.well-known/openid-configuration", timeout=5)
+    with record(graph_server, cassette, (SECRET,)) as client:  # the default authority host only
+        http = client.session
+        http.get(f"{base}/common/discovery/instance", params={"api-version": "1.1"}, timeout=5)
+        http.get(f"{base}/tenant-1/v2.0/.well-known/openid-configuration", timeout=5)
         form = {"client_id": "c-1", "grant_type": "client_credentials", "client_secret": SECRET, "scope": "x/.default"}
-        requests.post(f"{base}/tenant-1/oauth2/v2.0/token", data=form, timeout=5)
+        http.post(f"{base}/tenant-1/oauth2/v2.0/token", data=form, timeout=5)
         # A custom token endpoint is recognised by its body: an OAuth token request.
-        requests.post(f"{base}/adfs/issue", data={"client_assertion": "eyJ.x.y", "scope": "x"}, timeout=5)
-        with GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client:
-            client.get("/organization")
+        http.post(f"{base}/adfs/issue", data={"client_assertion": "eyJ.x.y", "scope": "x"}, timeout=5)
+        client.get("/organization")
 
     text = cassette.read_text()
-    uris = [i["request"]["uri"] for i in yaml.safe_load(text)["interactions"]]
-    assert uris == [f"{graph_server.url}/v1.0/organization"]
+    assert uris(cassette) == [f"{graph_server.url}/v1.0/organization"]
     assert authority not in text and "national-token-Qz71" not in text and SECRET not in text
     assert graph_server.count() == 5  # the sign-in requests went to the network, unrecorded
+
+
+def test_a_configured_authority_host_is_never_recorded(graph_server: Any, tmp_path: Path) -> None:
+    graph_server.reply("GET", "/tenant-1/whatever", {"json": {"ok": True}})
+    graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
+    port = graph_server.url.rsplit(":", 1)[1]
+    cassette = tmp_path / "graph.yaml"
+
+    with record(graph_server, cassette, authority_hosts=[f"http://localhost:{port}"]) as client:
+        client.session.get(f"http://localhost:{port}/tenant-1/whatever", timeout=5)
+        client.get("/organization")
+    assert uris(cassette) == [f"{graph_server.url}/v1.0/organization"] and graph_server.count() == 2
+
+
+def test_sign_in_is_refused_in_replay(tmp_path: Path) -> None:
+    (tmp_path / "graph.yaml").write_text(author_graph_cassette(SOURCE))
+    with GraphClient.replay(tmp_path / "graph.yaml") as client, pytest.raises(errors.ReplayMissError, match="sign-in"):
+        client.session.post("https://login.microsoftonline.com/t/oauth2/v2.0/token", data={"grant_type": "x"})
+
+
+def test_msal_signs_in_through_its_own_session_never_the_recording_one(graph_server: Any, tmp_path: Path) -> None:
+    """GraphClient.record with an MSAL token provider: MSAL's HTTP is the provider's own requests.Session
+    (its `http_client`), so the sign-in never meets the cassette; only the Graph call is recorded."""
+    graph_server.reply("POST", "/tenant-1/oauth2/v2.0/token", {"json": {"access_token": "msal-token-Kp42"}})
+    graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
+
+    class App:
+        def __init__(self, client_id: str, *, http_client: Any, **kwargs: Any) -> None:
+            self.http = http_client
+
+        def acquire_token_for_client(self, scopes: list[str]) -> dict[str, Any]:
+            form = {"grant_type": "client_credentials", "client_secret": SECRET, "scope": scopes[0]}
+            answer = self.http.post(f"{graph_server.url}/tenant-1/oauth2/v2.0/token", data=form).json()
+            return {**answer, "expires_in": 3600}
+
+    made: list[App] = []
+    tokens = MsalTokenProvider(
+        GraphCredentials(tenant_id="tenant-1", client_id="c-1", graph_url=graph_server.url),
+        environ={"PSBRIDGE_GRAPH_CLIENT_SECRET": SECRET},
+        app_factory=lambda *a, **k: made.append(App(*a, **k)) or made[-1],
+    )
+    cassette = tmp_path / "graph.yaml"
+
+    with GraphClient.record(cassette, tokens, graph_url=graph_server.url) as client:
+        client.get("/organization")
+        [app] = made
+        assert not any(isinstance(a, GraphCassette) for a in app.http.inner.adapters.values())
+
+    text = cassette.read_text()
+    assert uris(cassette) == [f"{graph_server.url}/v1.0/organization"]
+    assert "msal-token-Kp42" not in text and SECRET not in text
+    assert graph_server.count("POST") == 1
 
 
 def test_a_graph_cassette_that_would_not_replay_is_refused_and_kept_aside(
@@ -375,25 +538,16 @@ def test_a_graph_cassette_that_would_not_replay_is_refused_and_kept_aside(
 ) -> None:
     """The written file is read back; a request that would not find its answer refuses the write (here the
     read-back is made to differ, as a serializer that lost part of a URL would)."""
-    from psbridge.graph import recording
-
     graph_server.reply("GET", "/v1.0/organization", {"json": {"value": []}})
     cassette = tmp_path / "graph.yaml"
-    read_back = recording._Store.deserialize
+    read_back = graph_http.parse
 
-    def lossy(store: Any, text: str) -> dict[str, Any]:
-        data = read_back(store, text)
-        for interaction in data["interactions"]:
-            interaction["request"]["uri"] = interaction["request"]["uri"].replace("organization", "organisation")
-        return data
+    def lossy(text: str, where: Any) -> Any:
+        return read_back(text.replace("organization", "organisation"), where)
 
-    with (
-        pytest.raises(errors.RecordingFormatError) as caught,
-        graph_cassette(cassette, mode="once"),
-        GraphClient(StaticTokenProvider(), graph_url=graph_server.url) as client,
-    ):
-        mocker.patch.object(recording._Store, "deserialize", lossy)  # after the block has opened the cassette
+    with pytest.raises(errors.RecordingFormatError) as caught, record(graph_server, cassette) as client:
         client.get("/organization")
+        mocker.patch.object(graph_http, "parse", lossy)  # after the cassette was opened
 
     message = str(caught.value)
     assert "\n" not in message and caught.value.exit_code == 2
@@ -401,7 +555,6 @@ def test_a_graph_cassette_that_would_not_replay_is_refused_and_kept_aside(
     assert message.endswith(f"the file is kept as {cassette}.unverified")
     assert not cassette.exists()
     assert "/v1.0/organization" in (tmp_path / "graph.yaml.unverified").read_text()
-    assert urllib3.connectionpool.HTTPConnectionPool.ConnectionCls is UNPATCHED
 
 
 def test_a_graph_cassette_with_aliases_or_not_a_regular_file_is_refused(tmp_path: Path) -> None:
@@ -410,16 +563,10 @@ def test_a_graph_cassette_with_aliases_or_not_a_regular_file_is_refused(tmp_path
     aliased = yaml.safe_load(author_graph_cassette(SOURCE))
     text = yaml.safe_dump(aliased).replace("origin: synthetic", "origin: &o synthetic\nagain: *o")
     (folder / "a.yaml").write_text(text)
-    with (
-        pytest.raises(errors.RecordingFormatError, match="YAML anchors and aliases are not accepted"),
-        graph_cassette(tmp_path),
-    ):
-        pass
+    with pytest.raises(errors.RecordingFormatError, match="YAML anchors and aliases are not accepted"):
+        GraphClient.replay(tmp_path)
     assert not has_graph_recordings(folder / "a.yaml")
     (folder / "a.yaml").unlink()
     os.mkfifo(folder / "b.yaml")
-    with (
-        pytest.raises(errors.RecordingFormatError, match=r"b.yaml is not a regular file \(a FIFO\)"),
-        graph_cassette(tmp_path),
-    ):
-        pass
+    with pytest.raises(errors.RecordingFormatError, match=r"b.yaml is not a regular file \(a FIFO\)"):
+        GraphClient.replay(tmp_path)

@@ -170,6 +170,7 @@ def test_there_are_at_least_20_bad_inputs() -> None:
 
 
 @pytest.mark.parametrize("bad", CASES)
+@pytest.mark.subprocess
 def test_bad_input_is_one_line_exit_2_no_traceback_no_partial_write(bad: Case, tmp_path: Path) -> None:
     for name, content in bad.files.items():
         path = tmp_path / name

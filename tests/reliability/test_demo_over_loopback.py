@@ -1,4 +1,4 @@
-"""Every demo command, as a separate `psbridge` process, against `psbridge serve-replay recorded_sessions/demo`.
+"""Every demo command against `psbridge serve-replay recorded_sessions/demo`, the same as under `--replay`.
 
 Issue 5's "done when": the loopback endpoint serves every command the demo recordings answer, to a
 client that only knows it as a WinRM host (`--host 127.0.0.1 --port N --auth basic`), over plain HTTP
@@ -7,35 +7,44 @@ the same code and prints the same JSON as under `--replay recorded_sessions/demo
 stderr apart from log events, sends the same remote commands in the same order, and never shows a
 traceback. One endpoint process per transport serves every command (each client session is served the
 recordings afresh), and it exits 0 on SIGTERM at the end.
+
+The endpoint is a real `serve-replay` process; the clients run in this process (`psbridge.cli.main.main`,
+stdout and stderr captured), which costs a fraction of a process each. `PROCESS_RUNS` also run as separate
+`psbridge` processes against each endpoint, the password from the environment: what a real process prints
+and its exit code are the same as in-process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+import structlog
 from cli_helpers import Result
 from cloudsync_data import HEALTHY, QUARANTINED, TENANT, demo_object
 from helpers import DEMO, REPO
 from loopback import PASSWORD, USER, cli_args, port_of, reap, run_psbridge
 
+from psbridge.cli.main import main
+from psbridge.options import PASSWORD_ENV
 from psbridge.replay import http
 from psbridge.replay.cassette import load_all
 from psbridge.replay.keys import Key
 
-# The module's fixtures run every demo command as a child process, over replay and over two loopback
-# endpoints; on a busy two-core machine that takes up to two minutes before the first test starts.
-pytestmark = pytest.mark.timeout(600)
+# The module's fixtures run every demo command three times (under replay, over two loopback endpoints), two
+# `serve-replay` processes and a few client processes before the first test starts.
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.timeout(300)]
 
 SERVED = str(DEMO.relative_to(REPO))  # recorded_sessions/demo, run from the repository
 REPLAY = ["--replay", SERVED, "-v", "-o", "json"]  # -v: the invoke events, on stderr
@@ -146,27 +155,44 @@ EXCHANGE_DIRECT = {
 
 # -- running the table ------------------------------------------------------------------------------------
 
+# Run as separate processes too, over each endpoint: a report (exit 0), a finding (exit 1), a refusal (exit 2).
+PROCESS_RUNS = ("adsync version", "cloudsync status", "exo clear-previous-mailbox-info refused")
+
 
 @contextlib.contextmanager
-def _as_a_test_runs() -> Iterator[None]:
+def _as_a_test_runs(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[None]:
     """What the autouse `isolated` fixture gives a test, for these module-scoped runs: no PSBRIDGE_* from
-    the caller's shell in the child processes, and the repository as the working directory."""
+    the caller's shell, no per-user config file, the repository as the working directory; then `env`."""
     with pytest.MonkeyPatch.context() as patch:
         for name in [n for n in os.environ if n.startswith("PSBRIDGE_")]:
             patch.delenv(name)
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("demo-config-home")))
+        for name, value in env.items():
+            patch.setenv(name, value)
         patch.chdir(REPO)
         yield
 
 
-def _run_table(argv_of: Callable[[str], list[str]]) -> dict[str, Result]:
-    """Every command of the table as its own `psbridge` process, several at a time."""
+def _in_process(argv: list[str]) -> Result:
+    """`psbridge ARGV` in this process, its stdout and stderr captured (stderr is no terminal: JSON log lines)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+    finally:
+        structlog.reset_defaults()  # configure_cli() bound structlog to `err`
+    return Result(code, out.getvalue(), err.getvalue())
 
-    def run(name: str) -> Result:
-        proc = run_psbridge(*argv_of(name))
+
+def _as_processes(argvs: dict[str, list[str]]) -> dict[str, Result]:
+    """Each command line as its own `psbridge` process, several at a time."""
+
+    def run(argv: list[str]) -> Result:
+        proc = run_psbridge(*argv)
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    with _as_a_test_runs(), ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 2) as pool:
-        return dict(zip(DEMO_COMMANDS, pool.map(run, DEMO_COMMANDS), strict=True))
+    with ThreadPoolExecutor(max_workers=len(argvs)) as pool:
+        return dict(zip(argvs, pool.map(run, argvs.values()), strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -181,9 +207,10 @@ def _command(name: str, schema_file: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def replayed(schema_file: Path) -> dict[str, Result]:
-    """Each command under `--replay recorded_sessions/demo`, in its own process."""
-    return _run_table(lambda name: [*REPLAY, *_command(name, schema_file)])
+def replayed(schema_file: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+    """Each command under `--replay recorded_sessions/demo`."""
+    with _as_a_test_runs(tmp_path_factory):
+        return {name: _in_process([*REPLAY, *_command(name, schema_file)]) for name in DEMO_COMMANDS}
 
 
 @contextlib.contextmanager
@@ -221,10 +248,15 @@ def _endpoint_command(name: str, schema_file: Path, *, tls: bool) -> list[str]:
     return command
 
 
+class OverEndpoint(NamedTuple):
+    in_process: dict[str, Result]  # every command of the table
+    processes: dict[str, Result]  # PROCESS_RUNS, each a separate `psbridge` process
+
+
 @pytest.fixture(scope="module", params=["http", "tls"])
 def over_endpoint(
     request: pytest.FixtureRequest, schema_file: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Result]]:
+) -> Iterator[OverEndpoint]:
     """Each command as a client of one `serve-replay` process: plain HTTP, or HTTPS validated with the CA file."""
     tls = request.param == "tls"
     cert_dir = tmp_path_factory.mktemp("demo-ca") if tls else None
@@ -235,7 +267,14 @@ def over_endpoint(
             assert url.startswith("https://127.0.0.1:")
             options = ["--host", "127.0.0.1", "--port", str(port_of(url)), "--auth", "basic", "--username", USER,
                        "--ca-file", str(cert_dir / "ca.pem")]  # fmt: skip
-        yield _run_table(lambda name: [*options, "-v", "-o", "json", *_endpoint_command(name, schema_file, tls=tls)])
+
+        def argv(name: str) -> list[str]:
+            return [*options, "-v", "-o", "json", *_endpoint_command(name, schema_file, tls=tls)]
+
+        with _as_a_test_runs(tmp_path_factory, **{PASSWORD_ENV: PASSWORD}):
+            in_process = {name: _in_process(argv(name)) for name in DEMO_COMMANDS}
+            processes = _as_processes({name: argv(name) for name in PROCESS_RUNS})
+        yield OverEndpoint(in_process, processes)
 
 
 # -- what a run shows -------------------------------------------------------------------------------------
@@ -269,9 +308,9 @@ def _sent(result: Result) -> list[str]:
 
 @pytest.mark.parametrize("name", DEMO_COMMANDS)
 def test_a_demo_command_over_the_endpoint_is_the_same_as_under_replay(
-    name: str, replayed: dict[str, Result], over_endpoint: dict[str, Result]
+    name: str, replayed: dict[str, Result], over_endpoint: OverEndpoint
 ) -> None:
-    want, got = replayed[name], over_endpoint[name]
+    want, got = replayed[name], over_endpoint.in_process[name]
     assert want.code == DEMO_COMMANDS[name].code, want  # the table says what the recordings answer
     assert _sent(want), want  # the command did reach the (in-process) server
     assert "Traceback" not in want.err
@@ -280,6 +319,19 @@ def test_a_demo_command_over_the_endpoint_is_the_same_as_under_replay(
     assert _document(got, "127.0.0.1") == _document(want, SERVED)
     assert _said(got) == _said(want)
     assert _sent(got) == _sent(want)
+
+
+@pytest.mark.parametrize("name", PROCESS_RUNS)
+def test_a_demo_command_as_a_process_is_the_same_as_in_process(name: str, over_endpoint: OverEndpoint) -> None:
+    """A separate process (the password from PSBRIDGE_PASSWORD, output through the real streams) agrees with
+    the in-process run of the same command against the same endpoint."""
+    want, got = over_endpoint.in_process[name], over_endpoint.processes[name]
+    assert "Traceback" not in got.err, got.err
+    assert got.code == want.code == DEMO_COMMANDS[name].code, got.err
+    assert _document(got, "127.0.0.1") == _document(want, "127.0.0.1")
+    assert _said(got) == _said(want)
+    assert _sent(got) == _sent(want)
+    assert _sent(got), got.err  # the process did reach the endpoint
 
 
 _SENT = re.compile(r'(?:script )?(\S+)(?: -(?:Function|Command) ("(?:[^"\\]|\\.)*"))?')

@@ -39,11 +39,14 @@ from loopback import endpoint, session_for
 from psbridge import InputError, InteractiveOnlyError, PsbridgeError, Session, adsync, cloudsync, exchange
 from psbridge import ps as packaged
 from psbridge.exchange import ExoConnection
+from psbridge.ps import script_digest
 from psbridge.replay.episodes import Episode, EpisodePlayer, Miss
-from psbridge.replay.keys import Key, Statement, script_digest
+from psbridge.replay.keys import Key, Statement
 from psbridge.replay.server import ReplayServer
 from psbridge.replay.transport import replay_options
 from psbridge.transport.psrp import HandlerWire, PSRPTransport
+
+pytestmark = pytest.mark.slow  # every wrapper through psrpcore and pypsrp, several over a socket
 
 PACKAGES = {"adsync": adsync, "cloudsync": cloudsync, "exchange": exchange}
 READ_PREFIXES = ("get_", "list_", "iter_", "check_")

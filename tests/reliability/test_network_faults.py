@@ -34,6 +34,7 @@ from cli_helpers import Result
 from helpers import DEMO
 from loopback import PASSWORD, USER, Handler, cli_args, endpoint, port_of, run_psbridge, session_for
 from pydantic import SecretStr
+from simulated import exo_fault
 
 from psbridge import (
     AuthenticationError,
@@ -51,7 +52,9 @@ from psbridge.adsync import check_version, get_scheduler, start_sync_cycle
 from psbridge.exchange import clear_previous_mailbox_info
 from psbridge.replay import http, wire
 from psbridge.replay.faults import FaultInjector, Rule
-from psbridge.session import NO_RETRY
+from psbridge.retry import NO_RETRY
+
+pytestmark = pytest.mark.slow  # loopback endpoints, retries and deadlines of seconds
 
 # Retries allowed, and fast: what is not retried below is not retried by choice.
 PATIENT = RetryPolicy(attempts=4, total_s=30, initial_s=0.0, max_wait_s=0.01, jitter_s=0.0)
@@ -203,6 +206,7 @@ def test_a_wrong_password_is_an_authentication_error_after_one_request(serve: Se
     assert host.exchanges == []  # refused before the WSMan server saw anything
 
 
+@pytest.mark.subprocess
 def test_a_wrong_password_on_the_command_line_is_exit_code_3_in_one_line(serve: Serve) -> None:
     """Wrong password through the CLI (default retry policy): exit code 3, one line naming authentication,
     one HTTP request, and no trace of the password."""
@@ -241,6 +245,7 @@ def test_an_untrusted_certificate_is_a_clear_tls_error_with_bounded_attempts(
     assert host.counts["http requests"] == 0
 
 
+@pytest.mark.subprocess
 def test_an_untrusted_certificate_on_the_command_line_is_exit_code_3_in_one_line(serve: Serve, tmp_path: Path) -> None:
     """No CA file through the CLI (default retry policy, 4 attempts): exit code 3, one TLS line, 1 handshake
     (not retried), within 30 s."""
@@ -403,7 +408,7 @@ def test_a_read_under_the_same_fault_is_retried_and_succeeds(serve: Serve, fault
 def test_an_exchange_transient_error_on_a_write_is_not_retried(serve: Serve) -> None:
     """Exchange Online's transient back-end error record on Set-User: the command reported a failure
     (TransientRemoteError, exit code 4), and it is sent once although 4 attempts were allowed."""
-    host = serve(Rule("exo-transient", command="Set-User"))
+    host = serve(exo_fault("exo-transient", command="Set-User"))
     with session_for(host.url, retry=PATIENT) as s, pytest.raises(TransientRemoteError) as caught:
         clear_previous_mailbox_info(s, identity="dana@contoso.example", confirm_irreversible=True)
     assert caught.value.exit_code == 4 and caught.value.attempt == 1
@@ -411,6 +416,7 @@ def test_an_exchange_transient_error_on_a_write_is_not_retried(serve: Serve) -> 
     assert host.pipelines("Set-User") == 1
 
 
+@pytest.mark.subprocess
 def test_a_sync_cycle_start_that_loses_its_reply_on_the_command_line_exits_3_in_one_line(serve: Serve) -> None:
     """`psbridge adsync sync --yes` losing the reply: exit code 3, one line saying it may or may not have
     run, and the server got Start-SyncCycle exactly once."""

@@ -28,7 +28,7 @@ from loopback import cli_args, endpoint, run_psbridge
 from psbridge.replay import http
 from psbridge.replay.cassette import Cassette, ScrubMap
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 PASSWORD = "loopback-pw-7"
 EXO = ["exo", "--organization", "contoso.onmicrosoft.com", "--app-id", "6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b",
@@ -52,6 +52,7 @@ def endpoint_for() -> Iterator[object]:
 
 
 @pytest.mark.parametrize("user", ["ci", "de", "sync"])
+@pytest.mark.subprocess
 def test_a_recording_made_as_a_short_user_name_replays_what_the_live_run_printed(
     endpoint_for: object, tmp_path: Path, user: str
 ) -> None:
@@ -76,6 +77,7 @@ def test_a_recording_made_as_a_short_user_name_replays_what_the_live_run_printed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adsync.yaml", "exo.yaml"]
 
 
+@pytest.mark.subprocess
 def test_a_command_that_sends_the_user_name_replays_from_its_scrubbed_recording(
     endpoint_for: object, tmp_path: Path
 ) -> None:
@@ -133,6 +135,7 @@ def alias_bomb(size: int = 54_000) -> str:
 
 
 @pytest.mark.parametrize("kind", ["alias bomb", "fifo", "fifo in a directory"])
+@pytest.mark.subprocess
 def test_a_hostile_recording_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
     if kind == "alias bomb":
         target = tmp_path / "bomb.yaml"

@@ -1,6 +1,6 @@
 """The bulk rollout survives the network and the host misbehaving: exactly once, checked at the server.
 
-The jump host is `psbridge.replay.simulated.ExchangeOnlineTenant` behind the loopback WSMan endpoint
+The jump host is `simulated.ExchangeOnlineTenant` (tests/simulated.py) behind the loopback WSMan endpoint
 (a real socket, pypsrp's real HTTP client): it keeps every mailbox's state and counts per mailbox the
 Set-Mailbox calls and the batches that asked to switch it, so "nothing lost, nothing sent twice" is
 checked on the server's side, and so is the report: every test checks that each mailbox the report
@@ -22,12 +22,14 @@ from typing import Any
 
 import pytest
 from loopback import PASSWORD, cli_args, endpoint, session_for
+from simulated import BATCH_SCRIPT, IDENTITIES_SCRIPT, ExchangeOnlineTenant, Mailbox
 
 from psbridge import RetryPolicy
 from psbridge.exchange import MailboxOutcome
 from psbridge.exchange.rollout import item_retry, rollout_cloud_managed
 from psbridge.replay.faults import FaultInjector, Rule
-from psbridge.replay.simulated import BATCH_SCRIPT, IDENTITIES_SCRIPT, ExchangeOnlineTenant, Mailbox
+
+pytestmark = pytest.mark.slow  # 1,000 mailboxes over a loopback socket, under faults
 
 MAILBOXES = 1000
 PATIENT = RetryPolicy(attempts=8, total_s=60, initial_s=0.0, max_wait_s=0.01, jitter_s=0.0)
@@ -137,6 +139,7 @@ def _rollout_process(url: str, ids: Path | None, journal: Path, *extra: str) -> 
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.subprocess
 def test_sigkill_at_a_random_point_then_resume_sets_each_of_1000_mailboxes_exactly_once(
     tmp_path: Path, seed: int
 ) -> None:
@@ -169,6 +172,7 @@ def test_sigkill_at_a_random_point_then_resume_sets_each_of_1000_mailboxes_exact
     assert_report_matches(host, report["items"])
 
 
+@pytest.mark.subprocess
 def test_a_rerun_finds_mailboxes_switched_back_reports_them_reverted_and_exits_1(tmp_path: Path) -> None:
     """After a complete rollout, someone switches 20 mailboxes back. A re-run with the old journal reads what
     the journal says is switched: those 20 are Reverted (not switched again), and the run has not succeeded."""
@@ -197,6 +201,7 @@ def test_a_rerun_finds_mailboxes_switched_back_reports_them_reverted_and_exits_1
     assert_report_matches(host, others)
 
 
+@pytest.mark.subprocess
 def test_a_killed_filter_rollout_resumed_accounts_for_every_mailbox_either_run_touched(tmp_path: Path) -> None:
     """The filter selects the mailboxes not yet cloud-managed, so its matches shrink as the rollout goes. The
     first run is SIGKILLed while the server runs its third write (switched, never journaled, never answered).

@@ -59,6 +59,8 @@ from loopback import USER, endpoint, port_of, reap, running, send_json
 from psbridge import PsbridgeError
 from psbridge.replay import http
 
+pytestmark = pytest.mark.subprocess  # the module's runs are psbridge processes
+
 WINRM = "Wq7&<winrm-Secret>'\"Kz9/+ é"
 TARGET = "Tg4&<target-Secret>'\"Lm2/+"
 GRAPH = "Gc5~<graph-Secret>'\"Nq8/+ ü"

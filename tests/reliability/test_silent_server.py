@@ -6,7 +6,7 @@ error class and exit code 3:
 - **Pool open:** silent from the first request: a timeout that says the command was not sent.
 - **Read:** silent once the command's pipeline has started (every Receive unanswered): a timeout.
 - **Write:** the same for Start-ADSyncSyncCycle: "may or may not have run" (OutcomeUnknownError), sent once.
-- **Graph:** a Graph that never answers, with a `timeout_s` of 3: a timeout at 3 s, not 33; a sign-in host
+- **Graph:** a Graph that never answers, with a `timeout` of 3: a timeout at 3 s, not 33; a sign-in host
   that never answers, the same; a token endpoint that answers 503 then a token: retried, and the call works.
 
 The host is the loopback WSMan endpoint over the demo recordings (a real socket, pypsrp's real client),
@@ -35,7 +35,7 @@ from psbridge.graph.client import GraphClient
 from psbridge.replay import http
 from psbridge.transport import DEADLINE_MARGIN_S
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 SLACK_S = 3.0  # scheduling on a shared machine; never a performance claim
 DEADLINE = 5.0
@@ -193,9 +193,9 @@ GRAPH_BOUND = GRAPH_DEADLINE + SLACK_S  # Graph requests hold nothing on the ser
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_graph_that_never_answers_times_out_at_the_calls_deadline(hung: ThreadingHTTPServer, method: str) -> None:
-    """timeout_s=3 is the whole call's deadline (it was each attempt's: 33 s with the retries). A GET ends
+    """timeout=3 is the whole call's deadline (it was each attempt's: 33 s with the retries). A GET ends
     with OperationTimeoutError, a POST that is not idempotent with OutcomeUnknownError; sent once."""
-    with GraphClient(StaticTokenProvider(), graph_url=_url(hung), timeout_s=GRAPH_DEADLINE, retry=PATIENT) as client:
+    with GraphClient(StaticTokenProvider(), graph_url=_url(hung), timeout=GRAPH_DEADLINE, retry=PATIENT) as client:
         call = (lambda: client.get("/jobs")) if method == "GET" else (lambda: client.post("/jobs/start"))
         error, elapsed = timed(call)
     assert elapsed <= GRAPH_BOUND, elapsed
@@ -234,7 +234,7 @@ def test_a_sign_in_host_that_never_answers_is_inside_the_calls_deadline(hung: Th
     """The sign-in is part of the call: a silent sign-in host ends the call at its 3 s deadline with a
     transient ConnectError (exit 3), not after MSAL's own 30 s timeout."""
     tokens = _provider(_Redirected(_url(hung)))
-    with GraphClient(tokens, graph_url="https://graph.example", timeout_s=GRAPH_DEADLINE, retry=PATIENT) as client:
+    with GraphClient(tokens, graph_url="https://graph.example", timeout=GRAPH_DEADLINE, retry=PATIENT) as client:
         error, elapsed = timed(lambda: client.get("/jobs"))
     assert elapsed <= GRAPH_BOUND, elapsed
     assert isinstance(error, errors.ConnectError) and error.transient and error.exit_code == 3, error
@@ -284,7 +284,7 @@ def test_a_503_at_sign_in_is_retried_and_the_call_succeeds(graph: str) -> None:
     """The token endpoint answers 503 once, then a token: the Graph call signs in again and succeeds (it was
     exit 70: MSAL raises for a 5xx, and would answer a retry from its throttling cache)."""
     entra = _Entra(503)
-    with GraphClient(_provider(entra), graph_url=graph, timeout_s=GRAPH_DEADLINE, retry=PATIENT) as client:
+    with GraphClient(_provider(entra), graph_url=graph, timeout=GRAPH_DEADLINE, retry=PATIENT) as client:
         assert client.get("/jobs") == {"id": "job", "token": "entra-token-after-503"[-20:]}
     assert entra.posts == 2
 
@@ -295,7 +295,7 @@ def test_a_sign_in_service_that_stays_down_is_a_transient_connect_error(graph: s
     deadline by the Graph client, that names the sign-in host and the status."""
     entra = _Entra(*[status] * 100)
     retry = RetryPolicy(attempts=3, total_s=60, initial_s=0.0, max_wait_s=0.01, jitter_s=0.0)
-    with GraphClient(_provider(entra), graph_url=graph, timeout_s=GRAPH_DEADLINE, retry=retry) as client:
+    with GraphClient(_provider(entra), graph_url=graph, timeout=GRAPH_DEADLINE, retry=retry) as client:
         error, _ = timed(lambda: client.get("/jobs"))
     assert isinstance(error, errors.ConnectError) and error.transient and error.exit_code == 3, error
     assert f"HTTP {status}" in str(error) and "login.microsoftonline.com" in str(error)

@@ -38,6 +38,7 @@ from psbridge import (
     ps,
 )
 from psbridge.adsync import NotStartedReason, PolicyType
+from psbridge.replay.transport import recorded_session
 from psbridge.result import InvocationResult, Streams
 from psbridge.transport.mock import MockTransport
 
@@ -85,7 +86,7 @@ def script_code(name: str) -> str:
 
 
 def replay(path: Path) -> Session:
-    return Session.replay(path, retry=RetryPolicy(attempts=1))
+    return recorded_session(path, retry=RetryPolicy(attempts=1))
 
 
 @pytest.fixture
@@ -416,7 +417,7 @@ def test_wait_gives_up_at_the_deadline(replay_session: Factory) -> None:
         [start_spec(), scheduler_spec(SyncCycleInProgress=True), run_status_spec("contoso.example")]
     )
     with capture_logs() as events:
-        start = adsync.start_sync_cycle(session, wait=True, timeout_s=0, poll_s=0.001)
+        start = adsync.start_sync_cycle(session, wait=True, deadline_s=0, poll_s=0.001)
     assert start.started is True and start.finished is False
     assert [e["event"] for e in events if e["log_level"] == "warning"] == ["psbridge.adsync.sync_cycle.wait_timeout"]
 

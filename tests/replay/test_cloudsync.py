@@ -45,6 +45,7 @@ from psbridge import (
 )
 from psbridge import cloudsync as cs
 from psbridge.command import Command
+from psbridge.replay.transport import recorded_session
 from psbridge.result import InformationData, Streams
 from psbridge.transport.mock import MockTransport
 
@@ -57,7 +58,7 @@ def recorded() -> Iterator[Callable[[Path], Session]]:
     sessions: list[Session] = []
 
     def open_(path: Path) -> Session:
-        session = Session.replay(path, retry=RetryPolicy(attempts=1))
+        session = recorded_session(path, retry=RetryPolicy(attempts=1))
         sessions.append(session)
         return session
 

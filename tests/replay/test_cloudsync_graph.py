@@ -1,6 +1,6 @@
 """Cloud Sync over Microsoft Graph (`psbridge.cloudsync.graph`) against the demo's Graph cassettes.
 
-Each test replays recorded_sessions/demo/graph/*.yaml afresh through vcrpy and a real requests session
+Each test replays recorded_sessions/demo/graph/*.yaml afresh through the cassette transport on a real requests session
 that notes what it sent; a request the cassettes do not hold (a wrong path, a wrong body) fails the
 test. Inline cassettes, authored like the demo's, cover what the demo does not show.
 """
@@ -19,11 +19,13 @@ import requests
 from cloudsync_data import CASES, DEMO_FILE, HEALTHY, QUARANTINED
 from helpers import DEMO
 
-from psbridge import InputError, ObjectNotFoundError, RetryPolicy, Session
+from psbridge import InputError, ObjectNotFoundError, RetryPolicy
 from psbridge import cloudsync as cs
 from psbridge.cloudsync import graph
 from psbridge.cloudsync.models import JobSchedule
-from psbridge.graph import GraphClient, StaticTokenProvider, author_graph_cassette, graph_cassette
+from psbridge.graph import GraphClient, StaticTokenProvider
+from psbridge.replay.graph_http import GraphCassette, author_graph_cassette
+from psbridge.replay.transport import recorded_session
 
 ADELE = "CN=Adele Vance,OU=Sales,DC=contoso,DC=example"
 KIOSK = "CN=Kiosk 07,OU=Kiosks,DC=contoso,DC=example"
@@ -52,7 +54,7 @@ class SpySession(requests.Session):
 @contextlib.contextmanager
 def replaying(path: Path | str = DEMO) -> Iterator[tuple[GraphClient, SpySession]]:
     spy = SpySession()
-    with graph_cassette(path, mode="none"), GraphClient(StaticTokenProvider(), session=spy) as client:
+    with spy, GraphClient(StaticTokenProvider(), session=spy, transport=GraphCassette(path)) as client:
         yield client, spy
 
 
@@ -86,7 +88,7 @@ def jobs_of(sp: str, *jobs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def test_status_schedule_settings_and_jobs_match_the_psrp_backend_field_by_field() -> None:
-    with Session.replay(DEMO_FILE, retry=RetryPolicy(attempts=1)) as session:
+    with recorded_session(DEMO_FILE, retry=RetryPolicy(attempts=1)) as session:
         psrp = [
             cs.get_job_status(session),
             cs.get_job(session),
@@ -147,7 +149,7 @@ def test_both_backends_agree_on_the_template_of_documented_shape_jobs() -> None:
     # module's -JobTemplate (which compares templateId): its replay holds no such episode and would fail.
     picked = {}
     for template in ("AD2AADProvisioning", "ad2aadprovisioning", "AD2AADPasswordHash"):
-        with Session.replay(DEMO_FILE, retry=RetryPolicy(attempts=1)) as session:
+        with recorded_session(DEMO_FILE, retry=RetryPolicy(attempts=1)) as session:
             via_psrp = cs.get_job(session, template=template)
         with replaying() as (client, _):
             via_graph = graph.get_job(client, template=template)
@@ -191,7 +193,7 @@ def test_a_paused_job_keeps_its_quarantine_on_both_backends(cassette: Any) -> No
     ])  # fmt: skip
     with replaying(path) as (client, _):
         via_graph = graph.get_job_status(client, template="AD2AADProvisioning")
-    with Session.replay(CASES / "cloudsync-documented-job.yaml", retry=RetryPolicy(attempts=1)) as session:
+    with recorded_session(CASES / "cloudsync-documented-job.yaml", retry=RetryPolicy(attempts=1)) as session:
         via_psrp = cs.get_job_status(session, template="AD2AADProvisioning")
 
     [paused] = via_graph.jobs

@@ -28,6 +28,7 @@ from psbridge import exchange as ex
 from psbridge.exchange.models import RecipientTypeDetails
 from psbridge.exchange.rules import micro_delays
 from psbridge.exchange.runner import command
+from psbridge.replay.transport import recorded_session
 from psbridge.result import InvocationResult
 from psbridge.transport.mock import MockTransport
 
@@ -57,13 +58,13 @@ def cmdlets(session: Session) -> list[str]:
 
 @pytest.fixture
 def demo() -> Iterator[Session]:
-    with Session.replay(DEMO, retry=RetryPolicy(attempts=1)) as session:
+    with recorded_session(DEMO, retry=RetryPolicy(attempts=1)) as session:
         yield session
 
 
 def case(name: str, **kwargs: Any) -> Session:
     kwargs.setdefault("retry", RetryPolicy(attempts=1))
-    return Session.replay(CASES / f"{name}.yaml", **kwargs)
+    return recorded_session(CASES / f"{name}.yaml", **kwargs)
 
 
 def read(cmdlet: str, arguments: dict[str, Any], output: list[Any], **extra: Any) -> dict[str, Any]:
@@ -479,7 +480,7 @@ def test_clear_previous_mailbox_info_refused_for_a_user_with_a_mailbox(replay_se
 
 
 def test_demo_signs_in_once_and_out_on_close() -> None:
-    session = Session.replay(DEMO)
+    session = recorded_session(DEMO)
     ex.connect_exchange_online(session, ex.ExoConnection(**APP))
     ex.get_mailbox(session, identity="adele@contoso.example")
     ex.get_user(session, identity="dana@contoso.example")
@@ -504,7 +505,7 @@ def test_connect_failures_are_specific(name: str, error: type[Exception], match:
 
 
 def test_server_endpoint_reads_full_objects_with_plain_cmdlets() -> None:
-    with Session.replay(DEMO / "exchange.yaml") as session:
+    with recorded_session(DEMO / "exchange.yaml") as session:
         mailbox = ex.get_server_mailbox(session, identity="dana@contoso.example")
         remote = ex.get_server_remote_mailbox(session, identity="adele@contoso.example")
         user = ex.get_server_mail_user(session, identity="pat@fabrikam.example")
@@ -519,11 +520,11 @@ def test_server_endpoint_reads_full_objects_with_plain_cmdlets() -> None:
 
 
 def test_server_through_the_jump_host_matches_the_endpoint() -> None:
-    session = Session.replay(DEMO)
+    session = recorded_session(DEMO)
     ex.connect_exchange_server(session, "ex01.contoso.example")
     via_jump = ex.get_server_mailbox(session, identity="dana@contoso.example", via_jump_host=True)
     session.close()
-    with Session.replay(DEMO / "exchange.yaml") as direct_session:
+    with recorded_session(DEMO / "exchange.yaml") as direct_session:
         direct = ex.get_server_mailbox(direct_session, identity="dana@contoso.example")
     assert via_jump == direct
     params = [p for _, p in sent(session)]

@@ -4,7 +4,7 @@ No PowerShell runs here, so the scripts' own logic is checked for grammar only (
 these tests check the rest: what psbridge sends, and how it reads the outputs the scripts document.
 
 - The batch script (`exchange/Set-CloudManagedBatch.ps1`), answered by the simulated Exchange Online tenant
-  (`psbridge.replay.simulated.ExchangeOnlineTenant`) through psrpcore and pypsrp: a mailbox that does not report
+  (`ExchangeOnlineTenant`, tests/simulated.py) through psrpcore and pypsrp: a mailbox that does not report
   IsExchangeCloudManaged fails and is not written, text "False" is False, a read that returns nothing fails
   (it is not answered with the previous mailbox), and the rollout records each of these.
 - The runner script (`exchange/Invoke-ExchangeCommand.ps1`), by replayed episodes: WhenChanged as the script
@@ -22,16 +22,16 @@ from typing import Any
 import pytest
 import tree_sitter_powershell as tsp
 from pytest_mock import MockerFixture
+from simulated import ExchangeOnlineTenant, Mailbox
 from tree_sitter import Language, Node, Parser
 
 from psbridge import InputError, ObjectNotFoundError, Session, SyncedObjectError, UnexpectedOutputError, ps
 from psbridge import exchange as ex
 from psbridge.exchange.bulk import MailboxOutcome, set_cloud_managed_batch
 from psbridge.exchange.rollout import rollout_cloud_managed
-from psbridge.replay.simulated import ExchangeOnlineTenant, Mailbox
 from psbridge.replay.transport import replay_options
 from psbridge.result import InvocationResult
-from psbridge.session import NO_RETRY
+from psbridge.retry import NO_RETRY
 from psbridge.transport.mock import MockTransport
 from psbridge.transport.psrp import HandlerWire, PSRPTransport
 from psbridge.types import parse_flag as flag

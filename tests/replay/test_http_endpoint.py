@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import DEMO, FAST_RETRY
 from loopback import PASSWORD, USER, endpoint, port_of, reap, run_psbridge, session_for
+from simulated import exo_fault
 
 from psbridge import (
     AuthenticationError,
@@ -36,6 +37,8 @@ from psbridge.options import is_loopback
 from psbridge.replay import http
 from psbridge.replay.faults import FAULT_QUOTA, KINDS, FaultInjector, Rule
 from psbridge.replay.transport import ReplayTransport
+
+pytestmark = pytest.mark.slow  # a loopback endpoint per test
 
 NO_RETRY = RetryPolicy(attempts=1)
 SCHEDULER = Command.script("adsync/Get-Scheduler.ps1")  # recorded three times in the demo
@@ -127,27 +130,27 @@ def test_http_status_faults(serve: Serve, kind: str, error: type[Exception], tra
 
 
 def test_exo_throttle_is_a_transient_remote_error(serve: Serve) -> None:
-    url, _ = serve(Rule("exo-throttle"))
+    url, _ = serve(exo_fault("exo-throttle"))
     rule = ErrorRule(TransientRemoteError, message_contains="does not indicate success: 429")
     with session_for(url, retry=NO_RETRY) as s, pytest.raises(TransientRemoteError, match="429"):
         s.invoke(Command.cmdlet("Get-Mailbox", error_rules=(rule,)))
 
 
 def test_exo_transient_dal_error_record_reaches_the_client(serve: Serve) -> None:
-    url, _ = serve(Rule("exo-transient"))
+    url, _ = serve(exo_fault("exo-transient"))
     with session_for(url, retry=NO_RETRY) as s, pytest.raises(Exception, match="TransientDALException"):
         s.invoke(Command.cmdlet("Get-Mailbox"))
 
 
 def test_micro_delay_arrives_as_a_warning(serve: Serve) -> None:
-    url, _ = serve(Rule("micro-delay", command="Get-Scheduler"))
+    url, _ = serve(exo_fault("micro-delay", command="Get-Scheduler"))
     with session_for(url) as s:
         result = s.invoke(SCHEDULER)
     assert any(w.startswith("Micro delay applied. Actual delayed: ") for w in result.streams.warning)
 
 
 def test_faults_work_in_process_too() -> None:
-    injector = FaultInjector([Rule("micro-delay")])
+    injector = FaultInjector([exo_fault("micro-delay")])
     with Session(transport=ReplayTransport(DEMO, faults=injector), retry=FAST_RETRY) as s:
         result = s.invoke(SCHEDULER)
     assert result.streams.warning[0].startswith("Micro delay applied.")
@@ -167,7 +170,11 @@ def test_the_same_seed_injects_at_the_same_requests(serve: Serve) -> None:
 
 
 def test_rules_are_validated() -> None:
-    assert len(KINDS) == 11
+    assert len(KINDS) == 10
+    with pytest.raises(ValueError, match="needs a `message`"):
+        Rule("error")  # the engine has no text of its own: the host's comes with the rule
+    with pytest.raises(ValueError, match="takes no message"):
+        Rule("reset", message="connection reset")
     for bad in ("nope", "reset:2", "reset:x"):
         with pytest.raises(ValueError):
             Rule.parse(bad)
@@ -178,6 +185,7 @@ def test_rules_are_validated() -> None:
 # -- the CLI endpoint, in a subprocess ---------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_serve_replay_cli_end_to_end(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "psbridge.cli.main", "serve-replay", str(DEMO), "--user", USER, "--tls",
@@ -238,6 +246,7 @@ def test_a_reused_cert_dir_gets_a_new_private_key_file_others_cannot_read(tmp_pa
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.subprocess
 def test_serve_replay_warns_once_about_an_exposed_key_and_removes_its_own_cert_dir(tmp_path: Path) -> None:
     """With --cert-dir holding a 0644 key.pem: one warning line. Without --cert-dir: the temporary
     directory with the key is gone after SIGTERM."""

@@ -9,8 +9,9 @@ from helpers import cassette
 
 from psbridge import Command, Session
 from psbridge import ps as packaged
+from psbridge.ps import script_digest
 from psbridge.replay.episodes import Episode, EpisodePlayer, Miss
-from psbridge.replay.keys import Key, script_digest
+from psbridge.replay.keys import Key
 from psbridge.replay.server import ReplayServer
 from psbridge.replay.transport import replay_options
 from psbridge.transport.psrp import HandlerWire, PSRPTransport

@@ -119,6 +119,7 @@ def test_psbridge_transport_sends_scripts_in_a_local_scope() -> None:
         assert row.get("Value") == "False"
 
 
+@pytest.mark.slow
 def test_the_loopback_endpoint_refuses_it_too() -> None:
     """`serve-replay` serves the demo recordings with the same ReplayServer: a nil flag is refused there."""
     endpoints = http.Endpoints(DEMO)

@@ -34,6 +34,8 @@ from psbridge.adsync import check_version
 from psbridge.replay import http, ntlm
 from psbridge.replay.faults import FAULT_QUOTA, FaultInjector, Rule
 
+pytestmark = pytest.mark.slow  # NTLM over a loopback socket
+
 USER, PASSWORD = "ci", "ntlm-loopback-pw-9"
 NO_RETRY = RetryPolicy(attempts=1)
 SEALED = re.compile(rb"(?im)^content-type: multipart/encrypted;")
@@ -394,6 +396,7 @@ def _psbridge(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.subprocess
 def test_serve_replay_ntlm_cli_end_to_end() -> None:
     """`serve-replay --auth ntlm` in one process, `psbridge --auth ntlm --no-tls ... adsync version` in
     another: exit 0 with 2.5.190.0; a wrong password exits 3; SIGTERM stops the server with exit 0; the
@@ -422,6 +425,7 @@ def test_serve_replay_ntlm_cli_end_to_end() -> None:
         reap(proc)
 
 
+@pytest.mark.subprocess
 def test_serve_replay_ntlm_refuses_a_user_its_user_file_cannot_hold() -> None:
     result = _psbridge("serve-replay", str(DEMO), "--auth", "ntlm", "--user", "c:i", **{http.PASSWORD_ENV: "pw"})
     assert result.returncode == 2
@@ -431,6 +435,7 @@ def test_serve_replay_ntlm_refuses_a_user_its_user_file_cannot_hold() -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.subprocess
 def test_a_killed_serve_replay_ntlm_leaves_nothing_in_the_temp_dir(tmp_path: Path) -> None:
     """SIGKILL gives no chance to clean up: nothing may have been written to the temp dir to begin with."""
     proc = subprocess.Popen(

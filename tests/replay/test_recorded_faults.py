@@ -9,12 +9,14 @@ import pytest
 import yaml
 from helpers import FAST_RETRY, cassette
 from loopback import endpoint, session_for
+from simulated import EXO_FAULTS, exo_fault
 
-from psbridge import Command, InputError, RecordingFormatError, Session, TransientRemoteError
+from psbridge import Command, InputError, RecordingFormatError, TransientRemoteError
 from psbridge.command import ErrorRule
 from psbridge.replay import http
 from psbridge.replay.cassette import Cassette
-from psbridge.replay.faults import FaultInjector, Rule
+from psbridge.replay.faults import FaultInjector
+from psbridge.replay.transport import recorded_session
 
 SCHEDULER = {"script": "adsync/Get-Scheduler.ps1", "output": [{"properties": {"SyncCycleEnabled": True}}]}
 THROTTLED = ErrorRule(TransientRemoteError, message_contains="does not indicate success: 429")
@@ -30,18 +32,18 @@ def write(tmp_path: Path, faults: Any, name: str = "host.yaml") -> Path:
 
 
 def test_the_faults_section_survives_a_save_and_load(tmp_path: Path) -> None:
-    section = {"seed": 9, "faults": [{"fault": "micro-delay", "command": "Get-Scheduler"}]}
+    section = {"seed": 9, "faults": [{**EXO_FAULTS["micro-delay"], "command": "Get-Scheduler"}]}
     path = write(tmp_path, section)
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["faults"] == section
     assert Cassette.load(path).faults == section
     injector = FaultInjector.configured([Cassette.load(path)])
     assert injector is not None
-    assert (injector.seed, injector.rules) == (9, (Rule("micro-delay", command="Get-Scheduler"),))
+    assert (injector.seed, injector.rules) == (9, (exo_fault("micro-delay", command="Get-Scheduler"),))
 
 
 def test_in_process_replay_applies_the_declared_faults_per_command(tmp_path: Path) -> None:
-    path = write(tmp_path, {"faults": [{"fault": "micro-delay", "command": "Get-Scheduler"}]})
-    with Session.replay(path, retry=FAST_RETRY) as session:
+    path = write(tmp_path, {"faults": [{**EXO_FAULTS["micro-delay"], "command": "Get-Scheduler"}]})
+    with recorded_session(path, retry=FAST_RETRY) as session:
         first = session.invoke(Command.script("adsync/Get-Scheduler.ps1"))
         second = session.invoke(Command.script("adsync/Get-Scheduler.ps1"))
         mailbox = session.invoke(Command.cmdlet("Get-Mailbox"))
@@ -49,17 +51,18 @@ def test_in_process_replay_applies_the_declared_faults_per_command(tmp_path: Pat
     assert list(mailbox.output) == ["alice@contoso.example"] and not mailbox.streams.warning  # another command
 
 
+@pytest.mark.slow
 def test_the_loopback_endpoint_applies_them_and_a_flag_adds_to_them(tmp_path: Path) -> None:
-    path = write(tmp_path, {"seed": 1, "faults": [{"fault": "exo-throttle", "command": "Get-Mailbox"}]})
+    path = write(tmp_path, {"seed": 1, "faults": [{**EXO_FAULTS["exo-throttle"], "command": "Get-Mailbox"}]})
     endpoints = http.Endpoints(path)
-    injector = FaultInjector.configured(endpoints.cassettes, flags=[Rule("micro-delay", command="Get-Scheduler")])
+    injector = FaultInjector.configured(endpoints.cassettes, flags=[exo_fault("micro-delay", command="Get-Scheduler")])
     assert injector is not None and injector.seed == 1
     handle = injector.attach(endpoints.handle, *endpoints.servers.values())
     with endpoint(handle) as server, session_for(server.url) as session:
         assert session.invoke(Command.script("adsync/Get-Scheduler.ps1")).streams.warning
         with pytest.raises(TransientRemoteError, match="429"):
             session.invoke(Command.cmdlet("Get-Mailbox", error_rules=(THROTTLED,)))
-    assert [i.fault for i in injector.injected] == ["micro-delay", *["exo-throttle"] * FAST_RETRY.attempts]
+    assert [i.fault for i in injector.injected] == ["warning", *["error"] * FAST_RETRY.attempts]
 
 
 @pytest.mark.parametrize(
@@ -76,7 +79,7 @@ def test_the_loopback_endpoint_applies_them_and_a_flag_adds_to_them(tmp_path: Pa
 def test_a_malformed_faults_section_is_a_one_line_error(tmp_path: Path, section: Any, error: type, text: str) -> None:
     path = write(tmp_path, section)
     with pytest.raises(error, match=text) as caught:
-        Session.replay(path).invoke(Command.cmdlet("Get-Mailbox"))
+        recorded_session(path).invoke(Command.cmdlet("Get-Mailbox"))
     assert "\n" not in str(caught.value)
     assert str(path) in str(caught.value)
 

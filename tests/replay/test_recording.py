@@ -16,9 +16,10 @@ from psrpcore._crypto import PSRemotingCrypto
 from psrpcore.types import deserialize
 from structlog.testing import capture_logs
 
-from psbridge import Command, RecordingSecretError, ReplayExhaustedError, ReplayMissError, Session
+from psbridge import Command, RecordingSecretError, ReplayExhaustedError, ReplayMissError
 from psbridge.replay import shapes
 from psbridge.replay.cassette import Cassette
+from psbridge.replay.transport import recorded_session
 from psbridge.result import strip_deserialized
 
 PASSWORD = "Corr3ct-Horse-Battery!"
@@ -62,7 +63,7 @@ def test_rewrite_records_a_file_that_replays_the_same(tmp_path: Path) -> None:
     # The host name is scrubbed everywhere, consistently, including inside CLIXML and keys.
     text = path.read_text()
     assert "connect01.corp.contoso.com" not in text and "target.example" in text
-    with Session.replay(path) as replayed:
+    with recorded_session(path) as replayed:
         again = replayed.invoke(Command.cmdlet("Get-Date"))
         assert again.output == live[0].output
         assert (
@@ -170,11 +171,11 @@ def test_record_modes_need_a_file_and_a_host(tmp_path: Path) -> None:
     from psbridge import InputError
 
     with pytest.raises(InputError, match="live host"):
-        Session.replay(tmp_path / "x.yaml", mode="rewrite")
+        recorded_session(tmp_path / "x.yaml", mode="rewrite")
     with pytest.raises(InputError, match=r"\.yaml"):
-        Session.replay(tmp_path, mode="rewrite", options=live_options())
+        recorded_session(tmp_path, mode="rewrite", options=live_options())
     with pytest.raises(InputError, match="record mode"):
-        Session.replay(tmp_path / "x.yaml", mode="sometimes")  # type: ignore[arg-type]
+        recorded_session(tmp_path / "x.yaml", mode="sometimes")  # type: ignore[arg-type]
 
 
 def test_password_and_secret_parameters_never_reach_logs_errors_or_files(
@@ -200,7 +201,7 @@ def test_password_and_secret_parameters_never_reach_logs_errors_or_files(
     key = yaml.safe_load(text)["episodes"][1]["key"][0]
     assert key["parameters"] == [{"name": "Key", "secret": True}]
     # The secret is a wildcard on replay: any value matches; a miss never shows the value either.
-    with Session.replay(path) as replayed:
+    with recorded_session(path) as replayed:
         replayed.invoke(Command.cmdlet("Connect-Thing", {"Key": "an0ther-Value"}, secret=["Key"]))
         with pytest.raises(ReplayExhaustedError) as again:
             replayed.invoke(Command.cmdlet("Connect-Thing", {"Key": "an0ther-Value"}, secret=["Key"]))
@@ -259,7 +260,7 @@ def test_recording_as_a_short_user_name_writes_a_file_that_replays(tmp_path: Pat
     assert "origin: recorded" in text and "script: adsync/Get-Scheduler.ps1" in text
     assert "UserPrincipalName" in text and "recorded by the adsync service" in text
     assert "CORP\\user@example" in text and f"CORP\\{user}<" not in text
-    with Session.replay(path) as replayed:
+    with recorded_session(path) as replayed:
         assert adsync.get_scheduler(replayed) == live[0]
         assert adsync.get_version(replayed) == live[1]
         person_again = replayed.invoke(Command.cmdlet("Get-ADUser", {"Identity": "alice"})).output[0]
@@ -278,7 +279,7 @@ def test_a_command_that_sends_the_user_name_is_recorded_scrubbed_and_replays(tmp
         live = s.invoke(Command.cmdlet("Get-ADUser", {"Identity": "ci"})).output
     key = yaml.safe_load(path.read_text())["episodes"][1]["key"][0]
     assert key["parameters"] == [{"name": "Identity", "value": "user@example", "scrubbed": True}]
-    with Session.replay(path) as replayed:
+    with recorded_session(path) as replayed:
         replayed.invoke(Command.cmdlet("Get-Date"))
         assert replayed.invoke(Command.cmdlet("Get-ADUser", {"Identity": "ci"})).output == live == ("the user",)
 

@@ -158,6 +158,7 @@ def test_shell_not_found_mid_call_is_retried_on_a_new_pool() -> None:
     assert transport.pools_opened == 2
 
 
+@pytest.mark.slow
 def test_hung_command_is_stopped_at_its_deadline_and_session_stays_usable() -> None:
     hung = Episode(cassette([{"command": "Wait-Forever"}]).episodes[0].key, [], "test")  # never finishes
     recorded = cassette([{"command": "Get-Date"}])

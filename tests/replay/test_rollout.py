@@ -35,6 +35,8 @@ from psbridge import InputError
 from psbridge.exchange.bulk import BATCH_SCRIPT, MailboxOutcome
 from psbridge.exchange.rollout import RolloutProgress, RolloutReport, rollout_cloud_managed
 
+pytestmark = pytest.mark.slow  # the 1,050-mailbox scenario, replayed in process
+
 N = len(IDENTITIES)
 ROLLBACK = [scenario.identity(n) for n in scenario.ROLLBACK]
 

@@ -200,7 +200,7 @@ def _named(name: str) -> list[dict[str, object]]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=5))
 def test_a_scrubbed_recording_still_loads_and_replays_its_episodes(name: str) -> None:
-    assume(name not in ("s", "n", "t", "x", "q"))  # CLIXML element names and the fixed words around it
+    assume(name not in ("s", "n", "t", "x", "q", "is", "by"))  # CLIXML element names and the fixed words around it
     original = cassette(_named(name))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "scrubbed.yaml"

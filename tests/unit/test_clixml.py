@@ -178,6 +178,7 @@ def same(got: Any, want: Any) -> bool:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values)
+@pytest.mark.slow
 def test_what_psrpcore_serializes_psbridge_decodes(pair: tuple[Any, Any]) -> None:
     serialized, expected = pair
     decoded = clixml.decode(wire(serialized))
@@ -405,6 +406,7 @@ def pypsrp_error(err: Any) -> ErrorRecordData:
     )
 
 
+@pytest.mark.slow
 def test_error_records_read_as_pypsrp_read_them() -> None:
     errors = stream_messages("ErrorRecord")
     failed = [(where, text) for where, text in stream_messages("PipelineState") if "ExceptionAsErrorRecord" in text]
@@ -418,6 +420,7 @@ def test_error_records_read_as_pypsrp_read_them() -> None:
         assert error_record(ours) == pypsrp_error(state.error_record), where
 
 
+@pytest.mark.slow
 def test_warnings_and_information_read_as_pypsrp_read_them() -> None:
     warnings = stream_messages("WarningRecord")
     information = stream_messages("InformationRecord")

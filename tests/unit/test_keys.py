@@ -1,5 +1,6 @@
+from psbridge.ps import script_digest
 from psbridge.replay.episodes import Episode, EpisodePlayer, Miss
-from psbridge.replay.keys import Key, Param, Statement, canonical, script_digest
+from psbridge.replay.keys import Key, Param, Statement, canonical
 
 
 def key(command: str, **params: object) -> Key:

@@ -25,6 +25,7 @@ def test_payload_loggers_redact_known_secrets(caplog: pytest.LogCaptureFixture) 
     assert caplog.text.count("<secret>") >= 3
 
 
+@pytest.mark.subprocess
 def test_library_import_configures_nothing() -> None:
     import subprocess
     import sys

@@ -174,6 +174,7 @@ def test_retries_share_one_deadline_and_none_starts_past_it(mocker: MockerFixtur
     second gets the 2.5 s left, and no third starts (10 were allowed)."""
     clock = _Clock()
     mocker.patch("psbridge.session.time", clock)
+    mocker.patch("psbridge.retry.time", clock)
 
     def slow(command: Command) -> InvocationResult:
         clock.now += 2.5

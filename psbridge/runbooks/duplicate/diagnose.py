@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from psbridge.errors import InputError, ObjectNotFoundError, RemoteCommandError
 from psbridge.exchange import get_mailbox, get_server_mailbox, get_server_remote_mailbox, get_user
 from psbridge.exchange.models import Mailbox, RecipientType, RecipientTypeDetails, ServerRecipient, User
-from psbridge.runbooks.report import Check, Report, Status
+from psbridge.runbooks.report import Check, Report, Status, failed
 
 if TYPE_CHECKING:
     from psbridge.session import Session
@@ -52,31 +52,8 @@ def required(value: str, what: str) -> str:
     return value.strip()
 
 
-def session_for(targets: Targets | None, given: Session | None, role: str, runbook: str) -> Session:
-    """The session given, else the target of `role` (TargetMissingError when the config has none)."""
-    if given is not None:
-        return given
-    if targets is None:
-        raise InputError(f"{runbook} needs a session for {role}: pass {role}= or targets")
-    return targets.session(role)
-
-
-def via_jump_host(targets: Targets | None, given: bool | None) -> bool:
-    """Whether Exchange Server is read through the jump host: as given, else as the exchange target says."""
-    if given is not None or targets is None:
-        return bool(given)
-    found = targets.config.find("exchange")
-    return found is not None and found.via is not None
-
-
 def where(role: str, session: Session) -> str:
     return f"{role}: {session.target}"
-
-
-def failed(name: str, summary: str, target: str, exc: Exception, fix: str | None = None) -> Check:
-    """A target that answered, but not with what was asked: a failing check naming the error."""
-    evidence = {"error": str(exc), "error_type": type(exc).__name__}
-    return Check(name=name, status=Status.FAIL, summary=summary, evidence=evidence, target=target, fix=fix)
 
 
 def has_mailbox(on_premises: ServerRecipient | None) -> bool:
@@ -111,7 +88,10 @@ def read_sides(
         first = _on_premises_check(on_premises, target)
     except RemoteCommandError as exc:
         fix = "check that the exchange target's account may run Get-Mailbox and Get-RemoteMailbox"
-        on_premises, first = None, failed("on-premises-mailbox", "Exchange Server was not read", target, exc, fix)
+        on_premises, first = (
+            None,
+            failed("on-premises-mailbox", "Exchange Server was not read", target=target, error=exc, fix=fix),
+        )
     target, name = where("exo", exo), "exchange-online-recipient"
     online: Online | None = None
     try:
@@ -119,10 +99,10 @@ def read_sides(
         second = _online_check(*online, target)
     except ObjectNotFoundError as exc:
         fix = "check the user principal name, and that the user is synchronized to Entra ID (in Connect's scope)"
-        second = failed(name, f"no user {user} in Exchange Online", target, exc, fix)
+        second = failed(name, f"no user {user} in Exchange Online", target=target, error=exc, fix=fix)
     except RemoteCommandError as exc:
         fix = "check the exo target's Exchange Online sign-in and its role (Get-User, Get-Mailbox)"
-        second = failed(name, "Exchange Online was not read", target, exc, fix)
+        second = failed(name, "Exchange Online was not read", target=target, error=exc, fix=fix)
     return [first, second], on_premises, online
 
 
@@ -154,29 +134,22 @@ def _online_check(found: User, mailbox: Mailbox | None, target: str) -> Check:
 # -- the detection rules ----------------------------------------------------------------------------------------
 
 
-def diagnose_duplicate_mailbox(
-    targets: Targets | None = None,
-    *,
-    user: str,
-    exo: Session | None = None,
-    exchange: Session | None = None,
-    exchange_via_jump_host: bool | None = None,
-) -> Report:
+def diagnose_duplicate_mailbox(targets: Targets, *, user: str, via_jump_host: bool | None = None) -> Report:
     """Does `user` have a mailbox on Exchange Server and another in Exchange Online? (docs/exchange.md)
 
-    `exo` and `exchange` (else the targets of those roles) are the Exchange Online jump host and Exchange
-    Server, read directly or, with `exchange_via_jump_host` (else as the exchange target says), through
-    the jump host. A side that cannot be read is a failing check, and the comparisons are skipped.
+    The `exo` and `exchange` targets are the Exchange Online jump host and Exchange Server, read directly
+    or, with `via_jump_host` (else as the exchange target says), through the jump host. A side
+    that cannot be read is a failing check, and the comparisons are skipped.
 
     Raises:
-        InputError: no user, or a session neither given nor in `targets`.
+        InputError: no user.
         TargetMissingError: the config has no exo or exchange target.
         TransportError: a target cannot be reached.
     """
     user = required(user, "user")
-    exo = session_for(targets, exo, "exo", RUNBOOK)
-    exchange = session_for(targets, exchange, "exchange", RUNBOOK)
-    checks, on_premises, online = read_sides(exo, exchange, user, via_jump_host(targets, exchange_via_jump_host))
+    exo, exchange = targets.session("exo"), targets.session("exchange")
+    via = targets.via_jump_host("exchange") if via_jump_host is None else via_jump_host
+    checks, on_premises, online = read_sides(exo, exchange, user, via)
     if online is None or checks[0].status == Status.FAIL:
         for name in ("duplicate", "exchange-guid", "previous-mailbox-info"):
             checks.append(Check(name=name, status=Status.SKIP, summary="not compared: a side could not be read"))

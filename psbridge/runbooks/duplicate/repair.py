@@ -13,7 +13,7 @@ staging mode. Then STEPS, each verified before the next:
     5a  delta sync;  5b  wait until Exchange Online shows a MailUser without previous mailbox info
     6a  add the user back to the group;  6b  delta sync;  6c  verify the final state
 
-Without `execute` nothing but reads is sent: the report is the plan. With it, each step is journaled
+A dry run (the default) sends nothing but reads: the report is the plan. Otherwise each step is journaled
 when it starts and when it ends (`RepairJournal`). A resumed repair skips the steps done; any other
 step runs again, and each step reads the state before it acts, so a step whose outcome is unknown is
 verified rather than repeated (a delta sync is simply started again: that is harmless). Each wait
@@ -29,11 +29,11 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from psbridge.ad import add_group_member, is_group_member, remove_group_member
 from psbridge.adsync import start_sync_cycle
-from psbridge.adsync.models import NotStartedReason, PolicyType
+from psbridge.adsync.models import NotStartedReason, PolicyType, SyncCycleStart
 from psbridge.errors import (
     ConnectorBusyError,
     InputError,
@@ -47,22 +47,21 @@ from psbridge.exchange.models import User
 from psbridge.runbooks.duplicate.diagnose import (
     MAIL_USER,
     MAILBOX,
-    failed,
     has_mailbox,
     read_sides,
     required,
-    session_for,
-    via_jump_host,
     where,
 )
 from psbridge.runbooks.duplicate.journal import RepairJournal
-from psbridge.runbooks.report import Check, Report, Status
+from psbridge.runbooks.report import Check, Report, Status, failed
+from psbridge.wait import Clock, Done, Sleep, TimedOut, poll
 
 if TYPE_CHECKING:
     from psbridge.session import Session
     from psbridge.targets import Targets
 
 RUNBOOK = "repair-duplicate-mailbox"
+T = TypeVar("T")
 
 
 class StepFailed(Exception):
@@ -80,8 +79,14 @@ class _Run:
     exo: Session
     deadline_s: float
     poll_s: float
+    clock: Clock = time.monotonic
+    sleep: Sleep = time.sleep
     member: bool | None = None
     online: User | None = None
+
+    def wait(self, read: Callable[[], T], done: Callable[[T], bool]) -> Done[T] | TimedOut[T]:
+        """`read` every poll_s seconds until `done`, for at most deadline_s (`psbridge.wait.poll`)."""
+        return poll(read, done, deadline_s=self.deadline_s, poll_s=self.poll_s, clock=self.clock, sleep=self.sleep)
 
     def read_user(self) -> User:
         self.online = get_user(self.exo, identity=self.user)
@@ -123,39 +128,41 @@ def _membership(run: _Run, wanted: bool) -> str:
 
 def _sync(run: _Run) -> str:
     """Start a delta cycle and wait for it to end; a cycle already running, or a busy connector, is waited out."""
-    end = time.monotonic() + run.deadline_s
-    while True:
+    end = run.clock() + run.deadline_s
+
+    def attempt() -> tuple[SyncCycleStart | None, str]:
         try:
             start = start_sync_cycle(
-                run.connect, policy_type=PolicyType.DELTA, wait=True,
-                timeout_s=max(end - time.monotonic(), 0.0), poll_s=run.poll_s,
+                run.connect, policy_type=PolicyType.DELTA, wait=True, deadline_s=max(end - run.clock(), 0.0),
+                poll_s=run.poll_s, clock=run.clock, sleep=run.sleep,
             )  # fmt: skip
         except ConnectorBusyError as exc:  # another cycle's run: wait, as for a cycle in progress
-            why, waiting = f"a connector is busy ({exc})", True
-        else:
-            if start.started and start.finished:
-                return "a delta sync cycle ran to its end"
-            if start.started:
-                raise StepFailed(f"the delta sync cycle was not seen to end within {run.deadline_s:g}s")
-            why, waiting = (start.reason.value if start.reason else ""), start.reason == NotStartedReason.IN_PROGRESS
-        if not waiting or time.monotonic() + run.poll_s > end:
-            raise StepFailed(f"no delta sync cycle started within {run.deadline_s:g}s: {why}")
-        time.sleep(run.poll_s)
+            return None, f"a connector is busy ({exc})"
+        return start, start.reason.value if start.reason else ""
+
+    def settled(tried: tuple[SyncCycleStart | None, str]) -> bool:
+        """Started, or refused for a reason that waiting does not change."""
+        start = tried[0]
+        return start is not None and (start.started or start.reason != NotStartedReason.IN_PROGRESS)
+
+    start, why = run.wait(attempt, settled).value
+    if start is not None and start.started:
+        if start.finished:
+            return "a delta sync cycle ran to its end"
+        raise StepFailed(f"the delta sync cycle was not seen to end within {run.deadline_s:g}s")
+    raise StepFailed(f"no delta sync cycle started within {run.deadline_s:g}s: {why}")
 
 
 def _wait_for(run: _Run, done: Callable[[User], bool], what: str) -> str:
     """Read the user in Exchange Online every poll_s seconds until `done`, for at most deadline_s."""
-    end, reads = time.monotonic() + run.deadline_s, 0
-    while True:
-        reads += 1
-        if done(run.read_user()):
-            return f"Exchange Online shows {what} (read {reads} time{'s' if reads > 1 else ''})"
-        if time.monotonic() + run.poll_s > end:
-            raise StepFailed(
-                f"timed out after {run.deadline_s:g}s ({reads} reads): Exchange Online still shows {run.shows()}, "
-                f"not {what}"
-            )
-        time.sleep(run.poll_s)
+    outcome = run.wait(run.read_user, done)
+    reads = outcome.reads
+    if isinstance(outcome, TimedOut):
+        raise StepFailed(
+            f"timed out after {run.deadline_s:g}s ({reads} reads): Exchange Online still shows {run.shows()}, "
+            f"not {what}"
+        )
+    return f"Exchange Online shows {what} (read {reads} time{'s' if reads > 1 else ''})"
 
 
 def _mail_user(found: User) -> bool:
@@ -240,29 +247,26 @@ STEP_IDS = tuple(step.id for step in STEPS)
 
 
 def repair_duplicate_mailbox(
-    targets: Targets | None = None,
+    targets: Targets,
     *,
     user: str,
     license_group: str,
-    dc: Session | None = None,
-    connect: Session | None = None,
-    exo: Session | None = None,
-    exchange: Session | None = None,
-    exchange_via_jump_host: bool | None = None,
-    execute: bool = False,
+    via_jump_host: bool | None = None,
+    dry_run: bool = True,
     journal: str | os.PathLike[str] | None = None,
     deadline_s: float = 3600.0,
     poll_s: float = 30.0,
 ) -> Report:
     """Repair a user with a mailbox on Exchange Server and another, or its leftovers, in Exchange Online.
 
-    `license_group` is the AD group that assigns the Exchange Online licence. `dc`, `connect`, `exo`
-    and `exchange` default to the targets of those roles. Without `execute`, only reads: the report is
-    the plan (and, when `journal` exists, what it says is done). With it, runs STEPS journaled in
-    `journal` (required), resuming from it. `deadline_s` bounds each wait, `poll_s` spaces its reads.
+    `license_group` is the AD group that assigns the Exchange Online licence. The sessions are the
+    `targets` of the roles dc, connect, exo and exchange (through the jump host when `via_jump_host`, by
+    default as the exchange target says). A dry run (the default) only reads: the report is the plan (and,
+    when `journal` exists, what it says is done). With `dry_run=False`, runs STEPS journaled in `journal`
+    (required), resuming from it. `deadline_s` bounds each wait, `poll_s` spaces its reads.
 
     Raises:
-        InputError: a missing argument, a journal of another repair, or a session neither given nor in `targets`.
+        InputError: a missing argument, or a journal of another repair.
         TargetMissingError: the config lacks a dc, connect, exo or exchange target.
         TransportError: a target cannot be reached while the state is read. Once steps run, a step that
             fails for any reason is a failing check, so that the report says where the user is left.
@@ -270,17 +274,16 @@ def repair_duplicate_mailbox(
     user, group = required(user, "user"), required(license_group, "license group")
     if deadline_s <= 0 or poll_s <= 0:
         raise InputError("the deadline and the poll interval must be positive")
-    dc, connect, exo, exchange = (session_for(targets, given, role, RUNBOOK) for given, role in
-                                  ((dc, "dc"), (connect, "connect"), (exo, "exo"), (exchange, "exchange")))  # fmt: skip
+    dc, connect, exo, exchange = (targets.session(role) for role in ("dc", "connect", "exo", "exchange"))
     run = _Run(user, group, dc, connect, exo, deadline_s=deadline_s, poll_s=poll_s)
-    via = via_jump_host(targets, exchange_via_jump_host)
-    if not execute:
+    via = targets.via_jump_host("exchange") if via_jump_host is None else via_jump_host
+    if dry_run:
         book = None if journal is None else RepairJournal.read(journal, user=user, group=group, steps=STEP_IDS)
-        return _report(run, _preconditions(run, exchange, via), book, execute=False)
+        return _report(run, _preconditions(run, exchange, via), book, dry_run=True)
     if journal is None:
         raise InputError("a repair that runs needs a journal, to resume where it stops")
     with RepairJournal.open(journal, user=user, group=group, steps=STEP_IDS) as book:
-        return _report(run, _preconditions(run, exchange, via), book, execute=True)
+        return _report(run, _preconditions(run, exchange, via), book, dry_run=False)
 
 
 def _preconditions(run: _Run, exchange: Session, via: bool) -> list[Check]:
@@ -310,7 +313,7 @@ def _group_check(run: _Run) -> Check:
         member = run.read_member()
     except RemoteCommandError as exc:
         fix = "check the user and the group, and that the dc target has the ActiveDirectory module"
-        return failed(name, f"{run.user} in {run.group}: not read", target, exc, fix)
+        return failed(name, f"{run.user} in {run.group}: not read", target=target, error=exc, fix=fix)
     summary = f"{run.user} is {'' if member else 'not '}a direct member of {run.group}"
     return Check(name=name, status=Status.PASS, summary=summary, evidence={"member": member}, target=target)
 
@@ -320,7 +323,7 @@ def _scheduler_check(run: _Run) -> Check:
     try:
         start = start_sync_cycle(run.connect, dry_run=True)
     except RemoteCommandError as exc:
-        return failed(name, "the sync scheduler was not read", target, exc)
+        return failed(name, "the sync scheduler was not read", target=target, error=exc)
     reason = start.reason
     evidence = {"reason": reason.value if reason else None, "staging_mode_enabled": start.staging_mode_enabled}
     fix = None
@@ -335,7 +338,7 @@ def _scheduler_check(run: _Run) -> Check:
     return Check(name=name, status=status, summary=summary, evidence=evidence, target=target, fix=fix)
 
 
-def _report(run: _Run, checks: list[Check], book: RepairJournal | None, *, execute: bool) -> Report:
+def _report(run: _Run, checks: list[Check], book: RepairJournal | None, *, dry_run: bool) -> Report:
     done = [] if book is None else book.done()
     refused = any(c.status == Status.FAIL for c in checks)
     if book is not None:
@@ -343,7 +346,7 @@ def _report(run: _Run, checks: list[Check], book: RepairJournal | None, *, execu
         evidence = {"path": str(book.path), "steps_done": done}
         checks.append(Check(name="journal", status=Status.PASS, summary=f"{book.path}: {what}", evidence=evidence))
     repaired = not done and run.member is True and run.online is not None and _clean_mail_user(run.online)
-    if execute and not (refused or repaired):
+    if not dry_run and not (refused or repaired):
         assert book is not None
         checks += _execute(run, book)
         return Report(runbook=RUNBOOK, subject=run.user, checks=tuple(checks))

@@ -1,4 +1,4 @@
-"""Simulated hosts: replies computed from state, served through the same replay server as recordings.
+"""Simulated hosts for the tests and scripts: replies computed from state, served by the replay server.
 
 A recording serves each reply once, in order; a host whose state changes (a mailbox switched stays
 switched, a retried batch finds it done) needs replies computed when the command arrives. A
@@ -19,6 +19,11 @@ report's outcomes are what the server did. Error texts and shapes: EXO V3
 none); replies are what the scripts send, text lines (a `[string]` identity, a `ConvertTo-Json
 -Compress` line), so they carry no typed collection. The jump host's exception type for a REST error
 (`WriteErrorException` here) is unverified (docs/exchange.md, Errors).
+
+Exchange Online's faults for the fault injector live here too (`exo_fault`): the engine
+(`psbridge.replay.faults`) serves whatever error or warning text a rule gives it and knows no product.
+This module is test machinery and is not shipped: the tests import it from their directory, and
+scripts/bench.py and scripts/make_rollout_scenario.py put that directory on `sys.path`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from psbridge import ps
 from psbridge.replay import synthetic
 from psbridge.replay.cassette import Target
 from psbridge.replay.episodes import Episode, Miss
+from psbridge.replay.faults import Rule
 from psbridge.replay.keys import Key
 from psbridge.replay.server import ReplayServer
 from psbridge.types import parse_flag
@@ -148,6 +154,22 @@ ERROR_ID = (
 BATCH_SCRIPT = "exchange/Set-CloudManagedBatch.ps1"
 IDENTITIES_SCRIPT = "exchange/Get-MailboxIdentities.ps1"
 
+# Exchange Online's throttling (HTTP 429 from its REST endpoint, as the EXO V3 module reports it) and transient
+# back-end errors, and its micro-delay warning (https://support.microsoft.com/kb/2881759), as fault rules.
+EXO_FAULTS: dict[str, dict[str, str]] = {
+    "exo-throttle": {
+        "fault": "error",
+        "message": "|System.Net.Http.HttpRequestException|Response status code does not indicate success: 429 ().",
+    },
+    "exo-transient": {"fault": "error", "message": ERRORS["dal"]["message"]},
+    "micro-delay": {"fault": "warning", "message": "Micro delay applied. Actual delayed: 742 msecs, Enforced: False"},
+}
+
+
+def exo_fault(name: str, **when: Any) -> Rule:
+    """One of EXO_FAULTS as a fault rule; `when` takes Rule's other fields (rate, every, nth, command)."""
+    return Rule(**EXO_FAULTS[name], **when)
+
 
 @dataclasses.dataclass
 class Mailbox:
@@ -231,7 +253,7 @@ class ExchangeOnlineTenant(SimulatedHost):
         })  # fmt: skip
         self.mailboxes = {box.identity.casefold(): box for box in mailboxes}
         self.transient_rate = transient_rate
-        self.random = random.Random(f"tenant:{seed}")  # noqa: S311 - a test schedule, not crypto
+        self.random = random.Random(f"tenant:{seed}")  # a test schedule, not crypto
         self.throttle = throttle
         self.writes: collections.Counter[str] = collections.Counter()
         self.set_attempts: collections.Counter[str] = collections.Counter()

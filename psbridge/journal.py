@@ -1,0 +1,188 @@
+"""One journal mechanism: an append-only JSON-lines file that makes a long operation resumable.
+
+Both of psbridge's journals use it: the Exchange rollout's (`psbridge.exchange.journal`) and the
+duplicate-mailbox repair's (`psbridge.runbooks.duplicate.journal`). Each defines its record kinds, what
+its header says and how it resumes; the file, the lock, the writes and the reading rules are these.
+
+The file is UTF-8, one compact JSON object per line, every line ended by a newline:
+
+    {"kind":"header","journal":"<what it is>","version":1, ...what the run is for}
+    {"kind":"<a record kind of the product>", ...}
+
+The header is the first line and only the first. A journal whose header names another kind, another
+version, or other settings (another rollout, another user's repair) is refused, never reused.
+
+Writes go straight to the file (`psbridge.safeio.append_durably`): each append is written and fsync'd
+before the caller goes on, and a write that fails (a full disk) is cut off again, so the error is one
+line and the journal stays readable. A journal is locked while a run writes it (POSIX advisory lock,
+exclusive and not waited for): a second run on the same file is refused.
+
+Reading is strict, and one rule covers a run killed while it wrote (the torn-line rule):
+
+- A line ended by a newline was written whole. It must be a valid record; any that is not, wherever it
+  is in the file, is an InputError naming its line. Nothing is ever skipped.
+- What follows the last newline (the tail) is what a killed run left:
+  - if it reads as JSON, the record was written whole and only its newline was not: it is a record like
+    any other (checked as strictly), and its newline is written before anything is appended;
+  - otherwise the line is torn. It is dropped with a warning (`psbridge.journal.torn_line_dropped`)
+    and, when the journal is opened to write, cut off under the lock before anything is appended
+    (reading only leaves the file as it is). What it was recording is done again, and both users read
+    the state before they act, so doing it again is safe.
+  - A torn line with no line before it must be the start of this journal's own header (a run killed
+    while it started the journal); any other file (a list of identities given by mistake, notes) is
+    refused as not a journal, and never overwritten.
+
+Why this rule: a JSON object cut short is never valid JSON (its closing brace is its last character), so a
+tail that reads as JSON is a whole record and dropping it would lose a fact the run recorded, while a tail
+that reads as JSON but is not a valid record cannot come from a crash and is refused like any other bad line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from io import FileIO
+from pathlib import Path
+from typing import Any, ClassVar
+
+from psbridge import logs
+from psbridge.errors import InputError
+from psbridge.safeio import append_durably, open_for_append, read_bytes
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock
+    fcntl = None  # type: ignore[assignment]
+
+
+def encode(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """The JSON lines of `records`, each ended by a newline, as written to a journal."""
+    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records).encode("utf-8")
+
+
+class JournalFile:
+    """The file of one journal: reading it under the torn-line rule, locking it, appending records durably.
+
+    A product's journal subclasses it: it sets `MAGIC`, `VERSION`, `KINDS` (its record kinds, the header
+    not among them) and `USED_BY` (what a run is called, for messages), and supplies `header_fields`,
+    `check_header` and `apply`. `lines` counts the records read and appended so far, the header included.
+    """
+
+    MAGIC: ClassVar[str]
+    VERSION: ClassVar[int]
+    KINDS: ClassVar[tuple[str, ...]]
+    USED_BY: ClassVar[str]
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines = 0
+        self._handle: FileIO | None = None
+
+    # -- what a product supplies --------------------------------------------------------------------------
+
+    def header_fields(self) -> dict[str, Any]:
+        """What this run is for, as written in the header after its kind, magic and version."""
+        raise NotImplementedError
+
+    def check_header(self, record: Mapping[str, Any], number: int) -> None:
+        """Refuse (InputError) a header, of this kind and version, written for another run."""
+        raise NotImplementedError
+
+    def apply(self, record: Mapping[str, Any], number: int) -> None:
+        """Take in one record of a known kind (not the header); a malformed one raises `malformed(number, ...)`."""
+        raise NotImplementedError
+
+    # -- opening and reading ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Open the file to write (created if missing), lock it, read it, cut a torn tail off, and start it
+        with the header when it holds no record. The file is closed, and so unlocked, on leaving."""
+        handle = open_for_append(self.path, "journal")
+        with handle:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    raise InputError(f"journal {self.path} is in use by another {self.USED_BY}") from None
+            handle.seek(0)
+            data = handle.read()
+            kept, newline = self._load(data)
+            if kept < len(data):
+                handle.truncate(kept)
+            self._handle = handle
+            try:
+                if newline:
+                    append_durably(handle, b"\n", self.path, "journal")
+                if self.lines == 0:
+                    self.append([self.header_record()])
+                yield
+            finally:
+                self._handle = None
+
+    def load(self) -> None:
+        """Read the file as it stands, writing nothing to it (it must exist)."""
+        self._load(read_bytes(self.path, "journal"))
+
+    def header_record(self) -> dict[str, Any]:
+        return {"kind": "header", "journal": self.MAGIC, "version": self.VERSION, **self.header_fields()}
+
+    def _load(self, data: bytes) -> tuple[int, bool]:
+        """Apply every record in `data`; return how many bytes to keep and whether a newline is missing."""
+        complete, newline, tail = data.rpartition(b"\n")
+        lines = complete.split(b"\n") if newline else []
+        for line in lines:
+            self._take(self._decode(line, self.lines + 1))
+        if not tail:
+            return len(data), False
+        try:
+            record = json.loads(tail.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            if not lines and not encode([self.header_record()]).startswith(tail):
+                raise self.malformed(1, f"not a {self.USED_BY} journal") from None
+            logs.get_logger().warning(
+                "psbridge.journal.torn_line_dropped", path=str(self.path), line=self.lines + 1, size=len(tail)
+            )
+            return len(data) - len(tail), False
+        self._take(record)  # written whole but for its newline
+        return len(data), True
+
+    def _decode(self, line: bytes, number: int) -> Any:
+        try:
+            return json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise self.malformed(number, "not UTF-8 JSON" if isinstance(exc, UnicodeDecodeError) else exc.msg) from None
+
+    def _take(self, record: Any) -> None:
+        number = self.lines + 1
+        if not isinstance(record, dict) or record.get("kind") not in ("header", *self.KINDS):
+            *kinds, last = ("header", *self.KINDS)
+            raise self.malformed(number, f"not a {', '.join(kinds)} or {last} record")
+        if (record["kind"] == "header") != (number == 1):
+            raise self.malformed(number, "the header must be the first line, and only the first")
+        if number == 1:
+            if record.get("journal") != self.MAGIC or record.get("version") != self.VERSION:
+                raise self.malformed(number, f"not a {self.MAGIC} journal of version {self.VERSION}")
+            self.check_header(record, number)
+        else:
+            self.apply(record, number)
+        self.lines = number
+
+    def malformed(self, number: int, problem: str) -> InputError:
+        """The error for line `number` of the file."""
+        return InputError(
+            f"journal {self.path} line {number} is malformed ({problem}); malformed lines are never skipped: "
+            "repair or move the file (only a torn last line, left by a killed run, is tolerated)"
+        )
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def append(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Take in `records` (what is written must read back) and append them durably, in one write."""
+        if self._handle is None:
+            raise InputError(f"journal {self.path} is open for reading only")
+        records = list(records)
+        for record in records:
+            self._take(dict(record))
+        append_durably(self._handle, encode(records), self.path, "journal")
