@@ -1182,7 +1182,7 @@ def table(report: dict[str, Any]) -> str:
 
 DEFAULTS = {"calls": 200, "latency_calls": 50, "mailboxes": 1000, "latency_mailboxes": 200, "batch_size": 100,
             "list": 10_000, "latency_list": 2000, "page_size": 1000, "repeat": 3, "rollout_repeat": 3,
-            "read_repeat": 3, "cli_repeat": 5, "decode_objects": 2000, "decode_repeat": 5,
+            "read_repeat": 3, "cli_repeat": 11, "decode_objects": 2000, "decode_repeat": 5,
             "latency_ms": 30.0}  # fmt: skip
 QUICK = {"calls": 10, "latency_calls": 5, "mailboxes": 100, "latency_mailboxes": 50, "batch_size": 50,
          "list": 600, "latency_list": 300, "page_size": 250, "repeat": 1, "rollout_repeat": 1, "read_repeat": 1,
