@@ -44,6 +44,10 @@ class Parameter:
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").isalnum():
             raise InputError(f"invalid parameter name {self.name!r}")
+        values = self.value if isinstance(self.value, list | tuple) else (self.value,)
+        for value in values:  # a Python int travels as an Int32: a larger one would fail once sent
+            if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
+                raise InputError(f"-{self.name} {value} is out of range: it must fit an Int32 (at most {2**31 - 1})")
 
     def display(self) -> str:
         if self.secret:

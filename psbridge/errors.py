@@ -61,6 +61,8 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 70  # a bug in psbridge (sysexits' EX_SOFTWARE)
     LOCAL_WRITE = 74  # a local file could not be written (sysexits' EX_IOERR)
     INTERRUPTED = 130  # Ctrl+C: 128 + SIGINT
+    BROKEN_PIPE = 141  # stdout's reader went away (`| head`): 128 + SIGPIPE, as git and shells give
+    TERMINATED = 143  # SIGTERM (cron's, systemd's or Ansible's timeout), handled as Ctrl+C is: 128 + SIGTERM
 
 
 class PsbridgeError(Exception):

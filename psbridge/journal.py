@@ -10,7 +10,9 @@ The file is UTF-8, one compact JSON object per line, every line ended by a newli
     {"kind":"<a record kind of the product>", ...}
 
 The header is the first line and only the first. A journal whose header names another kind, another
-version, or other settings (another rollout, another user's repair) is refused, never reused.
+version, or other settings (another rollout, another user's repair) is refused, never reused; except a
+journal that holds its header alone, for other settings (`OtherSettings`): nothing was done under it (a
+dry run's, or a run stopped before its first step), so a run takes it over and writes its own header.
 
 Writes go straight to the file (`psbridge.safeio.append_durably`): each append is written and fsync'd
 before the caller goes on, and a write that fails (a full disk) is cut off again, so the error is one
@@ -56,6 +58,10 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock
     fcntl = None  # type: ignore[assignment]
 
 
+class OtherSettings(InputError):
+    """A journal's header is for other settings than this run's (`JournalFile.check_header` raises it)."""
+
+
 def encode(records: Iterable[Mapping[str, Any]]) -> bytes:
     """The JSON lines of `records`, each ended by a newline, as written to a journal."""
     return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records).encode("utf-8")
@@ -86,7 +92,8 @@ class JournalFile:
         raise NotImplementedError
 
     def check_header(self, record: Mapping[str, Any], number: int) -> None:
-        """Refuse (InputError) a header, of this kind and version, written for another run."""
+        """Refuse a header of this kind and version written for other settings: raise OtherSettings (a
+        journal holding that header alone is taken over), or InputError via `malformed` for a broken one."""
         raise NotImplementedError
 
     def apply(self, record: Mapping[str, Any], number: int) -> None:
@@ -108,6 +115,9 @@ class JournalFile:
                     raise InputError(f"journal {self.path} is in use by another {self.USED_BY}") from None
             handle.seek(0)
             data = handle.read()
+            if self._only_a_header_for_other_settings(data):
+                handle.truncate(0)  # nothing was done under it (a dry run's, or a run stopped before its first step)
+                data = b""
             kept, newline = self._load(data)
             if kept < len(data):
                 handle.truncate(kept)
@@ -120,6 +130,24 @@ class JournalFile:
                 yield
             finally:
                 self._handle = None
+
+    def _only_a_header_for_other_settings(self, data: bytes) -> bool:
+        """Whether `data` is this kind of journal's header alone, written for other settings (OtherSettings)."""
+        if data.count(b"\n") != 1 or not data.endswith(b"\n"):
+            return False
+        try:
+            record = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        if not isinstance(record, dict) or record.get("kind") != "header":
+            return False
+        if record.get("journal") != self.MAGIC or record.get("version") != self.VERSION:
+            return False
+        try:
+            self.check_header(record, 1)
+        except OtherSettings:
+            return True
+        return False
 
     def load(self) -> None:
         """Read the file as it stands, writing nothing to it (it must exist)."""

@@ -352,10 +352,10 @@ def test_missing_password_without_tty_fails_before_connecting(repo_root: Path) -
 # Loaded only when a command runs: network and crypto libraries, pydantic and structlog, and every product,
 # runbook, replay or transport module of psbridge.
 HEAVY_MODULES = (
-    "pypsrp", "requests", "urllib3", "cryptography", "psrpcore", "msal", "pydantic", "pydantic_core",
-    "structlog", "psbridge.ad", "psbridge.adsync", "psbridge.cloudsync", "psbridge.exchange", "psbridge.graph",
-    "psbridge.runbooks", "psbridge.replay", "psbridge.transport", "psbridge.targets", "psbridge.session",
-    "psbridge.config",
+    "pypsrp", "requests", "urllib3", "cryptography", "psrpcore", "msal", "prometheus_client", "pydantic",
+    "pydantic_core", "structlog", "psbridge.ad", "psbridge.adsync", "psbridge.cloudsync", "psbridge.exchange",
+    "psbridge.graph", "psbridge.runbooks", "psbridge.replay", "psbridge.transport", "psbridge.targets",
+    "psbridge.session", "psbridge.config",
 )  # fmt: skip
 # Every --help and --version a user reaches first: each group's and each command's with options showing defaults.
 HELP_ARGVS = (
@@ -528,3 +528,29 @@ def test_the_error_line_and_the_traceback_redact_every_protected_secret(cli: Any
         assert result.code == code and "Traceback" in result.err
         assert quote_plus(secret) not in result.err and base64.b64encode(secret.encode()).decode() not in result.err
         assert result.err.count("<secret>") >= 4  # the line and the traceback, two forms each
+
+
+_SIGTERM_PROBE = """
+import os, signal, sys, time
+from unittest import mock
+from psbridge.cli.main import main
+
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)  # as cron or Ansible would, while the call runs
+    time.sleep(30)
+
+with mock.patch("psbridge.adsync.check_version", side_effect=killed):
+    code = main(["--replay", sys.argv[1], "adsync", "version"])
+print(code, signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+"""
+
+
+@pytest.mark.subprocess
+def test_sigterm_is_handled_as_ctrl_c_with_one_line_and_its_own_code(repo_root: Path, demo: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_PROBE, str(demo)], cwd=repo_root, env=clean_env(),
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr  # not killed: the signal became an exception in the run
+    assert proc.stdout.split() == ["143", "True"]  # and the default handler is back afterwards
+    assert proc.stderr == "psbridge: terminated (SIGTERM); a journaled run resumes from its journal\n"

@@ -35,7 +35,7 @@ from psbridge.replay.graph_http import author_graph_cassette
 from psbridge.replay.synthetic import author
 from psbridge.replay.transport import recorded_session
 from psbridge.runbooks.migration import check_cloud_sync_migration, laxer
-from psbridge.runbooks.report import Report
+from psbridge.runbooks.report import Report, Status
 from psbridge.targets import Targets
 
 SCENARIOS = REPO / "recorded_sessions" / "runbooks"
@@ -91,7 +91,9 @@ def fresh_backup(tmp_path: Path) -> Path:
     """A folder holding a configuration export written just now."""
     folder = tmp_path / "backups"
     folder.mkdir()
-    (folder / "psbridge-adsync-export-0f3c2b1a.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    with zipfile.ZipFile(folder / "psbridge-adsync-export-0f3c2b1a.zip", "w") as archive:
+        archive.writestr("Connectors/Connector_contoso.example.xml", "<connector/>")
+        archive.writestr("GlobalSettings.xml", "<settings/>")
     return folder
 
 
@@ -263,6 +265,29 @@ def test_an_old_export_warns_with_its_age_and_a_longer_max_age_accepts_it(cli: A
     assert f"{old.name}, is 10.0 days old (more than 7" in found["summary"] and "--backup DIR" in found["fix"]
     accepted = checks(run(cli, SCENARIOS / "migration-pass", "--backup-dir", fresh_backup, "--max-age", "14"))
     assert accepted["configuration-backup"]["status"] == "pass"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"PK\x05\x06" + bytes(18), b"not a zip at all"],
+    ids=["empty file", "zip with no file", "not a zip"],
+)
+def test_a_fresh_export_that_is_no_backup_fails(report: Any, fresh_backup: Path, content: bytes) -> None:
+    """Only a zip whose files read back is a backup: a fresh but empty or broken file fails, naming why."""
+    newest = next(fresh_backup.iterdir())
+    newest.write_bytes(content)
+    found = report(SCENARIOS / "migration-pass", graph=False, backup_dir=fresh_backup).check("configuration-backup")
+    assert found.status == Status.FAIL and "not a usable backup" in found.summary
+    assert found.evidence["error"] == "UnexpectedOutputError" and found.evidence["path"] == str(newest)
+
+
+def test_a_fresh_export_whose_file_does_not_read_back_fails(report: Any, fresh_backup: Path) -> None:
+    newest = next(fresh_backup.iterdir())
+    data = bytearray(newest.read_bytes())
+    data[data.index(b"<connector/>")] ^= 0xFF  # one byte of a stored file: its CRC no longer matches
+    newest.write_bytes(bytes(data))
+    found = report(SCENARIOS / "migration-pass", graph=False, backup_dir=fresh_backup).check("configuration-backup")
+    assert found.status == Status.FAIL and "does not read back" in found.summary
 
 
 def test_the_newest_export_is_the_one_judged(report: Any, fresh_backup: Path) -> None:

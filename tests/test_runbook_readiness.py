@@ -531,3 +531,14 @@ def test_an_unreachable_target_is_exit_3(
     )  # nothing listens on the discard port
     line = cli("--config", config, "check", "cloud-managed-readiness").one_line_error(3)
     assert "127.0.0.1" in line
+
+
+def test_a_replay_is_judged_as_of_when_it_was_recorded_so_the_demo_tells_the_same_story_every_day(cli: Any) -> None:
+    """The demo's recordings were made on 2026-11-25: the lifecycle is judged then, not today, unless --as-of."""
+    replayed = cli("--replay", DEMO, "-o", "json", "check", "cloud-managed-readiness")
+    version = {c["name"]: c for c in replayed.json()["checks"]}["connect-version"]
+    assert (replayed.code, version["status"], version["evidence"]["as_of"]) == (1, "pass", "2026-11-25")
+
+    later = cli("--replay", DEMO, "-o", "json", "check", "cloud-managed-readiness", "--as-of", "2027-03-01")
+    version = {c["name"]: c for c in later.json()["checks"]}["connect-version"]
+    assert version["evidence"]["as_of"] == "2027-03-01" and version["status"] != "pass"  # 2.5.190.0 ends 02 Feb 2027

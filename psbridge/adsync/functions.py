@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import time
 import uuid
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from psbridge.adsync._support import (
     validate_one,
 )
 from psbridge.adsync.cycle import IdleWatch
+from psbridge.adsync.export import export_entries
 from psbridge.adsync.models import (
     AutoUpgrade,
     Connector,
@@ -336,40 +336,13 @@ def get_server_configuration(
         fetched = fetch(session, export.zip_path, folder)
     finally:
         removed = _remove_archive(session, export.zip_path)
-    entries = _archive_entries(fetched.local_path, export.file_count, target=session.target)
+    entries = export_entries(fetched.local_path, file_count=export.file_count, target=session.target)
     return export.model_copy(
         update={
             "local_path": fetched.local_path, "sha256": fetched.sha256, "zip_removed": removed,
             "entry_count": len(entries),
         }
     )  # fmt: skip
-
-
-def _archive_entries(archive: Path, file_count: int, *, target: str | None = None) -> list[str]:
-    """The file entries of a fetched export zip, checked to extract the same everywhere.
-
-    Every entry must be a relative path with `/` separators and no `..` (Windows PowerShell 5.1's
-    Compress-Archive writes `\\`, which other systems extract as one file named `Connectors\\x.xml`),
-    and there must be exactly `file_count` files.
-    """
-    try:
-        with zipfile.ZipFile(archive) as opened:
-            names = [info.filename for info in opened.infolist() if not info.is_dir()]
-    except zipfile.BadZipFile as exc:
-        raise UnexpectedOutputError(f"the fetched export {archive} is not a zip archive: {exc}", target=target) from exc
-    for name in names:
-        parts = name.split("/")
-        if "\\" in name or name.startswith("/") or ":" in parts[0] or ".." in parts:
-            raise UnexpectedOutputError(
-                f"the fetched export {archive} has an entry that does not extract as a relative path: {name!r}",
-                target=target,
-            )
-    if len(names) != file_count:
-        raise UnexpectedOutputError(
-            f"the fetched export {archive} holds {len(names)} files, but the server exported {file_count}",
-            target=target,
-        )
-    return names
 
 
 def _remove_archive(session: Session, zip_path: str) -> bool:

@@ -14,6 +14,7 @@ import click
 
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.output import emit, emit_change
+from psbridge.cli.params import Guid, Int32, NotBoth, Seconds, TimeSpan
 from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.versions import Version
 
@@ -67,8 +68,10 @@ def adsync() -> None:
 def version(ctx: click.Context, minimum: Version, cloud_managed_min: Version) -> int:
     """Check the Connect Sync version against a minimum, with Microsoft's lifecycle notes."""
     from psbridge.adsync import check_version
+    from psbridge.cli.monitoring import publish_version
 
-    result = check_version(ctx.obj.session(), minimum=minimum, cloud_managed_minimum=cloud_managed_min)
+    session, today = ctx.obj.session(), ctx.obj.targets().now().date()  # under replay: when it was recorded
+    result = check_version(session, minimum=minimum, cloud_managed_minimum=cloud_managed_min, today=today)
     rows = [
         ("target", result.target),
         ("version", str(result.version)),
@@ -76,6 +79,9 @@ def version(ctx: click.Context, minimum: Version, cloud_managed_min: Version) ->
         ("meets_minimum", result.meets_minimum),
         *((f"[{note.severity}]", note.message) for note in result.notes),
     ]
+    monitored = publish_version(ctx, result, today)  # --output nagios|prometheus, --textfile
+    if monitored is not None:
+        return monitored
     emit(ctx, result, rows)
     return 0 if result.meets_minimum else 1
 
@@ -101,7 +107,7 @@ def deletion_threshold(ctx: click.Context) -> None:
 
 
 @adsync.command("enable-deletion-threshold")
-@click.option("--threshold", type=click.IntRange(min=1), help="Deletions allowed per export.")
+@click.option("--threshold", type=Int32(), help="Deletions allowed per export.")
 def enable_deletion_threshold(threshold: int | None) -> None:
     """Interactive only (-AADUserName): always refused (exit 2), naming the unattended way."""
     from psbridge.adsync.interactive import refusal
@@ -128,11 +134,13 @@ def scheduler(ctx: click.Context) -> None:
 
 
 @adsync.command("set-scheduler")
-@click.option("--sync-cycle-enabled/--no-sync-cycle-enabled", default=None, help="Run scheduled cycles or not.")
-@click.option("--interval", metavar="TIMESPAN", help="CustomizedSyncCycleInterval, e.g. 00:40:00.")
+@click.option(
+    "--sync-cycle-enabled/--no-sync-cycle-enabled", cls=NotBoth, default=None, help="Run scheduled cycles or not."
+)
+@click.option("--interval", type=TimeSpan(), help="CustomizedSyncCycleInterval, e.g. 00:40:00.")
 @click.option("--next-policy", type=click.Choice(["Delta", "Initial"]), help="NextSyncCyclePolicyType.")
-@click.option("--purge-interval", metavar="TIMESPAN", help="PurgeRunHistoryInterval, e.g. 7.00:00:00.")
-@click.option("--maintenance/--no-maintenance", default=None, help="MaintenanceEnabled.")
+@click.option("--purge-interval", type=TimeSpan(), help="PurgeRunHistoryInterval, e.g. 7.00:00:00.")
+@click.option("--maintenance/--no-maintenance", cls=NotBoth, default=None, help="MaintenanceEnabled.")
 @dry_run_option
 @yes_option
 @click.pass_context
@@ -168,12 +176,12 @@ def set_scheduler(
 @click.option("--initial", is_flag=True, help="Run an Initial cycle (full import and sync) instead of Delta.")
 @click.option("--wait", is_flag=True, help="Wait until the cycle is over.")
 @click.option(
-    "--deadline", "deadline_s", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+    "--deadline", "deadline_s", type=Seconds(), default=3600.0, show_default=True,
     help="With --wait: seconds to wait; the cycle keeps running after that.",
 )  # fmt: skip
-@click.option("--timeout", "old_deadline_s", type=click.FloatRange(min=0), hidden=True)  # --deadline's old name
+@click.option("--timeout", "old_deadline_s", type=Seconds(), hidden=True)  # --deadline's old name
 @click.option(
-    "--poll", "poll_s", type=click.FloatRange(min=0.001), default=15.0, show_default=True,
+    "--poll", "poll_s", type=Seconds(0.001), default=15.0, show_default=True,
     help="With --wait: seconds between polls.",
 )  # fmt: skip
 @dry_run_option
@@ -233,8 +241,8 @@ def connectors(ctx: click.Context) -> None:
 
 
 @adsync.command("run-history")
-@click.option("--count", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs.")
-@click.option("--connector-id", metavar="GUID", help="Only this connector's runs.")
+@click.option("--count", type=Int32(), default=10, show_default=True, help="How many runs.")
+@click.option("--connector-id", type=Guid(), help="Only this connector's runs.")
 @click.pass_context
 def run_history(ctx: click.Context, count: int, connector_id: str | None) -> None:
     """The newest runs first (Get-ADSyncRunProfileResult -RunStepDetails); --output json adds each step's counters."""

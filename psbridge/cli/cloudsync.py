@@ -16,6 +16,7 @@ import click
 
 from psbridge.cli.graph_options import GraphOptions, graph_client, remember, resolve, via_option
 from psbridge.cli.output import emit
+from psbridge.cli.params import Guid, Id, Seconds
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.backend import CloudSyncBackend, GraphBackend
@@ -85,6 +86,7 @@ def graph_backend(ctx: click.Context, via: str | None, command: str) -> GraphBac
 @click.option("--module-path", metavar="PATH", help="AADCloudSyncTools folder on the agent [its install path].")
 @click.option(
     "--tenant-id",
+    type=Id(),
     metavar="ID",
     help="psrp: sign in to this tenant instead of the agent's (with --sign-in); graph: the app's tenant "
     "[PSBRIDGE_GRAPH_TENANT_ID].",
@@ -92,8 +94,8 @@ def graph_backend(ctx: click.Context, via: str | None, command: str) -> GraphBac
 @click.option(
     "--sign-in", is_flag=True, help="Sign in with a device code first (instruction on stderr); not unattended."
 )
-@click.option("--sign-in-timeout", type=click.FloatRange(min=1), default=960.0, show_default=True, help="Seconds.")
-@click.option("--client-id", metavar="ID", help="graph: the app's client id [PSBRIDGE_GRAPH_CLIENT_ID].")
+@click.option("--sign-in-timeout", type=Seconds(1), default=960.0, show_default=True, help="Seconds.")
+@click.option("--client-id", type=Guid(), metavar="ID", help="graph: the app's client id [PSBRIDGE_GRAPH_CLIENT_ID].")
 @click.option(
     "--certificate",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -126,7 +128,7 @@ def job_selector(command: Any) -> Any:
         type=click.Choice(TEMPLATES, case_sensitive=False),
         help="Only jobs created from this template (the job id's first part; not the job's templateId).",
     )(command)
-    return click.option("--job-id", help="One job (AD2AADProvisioning.<hex>.<guid>).")(command)
+    return click.option("--job-id", type=Id(), help="One job (AD2AADProvisioning.<hex>.<guid>).")(command)
 
 
 @cloudsync.command("status")
@@ -135,7 +137,12 @@ def job_selector(command: Any) -> Any:
 @click.pass_context
 def status(ctx: click.Context, job_id: str | None, template: Any, via: str | None) -> int:
     """Each job's status code, quarantine and last run. Exit code 1 when any job is in quarantine."""
+    from psbridge.cli.monitoring import publish_job_status
+
     report = backend(ctx, via).get_job_status(job_id=job_id, template=template)
+    monitored = publish_job_status(ctx, report)  # --output nagios|prometheus, --textfile
+    if monitored is not None:
+        return monitored
     if ctx.obj.output == "json":
         emit(ctx, list(report.jobs))
     else:
@@ -174,7 +181,7 @@ def settings(ctx: click.Context, job_id: str | None, template: Any, via: str | N
 
 
 @cloudsync.command("scope")
-@click.option("--job-id", required=True)
+@click.option("--job-id", type=Id(), required=True)
 @click.option(
     "--object-type",
     type=click.Choice(["User", "Group", "Contact", "InetOrgPerson", "All"]),
@@ -191,7 +198,7 @@ def scope(ctx: click.Context, job_id: str, object_type: Any) -> None:
 
 
 @cloudsync.command("schema")
-@click.option("--job-id", required=True)
+@click.option("--job-id", type=Id(), required=True)
 @via_option
 @click.pass_context
 def schema(ctx: click.Context, job_id: str, via: str | None) -> None:
@@ -256,7 +263,7 @@ def service_account(ctx: click.Context) -> int:
 
 
 @cloudsync.command("connect")
-@click.option("--timeout", "deadline", type=click.FloatRange(min=1), default=960.0, show_default=True, help="Seconds.")
+@click.option("--timeout", "deadline", type=Seconds(1), default=960.0, show_default=True, help="Seconds.")
 @click.pass_context
 def connect(ctx: click.Context, deadline: float) -> None:
     """Sign in with a device code (instruction on stderr); checks sign-in works.
@@ -275,7 +282,7 @@ def connect(ctx: click.Context, deadline: float) -> None:
 
 
 @cloudsync.command("set-tenant-id")
-@click.argument("tenant_id")
+@click.argument("tenant_id", type=Guid())
 @click.pass_context
 def set_tenant_id(ctx: click.Context, tenant_id: str) -> None:
     """Target another tenant, for this run only (to sign in there: `cloudsync --tenant-id ID --sign-in ...`)."""

@@ -17,6 +17,7 @@ from psbridge.cli.cloudsync import backend, graph_backend, module_path, session
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.graph_options import resolve, via_option
 from psbridge.cli.output import emit, emit_change
+from psbridge.cli.params import Guid, HttpsUrl, Id, Int32, JsonText, NotBoth, Seconds
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.changes import JobChange
@@ -55,10 +56,10 @@ def _job_control(
 
     command.__doc__ = doc
     options: list[Any] = [
-        click.option("--job-id", required=True),
+        click.option("--job-id", type=Id(), required=True),
         click.option("--wait-for", metavar="CODE", help="Wait for this status code (e.g. Active, Paused)."),
-        click.option("--deadline", type=click.FloatRange(min=0), default=300.0, show_default=True, help="Seconds."),
-        click.option("--poll", type=click.FloatRange(min=0), default=10.0, show_default=True, help="Seconds."),
+        click.option("--deadline", type=Seconds(), default=300.0, show_default=True, help="Seconds."),
+        click.option("--poll", type=Seconds(), default=10.0, show_default=True, help="Seconds."),
         dry_run_option,
         via_option,
         *([yes_option] if destructive else []),
@@ -112,7 +113,7 @@ def register(group: click.Group) -> None:
 
 
 @click.command("set-schema")
-@click.option("--job-id", required=True)
+@click.option("--job-id", type=Id(), required=True)
 @click.option("--file", "path", type=click.File("r", encoding="utf-8"), required=True, help="Schema JSON ('-': stdin).")
 @dry_run_option
 @yes_option
@@ -136,7 +137,7 @@ def _rule_names(schema: JobSchema) -> list[Any]:
 
 
 @click.command("disable-dirsync-deletion-prevention")
-@click.option("--tenant-id", required=True, metavar="GUID")
+@click.option("--tenant-id", type=Guid(), required=True, metavar="GUID")
 @dry_run_option
 @yes_option
 @click.pass_context
@@ -164,7 +165,7 @@ def repair_account(ctx: click.Context, dry_run: bool, yes: bool) -> None:
 
 
 @click.command("remove-group-members")
-@click.option("--group-id", required=True, metavar="GUID", help="Object id of the Entra group.")
+@click.option("--group-id", type=Guid(), required=True, metavar="GUID", help="Object id of the Entra group.")
 @click.pass_context
 def remove_group_members(ctx: click.Context, group_id: str) -> None:
     """Not available remotely: the module asks y/n with Read-Host. Says how to run it instead."""
@@ -174,11 +175,11 @@ def remove_group_members(ctx: click.Context, group_id: str) -> None:
 
 
 @click.command("query")
-@click.option("--uri", required=True, help="Full Graph URI, e.g. https://graph.microsoft.com/beta/...")
+@click.option("--uri", type=HttpsUrl(), required=True, help="Full Graph URI, e.g. https://graph.microsoft.com/beta/...")
 @click.option(
     "--method", type=click.Choice(["GET", "DELETE", "PATCH", "POST", "PUT"]), default="GET", show_default=True
 )
-@click.option("--body", help="Request body (JSON text).")
+@click.option("--body", type=JsonText(), help="Request body (JSON text).")
 @click.option("--single-page", is_flag=True, help="Do not follow @odata.nextLink.")
 @yes_option
 @click.pass_context
@@ -194,7 +195,7 @@ def query(ctx: click.Context, uri: str, method: Any, body: str | None, single_pa
 
 
 @click.command("export-logs")
-@click.option("--tracing-mins", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--tracing-mins", type=Int32(), default=3, show_default=True)
 @click.option("--skip-verbose-trace", is_flag=True)
 @click.option("--output-path", metavar="REMOTE_DIR", help="Folder on the agent [the remote user's Documents].")
 @click.option("--download", type=click.Path(path_type=Path), help="Copy the zip here (a file or a folder).")
@@ -240,10 +241,10 @@ _verbose_logs("stop", "Restore the agent's default trace.")
 
 
 @click.command("provision-on-demand")
-@click.option("--job-id", required=True)
+@click.option("--job-id", type=Id(), required=True)
 @click.option("--dn", "distinguished_name", required=True, help="The AD object's distinguished name.")
 @click.option("--object-type", type=click.Choice(["user", "group"]), default="user", show_default=True)
-@click.option("--rule-id", help="The synchronization rule [the job schema's AD-to-Entra rule].")
+@click.option("--rule-id", type=Id(), help="The synchronization rule [the job schema's AD-to-Entra rule].")
 @dry_run_option
 @yes_option
 @via_option
@@ -294,7 +295,7 @@ def _threshold(threshold: DeletionThreshold) -> str:
 
 
 @deletion_threshold.command("get")
-@click.option("--job-id", required=True)
+@click.option("--job-id", type=Id(), required=True)
 @via_option
 @click.pass_context
 def get_threshold(ctx: click.Context, job_id: str, via: str | None) -> None:
@@ -310,9 +311,9 @@ def get_threshold(ctx: click.Context, job_id: str, via: str | None) -> None:
 
 
 @deletion_threshold.command("set")
-@click.option("--job-id", required=True)
-@click.option("--value", type=click.IntRange(min=1), help="The new threshold.")
-@click.option("--enable/--disable", "enabled", default=None, help="Turn the threshold on or off.")
+@click.option("--job-id", type=Id(), required=True)
+@click.option("--value", type=Int32(), help="The new threshold.")
+@click.option("--enable/--disable", "enabled", cls=NotBoth, default=None, help="Turn the threshold on or off.")
 @dry_run_option
 @yes_option
 @via_option

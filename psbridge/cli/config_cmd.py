@@ -8,6 +8,7 @@ import json
 import click
 
 from psbridge.cli.output import emit
+from psbridge.cli.params import Seconds
 
 CHECK_COLUMNS = ("name", "role", "host", "status", "elapsed_ms", "error")
 SHOW_COLUMNS = ("name", "role", "endpoint", "auth", "username", "password", "sign_in", "via", "error")
@@ -56,9 +57,7 @@ def show(ctx: click.Context) -> None:
 
 @config.command("check")
 @click.argument("names", nargs=-1, metavar="[TARGET]...")
-@click.option(
-    "--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Deadline per target, seconds."
-)
+@click.option("--timeout", type=Seconds(1), default=30.0, show_default=True, help="Deadline per target, seconds.")
 @click.pass_context
 def check(ctx: click.Context, names: tuple[str, ...], timeout: float) -> int:
     """Validate the config file and check that every target (or each TARGET named) answers.

@@ -15,6 +15,7 @@ import click
 from click.core import ParameterSource
 
 from psbridge.cli.output import emit
+from psbridge.cli.params import Host
 
 if TYPE_CHECKING:
     from psbridge.session import Session
@@ -41,7 +42,9 @@ def server_session(ctx: click.Context) -> Session:
 
 
 @click.group()
-@click.option("--via-jump-host", metavar="SERVER", help="Reach Exchange server SERVER through the jump host --host.")
+@click.option(
+    "--via-jump-host", type=Host(), metavar="SERVER", help="Reach Exchange server SERVER through the jump host --host."
+)
 @click.option("--https", is_flag=True, help="Directly: https://<host>/PowerShell on 443 instead of http on 80.")
 @click.pass_context
 def exchange(ctx: click.Context, via_jump_host: str | None, https: bool) -> None:

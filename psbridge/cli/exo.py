@@ -21,6 +21,7 @@ import click
 
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.output import emit, emit_change
+from psbridge.cli.params import NotBoth, ResultSize
 
 if TYPE_CHECKING:
     from psbridge.config import Target
@@ -133,8 +134,12 @@ def mailbox_get(ctx: click.Context, identity: str) -> None:
 
 @mailbox.command("list")
 @click.option("--filter", "opath", metavar="OPATH", help="""OPATH filter, e.g. 'IsDirSynced -eq $true'.""")
-@click.option("--result-size", default="Unlimited", show_default=True, help="A number, or Unlimited.")
-@click.option("--cloud-managed/--not-cloud-managed", default=None, help="Keep only (non-)cloud-managed mailboxes.")
+@click.option(
+    "--result-size", type=ResultSize(), default="Unlimited", show_default=True, help="A number, or Unlimited."
+)
+@click.option(
+    "--cloud-managed/--not-cloud-managed", cls=NotBoth, default=None, help="Keep only (non-)cloud-managed mailboxes."
+)
 @click.option("--page-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.pass_context
 def mailbox_list(
@@ -171,7 +176,9 @@ def cloud_managed() -> None:
 
 @cloud_managed.command("set")
 @identity_option
-@click.option("--enable/--disable", "enabled", required=True, help="Exchange Online (enable) or on-premises AD.")
+@click.option(
+    "--enable/--disable", "enabled", cls=NotBoth, required=True, help="Exchange Online (enable) or on-premises AD."
+)
 @dry_run_option
 @yes_option
 @click.pass_context
@@ -199,7 +206,9 @@ def org_default_get(ctx: click.Context) -> None:
 
 
 @org_default.command("set")
-@click.option("--enable/--disable", "enabled", required=True, help="Cloud-managed (enable) or server-managed.")
+@click.option(
+    "--enable/--disable", "enabled", cls=NotBoth, required=True, help="Cloud-managed (enable) or server-managed."
+)
 @dry_run_option
 @yes_option
 @click.pass_context

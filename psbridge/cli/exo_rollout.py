@@ -36,6 +36,7 @@ import click
 from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
 from psbridge.cli.exo import exo_session
 from psbridge.cli.output import emit
+from psbridge.cli.params import Int32, Seconds
 from psbridge.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
 from psbridge.errors import InputError, LocalWriteError
 
@@ -65,13 +66,13 @@ CSV_COLUMNS = (
     "--journal", required=True, type=click.Path(dir_okay=False),
     help="JSON-lines journal of every outcome; re-run with the same file to resume.",
 )  # fmt: skip
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--batch-size", type=Int32(), default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option(
-    "--pace", "pace_s", type=click.FloatRange(min=0), default=DEFAULT_PACE_S, show_default=True,
+    "--pace", "pace_s", type=Seconds(), default=DEFAULT_PACE_S, show_default=True,
     help="Seconds to pause after each Set-Mailbox, on the jump host; micro-delay warnings raise it.",
 )  # fmt: skip
 @click.option(
-    "--retry-wait", "retry_wait_s", type=click.FloatRange(min=0), default=30.0, show_default=True,
+    "--retry-wait", "retry_wait_s", type=Seconds(), default=30.0, show_default=True,
     help="Seconds before retrying transient failures; doubles each time (up to 10x).",
 )  # fmt: skip
 @click.option("--retry-failed", is_flag=True, help="Also retry mailboxes the journal records as failed.")

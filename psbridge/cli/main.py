@@ -2,7 +2,8 @@
 
     psbridge [--host H --port P --auth A --username U --no-tls --ca-file F ...]
              [--config FILE] [--target NAME]
-             [--replay PATH | --record PATH [--record-mode MODE]] [--output json|table] [-v]
+             [--replay PATH | --record PATH [--record-mode MODE]] [--output table|json|nagios|prometheus]
+             [--textfile PATH] [-v]
              adsync version [--min VERSION]
 
 `--target NAME` takes the connection options from a target of the config file (`psbridge config
@@ -19,8 +20,10 @@ Exit codes (stable, documented in the README):
     3  connection, authentication or timeout failure
     4  the remote command failed
    70  an internal error in psbridge (a bug: please report it with -v output)
-   74  a local file (a journal, a report) could not be written: a full disk, an I/O error
+   74  a local file (a journal, a report) or stdout could not be written: a full disk, an I/O error
   130  interrupted
+  141  stdout's reader went away (a closed pipe: `| head`); nothing more is printed
+  143  terminated by SIGTERM (as cron, systemd and Ansible stop a job that runs too long), handled as Ctrl+C
 
 Errors are one line on stderr; `-v` adds log events, `-vv` also debug events and tracebacks.
 `--help` and `--version` load no network or crypto library, no pydantic, structlog or product module:
@@ -29,12 +32,16 @@ they are imported when a command runs. Exit codes are defined once, in `psbridge
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import functools
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +49,7 @@ import click
 from click.core import ParameterSource
 
 from psbridge import __version__
+from psbridge.cli.params import MAX_SECONDS, Host, Int32, Seconds, install_text_check
 from psbridge.errors import ExitCode, InputError, PsbridgeError
 
 if TYPE_CHECKING:
@@ -221,7 +229,9 @@ def _scrub_map(pairs: Sequence[str]) -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="psbridge")
-@click.option("--host", envvar="PSBRIDGE_HOST", help="Target host (FQDN for Kerberos). Env: PSBRIDGE_HOST.")
+@click.option(
+    "--host", type=Host(), envvar="PSBRIDGE_HOST", help="Target host (FQDN for Kerberos). Env: PSBRIDGE_HOST."
+)
 @click.option("--port", type=click.IntRange(1, 65535), help="WinRM port [5986 with TLS, else 5985].")
 @click.option(
     "--auth",
@@ -245,12 +255,10 @@ def _scrub_map(pairs: Sequence[str]) -> Any:
 @click.option("--configuration-name", default="Microsoft.PowerShell", show_default=True, help="Remoting endpoint.")
 @click.option("--cert-pem", type=click.Path(exists=True, dir_okay=False), help="Client certificate (certificate auth).")
 @click.option("--cert-key-pem", type=click.Path(exists=True, dir_okay=False), help="Client certificate key.")
-@click.option("--operation-timeout", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--read-timeout", type=click.IntRange(2), default=30, show_default=True)
-@click.option("--connection-timeout", type=click.IntRange(1), default=30, show_default=True)
-@click.option(
-    "--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Deadline per call, seconds."
-)
+@click.option("--operation-timeout", type=Int32(1, MAX_SECONDS), default=20, show_default=True)
+@click.option("--read-timeout", type=Int32(2, MAX_SECONDS), default=30, show_default=True)
+@click.option("--connection-timeout", type=Int32(1, MAX_SECONDS), default=30, show_default=True)
+@click.option("--timeout", type=Seconds(0.1), default=120.0, show_default=True, help="Deadline per call, seconds.")
 @click.option("--replay", type=click.Path(exists=True), help="Serve every call from recordings (file or directory).")
 @click.option(
     "--record",
@@ -274,13 +282,23 @@ def _scrub_map(pairs: Sequence[str]) -> Any:
 @click.option(
     "--target", metavar="NAME", envvar="PSBRIDGE_TARGET", help="Connect to this target (name or role) of the config."
 )
-@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Choice(["table", "json", "nagios", "prometheus"]), default="table", show_default=True,
+    help="nagios: one plugin status line with performance data, exit 0-3; prometheus: exposition text. Both for "
+    "the runbooks, selftest, cloudsync status and adsync version (README: Monitoring).",
+)  # fmt: skip
+@click.option(
+    "--textfile", metavar="PATH", type=click.Path(dir_okay=False),
+    help="Also write the run's Prometheus exposition to PATH, atomically (node_exporter's textfile collector).",
+)  # fmt: skip
 @click.option("-v", "--verbose", count=True, help="-v: log events; -vv: debug events and tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, /, **params: Any) -> None:
     """Drive Entra Connect Sync, Entra Cloud Sync and Exchange over PowerShell Remoting."""
     if params["replay"] and params["record"]:
         raise click.UsageError("--replay and --record exclude each other (use --record-mode new_episodes)")
+    if params["ca_file"] and params["no_cert_validation"]:
+        raise click.UsageError("--ca-file and --no-cert-validation exclude each other: give one")
     if params["record"]:
         # Checked before the live session runs, not when the recording is saved after it.
         record = Path(params["record"]).absolute()
@@ -319,28 +337,34 @@ def _register() -> None:
     cli.add_command(config)
     cli.add_command(selftest)
     register(cli)
-    _log_when_run(cli)
+    install_text_check(cli)
+    _prepare_when_run(cli)
 
 
-def _log_when_run(group: click.Group) -> None:
-    """Configure logging when a command runs, not before: `--help` at any depth then loads no structlog
-    (the root's callback runs before a subcommand's --help is parsed)."""
+def _prepare_when_run(group: click.Group) -> None:
+    """Wrap every command so that what it needs is set up when it runs, not before: `--help` at any depth
+    then loads nothing heavy (the root's callback runs before a subcommand's --help is parsed)."""
     for command in group.commands.values():
         if isinstance(command, click.Group):
-            _log_when_run(command)
-        elif command.callback is not None and not hasattr(command.callback, "__psbridge_logging__"):
-            command.callback = _with_logging(command.callback)
+            _prepare_when_run(command)
+        elif command.callback is not None and not hasattr(command.callback, "__psbridge_prepared__"):
+            command.callback = _prepared(command.callback)
 
 
-def _with_logging(callback: Callable[..., Any]) -> Callable[..., Any]:
+def _prepared(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """`callback`, run after logging is configured and a monitoring output the command lacks is refused."""
+
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from psbridge.cli.monitoring import before_command
         from psbridge.logs import configure_cli
 
-        configure_cli(click.get_current_context().find_root().params["verbose"])
+        ctx = click.get_current_context()
+        configure_cli(ctx.find_root().params["verbose"])
+        before_command(ctx)  # before anything is sent: a --output or --textfile this command cannot give
         return callback(*args, **kwargs)
 
-    run.__psbridge_logging__ = True  # type: ignore[attr-defined]
+    run.__psbridge_prepared__ = True  # type: ignore[attr-defined]
     return run
 
 
@@ -378,30 +402,119 @@ def _traceback() -> None:
     click.echo(redact_known(traceback.format_exc()).rstrip("\n"), err=True)
 
 
+def on_error(args: Sequence[str], message: str, code: int) -> int:
+    """The exit code of an error, as the output mode wants it (`--output nagios`: UNKNOWN, 3)."""
+    from psbridge.cli.monitoring import on_error
+
+    return on_error(args, message, code)
+
+
+# Writing stdout failed: the reader went away (EPIPE), or the device is full or failing.
+_OUTPUT_ERRNOS = {
+    getattr(errno, name) for name in ("EPIPE", "ENOSPC", "EIO", "EDQUOT", "EFBIG") if hasattr(errno, name)
+}
+
+
+def _writing_stdout(exc: OSError) -> bool:
+    """Whether `exc` came from writing stdout: raised within click.echo (whose only I/O is its stream's write
+    and flush) to stdout, not from a file or a socket."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_globals.get("__name__") == "click.utils" and frame.f_code.co_name == "echo":
+            return exc.errno in _OUTPUT_ERRNOS and not frame.f_locals.get("err")
+        tb = tb.tb_next
+    return False
+
+
+def _flushed(code: int) -> int:
+    """`code`, once stdout is flushed: an output error shows here, with its own code, not at exit."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        return _output_error(exc)
+    return code
+
+
+def _output_error(exc: OSError) -> int:
+    """A closed pipe (`psbridge ... | head -1`) ends quietly with 141, the code git gives (check_pipe in
+    https://github.com/git/git/blob/master/write_or_die.c) and a shell shows for SIGPIPE (128 + 13); a full
+    or failing device is one line and 74. What stdout still buffers is dropped, so that
+    Python does not fail again on it at exit."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        fd, devnull = sys.stdout.fileno(), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    if exc.errno == errno.EPIPE:
+        return ExitCode.BROKEN_PIPE
+    _error(f"psbridge: error: cannot write the output: {exc.strerror or exc}")
+    return ExitCode.LOCAL_WRITE
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the run is, as Ctrl+C raises KeyboardInterrupt, and like it no Exception: every
+    cleanup that holds for Ctrl+C (a pipeline stopped on the host, a journal left resumable) holds for it."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While the CLI runs in the main thread, SIGTERM raises Terminated; the previous handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    with _sigterm_interrupts():
+        return _run(args)
+
+
+def _run(args: list[str]) -> int:
     verbose = _verbosity(args)
+    streams = sys.stdout, sys.stderr
     try:
         code = cli.main(args=args, prog_name="psbridge", standalone_mode=False)
-        return int(code or 0)
+        return _flushed(int(code or 0))
     except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
+        return _flushed(int(exc.exit_code))
+    except SystemExit:  # click answers EPIPE by wrapping stdout and stderr, then exit 1: see _output_error
+        if (sys.stdout, sys.stderr) == streams:
+            raise
+        sys.stdout, sys.stderr = streams
+        return _output_error(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
     except click.ClickException as exc:
         _error(f"psbridge: error: {exc.format_message()}")
-        return ExitCode.USAGE
+        return on_error(args, exc.format_message(), ExitCode.USAGE)
+    except Terminated:
+        click.echo("psbridge: terminated (SIGTERM); a journaled run resumes from its journal", err=True)
+        return on_error(args, "terminated", ExitCode.TERMINATED)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("psbridge: interrupted", err=True)
-        return ExitCode.INTERRUPTED
+        return on_error(args, "interrupted", ExitCode.INTERRUPTED)
     except PsbridgeError as exc:
         _error(f"psbridge: error: {exc}")
         if verbose >= 2:
             _traceback()
-        return exc.exit_code
+        return on_error(args, str(exc), exc.exit_code)
     except Exception as exc:  # a bug: say so in one line, keep the traceback behind -vv
+        if isinstance(exc, OSError) and _writing_stdout(exc):
+            return _output_error(exc)
         _error(f"psbridge: internal error: {type(exc).__name__}: {exc}")
         if verbose >= 2 or os.environ.get("PSBRIDGE_DEBUG"):
             _traceback()
-        return ExitCode.INTERNAL
+        return on_error(args, f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

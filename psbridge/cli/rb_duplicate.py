@@ -12,6 +12,7 @@ import re
 
 import click
 
+from psbridge.cli.params import Seconds
 from psbridge.cli.runbooks import diagnose, emit_report, repair, targets
 
 
@@ -46,11 +47,11 @@ def default_journal(user: str) -> str:
     help="The repair's journal, to resume from.  [default: psbridge-repair-<USER>.jsonl]",
 )  # fmt: skip
 @click.option(
-    "--deadline", "deadline_s", type=click.FloatRange(min=0, min_open=True), default=3600.0, show_default=True,
+    "--deadline", "deadline_s", type=Seconds(min_open=True), default=3600.0, show_default=True,
     help="Seconds each wait (a sync cycle, Exchange Online's state) may take before the repair stops.",
 )  # fmt: skip
 @click.option(
-    "--poll", "poll_s", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+    "--poll", "poll_s", type=Seconds(min_open=True), default=30.0, show_default=True,
     help="Seconds between the reads of a wait.",
 )  # fmt: skip
 @click.pass_context

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import click
 
+from psbridge.cli.params import Id
 from psbridge.cli.runbooks import check, emit_report, targets
 from psbridge.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
 from psbridge.versions import Version
+
+MAX_AGE_DAYS = 36_500  # a century; far longer overflows the date arithmetic
 
 
 def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> Version | None:
@@ -37,7 +40,7 @@ _FOLDER = click.Path(file_okay=False, path_type=Path)
     help="Without --backup: the folder earlier exports (psbridge-adsync-export-*.zip) are kept in.",
 )  # fmt: skip
 @click.option(
-    "--max-age", type=click.IntRange(min=1), default=MAX_BACKUP_AGE.days, show_default=True, metavar="DAYS",
+    "--max-age", type=click.IntRange(1, MAX_AGE_DAYS), default=MAX_BACKUP_AGE.days, show_default=True, metavar="DAYS",
     help="The newest export in --backup-dir must be at most this old.",
 )  # fmt: skip
 @click.option(
@@ -49,7 +52,9 @@ _FOLDER = click.Path(file_okay=False, path_type=Path)
     help="The provisioning agent's version, when the host cannot tell (psbridge reads it from the agent host).",
 )  # fmt: skip
 @click.option(
-    "--job-id", help="The Cloud Sync job to compare.  [default: the AD2AADProvisioning jobs of Connect's domains]"
+    "--job-id",
+    type=Id(),
+    help="The Cloud Sync job to compare.  [default: the AD2AADProvisioning jobs of Connect's domains]",
 )
 @click.pass_context
 def cloud_sync_migration(

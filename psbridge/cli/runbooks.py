@@ -2,8 +2,9 @@
 
 Every runbook command prints its report (a table of checks, or the whole report as JSON with
 `--output json`) and exits for monitoring: 0 every check passed, 1 any warns or fails, 2 bad input,
-3 a target could not be reached. The targets come from the config file (`--config`, see `psbridge
-config path`); under `--replay DIR`, a role the config has no target for replays DIR.
+3 a target could not be reached (`--output nagios|prometheus`, `--textfile`: psbridge.cli.monitoring). The
+targets come from the config file (`--config`, see `psbridge config path`); under `--replay DIR`, a role the
+config has no target for replays DIR.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ def targets(ctx: click.Context) -> Targets:
 
 
 def emit_report(ctx: click.Context, report: Report) -> None:
-    """Print the report and exit with its code (0 pass, 1 warn or fail)."""
+    """Print the report and exit with its code (0 pass, 1 warn or fail; monitoring outputs: psbridge.cli.monitoring)."""
+    from psbridge.cli.monitoring import publish, report_measures
     from psbridge.cli.output import emit
 
+    monitored = publish(ctx, report, report_measures(report))
+    if monitored is not None:
+        ctx.exit(monitored)
     if ctx.obj.output == "json":
         emit(ctx, report)
     else:

@@ -29,12 +29,15 @@ from typing import Any
 
 import click
 
+from psbridge.cli.params import Host
 from psbridge.errors import InputError
 
 
 @click.command("serve-replay")
 @click.argument("recordings", type=click.Path(exists=True))
-@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told).")
+@click.option(
+    "--bind", type=Host(), default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told)."
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
 @click.option("--tls", is_flag=True, help="HTTPS with a generated self-signed certificate.")
 @click.option("--cert-dir", type=click.Path(file_okay=False), help="Where --tls writes ca.pem and key.pem.")

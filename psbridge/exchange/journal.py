@@ -30,8 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from psbridge.errors import InputError
-from psbridge.journal import JournalFile
+from psbridge.journal import JournalFile, OtherSettings
 
 MAGIC = "psbridge.exo.rollout"
 VERSION = 1
@@ -97,7 +96,7 @@ class Journal(JournalFile):
         except KeyError as exc:
             raise self.malformed(number, f"the header has no {exc.args[0]!r}") from None
         if written != self.header:
-            raise InputError(
+            raise OtherSettings(
                 f"journal {self.path} was written for {written.describe()}, not for {self.header.describe()}: "
                 "give this rollout another journal file"
             )

@@ -39,6 +39,7 @@ from psbridge.graph.auth import DEFAULT_GRAPH_URL, StaticTokenProvider, TokenPro
 from psbridge.graph.permissions import required_permission
 from psbridge.retry import RetryPolicy, backoff, retrying
 from psbridge.transport import tls
+from psbridge.transport.causes import connection_failure
 
 if TYPE_CHECKING:
     import requests
@@ -310,8 +311,13 @@ class GraphClient:
         if isinstance(exc, requests.ConnectionError):
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
             unsent = isinstance(reason, urllib3.exceptions.NewConnectionError)
-            what = f"cannot connect to {host}" if unsent else f"the connection to {host} broke"
-            return errors.ConnectError(f"{shown}: {what} ({_cause(exc)})", command_sent=not unsent)
+            broken = connection_failure(exc)
+            what = (
+                f"cannot connect to {broken.about(host)}"
+                if unsent
+                else f"the connection to {host} broke ({broken.cause})"
+            )
+            return errors.ConnectError(f"{shown}: {what}", command_sent=not unsent)
         return errors.ConnectError(f"{shown}: {host}: {type(exc).__name__}", command_sent=True)
 
     def _timed_out(self, shown: str, *, sent: bool) -> errors.OperationTimeoutError:
@@ -463,13 +469,3 @@ def _error_details(response: requests.Response) -> tuple[str | None, str | None,
         " ".join(str(message).split())[:300] if message else None,
         str(request_id) if request_id else None,
     )
-
-
-def _cause(exc: Exception) -> str:
-    """The innermost cause's class name (ConnectionResetError, NameResolutionError...), never its text."""
-    inner: BaseException = exc
-    while True:
-        nested = getattr(inner, "reason", None) or (inner.args[-1] if inner.args else None)
-        if not isinstance(nested, BaseException) or nested is inner:
-            return type(inner).__name__
-        inner = nested

@@ -61,10 +61,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from psbridge import ad, adsync, cloudsync
 from psbridge.adsync import ExportDeletionThreshold
+from psbridge.adsync.export import export_entries
 from psbridge.cloudsync import graph as cloud
 from psbridge.cloudsync.models import AGENT_REGISTRY_KEY, DEFAULT_DELETE_THRESHOLD
 from psbridge.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
-from psbridge.errors import InputError, PrerequisiteMissingError, RemoteCommandError
+from psbridge.errors import InputError, PrerequisiteMissingError, RemoteCommandError, UnexpectedOutputError
 from psbridge.runbooks.report import Check, Report, Status, failed
 from psbridge.versions import Version
 
@@ -133,7 +134,8 @@ def check_cloud_sync_migration(
         agent_version: the provisioning agent's version, when its host cannot tell (by default psbridge
             reads it there: `cloudsync.get_agent_version`).
         job_id: the Cloud Sync job to compare; by default the AD2AADProvisioning jobs of Connect's domains.
-        now: when the backup's age is measured (default: now).
+        now: when the backup's age is measured (default: now; the exports are local files, so even a
+            replayed run measures them against the clock).
 
     Raises:
         InputError: both `backup` and `backup_dir`, a `max_age` that is not positive, a folder that is a
@@ -240,12 +242,18 @@ def _backup(
             summary=f"no configuration export ({EXPORT_GLOB}) in {folder}", fix=export_now,
         )  # fmt: skip
     newest = exports[-1]
+    try:
+        entries = export_entries(newest)
+    except UnexpectedOutputError as exc:  # an empty, truncated or damaged file is no backup, however fresh
+        return failed(name, f"the newest export is not a usable backup: {exc}", target="connect", error=exc,
+                      path=str(newest), fix=export_now)  # fmt: skip
     written = dt.datetime.fromtimestamp(newest.stat().st_mtime, dt.UTC)
     age_days = round((now - written) / dt.timedelta(days=1), 1)
     limit = max_age / dt.timedelta(days=1)
     evidence: dict[str, Any] = {
         "path": str(newest), "sha256": hashlib.sha256(newest.read_bytes()).hexdigest(),
         "written": written.isoformat(timespec="seconds"), "age_days": age_days, "max_age_days": limit,
+        "files": len(entries),
     }  # fmt: skip
     if now - written > max_age:
         return Check(
@@ -254,7 +262,8 @@ def _backup(
         )  # fmt: skip
     return Check(
         name=name, status=Status.PASS, target="connect", evidence=evidence,
-        summary=f"{newest.name}, {age_days} days old (at most {limit:g}), SHA-256 {evidence['sha256']}",
+        summary=f"{newest.name}, {age_days} days old (at most {limit:g}), {len(entries)} files that read back, "
+        f"SHA-256 {evidence['sha256']}",
     )  # fmt: skip
 
 

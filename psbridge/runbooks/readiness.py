@@ -70,7 +70,8 @@ def check_cloud_managed_readiness(
     (Exchange Server directly, or through the jump host when `via_jump_host`; by default when
     the `exchange` target has `via`) and cloudsync-agent when `cloud_sync` says a Cloud Sync agent is in
     use (by default: when `targets` has that role). `minimum` is the Connect floor for cloud-managed
-    mailboxes; `today` the date the lifecycle is judged on.
+    mailboxes; `today` the date the lifecycle is judged on (by default `targets.now()`: today, or when a
+    replay's recordings were made).
 
     Raises:
         InputError: a malformed `minimum`.
@@ -80,7 +81,7 @@ def check_cloud_managed_readiness(
     """
     floor = Version(minimum)
     sessions = _sessions(targets, via_jump_host, cloud_sync)
-    on = today or dt.date.today()
+    on = today or targets.now().date()
     version = _connect_version(sessions.connect, floor, on)
     agent = _cloud_sync_agent(sessions.agent)
     organization = _organization_default(sessions.exo)

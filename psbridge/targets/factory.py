@@ -31,6 +31,7 @@ the same interface, so every runbook takes one `Targets`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import threading
@@ -94,6 +95,7 @@ class Targets:
         self._record_file_taken: str | None = None
         self._lock = threading.RLock()
         self._given = False  # made by `of`
+        self._recorded_at: dt.datetime | None = None
         self._open_given_graph: Callable[[], GraphClient] | None = None
         for target in config.targets.values():
             exo_connection(target, config)  # a sign-in that cannot work is a config error now, not at first use
@@ -141,6 +143,19 @@ class Targets:
             return ConnectionOptions.build(**values)
         except InputError as exc:
             raise ConfigError(f"target {target.name!r} in {self.config.path}: {exc}") from None
+
+    def now(self) -> dt.datetime:
+        """The time a run's verdicts are judged at (end of support, a backup's age): now, live; under replay,
+        when the recordings were made (the newest `recorded_at`), so a replayed run tells the same story
+        every day. A runbook's own `today`/`now` argument (the CLI's `--as-of`) wins over both."""
+        if self.replay is None:
+            return dt.datetime.now(dt.UTC)
+        if self._recorded_at is None:
+            from psbridge.replay.cassette import load_all
+
+            times = [dt.datetime.fromisoformat(c.recorded_at) for c in load_all(self.replay) if c.recorded_at]
+            self._recorded_at = max(times, default=dt.datetime.now(dt.UTC))
+        return self._recorded_at
 
     # -- sessions ---------------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from psbridge.result import (
     live_records,
 )
 from psbridge.transport import CLEANUP_S, GRACE_S, RecordCallback, clixml, tls
+from psbridge.transport.causes import connection_failure
 
 WireFactory = Callable[[Any], Any]
 # HTTP statuses worth another try: a dropped shell (400), throttling and overload.
@@ -672,10 +673,12 @@ def translate(exc: BaseException, *, target: str, command: str, sent: bool) -> e
         return error
     if isinstance(exc, requests.exceptions.SSLError):
         return errors.ConnectError(f"TLS handshake with {target} failed", **ctx)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return errors.ConnectError(f"cannot connect to {connection_failure(exc).about(target)}", **ctx)
     if isinstance(exc, requests.exceptions.Timeout):
         return errors.ConnectError(f"timed out talking to {target}", **ctx)
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return errors.ConnectError(f"cannot connect to {target}", **ctx)
+        return errors.ConnectError(f"cannot connect to {connection_failure(exc).about(target)}", **ctx)
     if isinstance(exc, pe.WinRMError):
         return errors.ConnectError(f"WinRM error from {target}: {exc}", **ctx)
     if isinstance(exc, OSError):

@@ -49,8 +49,10 @@ def broken_clixml() -> str:
 
 
 def journal(header: Header, *, version: int = VERSION) -> str:
+    """A journal for `header` with one batch begun under it (a header alone, for other settings, is taken over)."""
     record = {"kind": "header", "journal": MAGIC, "version": version, **dataclasses.asdict(header)}
-    return json.dumps(record) + "\n"
+    intent = {"kind": "intent", "batch": 1, "identities": ["adele@contoso.example"]}
+    return json.dumps(record) + "\n" + json.dumps(intent) + "\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,9 +131,9 @@ CASES = [
     case("identity-whitespace", "--replay", "{demo}", "exo", "user", "get", "--identity", "   ",
          says="an identity (UPN, GUID or email address) is required"),
     case("connector-id-not-a-guid", "--replay", "{demo}", "adsync", "run-history", "--connector-id", "connector-1",
-         says="connector_id must be a GUID"),
+         says="'connector-1' is not a GUID"),
     case("tenant-id-not-a-guid", "--replay", "{demo}", "cloudsync", "set-tenant-id", "contoso",
-         says="tenant id must be a GUID"),
+         says="'contoso' is not a GUID"),
     case("identities-file-not-utf8", *ROLL, "--journal", "{tmp}/j.jsonl", "--dry-run", says="not UTF-8",
          files={"ids.txt": b"\xff\xfea\x00d\x00e\x00l\x00e\x00\n\x00"}),
     # -- journals -------------------------------------------------------------------------------------------

@@ -718,7 +718,7 @@ def test_a_fetched_archive_that_is_not_the_export_is_refused(
 
 def test_a_fetched_file_that_is_no_zip_is_refused(replay_session: Factory, tmp_path: Path) -> None:
     session = replay_session(export_specs(b"PK\x03\x04" + bytes(range(256))))
-    with pytest.raises(UnexpectedOutputError, match="is not a zip archive"):
+    with pytest.raises(UnexpectedOutputError, match="is not a readable zip archive"):
         adsync.get_server_configuration(session, path="C:\\psbridge\\export", fetch_to=tmp_path)
 
 

@@ -29,7 +29,7 @@ def test_every_error_class_exits_with_a_defined_code_and_none_with_the_internal_
 def test_the_codes_keep_their_documented_numbers() -> None:
     assert {code.name: int(code) for code in ExitCode} == {
         "OK": 0, "SHORT": 1, "USAGE": 2, "TRANSPORT": 3, "REMOTE": 4, "INTERNAL": 70, "LOCAL_WRITE": 74,
-        "INTERRUPTED": 130,
+        "INTERRUPTED": 130, "BROKEN_PIPE": 141, "TERMINATED": 143,
     }  # fmt: skip
 
 

@@ -192,3 +192,25 @@ def test_journals_written_before_the_shared_module_still_read(tmp_path: Path) ->
         assert steps.done() == ["a"]
         steps.record("b", "started")
     assert json.loads(repair.read_bytes().splitlines()[-1])["step"] == "b"
+
+
+OTHER_SETTINGS: dict[str, Callable[[Path], contextlib.AbstractContextManager[Any]]] = {
+    "rollout": lambda path: Journal.open(path, dataclasses.replace(HEADER, dry_run=True)),  # a dry run's journal
+    "repair": lambda path: RepairJournal.open(path, user="adele@contoso.example", group=GROUP, steps=STEPS),
+}
+
+
+def test_a_journal_holding_only_a_header_for_other_settings_is_taken_over(user: User, path: Path) -> None:
+    """Nothing was done under it (a dry run that failed before its first batch, say): it never blocks a run."""
+    with OTHER_SETTINGS[user.name](path):
+        pass  # the header alone
+    assert written(user, path, "a") == written(user, path.with_name("fresh.jsonl"), "a")  # as if new
+
+
+def test_a_journal_for_other_settings_with_a_record_is_still_refused_and_kept(user: User, path: Path) -> None:
+    with OTHER_SETTINGS[user.name](path) as other:
+        user.record(other, "a")
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="another journal file"):
+        written(user, path, "b")
+    assert path.read_bytes() == before

@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from helpers import DEMO
 from pytest_mock import MockerFixture
 
 from psbridge.config import Config, TargetMissingError
@@ -123,3 +125,10 @@ def test_sessions_the_run_opened_are_closed_with_it(tmp_path: Path, mocker: Mock
     assert session is made.return_value and targets.session("connect") is session
     targets.close()
     session.close.assert_called_once_with()
+
+
+def test_now_is_the_clock_live_and_the_recordings_time_under_replay(tmp_path: Path) -> None:
+    live = Targets(_empty(tmp_path), prompt=False).now()
+    assert abs((live - dt.datetime.now(dt.UTC)).total_seconds()) < 60
+    replayed = Targets(_empty(tmp_path), replay=DEMO, prompt=False).now()
+    assert replayed == dt.datetime(2026, 11, 25, tzinfo=dt.UTC)  # every demo recording's recorded_at

@@ -25,8 +25,7 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from psbridge.errors import InputError
-from psbridge.journal import JournalFile
+from psbridge.journal import JournalFile, OtherSettings
 
 MAGIC = "psbridge.repair.duplicate-mailbox"
 VERSION = 1
@@ -86,7 +85,7 @@ class RepairJournal(JournalFile):
     def check_header(self, record: Mapping[str, Any], number: int) -> None:
         written = (str(record.get("user")).casefold(), str(record.get("license_group")).casefold())
         if written != (self.user.casefold(), self.group.casefold()):
-            raise InputError(
+            raise OtherSettings(
                 f"journal {self.path} is the repair of {record.get('user')} with group {record.get('license_group')}, "
                 f"not of {self.user} with {self.group}: give this repair another journal file"
             )
