@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from psbridge.errors import ObjectNotFoundError, UnexpectedOutputError
 from psbridge.result import PSObjectData
@@ -19,18 +19,65 @@ M = TypeVar("M", bound=BaseModel)
 S = TypeVar("S")
 
 
+def truthful_dry_run(data: Any) -> Any:
+    """A change model's input, made truthful: `would_change` defaults to `changed`, and a dry run's
+    `changed` is always False (nothing was sent), whatever its builder said.
+
+    So a function builds its result with `changed=<does it, or would it, change the target>` and a dry
+    run can never report `changed: true`.
+    """
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    out.setdefault("would_change", out.get("changed", False))
+    if out.get("dry_run"):
+        out["changed"] = False
+    return out
+
+
 class Change(BaseModel, Generic[S]):
     """What a desired-state function did: `changed` is False when the target already matched.
 
-    With `dry_run`, nothing was sent: `after` is what the state would be.
+    `would_change`: whether the target differs (or would differ) from `before`; in a real run it is
+    `changed`. With `dry_run`, nothing was sent: `changed` is False, `would_change` says whether the
+    run would change anything, and `after` is the predicted state.
     """
 
     model_config = ConfigDict(frozen=True)
 
     changed: bool
+    would_change: bool = False
     dry_run: bool = False
     before: S
     after: S
+
+    _truthful = model_validator(mode="before")(truthful_dry_run)
+
+
+class Planned(BaseModel):
+    """A dry run of a function that has no state to read and compare: what it would send. Nothing was sent.
+
+    `changed` is False, `would_change` True: the call writes (files, a service restart, packages).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    changed: bool = False
+    would_change: bool = True
+    dry_run: bool = True
+    would_send: str
+    note: str | None = None
+
+
+def call_text(function: str, arguments: dict[str, Any]) -> str:
+    """`Function -Name value -Switch`: a call as a plan shows it (arguments whose value is None left out)."""
+    parts = [function]
+    for name, value in arguments.items():
+        if value is True:
+            parts.append(f"-{name}")
+        elif value is not None:
+            parts.append(f"-{name} {value!r}" if isinstance(value, str) else f"-{name} {value}")
+    return " ".join(parts)
 
 
 def from_output(model: type[M], objects: Iterable[Any], *, command: str, target: str) -> list[M]:

@@ -28,3 +28,12 @@ class Result:
         assert len(lines) == 1 and lines[0].startswith("psbridge: error: "), self.err
         assert self.out == ""
         return lines[0]
+
+    def refused_after_plan(self) -> str:
+        """The confirmation contract off a terminal: the plan on stdout, then exit 2 with one line asking for --yes."""
+        assert self.code == 2, self
+        assert "Traceback" not in self.err
+        lines = [line for line in self.err.splitlines() if line.startswith("psbridge: error: ")]
+        assert len(lines) == 1 and "--yes" in lines[0], self.err
+        assert self.out.strip(), "the plan comes before the refusal"
+        return lines[0]

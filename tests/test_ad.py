@@ -180,7 +180,7 @@ def test_adding_a_member_sends_add_with_both_dns_and_no_prompt(demo: Session) ->
 
 def test_a_dry_run_reads_and_sends_nothing_else(demo: Session) -> None:
     change = add_group_member(demo, group=GROUP, member=DANA, dry_run=True)
-    assert (change.changed, change.dry_run, change.after.is_member) == (True, True, True)
+    assert (change.changed, change.would_change, change.dry_run, change.after.is_member) == (False, True, True, True)
     assert not any("Add-ADGroupMember" in k for k in sent(demo))
 
 

@@ -554,3 +554,14 @@ def test_sigterm_is_handled_as_ctrl_c_with_one_line_and_its_own_code(repo_root: 
     assert proc.returncode == 0, proc.stderr  # not killed: the signal became an exception in the run
     assert proc.stdout.split() == ["143", "True"]  # and the default handler is back afterwards
     assert proc.stderr == "psbridge: terminated (SIGTERM); a journaled run resumes from its journal\n"
+
+
+@pytest.mark.subprocess
+def test_shell_completion_completes_groups_and_commands(repo_root: Path) -> None:
+    """The README's completion line works: click's completion for the `psbridge` program."""
+    env = {**clean_env(), "_PSBRIDGE_COMPLETE": "bash_complete", "COMP_WORDS": "psbridge adsync ve", "COMP_CWORD": "2"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from psbridge.cli.main import main; sys.exit(main())"],
+        cwd=repo_root, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout.split()) == (0, ["plain,version"]), proc.stderr

@@ -89,7 +89,7 @@ def test_scheduler_table_shows_dotnet_timespans(cli: Any) -> None:
         (["run-status"], lambda d: d == []),
         (["connectors"], lambda d: [len(c["partitions"]) for c in d] == [2, 0] and d[1]["type"] == "Extensible2"),
         (["auto-upgrade"], lambda d: d == {"state": "Enabled", "suspension_reason": None}),
-        (["export-config", "--path", "C:\\psbridge\\export"], lambda d: d["file_count"] == 142),
+        (["export-config", "--path", "C:\\psbridge\\export", "--yes"], lambda d: d["file_count"] == 142),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else "",
 )
@@ -97,16 +97,15 @@ def test_read_commands_against_the_demo(cli: Any, command: list[str], check: Any
     assert check(demo_json(cli, *command))
 
 
-# -- changing state needs --yes or --dry-run ---------------------------------------------------------------------
+# -- changing state: the plan, then --yes (or y at a terminal); --dry-run only the plan ----------------------------
 
 
 @pytest.mark.parametrize(
     "command", [["set-scheduler", "--interval", "00:40:00"], ["sync"], ["sync", "--wait", "--initial"]], ids=" ".join
 )
 def test_state_changes_without_yes_or_dry_run_are_refused(cli: Any, command: list[str]) -> None:
-    # An empty recording: the refusal comes before any session is opened.
-    line = cli("--replay", CASES / "adsync-busy.yaml", "adsync", *command).one_line_error(2)
-    assert "--yes" in line and "--dry-run" in line
+    # Off a terminal: the plan (the command's dry run, which reads only), then exit 2.
+    cli("--replay", DEMO, "adsync", *command).refused_after_plan()
 
 
 def test_set_scheduler_needs_a_setting(cli: Any) -> None:
@@ -115,7 +114,7 @@ def test_set_scheduler_needs_a_setting(cli: Any) -> None:
 
 def test_set_scheduler_dry_run(cli: Any) -> None:
     doc = demo_json(cli, "set-scheduler", "--interval", "00:40:00", "--maintenance", "--dry-run")
-    assert (doc["changed"], doc["dry_run"]) == (True, True)
+    assert (doc["changed"], doc["would_change"], doc["dry_run"]) == (False, True, True)
     assert doc["before"]["customized_sync_cycle_interval"] is None
     assert doc["after"]["customized_sync_cycle_interval"] == "PT40M" and doc["after"]["maintenance_enabled"] is True
 

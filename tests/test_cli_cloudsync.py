@@ -5,6 +5,7 @@ Each command runs in-process with a fresh session, so each consumes the demo's e
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,11 +63,12 @@ def test_status_of_a_healthy_job_exits_0(cli: Any) -> None:
     ],
     ids=lambda args: args[0],
 )
-def test_destructive_commands_refuse_without_yes(cli: Any, args: list[str]) -> None:
+def test_destructive_commands_refuse_without_yes(cli: Any, args: list[str], tmp_path: Path) -> None:
+    (tmp_path / "schema.json").write_text('{"synchronizationRules": []}', encoding="utf-8")
+    args = [str(tmp_path / "schema.json") if arg == "-" else arg for arg in args]
     result: Result = cli("--replay", DEMO, "cloudsync", *args)
 
-    line = result.one_line_error(2)
-    assert "--yes" in line
+    result.refused_after_plan()  # off a terminal: the plan (a dry run), then exit 2
 
 
 def test_dry_runs_report_without_changing(cli: Any) -> None:
@@ -78,9 +80,11 @@ def test_dry_runs_report_without_changing(cli: Any) -> None:
     repair: Result = cli("--replay", DEMO, "-o", "json", "cloudsync", "repair-account", "--dry-run")
 
     assert (restart.code, disable.code, repair.code) == (0, 0, 0), (restart, disable, repair)
-    assert restart.json()["dry_run"] and restart.json()["changed"] and restart.json()["after"]["code"] == "Quarantine"
+    planned = restart.json()
+    assert (planned["dry_run"], planned["changed"], planned["would_change"]) == (True, False, True)
+    assert (planned["before"]["code"], planned["after"]["code"]) == ("Quarantine", "Active")  # a real "before"
     assert disable.json()["before"]["synchronization_prevention_type"] == "enabledForCount"
-    assert disable.json()["dry_run"] and disable.json()["changed"]
+    assert disable.json()["dry_run"] and disable.json()["would_change"] and not disable.json()["changed"]
     assert repair.json()["dry_run"] and repair.json()["before"]["id"] == repair.json()["after"]["id"]
 
 
@@ -99,7 +103,7 @@ def _rows(text: str) -> dict[str, str]:
 
 
 def test_changes_show_what_differs_as_before_and_after(cli: Any) -> None:
-    resumed: Result = cli("--replay", DEMO, "cloudsync", "resume", "--job-id", QUARANTINED)
+    resumed: Result = cli("--replay", DEMO, "cloudsync", "resume", "--job-id", QUARANTINED, "--yes")
     previewed: Result = cli("--replay", DEMO, "cloudsync", "suspend", "--job-id", HEALTHY, "--dry-run")
     disabled: Result = cli(
         "--replay", DEMO, "cloudsync", "disable-dirsync-deletion-prevention", "--tenant-id", TENANT, "--dry-run"
@@ -111,16 +115,18 @@ def test_changes_show_what_differs_as_before_and_after(cli: Any) -> None:
         "code": "Quarantine -> Active", "quarantine_reason": "IngestionInterrupted -> -",
         "wait_for": "-", "reached": "-", "note": "-",
     }  # fmt: skip
-    assert (_rows(previewed.out)["code"], _rows(previewed.out)["dry_run"]) == ("Active", "yes")  # nothing sent
+    preview = _rows(previewed.out)  # nothing sent: the predicted state
+    assert (preview["code"], preview["would_change"], preview["dry_run"]) == ("Active -> Paused", "yes", "yes")
+    assert "changed" not in preview
     assert _rows(disabled.out) == {
-        "tenant_id": TENANT, "changed": "yes", "dry_run": "yes",
+        "tenant_id": TENANT, "would_change": "yes", "dry_run": "yes",
         "synchronization_prevention_type": "enabledForCount -> disabled", "alert_threshold": "500", "messages": "-",
     }  # fmt: skip
 
 
 def test_a_wait_that_misses_its_deadline_exits_1(cli: Any) -> None:
     result: Result = cli(
-        "--replay", DEMO, "-o", "json", "cloudsync", "resume", "--job-id", QUARANTINED,
+        "--replay", DEMO, "-o", "json", "cloudsync", "resume", "--job-id", QUARANTINED, "--yes",
         "--wait-for", "Paused", "--deadline", "0",
     )  # fmt: skip
 
@@ -151,7 +157,12 @@ def test_connect_prints_who_signed_in(cli: Any) -> None:
         ("cloudsync-agent-not-installed.yaml", ["info"], 4, "agent is not installed"),
         ("cloudsync-msal-missing.yaml", ["connect"], 4, "MSAL.PS"),
         ("cloudsync-repair-removed.yaml", ["repair-account", "--yes"], 4, "removed in provisioning agent 1.1.2505.0"),
-        ("cloudsync-access-denied.yaml", ["resume", "--job-id", QUARANTINED], 4, "Authorization_RequestDenied"),
+        (
+            "cloudsync-access-denied.yaml",
+            ["resume", "--job-id", QUARANTINED, "--yes"],
+            4,
+            "Authorization_RequestDenied",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) and v.endswith(".yaml") else None,
 )
@@ -169,7 +180,7 @@ def test_remove_group_members_says_why_not(cli: Any) -> None:
 
 def test_install_prerequisites_asks_for_a_second_run(cli: Any) -> None:
     recording = CASES / "cloudsync-prerequisites-second-run.yaml"
-    result: Result = cli("--replay", recording, "-o", "json", "cloudsync", "install-prerequisites")
+    result: Result = cli("--replay", recording, "-o", "json", "cloudsync", "install-prerequisites", "--yes")
 
     assert result.code == 1, result
     assert result.json()["needs_new_session"] is True

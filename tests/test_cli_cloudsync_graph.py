@@ -162,12 +162,11 @@ def test_an_empty_scope_is_the_portals_restart_provisioning_with_a_truthful_dry_
     unconfirmed, preview, done = _graph(cli, *args), _graph(cli, *args, "--dry-run"), _graph(cli, *args, "--yes")
     portal = "an empty resetScope (the admin center's Restart provisioning: about QuarantineState, Watermark, Escrows)"
 
-    assert "--yes" in unconfirmed.one_line_error(2)
+    unconfirmed.refused_after_plan()  # the dry run's plan, then exit 2
     assert (preview.code, done.code) == (0, 0), (preview, done)
     assert preview.json()["note"] == f"dry run: POST .../jobs/{QUARANTINED}/restart with {portal} would be sent"
-    assert (preview.json()["dry_run"], preview.json()["reset_scope"], preview.json()["after"]["code"]) == (
-        True, "", "Quarantine",
-    )  # fmt: skip
+    assert (preview.json()["dry_run"], preview.json()["changed"], preview.json()["would_change"]) == (True, False, True)
+    assert (preview.json()["reset_scope"], preview.json()["after"]["code"]) == ("", "Active")  # predicted
     assert done.json()["note"] == f"sent POST .../jobs/{QUARANTINED}/restart with {portal}"
     assert (done.json()["reset_scope"], done.json()["after"]["code"]) == ("", "Active")
     assert "needs --via graph" in _graph(cli, *args, "--yes", via="psrp").one_line_error(2)
@@ -203,7 +202,7 @@ def test_refused_scopes_are_one_line(cli: Any, scope: str) -> None:
 
 def test_pause_and_start_via_graph(cli: Any) -> None:
     paused = _graph(cli, "suspend", "--job-id", HEALTHY, "--yes", "--wait-for", "Paused", "--deadline", "0")
-    started = _graph(cli, "resume", "--job-id", QUARANTINED)
+    started = _graph(cli, "resume", "--job-id", QUARANTINED, "--yes")
 
     assert (paused.code, started.code) == (0, 0), (paused, started)
     assert (paused.json()["after"]["code"], paused.json()["reached"]) == ("Paused", True)
@@ -229,7 +228,7 @@ def test_provision_on_demand_success_and_out_of_scope(cli: Any) -> None:
         "Skipped",
         None,
     )
-    assert "--yes" in unconfirmed.one_line_error(2)
+    unconfirmed.refused_after_plan()  # the dry run's plan, then exit 2
 
 
 def test_provision_on_demand_table_shows_each_stage(cli: Any) -> None:

@@ -106,14 +106,14 @@ def test_access_denied_exits_4_with_nothing_on_stdout(cli: Any, output: str) -> 
 
 def test_switch_refuses_without_yes(cli: Any, opened: list[Session]) -> None:
     result = cli("--replay", DEMO, "exo", "cloud-managed", "set", "--identity", "alex@contoso.example", "--enable")
-    line = result.one_line_error(2)
-    assert "--yes" in line and "--dry-run" in line
-    assert opened == []  # refused before a session was opened
+    result.refused_after_plan()
+    assert "is_exchange_cloud_managed  no -> yes" in result.out  # the plan
+    assert seen(opened[0]) == ["Get-Mailbox"]  # the plan read; refused before anything was written
 
 
 def test_switch_dry_run_and_for_real(cli: Any, opened: list[Session]) -> None:
     doc = exo_json(cli, "cloud-managed", "set", "--identity", "alex@contoso.example", "--enable", "--dry-run")
-    assert (doc["changed"], doc["dry_run"]) == (True, True)
+    assert (doc["changed"], doc["would_change"], doc["dry_run"]) == (False, True, True)
     assert seen(opened[0]) == ["Get-Mailbox"]
     result = cli(
         "--replay", DEMO, "exo", "cloud-managed", "set", "--identity", "alex@contoso.example", "--enable", "--yes"

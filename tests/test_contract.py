@@ -44,6 +44,7 @@ from psbridge import ps
 from psbridge.cloudsync.backend import BACKENDS
 from psbridge.command import Command
 from psbridge.graph.client import GraphClient
+from psbridge.models import Planned
 from psbridge.ps import script_digest
 from psbridge.replay import synthetic
 from psbridge.replay.cassette import ORIGINS, Cassette
@@ -440,6 +441,8 @@ def _returns(fn: Callable[..., Any]) -> type:
     args = typing.get_args(hint)
     if len(args) == 2 and type(None) in args:  # `X | None`: None stands for an object that is not there
         hint = next(a for a in args if a is not type(None))
+    if len(args) == 2 and Planned in args:  # `X | Planned`: Planned is only a dry run's answer (nothing sent)
+        hint = next(a for a in args if a is not Planned)
     if typing.get_origin(hint) is list:  # a list of models: each item round-trips below
         hint = list
     assert inspect.isclass(hint), f"{_qualname(fn)} has no class as its return annotation ({hint!r})"

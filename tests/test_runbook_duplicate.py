@@ -273,12 +273,16 @@ def test_diagnose_a_side_that_answers_with_an_error_is_a_failing_check(cli: Any,
 # -- repair: the plan, the full path ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("flags", [["--dry-run"], []], ids=["dry-run", "neither"])
 def test_without_yes_the_repair_only_reads_and_shows_the_plan(
-    cli: Any, servers: list[ReplayServer], tmp_path: Path
+    cli: Any, servers: list[ReplayServer], tmp_path: Path, flags: list[str]
 ) -> None:
     journal = tmp_path / "journal.jsonl"
-    result = cli("--replay", SCENARIOS / "repair", "-o", "json", *REPAIR, "--journal", journal)
-    assert result.code == 0, result.out
+    result = cli("--replay", SCENARIOS / "repair", "-o", "json", *REPAIR, "--journal", journal, *flags)
+    if flags:
+        assert result.code == 0, result.out
+    else:  # off a terminal: the plan, then exit 2 asking for --yes
+        result.refused_after_plan()
     found = checks(result)
     assert found["outcome"]["status"] == "pass" and "nothing was changed" in found["outcome"]["summary"]
     plan = [found[s.check_name] for s in STEPS]

@@ -13,7 +13,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from psbridge import logs
 from psbridge.adsync._support import (
@@ -52,7 +52,7 @@ from psbridge.command import Command, ErrorRule
 from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.errors import ConnectorBusyError, InputError, PsbridgeError, UnexpectedOutputError
 from psbridge.files import fetch
-from psbridge.models import Change
+from psbridge.models import Change, Planned
 from psbridge.session import Session
 from psbridge.types import format_timespan
 from psbridge.versions import Version
@@ -211,6 +211,7 @@ def start_sync_cycle(
         scheduler = get_scheduler(session)
         return SyncCycleStart.model_validate({
             "started": False,
+            "would_change": scheduler.not_started_reason is None,
             "reason": scheduler.not_started_reason,
             "policy_type": policy,
             "staging_mode_enabled": scheduler.staging_mode_enabled,
@@ -302,9 +303,17 @@ def get_auto_upgrade(session: Session, *, detail: bool = False) -> AutoUpgrade:
     return invoke_one(session, command, AutoUpgrade)
 
 
+@overload
 def get_server_configuration(
-    session: Session, *, path: str, fetch_to: str | os.PathLike[str] | None = None
-) -> ServerConfigurationExport:
+    session: Session, *, path: str, fetch_to: str | os.PathLike[str] | None = ..., dry_run: Literal[False] = ...
+) -> ServerConfigurationExport: ...
+@overload
+def get_server_configuration(
+    session: Session, *, path: str, fetch_to: str | os.PathLike[str] | None = ..., dry_run: bool
+) -> ServerConfigurationExport | Planned: ...
+def get_server_configuration(
+    session: Session, *, path: str, fetch_to: str | os.PathLike[str] | None = None, dry_run: bool = False
+) -> ServerConfigurationExport | Planned:
     """Export the sync configuration to a fresh folder under `path`; wraps Get-ADSyncServerConfiguration -Path.
 
     The export goes into a new `psbridge-adsync-export-<hex>` folder under `path` (created if needed;
@@ -312,7 +321,8 @@ def get_server_configuration(
     part of it; `remote_path` names that folder. With `fetch_to` (a local folder, created if needed),
     the export is zipped on the server, copied into that folder verified by SHA-256, the remote zip
     removed (the export folder stays), and the archive checked: every entry a relative path with `/`
-    separators, one per exported file. Not retried: it writes files on the server.
+    separators, one per exported file. Not retried: it writes files on the server. `dry_run`: sends
+    nothing, returns the call it would send.
 
     Raises:
         UnexpectedOutputError: no zip was returned, or the fetched archive is not what was exported
@@ -325,6 +335,11 @@ def get_server_configuration(
         {"Path": path, "Compress": True if fetch_to is not None else None},
         idempotent=False,
     )
+    if dry_run:
+        where = "" if fetch_to is None else f", zips it and copies it to {os.fspath(fetch_to)}"
+        return Planned(
+            would_send=command.display(), note=f"writes a new export folder under {path} on the server{where}"
+        )
     export = invoke_one(session, command, ServerConfigurationExport)
     if fetch_to is None:
         return export

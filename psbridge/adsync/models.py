@@ -175,9 +175,11 @@ class SyncCycleStart(PSModel):
     SchedulerOperationStatus Result text (`Success` when the cycle started). On a staging server
     (`staging_mode_enabled`) the cycle imports and synchronizes but never exports.
     `finished` is None unless the caller waited: then whether the cycle was seen to end in time.
+    In a dry run `started` is False and `would_change` says whether a cycle would start (None otherwise).
     """
 
     started: bool = Field(alias="Started")
+    would_change: bool | None = None
     reason: NotStartedReason | None = Field(default=None, alias="Reason")
     result: str | None = Field(default=None, alias="Result")
     policy_type: PolicyType = Field(alias="PolicyType")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
+from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.output import emit, emit_change
 from psbridge.cli.params import Guid, Int32, NotBoth, Seconds, TimeSpan
 from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
@@ -157,19 +157,22 @@ def set_scheduler(
     """Change scheduler settings (Set-ADSyncScheduler), sending only what differs."""
     if (sync_cycle_enabled, interval, next_policy, purge_interval, maintenance) == (None,) * 5:
         raise click.UsageError("give at least one setting to change (see --help)")
-    require_confirmation(yes, dry_run, "set-scheduler changes the server")
     from psbridge.adsync import set_scheduler as set_
 
-    change = set_(
-        ctx.obj.session(),
-        sync_cycle_enabled=sync_cycle_enabled,
-        customized_sync_cycle_interval=interval,
-        next_sync_cycle_policy_type=next_policy,
-        purge_run_history_interval=purge_interval,
-        maintenance_enabled=maintenance,
-        dry_run=dry_run,
-    )
-    emit_change(ctx, change)
+    def act(dry: bool) -> Any:
+        change = set_(
+            ctx.obj.session(),
+            sync_cycle_enabled=sync_cycle_enabled,
+            customized_sync_cycle_interval=interval,
+            next_sync_cycle_policy_type=next_policy,
+            purge_run_history_interval=purge_interval,
+            maintenance_enabled=maintenance,
+            dry_run=dry,
+        )
+        emit_change(ctx, change)
+        return change
+
+    run_confirmed(yes=yes, dry_run=dry_run, what="set-scheduler changes the server", act=act)
 
 
 @adsync.command("sync")
@@ -202,22 +205,25 @@ def sync(
     Exit code 1 when the cycle did not start (disabled, suspended, already running) or, with --wait,
     was not seen to finish in time. A busy connector is an error (exit 4).
     """
-    require_confirmation(yes, dry_run, "sync starts a sync cycle on the server")
     from psbridge.adsync import start_sync_cycle
 
-    result = start_sync_cycle(
-        ctx.obj.session(),
-        policy_type="Initial" if initial else "Delta",
-        dry_run=dry_run,
-        wait=wait,
-        deadline_s=deadline_s if old_deadline_s is None else old_deadline_s,
-        poll_s=poll_s,
-    )
-    rows = _rows(result)
-    if result.staging_mode_enabled:
-        rows.append(("note", "staging mode: the cycle imports and synchronizes but never exports"))
-    emit(ctx, result, rows)
-    if dry_run:
+    def act(dry: bool) -> Any:
+        result = start_sync_cycle(
+            ctx.obj.session(),
+            policy_type="Initial" if initial else "Delta",
+            dry_run=dry,
+            wait=wait,
+            deadline_s=deadline_s if old_deadline_s is None else old_deadline_s,
+            poll_s=poll_s,
+        )
+        rows = _rows(result)
+        if result.staging_mode_enabled:
+            rows.append(("note", "staging mode: the cycle imports and synchronizes but never exports"))
+        emit(ctx, result, rows)
+        return result
+
+    result = run_confirmed(yes=yes, dry_run=dry_run, what="sync starts a sync cycle on the server", act=act)
+    if result.dry_run:
         return 0 if result.reason is None else 1
     return 0 if result.started and result.finished is not False else 1
 
@@ -269,9 +275,19 @@ def auto_upgrade(ctx: click.Context, detail: bool) -> None:
     "--fetch-to", type=click.Path(),
     help="Zip the export on the server, copy it here verified by SHA-256, and check its entries.",
 )  # fmt: skip
+@dry_run_option
+@yes_option
 @click.pass_context
-def export_config(ctx: click.Context, remote_path: str, fetch_to: str | None) -> None:
-    """Export the sync configuration into a fresh folder under --path on the server (Get-ADSyncServerConfiguration)."""
+def export_config(ctx: click.Context, remote_path: str, fetch_to: str | None, dry_run: bool, yes: bool) -> None:
+    """Export the sync configuration into a fresh folder under --path on the server (Get-ADSyncServerConfiguration).
+
+    It writes on the server: --dry-run shows the call, --yes does it (else the plan, then y/N at a terminal).
+    """
     from psbridge.adsync import get_server_configuration
 
-    emit(ctx, get_server_configuration(ctx.obj.session(), path=remote_path, fetch_to=fetch_to))
+    def act(dry: bool) -> Any:
+        result = get_server_configuration(ctx.obj.session(), path=remote_path, fetch_to=fetch_to, dry_run=dry)
+        emit(ctx, result)
+        return result
+
+    run_confirmed(yes=yes, dry_run=dry_run, what=f"export-config writes under {remote_path} on the server", act=act)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.graph_options import GraphOptions, graph_client, remember, resolve, via_option
 from psbridge.cli.output import emit
 from psbridge.cli.params import Guid, Id, Seconds
@@ -292,14 +293,24 @@ def set_tenant_id(ctx: click.Context, tenant_id: str) -> None:
 
 
 @cloudsync.command("install-prerequisites")
+@dry_run_option
+@yes_option
 @click.pass_context
-def install_prerequisites(ctx: click.Context) -> int:
-    """Install MSAL.PS and PowerShellGet on the agent. Exit code 1 when a second run is needed."""
+def install_prerequisites(ctx: click.Context, dry_run: bool, yes: bool) -> int:
+    """Install MSAL.PS and PowerShellGet on the agent. Exit code 1 when a second run is needed.
+
+    --dry-run shows the call, --yes does it (else the plan, then y/N at a terminal).
+    """
     from psbridge.cloudsync import install_prerequisites as install
 
-    result = install(ctx.obj.session(), module_path=module_path(ctx))
-    emit(ctx, result)
-    if result.needs_new_session:
+    def act(dry: bool) -> Any:
+        result = install(ctx.obj.session(), module_path=module_path(ctx), dry_run=dry)
+        emit(ctx, result)
+        return result
+
+    result = run_confirmed(yes=yes, dry_run=dry_run, what="install-prerequisites installs modules on the agent",
+                           act=act)  # fmt: skip
+    if getattr(result, "needs_new_session", False):
         say("psbridge: PowerShellGet was upgraded first; run `psbridge cloudsync install-prerequisites` again")
         return 1
     return 0

@@ -1,7 +1,8 @@
 """`psbridge cloudsync` commands that act: job control, schema, repairs, Graph writes, diagnostics.
 
-Destructive commands refuse to run without `--yes` (or `--dry-run`, which sends nothing that changes
-anything): they may run from cron, so there is no interactive prompt. Job control runs on either
+Every command that changes something follows `psbridge.cli.confirm`: `--dry-run` prints the plan and
+sends nothing that changes anything, `--yes` does it, neither shows the plan and asks y/N at a terminal
+(off a terminal: exit 2). Job control runs on either
 backend (`--via`); restart scopes, provision on demand, the deletion threshold and the tenant's sync
 facts need Graph.
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 
 from psbridge.cli.cloudsync import backend, graph_backend, module_path, session
-from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
+from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.graph_options import resolve, via_option
 from psbridge.cli.output import emit, emit_change
 from psbridge.cli.params import Guid, HttpsUrl, Id, Int32, JsonText, NotBoth, Seconds
@@ -24,9 +25,7 @@ if TYPE_CHECKING:
     from psbridge.cloudsync.models import DeletionThreshold, JobSchema, JobStatus
 
 
-def _job_control(
-    name: Literal["restart", "suspend", "resume"], destructive: bool, doc: str, extra: tuple[Any, ...] = ()
-) -> click.Command:
+def _job_control(name: Literal["restart", "suspend", "resume"], doc: str, extra: tuple[Any, ...] = ()) -> click.Command:
     def command(
         ctx: click.Context,
         job_id: str,
@@ -35,23 +34,26 @@ def _job_control(
         poll: float,
         dry_run: bool,
         via: str | None,
-        yes: bool = False,
+        yes: bool,
         scope: str | None = None,
         confirm_force_deletes: bool = False,
     ) -> int:
-        if destructive:
-            require_confirmation(yes, dry_run, f"{name} changes job {job_id}")
         if (scope is not None or confirm_force_deletes) and resolve(ctx, via) != "graph":
             raise click.UsageError(f"{name} --scope needs --via graph: AADCloudSyncTools always restarts with Full")
         jobs = backend(ctx, via)
-        if name == "restart":
-            result = jobs.restart_job(job_id=job_id, scope="Full" if scope is None else scope,
-                                      confirm_force_deletes=confirm_force_deletes, wait_for=wait_for,
-                                      deadline_s=deadline, poll_s=poll, dry_run=dry_run)  # fmt: skip
-        else:
-            control = jobs.suspend_job if name == "suspend" else jobs.resume_job
-            result = control(job_id=job_id, wait_for=wait_for, deadline_s=deadline, poll_s=poll, dry_run=dry_run)
-        _emit_job_change(ctx, result)
+
+        def act(dry: bool) -> JobChange:
+            if name == "restart":
+                result = jobs.restart_job(job_id=job_id, scope="Full" if scope is None else scope,
+                                          confirm_force_deletes=confirm_force_deletes, wait_for=wait_for,
+                                          deadline_s=deadline, poll_s=poll, dry_run=dry)  # fmt: skip
+            else:
+                control = jobs.suspend_job if name == "suspend" else jobs.resume_job
+                result = control(job_id=job_id, wait_for=wait_for, deadline_s=deadline, poll_s=poll, dry_run=dry)
+            _emit_job_change(ctx, result)
+            return result
+
+        result = run_confirmed(yes=yes, dry_run=dry_run, what=f"{name} changes job {job_id}", act=act)
         return 0 if result.ok else 1
 
     command.__doc__ = doc
@@ -62,7 +64,7 @@ def _job_control(
         click.option("--poll", type=Seconds(), default=10.0, show_default=True, help="Seconds."),
         dry_run_option,
         via_option,
-        *([yes_option] if destructive else []),
+        yes_option,
         *extra,
         click.pass_context,
     ]
@@ -99,13 +101,13 @@ def _quarantine_reason(status: JobStatus) -> str | None:
 
 def register(group: click.Group) -> None:
     wait_help = " With --wait-for, exit code 1 when the job does not reach the code before the deadline."
-    group.add_command(_job_control("restart", True, (
-        "Restart a job. Needs --yes or --dry-run. AADCloudSyncTools always resets Full; with --via graph,"
+    group.add_command(_job_control("restart", (
+        "Restart a job. AADCloudSyncTools always resets Full; with --via graph,"
         " --scope picks the reset scope (ForceDeletes also needs --confirm-force-deletes; --scope '' is the"
         " admin center's Restart provisioning)." + wait_help
     ), _RESTART_OPTIONS))  # fmt: skip
-    group.add_command(_job_control("suspend", True, "Pause a job. Needs --yes or --dry-run." + wait_help))
-    group.add_command(_job_control("resume", False, "Start a Paused or quarantined job." + wait_help))
+    group.add_command(_job_control("suspend", "Pause a job." + wait_help))
+    group.add_command(_job_control("resume", "Start a Paused or quarantined job." + wait_help))
     for command in (set_schema, disable_deletion_prevention, repair_account, remove_group_members, query, export_logs):
         group.add_command(command)
     for command in (verbose_logs, provision_on_demand, deletion_threshold, tenant_sync):
@@ -119,13 +121,17 @@ def register(group: click.Group) -> None:
 @yes_option
 @click.pass_context
 def set_schema(ctx: click.Context, job_id: str, path: Any, dry_run: bool, yes: bool) -> None:
-    """Replace a job's whole synchronization schema. Needs --yes or --dry-run."""
-    require_confirmation(yes, dry_run, f"set-schema replaces the schema of job {job_id}")
+    """Replace a job's whole synchronization schema."""
     from psbridge.cloudsync import set_job_schema
 
-    result = set_job_schema(session(ctx), job_id=job_id, schema=path.read(), dry_run=dry_run,
-                            module_path=module_path(ctx))  # fmt: skip
-    emit_change(ctx, result, (("version", _schema_version), ("rules", _rule_names)), about=[("job_id", job_id)])
+    schema = path.read()
+
+    def act(dry: bool) -> Any:
+        result = set_job_schema(session(ctx), job_id=job_id, schema=schema, dry_run=dry, module_path=module_path(ctx))
+        emit_change(ctx, result, (("version", _schema_version), ("rules", _rule_names)), about=[("job_id", job_id)])
+        return result
+
+    run_confirmed(yes=yes, dry_run=dry_run, what=f"set-schema replaces the schema of job {job_id}", act=act)
 
 
 def _schema_version(schema: JobSchema) -> Any:
@@ -142,13 +148,17 @@ def _rule_names(schema: JobSchema) -> list[Any]:
 @yes_option
 @click.pass_context
 def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: bool, yes: bool) -> None:
-    """Turn off Connect Sync's tenant-wide accidental-deletion prevention. Needs --yes or --dry-run."""
-    require_confirmation(yes, dry_run, "disable-dirsync-deletion-prevention changes a tenant-wide setting")
+    """Turn off Connect Sync's tenant-wide accidental-deletion prevention."""
     from psbridge.cloudsync import disable_dirsync_accidental_deletion_prevention as disable
 
-    result = disable(session(ctx), tenant_id=tenant_id, dry_run=dry_run, module_path=module_path(ctx))
-    emit_change(ctx, result, ("synchronization_prevention_type", "alert_threshold"),
-                about=[("tenant_id", result.before.tenant_id)], then=[("messages", result.messages)])  # fmt: skip
+    def act(dry: bool) -> Any:
+        result = disable(session(ctx), tenant_id=tenant_id, dry_run=dry, module_path=module_path(ctx))
+        emit_change(ctx, result, ("synchronization_prevention_type", "alert_threshold"),
+                    about=[("tenant_id", result.before.tenant_id)], then=[("messages", result.messages)])  # fmt: skip
+        return result
+
+    what = "disable-dirsync-deletion-prevention changes a tenant-wide setting"
+    run_confirmed(yes=yes, dry_run=dry_run, what=what, act=act)
 
 
 @click.command("repair-account")
@@ -156,12 +166,17 @@ def disable_deletion_prevention(ctx: click.Context, tenant_id: str, dry_run: boo
 @yes_option
 @click.pass_context
 def repair_account(ctx: click.Context, dry_run: bool, yes: bool) -> None:
-    """Recreate the sync service account (gone from agent 1.1.2505.0). Needs --yes or --dry-run."""
-    require_confirmation(yes, dry_run, "repair-account deletes and recreates the sync service account")
+    """Recreate the sync service account (gone from agent 1.1.2505.0)."""
     from psbridge.cloudsync import repair_account as repair
 
-    result = repair(session(ctx), dry_run=dry_run, module_path=module_path(ctx))
-    emit_change(ctx, result, ("id", "user_principal_name", "created_date_time"), then=[("messages", result.messages)])
+    def act(dry: bool) -> Any:
+        result = repair(session(ctx), dry_run=dry, module_path=module_path(ctx))
+        emit_change(ctx, result, ("id", "user_principal_name", "created_date_time"),
+                    then=[("messages", result.messages)])  # fmt: skip
+        return result
+
+    run_confirmed(yes=yes, dry_run=dry_run, what="repair-account deletes and recreates the sync service account",
+                  act=act)  # fmt: skip
 
 
 @click.command("remove-group-members")
@@ -181,17 +196,27 @@ def remove_group_members(ctx: click.Context, group_id: str) -> None:
 )
 @click.option("--body", type=JsonText(), help="Request body (JSON text).")
 @click.option("--single-page", is_flag=True, help="Do not follow @odata.nextLink.")
+@dry_run_option
 @yes_option
 @click.pass_context
-def query(ctx: click.Context, uri: str, method: Any, body: str | None, single_page: bool, yes: bool) -> None:
-    """A Microsoft Graph request with the module's token. Anything but GET needs --yes."""
-    if method != "GET" and not yes:
-        raise click.UsageError(f"query --method {method} may change the tenant: pass --yes to confirm")
+def query(
+    ctx: click.Context, uri: str, method: Any, body: str | None, single_page: bool, dry_run: bool, yes: bool
+) -> None:
+    """A Microsoft Graph request with the module's token.
+
+    GET reads and runs as is; any other method may change the tenant: --dry-run shows the request,
+    --yes sends it (else the plan, then y/N at a terminal).
+    """
     from psbridge.cloudsync import invoke_graph_query
 
-    result = invoke_graph_query(session(ctx), uri=uri, method=method, body=body, fetch_all_pages=not single_page,
-                                module_path=module_path(ctx))  # fmt: skip
-    emit(ctx, result)
+    def act(dry: bool) -> Any:
+        result = invoke_graph_query(session(ctx), uri=uri, method=method, body=body, fetch_all_pages=not single_page,
+                                    module_path=module_path(ctx), dry_run=dry)  # fmt: skip
+        emit(ctx, result)
+        return result
+
+    run_confirmed(yes=yes or method == "GET", dry_run=dry_run, what=f"query --method {method} may change the tenant",
+                  act=act)  # fmt: skip
 
 
 @click.command("export-logs")
@@ -199,22 +224,36 @@ def query(ctx: click.Context, uri: str, method: Any, body: str | None, single_pa
 @click.option("--skip-verbose-trace", is_flag=True)
 @click.option("--output-path", metavar="REMOTE_DIR", help="Folder on the agent [the remote user's Documents].")
 @click.option("--download", type=click.Path(path_type=Path), help="Copy the zip here (a file or a folder).")
+@dry_run_option
+@yes_option
 @click.pass_context
 def export_logs(
-    ctx: click.Context, tracing_mins: int, skip_verbose_trace: bool, output_path: str | None, download: Path | None
+    ctx: click.Context,
+    tracing_mins: int,
+    skip_verbose_trace: bool,
+    output_path: str | None,
+    download: Path | None,
+    dry_run: bool,
+    yes: bool,
 ) -> None:
-    """Collect the agent's diagnostics into a zip (traces verbosely for --tracing-mins first)."""
+    """Collect the agent's diagnostics into a zip (traces verbosely for --tracing-mins first, which
+    restarts the agent service)."""
     from psbridge.cloudsync import export_logs as export
 
-    result = export(
-        session(ctx),
-        local_path=download,
-        tracing_duration_mins=tracing_mins,
-        skip_verbose_trace=skip_verbose_trace,
-        output_path=output_path,
-        module_path=module_path(ctx),
-    )
-    emit(ctx, result)
+    def act(dry: bool) -> Any:
+        result = export(
+            session(ctx),
+            local_path=download,
+            tracing_duration_mins=tracing_mins,
+            skip_verbose_trace=skip_verbose_trace,
+            output_path=output_path,
+            module_path=module_path(ctx),
+            dry_run=dry,
+        )
+        emit(ctx, result)
+        return result
+
+    run_confirmed(yes=yes, dry_run=dry_run, what="export-logs traces and writes on the agent", act=act)
 
 
 @click.group("verbose-logs")
@@ -225,12 +264,22 @@ def verbose_logs() -> None:
 def _verbose_logs(name: Literal["start", "stop"], doc: str) -> None:
     @verbose_logs.command(name, help=doc)
     @click.option("--skip-service-restart", is_flag=True, help="Changes take effect at the next restart.")
+    @dry_run_option
+    @yes_option
     @click.pass_context
-    def command(ctx: click.Context, skip_service_restart: bool) -> None:
+    def command(ctx: click.Context, skip_service_restart: bool, dry_run: bool, yes: bool) -> None:
         from psbridge.cloudsync import start_verbose_logs, stop_verbose_logs
 
-        act = start_verbose_logs if name == "start" else stop_verbose_logs
-        emit(ctx, act(session(ctx), skip_service_restart=skip_service_restart, module_path=module_path(ctx)))
+        function = start_verbose_logs if name == "start" else stop_verbose_logs
+
+        def act(dry: bool) -> Any:
+            result = function(session(ctx), skip_service_restart=skip_service_restart, module_path=module_path(ctx),
+                              dry_run=dry)  # fmt: skip
+            emit(ctx, result)
+            return result
+
+        what = f"verbose-logs {name} changes the agent's trace" + ("" if skip_service_restart else " and restarts it")
+        run_confirmed(yes=yes, dry_run=dry_run, what=what, act=act)
 
 
 _verbose_logs("start", "Turn on the agent's verbose trace.")
@@ -259,15 +308,26 @@ def provision_on_demand(
     yes: bool,
     via: str | None,
 ) -> int:
-    """Provision one AD user or group now, by DN, and show each step (Graph only). Needs --yes or --dry-run.
+    """Provision one AD user or group now, by DN, and show each step (Graph only).
 
     Exit code 1 when the result is not Success (e.g. Skipped: the object is out of scope).
     """
     resolve(ctx, via, graph_only="provision-on-demand")
-    require_confirmation(yes, dry_run, f"provision-on-demand writes {distinguished_name} to Entra ID")
-    result = graph_backend(ctx, via, "provision-on-demand").provision_on_demand(
-        job_id=job_id, distinguished_name=distinguished_name, object_type=object_type, rule_id=rule_id, dry_run=dry_run
-    )
+    provisioner = graph_backend(ctx, via, "provision-on-demand")
+
+    def act(dry: bool) -> Any:
+        result = provisioner.provision_on_demand(
+            job_id=job_id, distinguished_name=distinguished_name, object_type=object_type, rule_id=rule_id, dry_run=dry
+        )
+        _emit_provisioning(ctx, result)
+        return result
+
+    what = f"provision-on-demand writes {distinguished_name} to Entra ID"
+    result = run_confirmed(yes=yes, dry_run=dry_run, what=what, act=act)
+    return 0 if result.dry_run or result.succeeded else 1
+
+
+def _emit_provisioning(ctx: click.Context, result: Any) -> None:
     info = result.status_info
     rows = [
         ("job_id", result.job_id),
@@ -281,7 +341,6 @@ def provision_on_demand(
         ("recommended_action", info.recommended_action if info else None),
     ]
     emit(ctx, result, rows)
-    return 0 if result.dry_run or result.succeeded else 1
 
 
 @click.group("deletion-threshold")
@@ -321,17 +380,19 @@ def get_threshold(ctx: click.Context, job_id: str, via: str | None) -> None:
 def set_threshold(
     ctx: click.Context, job_id: str, value: int | None, enabled: bool | None, dry_run: bool, yes: bool, via: str | None
 ) -> None:
-    """Change the threshold: reads every secret, changes only the threshold, writes all back.
-
-    Needs --yes or --dry-run.
-    """
+    """Change the threshold: reads every secret, changes only the threshold, writes all back."""
     resolve(ctx, via, graph_only="deletion-threshold")
     if value is None and enabled is None:
         raise click.UsageError("deletion-threshold set needs --value, --enable or --disable")
-    require_confirmation(yes, dry_run, f"deletion-threshold set changes the secrets of job {job_id}'s configuration")
     thresholds = graph_backend(ctx, via, "deletion-threshold")
-    result = thresholds.set_deletion_threshold(job_id=job_id, value=value, enabled=enabled, dry_run=dry_run)
-    emit_change(ctx, result, (("threshold", _threshold), "secret_keys"), about=[("job_id", job_id)])
+
+    def act(dry: bool) -> Any:
+        result = thresholds.set_deletion_threshold(job_id=job_id, value=value, enabled=enabled, dry_run=dry)
+        emit_change(ctx, result, (("threshold", _threshold), "secret_keys"), about=[("job_id", job_id)])
+        return result
+
+    what = f"deletion-threshold set changes the secrets of job {job_id}'s configuration"
+    run_confirmed(yes=yes, dry_run=dry_run, what=what, act=act)
 
 
 @click.command("tenant-sync")

@@ -7,7 +7,7 @@ also from PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUM
 PSBRIDGE_EXO_MANAGED_IDENTITY, else from the run's target in the config file (`--target`, or its `exo`
 target). With `--replay` they may be left out: the recording decides.
 
-Commands that change the tenant do nothing without `--yes`, or `--dry-run` to see what they would do.
+Commands that change the tenant follow `psbridge.cli.confirm`: `--dry-run` shows the plan, `--yes` does it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
+from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.output import emit, emit_change
 from psbridge.cli.params import NotBoth, ResultSize
 
@@ -183,12 +183,15 @@ def cloud_managed() -> None:
 @yes_option
 @click.pass_context
 def cloud_managed_set(ctx: click.Context, identity: str, enabled: bool, dry_run: bool, yes: bool) -> None:
-    """Move one mailbox's Exchange attributes to Exchange Online, or back. Needs --yes or --dry-run."""
+    """Move one mailbox's Exchange attributes to Exchange Online, or back."""
     from psbridge.exchange import set_mailbox_cloud_managed
 
-    require_confirmation(yes, dry_run, f"cloud-managed set changes mailbox {identity}")
-    result = set_mailbox_cloud_managed(exo_session(ctx), identity=identity, enabled=enabled, dry_run=dry_run)
-    emit_change(ctx, result, ("identity", "is_dir_synced", "is_exchange_cloud_managed"))
+    def act(dry: bool) -> Any:
+        result = set_mailbox_cloud_managed(exo_session(ctx), identity=identity, enabled=enabled, dry_run=dry)
+        emit_change(ctx, result, ("identity", "is_dir_synced", "is_exchange_cloud_managed"))
+        return result
+
+    run_confirmed(yes=yes, dry_run=dry_run, what=f"cloud-managed set changes mailbox {identity}", act=act)
 
 
 @exo.group("org-default")
@@ -213,16 +216,19 @@ def org_default_get(ctx: click.Context) -> None:
 @yes_option
 @click.pass_context
 def org_default_set(ctx: click.Context, enabled: bool, dry_run: bool, yes: bool) -> None:
-    """Set the tenant default. Needs --yes or --dry-run. Do not enable it while on-premises mailboxes,
-    mail users or remote mailboxes are still being created."""
+    """Set the tenant default. Do not enable it while on-premises mailboxes, mail users or remote
+    mailboxes are still being created."""
     from psbridge.exchange import set_organization_config
     from psbridge.exchange.functions import TENANT_DEFAULT_WARNING
 
-    require_confirmation(yes, dry_run, "org-default set changes the whole tenant")
-    result = set_organization_config(exo_session(ctx), cloud_managed_by_default=enabled, dry_run=dry_run)
-    if result.changed and enabled:
-        click.echo(f"psbridge: warning: {TENANT_DEFAULT_WARNING}", err=True)
-    emit_change(ctx, result, ("cloud_managed_by_default",))
+    def act(dry: bool) -> Any:
+        result = set_organization_config(exo_session(ctx), cloud_managed_by_default=enabled, dry_run=dry)
+        if result.would_change and enabled:
+            click.echo(f"psbridge: warning: {TENANT_DEFAULT_WARNING}", err=True)
+        emit_change(ctx, result, ("cloud_managed_by_default",))
+        return result
+
+    run_confirmed(yes=yes, dry_run=dry_run, what="org-default set changes the whole tenant", act=act)
 
 
 @exo.group("email-address")
@@ -240,11 +246,14 @@ def _email_command(action: str) -> click.Command:
     def run(ctx: click.Context, identity: str, addresses: tuple[str, ...], dry_run: bool, yes: bool) -> None:
         from psbridge.exchange import set_mailbox_email_addresses
 
-        require_confirmation(yes, dry_run, f"email-address {action} changes mailbox {identity}")
-        result = set_mailbox_email_addresses(
-            exo_session(ctx), identity=identity, dry_run=dry_run, **{action: list(addresses)}
-        )
-        emit_change(ctx, result, ("primary_smtp_address", "email_addresses"))
+        def act(dry: bool) -> Any:
+            result = set_mailbox_email_addresses(
+                exo_session(ctx), identity=identity, dry_run=dry, **{action: list(addresses)}
+            )
+            emit_change(ctx, result, ("primary_smtp_address", "email_addresses"))
+            return result
+
+        run_confirmed(yes=yes, dry_run=dry_run, what=f"email-address {action} changes mailbox {identity}", act=act)
 
     run.help = f"{action.capitalize()} addresses; only what is {'missing' if action == 'add' else 'present'} is sent."
     return run
@@ -280,19 +289,19 @@ def user_get(ctx: click.Context, identity: str) -> None:
 def clear_previous(ctx: click.Context, identity: str, dry_run: bool, yes: bool) -> None:
     """Permanently clear a mail user's previous mailbox info (Set-User -PermanentlyClearPreviousMailboxInfo).
 
-    IRREVERSIBLE. Without --yes it shows what would happen and exits 2; refused when the user is not a
-    MailUser with PreviousRecipientTypeDetails set.
+    IRREVERSIBLE. Without --yes it shows what would happen, then asks y/N at a terminal (elsewhere:
+    exit 2); refused when the user is not a MailUser with PreviousRecipientTypeDetails set.
     """
     from psbridge.exchange import clear_previous_mailbox_info
 
-    result = clear_previous_mailbox_info(
-        exo_session(ctx), identity=identity, confirm_irreversible=yes, dry_run=dry_run or not yes
-    )
-    emit_change(ctx, result, ("recipient_type_details", "previous_recipient_type_details"))
-    if not (yes or dry_run):
-        raise click.UsageError(
-            f"this would permanently clear the previous mailbox info of {identity} (irreversible): pass --yes to do it"
-        )
+    def act(dry: bool) -> Any:
+        result = clear_previous_mailbox_info(exo_session(ctx), identity=identity, confirm_irreversible=not dry,
+                                             dry_run=dry)  # fmt: skip
+        emit_change(ctx, result, ("recipient_type_details", "previous_recipient_type_details"))
+        return result
+
+    what = f"this would permanently clear the previous mailbox info of {identity} (irreversible)"
+    run_confirmed(yes=yes, dry_run=dry_run, what=what, act=act)
 
 
 @exo.command("accepted-domains")

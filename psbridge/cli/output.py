@@ -67,10 +67,10 @@ def emit_change(
     """Print what a function that changes something did: a `Change`, or any model with `changed`,
     `dry_run`, `before` and `after`.
 
-    `--output json`: the change as it is. Otherwise `about` rows (what was changed), `changed` and
-    `dry_run`, a row per field of the state, `before -> after` when it differs and the value alone when
-    not, then `then` rows. `fields` None: every field of the state that differs. A state that is None
-    (nothing there) shows each field as `-`.
+    `--output json`: the change as it is. Otherwise `about` rows (what was changed), `changed` (in a
+    dry run `would_change`: a dry run changes nothing) and `dry_run`, a row per field of the state,
+    `before -> after` when it differs and the value alone when not, then `then` rows. `fields` None:
+    every field of the state that differs. A state that is None (nothing there) shows each field as `-`.
     """
     told = dict(change)  # the model's fields, unconverted
     before, after = told["before"], told["after"]
@@ -78,7 +78,8 @@ def emit_change(
         state = after if after is not None else before
         names = list(type(state).model_fields) if state is not None else []
         fields = [n for n in names if _read(before, n) != _read(after, n)]
-    rows = [*about, ("changed", told["changed"]), ("dry_run", told["dry_run"])]
+    done = ("would_change", told.get("would_change")) if told["dry_run"] else ("changed", told["changed"])
+    rows = [*about, done, ("dry_run", told["dry_run"])]
     for field in fields:
         label = field if isinstance(field, str) else field[0]
         old, new = _shown(_read(before, field)), _shown(_read(after, field))

@@ -1,19 +1,26 @@
 """`psbridge diagnose duplicate-mailbox USER` and `psbridge repair duplicate-mailbox USER --license-group GROUP`.
 
 Mirror `psbridge.runbooks.duplicate`: the diagnosis reads the exo and exchange targets; the repair also
-the dc (AD) and connect (Entra Connect Sync) targets. The repair shows its plan unless --yes is given;
-with it, it journals each step (--journal, by default psbridge-repair-<user>.jsonl in the current
-directory) and, run again with the same journal, resumes where it stopped.
+the dc (AD) and connect (Entra Connect Sync) targets. The repair follows `psbridge.cli.confirm`
+(--dry-run: the plan; --yes: do it; neither: the plan, then y/N at a terminal); run, it journals
+each step (--journal, by default psbridge-repair-<user>.jsonl in the current directory) and, run
+again with the same journal, resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from typing import TYPE_CHECKING
 
 import click
 
+from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.params import Seconds
 from psbridge.cli.runbooks import diagnose, emit_report, repair, targets
+
+if TYPE_CHECKING:
+    from psbridge.runbooks.report import Report
 
 
 @diagnose.command("duplicate-mailbox")
@@ -41,7 +48,8 @@ def default_journal(user: str) -> str:
 @repair.command("duplicate-mailbox")
 @click.argument("user")
 @click.option("--license-group", "group", required=True, metavar="GROUP", help="The AD group that assigns the licence.")
-@click.option("--yes", is_flag=True, help="Run the repair. Without it, only the plan is shown and nothing changes.")
+@dry_run_option
+@yes_option
 @click.option(
     "--journal", type=click.Path(dir_okay=False), metavar="FILE",
     help="The repair's journal, to resume from.  [default: psbridge-repair-<USER>.jsonl]",
@@ -56,7 +64,14 @@ def default_journal(user: str) -> str:
 )  # fmt: skip
 @click.pass_context
 def repair_duplicate_mailbox(
-    ctx: click.Context, user: str, group: str, yes: bool, journal: str | None, deadline_s: float, poll_s: float
+    ctx: click.Context,
+    user: str,
+    group: str,
+    dry_run: bool,
+    yes: bool,
+    journal: str | None,
+    deadline_s: float,
+    poll_s: float,
 ) -> None:
     """Repair USER's duplicate mailbox, keeping the one on Exchange Server.
 
@@ -65,15 +80,26 @@ def repair_duplicate_mailbox(
     (IRREVERSIBLE); 5 sync, and wait for a MailUser without previous mailbox info; 6 add USER back to
     GROUP, sync, and verify.
 
-    Without --yes it only reads and prints the plan (exit 0). With --yes it runs, journaled: run it
-    again with the same journal to resume. Exit code 0 when repaired (or the plan is ready), 1 when a
-    check refuses the repair or a step fails (the report says where the user is left and how to go on),
-    2 bad input or a missing target, 3 a target is unreachable before anything changed.
+    --dry-run only reads and prints the plan (exit 0). --yes runs it, journaled: run it again with the
+    same journal to resume. Neither: the plan, then y/N at a terminal (elsewhere exit 2, nothing done).
+    Exit code 0 when repaired (or the plan is ready), 1 when a check refuses the repair or a step
+    fails (the report says where the user is left and how to go on), 2 bad input, a missing target or
+    not confirmed, 3 a target is unreachable before anything changed.
     """
     from psbridge.runbooks.duplicate import repair_duplicate_mailbox as run
 
-    report = run(
-        targets(ctx), user=user, license_group=group, dry_run=not yes,
-        journal=journal or default_journal(user), deadline_s=deadline_s, poll_s=poll_s,
-    )  # fmt: skip
-    emit_report(ctx, report)
+    def act(dry: bool) -> Report:
+        report = run(
+            targets(ctx), user=user, license_group=group, dry_run=dry,
+            journal=journal or default_journal(user), deadline_s=deadline_s, poll_s=poll_s,
+        )  # fmt: skip
+        if dry and not dry_run:  # the plan before the question: printed, the exit waits for the answer
+            with contextlib.suppress(click.exceptions.Exit):
+                emit_report(ctx, report)
+        else:
+            emit_report(ctx, report)
+        return report
+
+    report = run_confirmed(yes=yes, dry_run=dry_run, what=f"repair duplicate-mailbox changes {user}", act=act,
+                           proceed=lambda plan: plan.exit_code == 0)  # fmt: skip
+    ctx.exit(report.exit_code)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from psbridge.cloudsync.models import JobSchema, JobStatus, OptBool, ServiceAccount, Text, same
-from psbridge.models import Change, PSModel
+from psbridge.models import Change, PSModel, truthful_dry_run
 
 
 class ActionResult(PSModel):
@@ -44,14 +44,17 @@ class PrerequisitesResult(PSModel):
 class JobChange(PSModel):
     """What restart/suspend/resume did to a job.
 
-    `changed`: the action was sent (in a dry run: it would be). `before` is the state read first (None
-    for restart, which always sends); `after` is the state read back afterwards, or the current state
-    in a dry run. With `wait_for`, `reached` says whether `after.code` got there before the deadline.
+    `changed`: the action was sent (never in a dry run); `would_change`: it is (or, in a dry run, would
+    be) sent. `before` is the state read first; `after` is the state read back afterwards, or in a dry
+    run the predicted state (suspend: Paused, resume and restart: Active, as the service reports them
+    once it takes the request). With `wait_for`, `reached` says whether `after.code` got there before
+    the deadline.
     """
 
     action: Literal["restart", "suspend", "resume"]
     job_id: str
     changed: bool
+    would_change: bool = False
     dry_run: bool = False
     before: JobStatus | None = None
     after: JobStatus
@@ -60,10 +63,26 @@ class JobChange(PSModel):
     note: str | None = None
     reset_scope: str | None = None  # a Graph restart's resetScope (the module's restart is always Full)
 
+    _truthful = model_validator(mode="before")(truthful_dry_run)
+
     @property
     def ok(self) -> bool:
         """False only when a wait was asked for and the state was not reached."""
         return self.reached is not False
+
+
+def predicted_status(action: str, before: JobStatus, reset_scope: str | None = "Full") -> JobStatus:
+    """The state a dry run predicts once the service takes the request: suspend pauses the job; resume
+    and restart make it Active (a resume, a Full restart or one that resets QuarantineState clears the
+    quarantine; another restart scope leaves it to the next run)."""
+    if action == "suspend":
+        return before.model_copy(update={"code": "Paused"})
+    clears = (
+        action == "resume"
+        or reset_scope is None
+        or any(same(part.strip(), name) for part in reset_scope.split(",") for name in ("Full", "QuarantineState"))
+    )
+    return before.model_copy(update={"code": "Active", **({"quarantine": None} if clears else {})})
 
 
 class SchemaChange(Change[JobSchema]):

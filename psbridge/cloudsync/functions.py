@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import Field
 
@@ -65,7 +65,7 @@ from psbridge.cloudsync.runner import (
 from psbridge.command import Command
 from psbridge.errors import InputError
 from psbridge.files import fetch
-from psbridge.models import PSModel, only
+from psbridge.models import Planned, PSModel, call_text, only
 from psbridge.session import Session
 
 ObjectType = Literal["User", "Group", "Contact", "InetOrgPerson", "All"]
@@ -83,14 +83,26 @@ _INSTALLED = "All AADCloudSyncTools prerequisites installed successfully."
 # -- setup and sign-in ------------------------------------------------------------------------------
 
 
+@overload
 def install_prerequisites(
-    session: Session, *, timeout: float = SETUP_TIMEOUT_S, module_path: str | None = None
-) -> PrerequisitesResult:
+    session: Session, *, timeout: float = ..., module_path: str | None = ..., dry_run: Literal[False] = ...
+) -> PrerequisitesResult: ...
+@overload
+def install_prerequisites(
+    session: Session, *, timeout: float = ..., module_path: str | None = ..., dry_run: bool
+) -> PrerequisitesResult | Planned: ...
+def install_prerequisites(
+    session: Session, *, timeout: float = SETUP_TIMEOUT_S, module_path: str | None = None, dry_run: bool = False
+) -> PrerequisitesResult | Planned:
     """Install what AADCloudSyncTools needs (PowerShellGet, MSAL.PS); wraps Install-AADCloudSyncToolsPrerequisites.
 
     Needs an elevated session. When PowerShellGet must be upgraded first, the module stops after that
     and `needs_new_session` is True: close this Session, open a new one, and call this again.
+    `dry_run`: sends nothing, returns the call it would send.
     """
+    if dry_run:
+        return Planned(would_send=call_text("Install-AADCloudSyncToolsPrerequisites", {}),
+                       note="installs PowerShellGet and MSAL.PS on the agent from the PowerShell Gallery")  # fmt: skip
     result = run(session, "Install-AADCloudSyncToolsPrerequisites", module_path=module_path, connected=False,
                  changes=True, timeout=timeout)  # fmt: skip
     said, warned = messages(result), warnings(result)
@@ -363,6 +375,28 @@ def disable_dirsync_accidental_deletion_prevention(
 # -- Graph -----------------------------------------------------------------------------------------
 
 
+@overload
+def invoke_graph_query(
+    session: Session,
+    *,
+    uri: str,
+    method: GraphMethod = ...,
+    body: str | None = ...,
+    fetch_all_pages: bool = ...,
+    module_path: str | None = ...,
+    dry_run: Literal[False] = ...,
+) -> GraphQueryResult: ...
+@overload
+def invoke_graph_query(
+    session: Session,
+    *,
+    uri: str,
+    method: GraphMethod = ...,
+    body: str | None = ...,
+    fetch_all_pages: bool = ...,
+    module_path: str | None = ...,
+    dry_run: bool,
+) -> GraphQueryResult | Planned: ...
 def invoke_graph_query(
     session: Session,
     *,
@@ -371,15 +405,21 @@ def invoke_graph_query(
     body: str | None = None,
     fetch_all_pages: bool = True,
     module_path: str | None = None,
-) -> GraphQueryResult:
+    dry_run: bool = False,
+) -> GraphQueryResult | Planned:
     """A Microsoft Graph request with the module's token; wraps Invoke-AADCloudSyncToolsGraphQuery.
 
     GET and DELETE follow `@odata.nextLink` unless `fetch_all_pages` is False. Only GET is retried.
+    `dry_run`: sends nothing, returns the request it would send (`would_change` unless GET).
     """
     verb = method.upper()
     if verb not in ("GET", "DELETE", "PATCH", "POST", "PUT"):
         raise InputError(f"method must be GET, DELETE, PATCH, POST or PUT (the module ignores others), not {method!r}")
     arguments = {"Uri": uri, "Method": verb, "Body": body, "FetchAllPages": None if fetch_all_pages else False}
+    if dry_run:
+        return Planned(
+            would_send=call_text("Invoke-AADCloudSyncToolsGraphQuery", arguments), would_change=verb != "GET"
+        )
     result = run(session, "Invoke-AADCloudSyncToolsGraphQuery", arguments, module_path=module_path,
                  changes=verb != "GET")  # fmt: skip
     return one(GraphQueryResult, result, session)
@@ -389,22 +429,33 @@ def invoke_graph_query(
 
 
 def start_verbose_logs(
-    session: Session, *, skip_service_restart: bool = False, module_path: str | None = None
-) -> ActionResult:
-    """Turn on the agent's verbose trace; wraps Start-AADCloudSyncToolsVerboseLogs (restarts the agent service)."""
-    return _agent_config(session, "Start-AADCloudSyncToolsVerboseLogs", skip_service_restart, module_path)
+    session: Session, *, skip_service_restart: bool = False, module_path: str | None = None, dry_run: bool = False
+) -> ActionResult | Planned:
+    """Turn on the agent's verbose trace; wraps Start-AADCloudSyncToolsVerboseLogs (restarts the agent service).
+
+    `dry_run`: sends nothing, returns the call it would send.
+    """
+    return _agent_config(session, "Start-AADCloudSyncToolsVerboseLogs", skip_service_restart, module_path, dry_run)
 
 
 def stop_verbose_logs(
-    session: Session, *, skip_service_restart: bool = False, module_path: str | None = None
-) -> ActionResult:
-    """Restore the agent's default trace; wraps Stop-AADCloudSyncToolsVerboseLogs (restarts the agent service)."""
-    return _agent_config(session, "Stop-AADCloudSyncToolsVerboseLogs", skip_service_restart, module_path)
+    session: Session, *, skip_service_restart: bool = False, module_path: str | None = None, dry_run: bool = False
+) -> ActionResult | Planned:
+    """Restore the agent's default trace; wraps Stop-AADCloudSyncToolsVerboseLogs (restarts the agent service).
+
+    `dry_run`: sends nothing, returns the call it would send.
+    """
+    return _agent_config(session, "Stop-AADCloudSyncToolsVerboseLogs", skip_service_restart, module_path, dry_run)
 
 
-def _agent_config(session: Session, function: str, skip_restart: bool, module_path: str | None) -> ActionResult:
-    result = run(session, function, {"SkipServiceRestart": True if skip_restart else None}, module_path=module_path,
-                 connected=False, changes=True)  # fmt: skip
+def _agent_config(
+    session: Session, function: str, skip_restart: bool, module_path: str | None, dry_run: bool
+) -> ActionResult | Planned:
+    arguments: dict[str, Any] = {"SkipServiceRestart": True if skip_restart else None}
+    if dry_run:
+        restart = "takes effect at the next restart" if skip_restart else "restarts the agent service"
+        return Planned(would_send=call_text(function, arguments), note=f"changes the agent's trace settings; {restart}")
+    result = run(session, function, arguments, module_path=module_path, connected=False, changes=True)
     return ActionResult(function=function, messages=messages(result), warnings=warnings(result))
 
 
@@ -416,12 +467,14 @@ def export_logs(
     skip_verbose_trace: bool = False,
     output_path: str | None = None,
     module_path: str | None = None,
-) -> LogExport:
+    dry_run: bool = False,
+) -> LogExport | Planned:
     """Collect the agent's diagnostics into a zip; wraps Export-AADCloudSyncToolsLogs, then fetches it.
 
     Traces verbosely for `tracing_duration_mins` (unless skipped), exports event logs and zips it all
     under `output_path` on the agent (default: the remote user's Documents). The call's deadline
-    allows for that. With `local_path`, the zip is copied here and verified by SHA-256.
+    allows for that. With `local_path`, the zip is copied here and verified by SHA-256. `dry_run`:
+    sends nothing, returns the call it would send.
     """
     if tracing_duration_mins < 1:
         raise InputError("tracing_duration_mins must be at least 1")
@@ -431,6 +484,10 @@ def export_logs(
         "TracingDurationMins": None if skip_verbose_trace else tracing_duration_mins,
         "OutputPath": output_path,
     }
+    if dry_run:
+        return Planned(would_send=call_text("Export-AADCloudSyncToolsLogs", arguments),
+                       note="writes a zip on the agent" if skip_verbose_trace else
+                       "traces verbosely (restarting the agent service) and writes a zip on the agent")  # fmt: skip
     result = run(session, "Export-AADCloudSyncToolsLogs", arguments, module_path=module_path, changes=True,
                  timeout=tracing_s + EXPORT_MARGIN_S)  # fmt: skip
     exported = one(_ExportedZip, result, session)

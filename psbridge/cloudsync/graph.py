@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal
 
-from psbridge.cloudsync.changes import JobChange
+from psbridge.cloudsync.changes import JobChange, predicted_status
 from psbridge.cloudsync.jobs import SENT_WHEN, Wait, wait
 from psbridge.cloudsync.models import (
     SYNC_NOTIFICATION_SETTINGS,
@@ -225,7 +225,8 @@ def _control(
         request += f" with resetScope '{criteria}'" if criteria else f" with {_PORTAL_NOTE}"
     if dry_run:
         would = f"dry run: {request} would {'' if send else 'not '}be sent"
-        return JobChange(action=action, job_id=job_id, changed=send, dry_run=True, before=before, after=before,
+        after = predicted_status(action, before, criteria) if send else before
+        return JobChange(action=action, job_id=job_id, changed=send, dry_run=True, before=before, after=after,
                          note=would, reset_scope=criteria)  # fmt: skip
     note = f"{request} was not sent: the job is {before.code}"
     if send:

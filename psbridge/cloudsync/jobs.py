@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from psbridge.cloudsync.changes import JobChange
+from psbridge.cloudsync.changes import JobChange, predicted_status
 from psbridge.cloudsync.models import JobStatus, same
 from psbridge.cloudsync.runner import read_jobs, run
 from psbridge.errors import InputError
@@ -68,7 +68,8 @@ def control(
     if dry_run:
         current = before or read_one(session, job_id, module_path)
         would = f"dry run: {function} would {'' if send else 'not '}be sent"
-        return JobChange(action=action, job_id=job_id, changed=send, dry_run=True, before=before, after=current,
+        after = predicted_status(action, current) if send else current
+        return JobChange(action=action, job_id=job_id, changed=send, dry_run=True, before=current, after=after,
                          note=would)  # fmt: skip
     note = None
     if send:

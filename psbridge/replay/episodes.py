@@ -42,7 +42,9 @@ class Miss:
         else:
             text = f"no recorded episode for `{self.key.display()}` in {self.sources}"
         if self.nearest:
-            text += "; nearest recorded: " + " | ".join(f"`{k.display()}`" for k in self.nearest)
+            closest, *others = self.nearest
+            text += f"; nearest recorded: `{closest.display()}` ({self.key.difference(closest)})"
+            text += "".join(f" | `{k.display()}`" for k in others)
         return text
 
 

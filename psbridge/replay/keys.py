@@ -150,6 +150,33 @@ class Key:
             )
         )
 
+    def difference(self, recorded: Key) -> str:
+        """The first way `recorded` differs from this key, in words: what a miss's reader needs when the two
+        display alike (a difference past a list's first items, a script edited since it was recorded)."""
+        if len(self.statements) != len(recorded.statements):
+            return f"{len(recorded.statements)} statements recorded, {len(self.statements)} asked"
+        for asked, kept in zip(self.statements, recorded.statements, strict=True):
+            if asked.command.lower() != kept.command.lower():
+                return f"`{kept.command}` recorded, `{asked.command}` asked"
+            if asked.script_sha256 != kept.script_sha256:
+                return f"script {asked.command} changed since it was recorded (its SHA-256 differs): record it again"
+            names = [p.name for p in asked.params]
+            kept_names = [p.name for p in kept.params]
+            for name in names:
+                if name not in kept_names:
+                    return f"-{name} asked, not recorded"
+            for name in kept_names:
+                if name not in names:
+                    return f"-{name} recorded, not asked"
+            by_name = {p.name: p for p in kept.params}
+            for param in asked.params:
+                other = by_name[param.name]
+                if not param.matches(other):
+                    return f"-{param.name}: {_first_difference(other.value, param.value)}"
+            if names != kept_names:
+                return "the same parameters, in another order"
+        return "nothing: it was already played"
+
     def distance(self, other: Key) -> float:
         """How far apart two keys are, for naming the nearest recorded command in a miss."""
         if len(self.statements) != len(other.statements):
@@ -166,3 +193,13 @@ class Key:
             by_name = {p.name: p for p in b.params}
             score += sum(0.5 for p in a.params if p.name in by_name and not p.matches(by_name[p.name]))
         return score
+
+
+def _first_difference(recorded: Any, asked: Any) -> str:
+    """Where two parameter values part: the first differing item of two lists, else both values."""
+    if isinstance(recorded, list) and isinstance(asked, list):
+        for index, (kept, given) in enumerate(zip(recorded, asked, strict=False)):
+            if kept != given:
+                return f"item {index + 1} differs: {shown(kept)} recorded, {shown(given)} asked"
+        return f"{len(recorded)} items recorded, {len(asked)} asked"
+    return f"{shown(recorded)} recorded, {shown(asked)} asked"

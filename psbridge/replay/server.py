@@ -32,6 +32,7 @@ import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from defusedxml.ElementTree import fromstring
@@ -187,7 +188,7 @@ class ReplayServer:
         """A server for recordings of one endpoint: their episodes, and the first one's pool handshake;
         with `per_shell`, each shell is served the episodes afresh."""
         episodes = [ep for c in cassettes for ep in c.episodes]
-        label = ", ".join(str(c.path) for c in cassettes)
+        label = _label([c.path for c in cassettes])
         return cls(
             EpisodePlayer(episodes, label),
             cassettes[0].pool,
@@ -432,3 +433,12 @@ class ReplayServer:
     def _drain(self, shell: _Shell, amount: int = 96 * 1024) -> None:
         while (payload := shell.pool.data_to_send(amount)) is not None:
             shell.outbox[payload.pipeline_id].append(payload.data)
+
+
+def _label(paths: list[Path | None]) -> str:
+    """The recordings a miss names, short: the file, the files (two), or how many are in which folder."""
+    names = [str(p) for p in paths if p is not None]
+    folders = {str(Path(n).parent) for n in names}
+    if len(names) > 2 and len(folders) == 1:
+        return f"the {len(names)} recordings in {folders.pop()}"
+    return ", ".join(names) or "the recordings"

@@ -85,7 +85,7 @@ DEMO_COMMANDS: dict[str, Demo] = {
     "adsync connectors": demo("adsync connectors"),
     "adsync run-history": demo("adsync run-history"),
     "adsync auto-upgrade": demo("adsync auto-upgrade"),
-    "adsync export-config": demo("adsync export-config --path C:\\psbridge\\export"),
+    "adsync export-config": demo("adsync export-config --path C:\\psbridge\\export --yes"),
     # cloudsync.yaml: Entra Cloud Sync on AGENT01
     "cloudsync status": demo("cloudsync status", code=1),  # a job is in quarantine
     "cloudsync status of the healthy job": demo(f"cloudsync status --job-id {HEALTHY}"),
@@ -101,7 +101,7 @@ DEMO_COMMANDS: dict[str, Demo] = {
     "cloudsync service-account": demo("cloudsync service-account"),
     "cloudsync query": demo("cloudsync query --uri", (GRAPH_QUERY,)),
     "cloudsync resume --wait-for missed": demo(
-        f"cloudsync resume --job-id {QUARANTINED} --wait-for Paused --deadline 0", code=1
+        f"cloudsync resume --job-id {QUARANTINED} --yes --wait-for Paused --deadline 0", code=1
     ),
     "cloudsync restart --yes": demo(f"cloudsync restart --job-id {QUARANTINED} --yes"),
     "cloudsync suspend --yes": demo(f"cloudsync suspend --job-id {HEALTHY} --yes"),
@@ -111,10 +111,10 @@ DEMO_COMMANDS: dict[str, Demo] = {
     ),
     "cloudsync repair-account --yes": demo("cloudsync repair-account --yes"),
     "cloudsync set-tenant-id": demo(f"cloudsync set-tenant-id {TENANT}"),
-    "cloudsync install-prerequisites": demo("cloudsync install-prerequisites"),
-    "cloudsync verbose-logs start": demo("cloudsync verbose-logs start"),
-    "cloudsync verbose-logs stop": demo("cloudsync verbose-logs stop"),
-    "cloudsync export-logs": demo("cloudsync export-logs"),
+    "cloudsync install-prerequisites": demo("cloudsync install-prerequisites --yes"),
+    "cloudsync verbose-logs start": demo("cloudsync verbose-logs start --yes"),
+    "cloudsync verbose-logs stop": demo("cloudsync verbose-logs stop --yes"),
+    "cloudsync export-logs": demo("cloudsync export-logs --yes"),
     # exo.yaml: Exchange Online through JUMP01
     "exo mailbox list": demo(EXO, "mailbox list"),
     "exo mailbox list --cloud-managed": demo(EXO, "mailbox list --cloud-managed"),

@@ -83,7 +83,7 @@ def test_a_command_that_sends_the_user_name_replays_from_its_scrubbed_recording(
 ) -> None:
     """As user `psbridge`, the path `C:\\psbridge\\export` the command sends is recorded scrubbed (marked
     `scrubbed`), and replaying the same command, which sends the real path, prints the recorded answer."""
-    export = ["adsync", "export-config", "--path", "C:\\psbridge\\export"]
+    export = ["adsync", "export-config", "--path", "C:\\psbridge\\export", "--yes"]
     path = tmp_path / "export.yaml"
     with endpoint_for("psbridge") as server:  # type: ignore[operator]
         record = [*as_user(server.url, "psbridge"), "--record", str(path)]
@@ -115,7 +115,7 @@ def test_a_recording_that_would_not_replay_is_refused(
     path = tmp_path / "export.yaml"
     with endpoint_for("ci") as server:  # type: ignore[operator]
         code = main([*as_user(server.url, "ci"), "--record", str(path), "-o", "json", *COMMANDS["adsync"][:1],
-                     "export-config", "--path", "C:\\psbridge\\export"])  # fmt: skip
+                     "export-config", "--path", "C:\\psbridge\\export", "--yes"])  # fmt: skip
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("psbridge: error:")]
     assert code == 2, err[-2000:]

@@ -230,7 +230,7 @@ def test_set_scheduler_sends_nothing_when_already_matching(replay_session: Facto
 def test_set_scheduler_dry_run_computes_after_without_sending(replay_session: Factory) -> None:
     session = replay_session([scheduler_spec()])
     change = adsync.set_scheduler(session, customized_sync_cycle_interval="00:40:00", dry_run=True)
-    assert change.changed is True and change.dry_run is True
+    assert (change.changed, change.would_change, change.dry_run) == (False, True, True)
     assert change.before.customized_sync_cycle_interval is None
     assert change.after.customized_sync_cycle_interval == dt.timedelta(minutes=40)
     assert change.after.model_dump(exclude={"customized_sync_cycle_interval"}) == change.before.model_dump(

@@ -376,8 +376,10 @@ def test_dry_runs_send_nothing(replay_session: Any) -> None:
     restart = cs.restart_job(session, job_id=QUARANTINED, dry_run=True)
     suspend = cs.suspend_job(session, job_id=HEALTHY, dry_run=True)
 
-    assert (restart.changed, restart.dry_run, restart.before, restart.after.code) == (True, True, None, "Quarantine")
-    assert (suspend.changed, suspend.dry_run, suspend.after.code) == (True, True, "Active")
+    assert (restart.changed, restart.would_change, restart.dry_run) == (False, True, True)
+    assert (restart.before.code, restart.after.code, restart.after.quarantine) == ("Quarantine", "Active", None)
+    assert (suspend.changed, suspend.would_change, suspend.dry_run) == (False, True, True)
+    assert (suspend.before.code, suspend.after.code) == ("Active", "Paused")
     assert "would be sent" in (suspend.note or "")
     assert _sent(session) == ["Get-AADCloudSyncToolsJobStatus"] * 2
 
@@ -420,7 +422,7 @@ def test_set_job_schema_sends_nothing_when_it_matches_or_in_a_dry_run(replay_ses
     same = cs.set_job_schema(session, job_id=QUARANTINED, schema=demo_document("schema_before"))
     dry = cs.set_job_schema(session, job_id=QUARANTINED, schema=demo_object("schema_after"), dry_run=True)
 
-    assert (same.changed, dry.changed, dry.dry_run) == (False, True, True)
+    assert (same.changed, dry.changed, dry.would_change, dry.dry_run) == (False, False, True, True)
     assert dry.after.same_as(demo_document("schema_after"))
     with pytest.raises(InputError, match="not JSON"):
         cs.set_job_schema(session, job_id=QUARANTINED, schema="{not json")

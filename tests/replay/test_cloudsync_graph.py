@@ -281,7 +281,9 @@ def test_force_deletes_needs_an_explicit_confirmation() -> None:
     with replaying() as (client, spy):
         preview = graph.restart_job(client, job_id=QUARANTINED, scope="ForceDeletes", dry_run=True)
     assert spy.posts() == []
-    assert (preview.dry_run, preview.changed, preview.after.code) == (True, True, "Quarantine")
+    assert (preview.dry_run, preview.changed, preview.would_change) == (True, False, True)
+    assert (preview.before.code, preview.after.code) == ("Quarantine", "Active")  # predicted
+    assert preview.after.quarantine == preview.before.quarantine  # ForceDeletes alone does not reset it
     assert "ForceDeletes" in (preview.note or "")
 
 
@@ -324,7 +326,8 @@ def test_a_dry_run_of_the_portals_restart_says_what_it_would_send_and_sends_noth
         preview = graph.restart_job(client, job_id=QUARANTINED, scope=graph.PORTAL_RESTART, dry_run=True)
 
     assert spy.posts() == []
-    assert (preview.dry_run, preview.changed, preview.reset_scope, preview.after.code) == (True, True, "", "Quarantine")
+    assert (preview.dry_run, preview.changed, preview.would_change) == (True, False, True)
+    assert (preview.reset_scope, preview.before.code, preview.after.code) == ("", "Quarantine", "Active")
     assert preview.note == f"dry run: POST .../jobs/{QUARANTINED}/restart with {PORTAL_NOTE} would be sent"
 
 
@@ -359,7 +362,8 @@ def test_start_is_sent_only_to_a_paused_or_quarantined_job_and_dry_runs_send_not
 
     assert (running.changed, running.after.code, spy.posts()) == (False, "Active", [])
     assert "was not sent: the job is Active" in (running.note or "")
-    assert (preview.changed, preview.dry_run, preview.after.code, spy2.posts()) == (True, True, "Active", [])
+    assert (preview.changed, preview.would_change, preview.dry_run, spy2.posts()) == (False, True, True, [])
+    assert (preview.before.code, preview.after.code) == ("Active", "Paused")  # the predicted state
 
 
 def test_a_wait_past_its_deadline_says_so() -> None:
@@ -529,7 +533,7 @@ def test_a_threshold_already_set_or_a_dry_run_writes_nothing() -> None:
         preview = graph.set_deletion_threshold(client, job_id=HEALTHY, enabled=False, dry_run=True)
 
     assert (same.changed, spy.posts()) == (False, [])
-    assert (preview.changed, preview.dry_run, spy2.posts()) == (True, True, [])
+    assert (preview.changed, preview.would_change, preview.dry_run, spy2.posts()) == (False, True, True, [])
     assert (preview.after.threshold_enabled, preview.after.effective_enabled, preview.after.threshold_value) == (
         False,
         False,

@@ -249,7 +249,8 @@ def test_enabling_sends_set_mailbox_with_the_value(demo: Session) -> None:
 
 def test_dry_run_sends_no_mutation(demo: Session) -> None:
     change = ex.set_mailbox_cloud_managed(demo, identity="alex@contoso.example", enabled=True, dry_run=True)
-    assert change.changed and change.dry_run and change.after.is_exchange_cloud_managed
+    assert change.would_change and change.dry_run and change.after.is_exchange_cloud_managed
+    assert not change.changed  # nothing was sent
     assert cmdlets(demo) == ["Get-Mailbox"]
 
 

@@ -1,3 +1,7 @@
+from typing import Any
+
+import pytest
+
 from psbridge.ps import script_digest
 from psbridge.replay.episodes import Episode, EpisodePlayer, Miss
 from psbridge.replay.keys import Key, Param, Statement, canonical
@@ -53,3 +57,31 @@ def test_player_serves_fifo_once_and_reports_exhaustion_and_nearest() -> None:
     assert miss.nearest[0] == b.key
     assert 'Get-B -Identity "x"' in miss.message()
     assert player.unplayed == [b]
+
+
+def _key(command: str, digest: str | None = None, **params: Any) -> Key:
+    return Key((Statement(command, digest, tuple(Param(n, canonical(v)) for n, v in params.items())),))
+
+
+def test_a_miss_says_where_the_nearest_recording_differs_even_past_the_shown_items() -> None:
+    names = [f"user{i:03}@contoso.example" for i in range(100)]
+    asked = _key("Set-CloudManagedBatch.ps1", "a" * 64, Identity=[*names[:97], "typo@contoso.example", *names[98:]])
+    recorded = _key("Set-CloudManagedBatch.ps1", "a" * 64, Identity=names)
+    assert asked.display() == recorded.display()  # the lists are cut to their first items: they look the same
+    assert asked.difference(recorded) == (
+        '-Identity: item 98 differs: "user097@contoso.example" recorded, "typo@contoso.example" asked'
+    )
+
+
+@pytest.mark.parametrize(
+    ("asked", "recorded", "said"),
+    [
+        (_key("Get-Thing", Count=7), _key("Get-Thing", Count=10), "-Count: 10 recorded, 7 asked"),
+        (_key("Get-Thing", Count=7), _key("Get-Thing"), "-Count asked, not recorded"),
+        (_key("Get-Thing"), _key("Get-Thing", Count=7), "-Count recorded, not asked"),
+        (_key("Get-Thing"), _key("Get-Other"), "`Get-Other` recorded, `Get-Thing` asked"),
+        (_key("x.ps1", "a" * 64), _key("x.ps1", "b" * 64), "script x.ps1 changed since it was recorded"),
+    ],
+)
+def test_a_miss_names_the_first_difference(asked: Key, recorded: Key, said: str) -> None:
+    assert asked.difference(recorded).startswith(said)
