@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from helpers import DEMO, REPO
+from pytest_mock import MockerFixture
 
 from psbridge import InputError, Session
 from psbridge.config import Config, TargetMissingError, load_config
@@ -542,3 +543,15 @@ def test_a_replay_is_judged_as_of_when_it_was_recorded_so_the_demo_tells_the_sam
     later = cli("--replay", DEMO, "-o", "json", "check", "cloud-managed-readiness", "--as-of", "2027-03-01")
     version = {c["name"]: c for c in later.json()["checks"]}["connect-version"]
     assert version["evidence"]["as_of"] == "2027-03-01" and version["status"] != "pass"  # 2.5.190.0 ends 02 Feb 2027
+
+
+def test_statuses_have_colour_at_a_terminal_and_none_with_no_color(
+    cli: Any, mocker: MockerFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As click decides for a terminal: keep the colours unless told `color=False`.
+    mocker.patch("click.utils.should_strip_ansi", side_effect=lambda stream=None, color=None: color is False)
+    coloured = cli("--replay", DEMO, "check", "cloud-managed-readiness").out
+    assert "\x1b[33mWARN\x1b[0m" in coloured and "\x1b[32mPASS\x1b[0m" in coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = cli("--replay", DEMO, "check", "cloud-managed-readiness").out
+    assert "\x1b[" not in plain and "  WARN  synced-mailboxes" in plain

@@ -18,7 +18,7 @@ from psbridge.cli.cloudsync import backend, graph_backend, module_path, session
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.graph_options import resolve, via_option
 from psbridge.cli.output import emit, emit_change
-from psbridge.cli.params import Guid, HttpsUrl, Id, Int32, JsonText, NotBoth, Seconds
+from psbridge.cli.params import Guid, HttpsUrl, Id, Int32, JsonText, NonEmpty, NotBoth, Seconds
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.changes import JobChange
@@ -291,7 +291,7 @@ _verbose_logs("stop", "Restore the agent's default trace.")
 
 @click.command("provision-on-demand")
 @click.option("--job-id", type=Id(), required=True)
-@click.option("--dn", "distinguished_name", required=True, help="The AD object's distinguished name.")
+@click.option("--dn", "distinguished_name", required=True, type=NonEmpty(), help="The AD object's distinguished name.")
 @click.option("--object-type", type=click.Choice(["user", "group"]), default="user", show_default=True)
 @click.option("--rule-id", type=Id(), help="The synchronization rule [the job schema's AD-to-Entra rule].")
 @dry_run_option

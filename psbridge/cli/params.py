@@ -65,6 +65,16 @@ class Text(click.ParamType[str]):
         return value
 
 
+class NonEmpty(Text):
+    """Valid Unicode text that is not empty or blank: a distinguished name, a group."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = super().convert(value, param, ctx)
+        if isinstance(text, str) and not text.strip():
+            self.fail("must not be empty", param, ctx)
+        return text
+
+
 class Int32(click.IntRange):
     """A whole number that fits a .NET Int32 (the cmdlet's parameter type), from `min` (default 1)."""
 

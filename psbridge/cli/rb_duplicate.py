@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
-from psbridge.cli.params import Seconds
+from psbridge.cli.params import NonEmpty, Seconds
 from psbridge.cli.runbooks import diagnose, emit_report, repair, targets
 
 if TYPE_CHECKING:
@@ -47,7 +47,10 @@ def default_journal(user: str) -> str:
 
 @repair.command("duplicate-mailbox")
 @click.argument("user")
-@click.option("--license-group", "group", required=True, metavar="GROUP", help="The AD group that assigns the licence.")
+@click.option(
+    "--license-group", "group", required=True, type=NonEmpty(), metavar="GROUP",
+    help="The AD group that assigns the licence.",
+)  # fmt: skip
 @dry_run_option
 @yes_option
 @click.option(

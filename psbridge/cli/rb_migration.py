@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from psbridge.cli.params import Id
+from psbridge.cli.params import Id, NonEmpty
 from psbridge.cli.runbooks import check, emit_report, targets
 from psbridge.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
 from psbridge.versions import Version
@@ -29,7 +29,9 @@ _FOLDER = click.Path(file_okay=False, path_type=Path)
 
 
 @check.command("cloud-sync-migration")
-@click.option("--ou", "ous", multiple=True, metavar="DN", help="An OU Cloud Sync will be scoped to (repeatable).")
+@click.option(
+    "--ou", "ous", multiple=True, type=NonEmpty(), metavar="DN", help="An OU Cloud Sync will be scoped to (repeatable)."
+)
 @click.option("--backup", type=_FOLDER, metavar="DIR", help="Export Connect's configuration now and copy it into DIR.")
 @click.option(
     "--backup-remote-path", default=REMOTE_EXPORT_PATH, show_default=True, metavar="PATH",

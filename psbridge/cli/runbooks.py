@@ -9,6 +9,7 @@ config has no target for replays DIR.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -50,16 +51,25 @@ def emit_report(ctx: click.Context, report: Report) -> None:
     if ctx.obj.output == "json":
         emit(ctx, report)
     else:
+        color = False if os.environ.get("NO_COLOR") else None  # None: colour only at a terminal (click)
         subject = f" ({report.subject})" if report.subject else ""
-        click.echo(f"{report.runbook}{subject}: {report.status.value.upper()}")
+        click.echo(f"{report.runbook}{subject}: {_status(report.status.value)}", color=color)
         for item in report.checks:
             where = f" [{item.target}]" if item.target else ""
-            click.echo(f"  {item.status.value.upper():4}  {item.name}{where}: {item.summary}")
+            click.echo(f"  {_status(item.status.value)}  {item.name}{where}: {item.summary}", color=color)
             for key, value in item.evidence.items():
                 click.echo(f"          {key}: {_short(value)}")
             if item.fix and item.status.value in ("warn", "fail"):
                 click.echo(f"          fix: {item.fix}")
     ctx.exit(report.exit_code)
+
+
+# A status's colour at a terminal; none when stdout is not one, or NO_COLOR is set (https://no-color.org).
+_COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "bright_black"}
+
+
+def _status(status: str) -> str:
+    return click.style(f"{status.upper():4}", fg=_COLOURS.get(status), bold=True if status == "fail" else None)
 
 
 def _short(value: Any, limit: int = 200) -> str:
