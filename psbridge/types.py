@@ -95,6 +95,13 @@ Bool = Annotated[bool, BeforeValidator(parse_bool)]
 OptionalBool = Annotated[bool | None, BeforeValidator(parse_bool)]
 
 
+def format_time(when: dt.datetime, *, timespec: str = "auto") -> str:
+    """A time as psbridge shows it everywhere, in tables as in JSON: ISO 8601, UTC written `Z` (as pydantic
+    writes it in JSON), any other offset as `+hh:mm`; a time without an offset as it is."""
+    text = when.isoformat(timespec=timespec)
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+
+
 def format_timespan(span: dt.timedelta) -> str:
     """.NET's TimeSpan text (`[-][d.]hh:mm:ss[.fffffff]`), which PowerShell converts back to a TimeSpan."""
     sign = "-" if span < dt.timedelta(0) else ""

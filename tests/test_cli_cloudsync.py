@@ -40,7 +40,7 @@ def test_status_table_shows_the_columns_that_matter(cli: Any) -> None:
     assert result.code == 1
     header, healthy, quarantined = result.out.splitlines()
     assert header.split() == ["id", "code", "quarantine_reason", "quarantine_error", "last_run_state", "last_run_ended"]
-    assert healthy.split() == [HEALTHY, "Active", "-", "-", "Succeeded", "2026-11-25T11:58:03+00:00"]
+    assert healthy.split() == [HEALTHY, "Active", "-", "-", "Succeeded", "2026-11-25T11:58:03Z"]
     assert quarantined.split()[1:4] == ["Quarantine", "IngestionInterrupted", "HybridIdentityServiceNoActiveAgents"]
 
 

@@ -28,12 +28,12 @@ def _version(ctx: click.Context, param: click.Parameter, value: str) -> Version:
 
 def _plain(value: Any) -> Any:
     """A field as people read it: TimeSpans in .NET's d.hh:mm:ss form, enums by value."""
-    from psbridge.types import format_timespan
+    from psbridge.types import format_time, format_timespan
 
     if isinstance(value, dt.timedelta):
         return format_timespan(value)
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return format_time(value)
     if isinstance(value, enum.Enum):
         return value.value
     return value

@@ -249,6 +249,7 @@ def service_principal(ctx: click.Context, kind: Any) -> None:
 def service_account(ctx: click.Context) -> int:
     """The ADtoAADSyncServiceAccount user. Exit code 1 when there is none."""
     from psbridge.cloudsync import get_service_account
+    from psbridge.types import format_time
 
     result = get_service_account(session(ctx), module_path=module_path(ctx))
     account = result.account
@@ -257,7 +258,10 @@ def service_account(ctx: click.Context) -> int:
         ("id", account.id if account else None),
         ("user_principal_name", account.user_principal_name if account else None),
         ("account_enabled", account.account_enabled if account else None),
-        ("created_date_time", account.created_date_time.isoformat() if account and account.created_date_time else None),
+        (
+            "created_date_time",
+            format_time(account.created_date_time) if account and account.created_date_time else None,
+        ),
     ]
     emit(ctx, result, rows)
     return 0 if result.present else 1

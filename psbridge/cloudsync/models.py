@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from psbridge.models import PSModel
-from psbridge.types import DateTime, TimeSpan, parse_bool
+from psbridge.types import DateTime, TimeSpan, format_time, parse_bool
 from psbridge.versions import Version
 
 REDACTED = "[redacted]"
@@ -210,7 +210,7 @@ class JobStatus(PSModel):
             quarantine_reason=quarantine.reason if quarantine else None,
             quarantine_error=quarantine.error.code if quarantine and quarantine.error else None,
             last_run_state=last.state if last is not None else None,
-            last_run_ended=ended.isoformat(timespec="seconds") if ended is not None else None,
+            last_run_ended=format_time(ended, timespec="seconds") if ended is not None else None,
         )
 
 
