@@ -120,7 +120,7 @@ class CliContext:
             p = self.params
             self._targets = Targets(
                 self.config(), replay=p["replay"], record=p["record"], record_mode=p["record_mode"],
-                scrub=_scrub_map(p["scrub"]) if p["record"] else None,
+                scrub=scrub_map(p["scrub"]) if p["record"] else None,
                 timeout=p["timeout"] if "timeout" in self.explicit else None,
             )  # fmt: skip
         return self._targets
@@ -215,7 +215,8 @@ def _warn_if_unvalidated(cert_validation: bool | str) -> None:
         click.echo("psbridge: warning: TLS certificate validation is off", err=True)
 
 
-def _scrub_map(pairs: Sequence[str]) -> Any:
+def scrub_map(pairs: Sequence[str]) -> Any:
+    """The ScrubMap of `--scrub REAL=PLACEHOLDER` pairs (the global option; selftest --record uses it too)."""
     from psbridge.replay.cassette import ScrubMap
 
     scrub = ScrubMap()

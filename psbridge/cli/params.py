@@ -10,7 +10,8 @@
   TimeSpan.MaxValue; handed on as .NET text.
 - `ResultSize`: `Unlimited` or a positive Int32 (Exchange's -ResultSize).
 - `Host`: a DNS name or an IP literal.
-- `Guid`, `Id`, `Thumbprint`, `JsonText`, `HttpsUrl`: the shapes of ids, bodies and URLs.
+- `NonEmpty`, `Guid`, `Id`, `JsonText`, `HttpsUrl`: the shapes of names, ids, bodies and URLs; those that
+  are text check it is valid Unicode first (they build on `Text`).
 - `NotBoth`: an `--on/--off` flag pair that refuses both, instead of taking the last one silently.
 
 Only click and the standard library are imported here: `psbridge --help` loads this module.
@@ -40,7 +41,6 @@ _NET_TIMESPAN = re.compile(r"(?:(\d{1,8})\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1
 _ISO_TIMESPAN = re.compile(r"P(?:(\d{1,8})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,11})M)?(?:(\d{1,12})(?:\.(\d{1,7}))?S)?)?")
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")  # RFC 1123; `_` as Windows names allow it
 _ID = re.compile(r"[^\s/?#%\\]+")  # no whitespace, nothing that changes a URL path
-_THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")
 
 
 def _unicode_error(value: str) -> str | None:
@@ -184,15 +184,13 @@ def _host_error(text: str) -> str | None:
     return None
 
 
-class HttpsUrl(click.ParamType[str]):
+class HttpsUrl(Text):
     """An absolute https:// URL with a valid host name, e.g. a Microsoft Graph URI; returned as given."""
 
     name = "url"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        text = str(value)
-        if problem := _unicode_error(text):
-            self.fail(problem, param, ctx)
+        text = str(super().convert(value, param, ctx))
         try:
             parts = urllib.parse.urlsplit(text)
             host = parts.hostname or ""
@@ -216,41 +214,25 @@ class Guid(click.ParamType[str]):
             self.fail(f"{value!r} is not a GUID (e.g. 00000000-0000-0000-0000-000000000000)", param, ctx)
 
 
-class Id(click.ParamType[str]):
+class Id(Text):
     """A non-empty id with no whitespace and nothing that would change a URL path (`/ ? # % \\`)."""
 
     name = "id"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        text = str(value)
-        if problem := _unicode_error(text):
-            self.fail(problem, param, ctx)
+        text = str(super().convert(value, param, ctx))
         if not _ID.fullmatch(text):
             self.fail(f"{text!r} is not an id: it must be non-empty, without spaces or / ? # % \\", param, ctx)
         return text
 
 
-class Thumbprint(click.ParamType[str]):
-    """A certificate thumbprint: 40 hexadecimal digits (SHA-1)."""
-
-    name = "thumbprint"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        text = str(value).strip()
-        if not _THUMBPRINT.fullmatch(text):
-            self.fail(f"{text!r} is not a certificate thumbprint (40 hexadecimal digits)", param, ctx)
-        return text
-
-
-class JsonText(click.ParamType[str]):
+class JsonText(Text):
     """Text that parses as JSON; returned as given."""
 
     name = "json"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        text = str(value)
-        if problem := _unicode_error(text):
-            self.fail(problem, param, ctx)
+        text = str(super().convert(value, param, ctx))
         try:
             json.loads(text)
         except ValueError as exc:

@@ -110,10 +110,10 @@ class _Sources:
         self.targets: Targets = ctx.obj.targets()
         self.recording: Targets | None = None
         if record_dir is not None:
-            from psbridge.cli.main import _scrub_map
+            from psbridge.cli.main import scrub_map
             from psbridge.targets import Targets
 
-            self.scrub = _scrub_map(self.params["scrub"])
+            self.scrub = scrub_map(self.params["scrub"])
             self.recording = Targets(
                 self.targets.config, record=record_dir, record_mode="rewrite", scrub=self.scrub,
                 timeout=self.targets.timeout,

@@ -66,7 +66,7 @@ from psbridge.cloudsync import graph as cloud
 from psbridge.cloudsync.models import AGENT_REGISTRY_KEY, DEFAULT_DELETE_THRESHOLD
 from psbridge.defaults import AGENT_MINIMUM, MAX_BACKUP_AGE, REMOTE_EXPORT_PATH
 from psbridge.errors import InputError, PrerequisiteMissingError, RemoteCommandError, UnexpectedOutputError
-from psbridge.runbooks.report import Check, Report, Status, failed
+from psbridge.runbooks.report import Check, Report, Status, failed, unreadable
 from psbridge.versions import Version
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ def _attempt(call: Callable[[], T]) -> T | RemoteCommandError:
 
 def _unreadable(name: str, target: str, what: str, exc: RemoteCommandError) -> Check:
     fix = f"fix what the {target} target answered (above), then run the check again"
-    return failed(name, f"could not read {what}: {exc}", target=target, error=exc, fix=fix)
+    return unreadable(name, what, target=target, error=exc, fix=fix)
 
 
 # -- 1. the configuration backup -------------------------------------------------------------------

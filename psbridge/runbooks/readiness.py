@@ -32,7 +32,7 @@ from psbridge.cloudsync.models import AGENT_REGISTRY_KEY
 from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.errors import ObjectNotFoundError, RemoteCommandError
 from psbridge.exchange.models import Mailbox, Recipient, primary_smtp
-from psbridge.runbooks.report import Check, Report, Status, failed
+from psbridge.runbooks.report import Check, Report, Status, unreadable
 from psbridge.versions import Version
 
 if TYPE_CHECKING:
@@ -107,10 +107,6 @@ def _where(role: str, session: Session) -> str:
     return f"{role}: {session.target}"
 
 
-def _unreadable(name: str, what: str, where: str, exc: RemoteCommandError) -> Check:
-    return failed(name, f"could not read {what}: {exc}", target=where, error=exc)
-
-
 # -- 1. Connect version --------------------------------------------------------------------------------------
 
 
@@ -122,7 +118,7 @@ def _connect_version(session: Session, floor: Version, today: dt.date) -> Check:
     try:
         found = check_version(session, cloud_managed_minimum=floor, today=today)
     except RemoteCommandError as exc:
-        return _unreadable(name, "the Entra Connect Sync version", where, exc)
+        return unreadable(name, "the Entra Connect Sync version", target=where, error=exc)
     version = found.version
     end = END_OF_SUPPORT.get(version)
     failing = [f"below the cloud-managed minimum {floor}"] if version < floor else []
@@ -175,7 +171,7 @@ def _cloud_sync_agent(session: Session | None) -> Check:
     try:
         agent = get_agent_version(session)
     except RemoteCommandError as exc:
-        return _unreadable(name, "the provisioning agent's installation", where, exc)
+        return unreadable(name, "the provisioning agent's installation", target=where, error=exc)
     evidence: dict[str, Any] = {
         "present": agent.present, "version": str(agent.version) if agent.version else None,
         "writeback_minimum": str(minimum), "service_name": agent.service_name,
@@ -216,7 +212,7 @@ def _organization_default(session: Session) -> Check:
     try:
         config = get_organization_config(session)
     except RemoteCommandError as exc:
-        return _unreadable(name, "the organization config", where, exc)
+        return unreadable(name, "the organization config", target=where, error=exc)
     evidence: dict[str, Any] = {
         "organization": config.identity, "property": config.source_property,
         "cloud_managed_by_default": config.cloud_managed_by_default,
@@ -261,7 +257,7 @@ def _synced_mailboxes(session: Session) -> tuple[Check, list[Mailbox] | None]:
     try:
         synced = list(iter_mailboxes(session, opath=opath_filter(_DIR_SYNCED, True)))
     except RemoteCommandError as exc:
-        return _unreadable(name, "the dir-synced mailboxes", where, exc), None
+        return unreadable(name, "the dir-synced mailboxes", target=where, error=exc), None
     cloud = [m for m in synced if m.is_exchange_cloud_managed]
     stragglers = [_name(m) for m in synced if not m.is_exchange_cloud_managed]
     evidence: dict[str, Any] = {
@@ -332,7 +328,7 @@ def _attribute_drift(session: Session, via_jump_host: bool, cloud_managed: list[
             missing.append(_name(mailbox))
             continue
         except RemoteCommandError as exc:  # the same error would meet every other mailbox: stop here
-            return _unreadable(name, f"the remote mailbox of {_name(mailbox)}", where, exc)
+            return unreadable(name, f"the remote mailbox of {_name(mailbox)}", target=where, error=exc)
         drift = address_drift(mailbox, remote)
         if drift is not None:
             drifted.append(drift)

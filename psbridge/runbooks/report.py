@@ -61,6 +61,13 @@ def failed(
     return Check(name=name, status=Status.FAIL, summary=summary, evidence=found, target=target, fix=fix)
 
 
+def unreadable(
+    name: str, what: str, *, target: str | None, error: Exception, fix: str | None = None, **evidence: Any
+) -> Check:
+    """`failed`, for a target that answered with an error when asked for `what` (the one wording)."""
+    return failed(name, f"could not read {what}: {error}", target=target, error=error, fix=fix, **evidence)
+
+
 class Report(BaseModel):
     """A runbook's checks, in the order they ran, and its verdict (the worst status)."""
 

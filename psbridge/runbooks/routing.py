@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from psbridge.errors import InputError, RemoteCommandError
 from psbridge.exchange.models import TENANT_ROUTING_SUFFIX, AcceptedDomains
-from psbridge.runbooks.report import Check, Report, Status, failed
+from psbridge.runbooks.report import Check, Report, Status, unreadable
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.models import TenantSyncFacts
@@ -101,7 +101,7 @@ def _routing_domain(exo: Session, given: str | None) -> tuple[Check, str | None]
         what = "the organization config (for the tenant name)"
         tenant, source = _tenant(domains, exo, given)
     except RemoteCommandError as exc:
-        return failed(name, f"could not read {what}: {exc}", target=where, error=exc), given
+        return unreadable(name, what, target=where, error=exc), given
     routing = [d.domain_name for d in domains.domains if d.is_tenant_routing_domain]
     expected = f"{tenant}{TENANT_ROUTING_SUFFIX}" if tenant is not None else f"*{TENANT_ROUTING_SUFFIX}"
     evidence: dict[str, Any] = {
@@ -180,8 +180,8 @@ def _directory_sync(client: GraphClient | None) -> Check:
     try:
         facts = get_tenant_sync(client)
     except RemoteCommandError as exc:
-        summary = f"could not read the organization's onPremisesSyncEnabled from Microsoft Graph: {exc}"
-        return failed(name, summary, target=where, error=exc)
+        what = "the organization's onPremisesSyncEnabled from Microsoft Graph"
+        return unreadable(name, what, target=where, error=exc)
     evidence = _facts(facts)
     if facts.sync_enabled:
         return Check(
