@@ -138,9 +138,13 @@ class Command:
         """The cmdlet name, or the script's text, exactly as sent."""
         return ps.load(self.name) if self.is_script else self.name
 
+    @property
+    def label(self) -> str:
+        """What runs, without its parameters: `Get-ADSyncScheduler`, `script exchange/Set-CloudManagedBatch.ps1`."""
+        return f"script {self.name}" if self.is_script else self.name
+
     def display(self) -> str:
-        head = f"script {self.name}" if self.is_script else self.name
-        return " ".join([head, *(p.display() for p in self.parameters)])
+        return " ".join([self.label, *(p.display() for p in self.parameters)])
 
     def secret_values(self) -> list[str]:
         return [str(p.value) for p in self.parameters if p.secret and p.value not in (None, "")]

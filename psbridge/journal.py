@@ -153,6 +153,17 @@ class JournalFile:
         """Read the file as it stands, writing nothing to it (it must exist)."""
         self._load(read_bytes(self.path, "journal"))
 
+    def peek(self) -> bool:
+        """Read the file as `locked` would take it, writing nothing: False when a run would start it afresh
+        (no file, an empty one, or another run's header alone, which it takes over)."""
+        if not self.path.exists():
+            return False
+        data = read_bytes(self.path, "journal")
+        if not data or self._only_a_header_for_other_settings(data):
+            return False
+        self._load(data)
+        return True
+
     def header_record(self) -> dict[str, Any]:
         return {"kind": "header", "journal": self.MAGIC, "version": self.VERSION, **self.header_fields()}
 

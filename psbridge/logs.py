@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
@@ -117,21 +116,37 @@ def protect(secrets: Iterable[str]) -> None:
 
 
 def configure_cli(verbosity: int, *, json_lines: bool | None = None) -> None:
-    """JSON lines on stderr when it is not a terminal, readable lines when it is."""
-    if json_lines is None:
-        json_lines = not sys.stderr.isatty()
+    """The CLI's log output: every event through the CLI's one stderr writer (`psbridge.cli.terminal`), as
+    JSON lines or readable lines as its `--log-format` says (`json_lines` forces one), at WARNING, or INFO
+    (-v) or DEBUG (-vv); the standard library's warnings (pypsrp, urllib3, msal) take the same way."""
+    from psbridge.cli import terminal
+
+    if json_lines is not None:
+        terminal.start(["--log-format", "json" if json_lines else "text"])
     level = logging.WARNING - 10 * max(0, min(verbosity, 2))
-    renderer: Any = (
-        structlog.processors.JSONRenderer(sort_keys=True) if json_lines else structlog.dev.ConsoleRenderer(colors=False)
-    )
     structlog.configure(
         processors=[
             drop_tokens,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
+            lambda _logger, _method, event: ((event,), {}),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_TerminalLogger,
         cache_logger_on_first_use=False,
     )
+    terminal.capture_logging(verbose=verbosity > 0)
+
+
+class _TerminalLogger:
+    """structlog's logger for the CLI: each method hands the event to the CLI's stderr writer."""
+
+    def __init__(self, *_args: Any) -> None:
+        from psbridge.cli.terminal import log_event
+
+        self._write = log_event
+
+    def msg(self, event: dict[str, Any]) -> None:
+        self._write(event)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg

@@ -136,7 +136,7 @@ class Session:
                     elapsed_ms=round((time.monotonic() - started) * 1000, 1), error=str(exc),
                 )  # fmt: skip
                 raise
-            self._log_streams(result, shown, secrets)
+            self._log_streams(result, command.label)
             failure = (
                 None if command.errors == "collect" else error_for(result, self.target, attempt, command.error_rules)
             )
@@ -176,9 +176,11 @@ class Session:
     def _log(self) -> Any:
         return logs.get_logger(target=self.target)
 
-    def _log_streams(self, result: InvocationResult, shown: str, secrets: list[str]) -> None:
-        # Remote text may echo a secret (invoke protected this call's) or carry a bearer token (AADCloudSyncTools'
-        # state does); the application's structlog configuration may lack logs.drop_tokens, so redact first.
+    def _log_streams(self, result: InvocationResult, label: str) -> None:
+        """One event per remote record, naming the command (`label`), not its parameters: a warning repeated
+        for each mailbox of a batch of 100 then reads as the same event (`psbridge.invoke` has the whole call).
+        Remote text may echo a secret (invoke protected this call's) or carry a bearer token (AADCloudSyncTools'
+        state does); the application's structlog configuration may lack logs.drop_tokens, so redact first."""
         clean = logs.redact_known
 
         log = self._log
@@ -190,7 +192,7 @@ class Session:
             ("info", "information", [str(i.message_data) for i in streams.information]),
         ):
             for text in texts:
-                getattr(log, level)(f"psbridge.remote.{kind}", command=shown, message=clean(text))
+                getattr(log, level)(f"psbridge.remote.{kind}", command=label, message=clean(text))
 
 
 # FullyQualifiedErrorId prefixes and exception types that have a class of their own.

@@ -13,6 +13,7 @@ from cli_helpers import Result
 from helpers import FAST_RETRY, REPO, cassette
 
 from psbridge import Session
+from psbridge.cli import terminal
 from psbridge.cli.main import main
 from psbridge.replay.transport import recorded_session
 
@@ -67,23 +68,30 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
     for name in list(os.environ):
         if name.startswith("PSBRIDGE_"):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("COLUMNS", raising=False)  # tables wrap to it (psbridge.cli.output): tests opt in
     home = tmp_path_factory.mktemp("config-home")  # an empty per-user config location
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
     monkeypatch.setenv("APPDATA", str(home))
     monkeypatch.chdir(REPO)
     yield
-    # configure_cli() binds structlog to the sys.stderr of the moment (capsys's): don't leave that behind.
+    # configure_cli() binds structlog to the sys.stderr of the moment (capsys's): don't leave that behind, nor
+    # its route for the standard library's warnings (main() removes it when it ends; a test may call it alone).
     structlog.reset_defaults()
+    terminal.finish()
 
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run `psbridge ARGS...` in-process; returns its exit code, stdout and stderr."""
+    """Run `psbridge ARGS...` in-process; returns its exit code, stdout and stderr. stderr is no terminal: unless
+    the run asked for text, every stderr line must be one JSON object (checked here, for every run)."""
 
     def run(*args: str | os.PathLike[str]) -> Result:
         code = main([os.fspath(a) for a in args])
         captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        result = Result(code, captured.out, captured.err)
+        if terminal.json_lines():
+            assert result.events is not None
+        return result
 
     return run
 

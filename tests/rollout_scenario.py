@@ -13,16 +13,19 @@ import dataclasses
 import importlib.util
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from defusedxml.ElementTree import fromstring
-from helpers import REPO
+from helpers import FAST_RETRY, REPO
 
-from psbridge import Session
+from psbridge import Command, Session
 from psbridge.exchange.bulk import BATCH_SCRIPT
 from psbridge.exchange.connection import connect_exchange_online
 from psbridge.replay.episodes import Episode
 from psbridge.replay.transport import recorded_session
+from psbridge.result import InvocationResult
+from psbridge.transport.mock import MockTransport
 
 _spec = importlib.util.spec_from_file_location("make_rollout_scenario", REPO / "scripts" / "make_rollout_scenario.py")
 assert _spec is not None and _spec.loader is not None
@@ -106,3 +109,16 @@ class Sleeps(list[float]):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+Answer = Callable[[Command], InvocationResult]
+
+
+def tenant_session(
+    tenant: Any, wrap: Callable[[Command, Answer], InvocationResult] | None = None
+) -> tuple[Session, MockTransport]:
+    """A session whose host is `tenant` (a `scenario.Tenant`), in process; `wrap` may intercept each call."""
+    answer = scenario.Recorder().session(tenant, connect=False).transport.handler
+    handler = answer if wrap is None else (lambda command: wrap(command, answer))
+    transport = MockTransport(handler, target="jump.example")
+    return Session(transport=transport, retry=FAST_RETRY), transport

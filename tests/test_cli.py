@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_helpers import Result
+from cli_helpers import Result, error_line
 
 from psbridge import __version__
 from psbridge.cli import main as cli_main
@@ -76,13 +76,12 @@ def run_process(repo_root: Path, *args: str | os.PathLike[str], env: dict[str, s
 
 
 def assert_one_line_error(result: Result, code: int = 2) -> str:
-    """The failure contract: the exit code, one `psbridge: error:` line on stderr, no traceback."""
+    """The failure contract: the exit code, one line on stderr (off a terminal, a `psbridge.error` JSON event),
+    no traceback. Returns the line as `--log-format text` writes it."""
     assert result.code == code, result
     assert "Traceback" not in result.err
     assert len(result.err_lines) == 1, result.err
-    line = result.err_lines[0]
-    assert line.startswith("psbridge: error: "), line
-    return line
+    return error_line(result.events[0], code)
 
 
 def snake_case_keys(value: Any) -> list[str]:
@@ -266,7 +265,7 @@ def test_replay_miss_names_missing_and_nearest_command(cli: Any, other_command_r
     assert result.code == 2, result
     assert "Traceback" not in result.err
     assert result.out == ""
-    errors = [line for line in result.err_lines if line.startswith("psbridge: error: ")]
+    errors = [error_line(event, 2) for event in result.events if event["level"] == "error"]
     assert len(errors) == 1, result.err
     assert MISSING_SCRIPT in errors[0]
     assert "Get-Date" in errors[0]
@@ -352,7 +351,7 @@ def test_missing_password_without_tty_fails_before_connecting(repo_root: Path) -
 # Loaded only when a command runs: network and crypto libraries, pydantic and structlog, and every product,
 # runbook, replay or transport module of psbridge.
 HEAVY_MODULES = (
-    "pypsrp", "requests", "urllib3", "cryptography", "psrpcore", "msal", "prometheus_client", "pydantic",
+    "pypsrp", "requests", "urllib3", "cryptography", "psrpcore", "msal", "prometheus_client", "pydantic", "rich",
     "pydantic_core", "structlog", "psbridge.ad", "psbridge.adsync", "psbridge.cloudsync", "psbridge.exchange",
     "psbridge.graph", "psbridge.runbooks", "psbridge.replay", "psbridge.transport", "psbridge.targets",
     "psbridge.session", "psbridge.config",
@@ -460,11 +459,15 @@ def test_exit_codes_of_errors_match_the_documented_ones() -> None:
 
 
 def test_an_error_quoting_a_huge_value_stays_one_readable_line(cli: Any, demo: Path) -> None:
-    result = cli("--replay", demo, "cloudsync", "status", "--job-id", "9" * 70_000)
+    result = cli("--replay", demo, "--log-format", "text", "cloudsync", "status", "--job-id", "9" * 70_000)
     assert result.code == 2
     (line,) = result.err.splitlines()
     assert line.startswith("psbridge: error: ") and "characters cut]" in line
     assert len(line) <= 2000
+
+    as_json = cli("--replay", demo, "cloudsync", "status", "--job-id", "9" * 70_000)
+    assert error_line(as_json.events[0], 2) == line  # the same line, cut the same way, in one JSON object
+    assert len(as_json.err_lines) == 1
 
 
 # -- credentials: no clear text, nothing of a password in an error -------------------------------------------
@@ -553,7 +556,10 @@ def test_sigterm_is_handled_as_ctrl_c_with_one_line_and_its_own_code(repo_root: 
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr  # not killed: the signal became an exception in the run
     assert proc.stdout.split() == ["143", "True"]  # and the default handler is back afterwards
-    assert proc.stderr == "psbridge: terminated (SIGTERM); a journaled run resumes from its journal\n"
+    [event] = [json.loads(line) for line in proc.stderr.splitlines()]  # one line: a JSON event off a terminal
+    assert (event["event"], event["level"], event["exit_code"], event["message"]) == (
+        "psbridge.terminated", "error", 143, "terminated (SIGTERM); a journaled run resumes from its journal"
+    )  # fmt: skip
 
 
 @pytest.mark.subprocess

@@ -70,9 +70,10 @@ def test_run_history_json_has_typed_fields(cli: Any) -> None:
 def test_run_history_table_lists_runs(cli: Any) -> None:
     result = cli("--replay", DEMO, "adsync", "run-history")
     assert result.code == 0, result
-    header, *rows = result.out.splitlines()
+    header, *rows, note = result.out.splitlines()
     assert header.split() == ["start_date", "connector_name", "run_profile_name", "result", "run_number"]
     assert len(rows) == 10 and "Delta Synchronization" in rows[2]
+    assert note == "(not shown: step_results; see -o json)"  # the steps are objects: a table cannot show them
 
 
 def test_scheduler_table_shows_dotnet_timespans(cli: Any) -> None:

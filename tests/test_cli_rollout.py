@@ -94,13 +94,13 @@ def test_a_terminal_gets_a_progress_bar(cli: Any, tmp_path: Path, monkeypatch: p
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--identities", "IDS", "--journal", "J"), "pass --yes to do it, or --dry-run"),
         (("--journal", "J", "--yes"), "--identities FILE (- for stdin) or --filter OPATH"),
         (("--identities", "IDS", "--filter", "IsDirSynced -eq $true", "--journal", "J", "--yes"), "--filter OPATH"),
         (("--identities", "IDS", "--journal", "J", "--yes", "--batch-size", "500"), "15-minute timeout"),
         (("--identities", "EMPTY", "--journal", "J", "--yes"), "no mailbox identities"),
     ],
 )
+# Neither --yes nor --dry-run: the plan, then exit 2 off a terminal (tests/test_rollout_plan.py).
 def test_refusals_are_one_line_and_send_nothing(cli: Any, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     files = {"IDS": identities_file(tmp_path / "ids.txt", ROLLBACK), "J": tmp_path / "j.jsonl"}
     files["EMPTY"] = tmp_path / "empty.txt"

@@ -251,9 +251,12 @@ def test_a_config_others_can_change_is_warned_about_once(cli: Any, write_config:
     config = write_config(TWO, mode=0o664)
     result = cli("--config", config, "config", "show")
     assert result.code == 0
-    assert result.err_lines == [
-        f"psbridge: warning: {config} can be read or changed by other users (mode 0664): run chmod 600 {config}"
-    ]
+    assert [(e["event"], e["level"], e["message"]) for e in result.events] == [
+        (
+            "psbridge.warning", "warning",
+            f"{config} can be read or changed by other users (mode 0664): run chmod 600 {config}",
+        )
+    ]  # fmt: skip
 
 
 # -- config check ----------------------------------------------------------------------------------------------

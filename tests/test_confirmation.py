@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 import pytest
-from cli_helpers import Result
+from cli_helpers import Result, error_line
 from cloudsync_data import HEALTHY, QUARANTINED, TENANT
 from pytest_mock import MockerFixture
 
@@ -150,7 +150,8 @@ NOTHING_TO_DO = {"exo email-address remove"}
 # Mutating commands whose dry run the demo recordings cannot answer, and why (no recording to replay).
 NO_DEMO_DRY_RUN = {
     "exo clear-previous-mailbox-info": "the demo has no mail user with previous mailbox info (refused, exit 2)",
-    "exo rollout": "needs an identities file and a journal: covered by tests/test_cli_rollout.py",
+    "exo rollout": "needs an identities file and a journal: its plan (no mailbox read) and the prompt are "
+    "tests/test_rollout_plan.py's, its dry run tests/test_cli_rollout.py's",
     "repair duplicate-mailbox": "its recordings are a runbook scenario's: tests/test_runbook_duplicate.py",
 }
 
@@ -230,7 +231,7 @@ def test_at_a_terminal_a_no_shows_the_plan_sends_nothing_and_exits_2(
     assert sent_before == []  # the plan is a dry run: nothing written before the answer
     assert _writes(at_terminal["spy"]) == []
     assert result.code == 2 and result.out.strip(), result  # the plan, then the answer's exit code
-    errors = [line for line in result.err.splitlines() if line.startswith("psbridge: error: ")]
+    errors = [error_line(e, 2) for e in result.events if e["level"] == "error"]  # stderr is no terminal: JSON
     assert len(errors) == 1 and errors[0].endswith("not done (declined)"), result.err
 
 

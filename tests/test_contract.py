@@ -172,6 +172,13 @@ SESSION_COMMANDS: tuple[Command, ...] = psbridge.exchange.connection.SESSION_COM
 # stops before them. The membership wrappers of psbridge.ad send these once the user and the group exist.
 WRITE_COMMANDS = (Statement("Add-ADGroupMember"), Statement("Remove-ADGroupMember"))
 
+# Scripts a wrapper sends only once its first command has answered, as WRITE_COMMANDS: with `fetch_to`,
+# adsync.get_server_configuration copies the zip its export made (psbridge.files.fetch) and then removes it.
+FOLLOW_UP_SCRIPTS = tuple(
+    Statement(name, script_digest(ps.load(name)))
+    for name in ("common/Read-FileChunk.ps1", "adsync/Remove-ExportArchive.ps1")
+)
+
 
 def _takes(fn: Callable[..., Any], kind: type) -> bool:
     """Whether `fn`'s first parameter is annotated `kind` (the class, or its name under postponed annotations)."""
@@ -497,7 +504,7 @@ def test_every_recorded_episode_has_a_wrapper() -> None:
     """No orphan recordings: each episode is the command of some public wrapper."""
     sent = [_statement(c) for w in WRAPPERS for c in _sent(w)]
     sent += [_statement(c) for c in SESSION_COMMANDS]
-    sent += WRITE_COMMANDS
+    sent += WRITE_COMMANDS + FOLLOW_UP_SCRIPTS
     orphans = [
         f"{_rel(path)}: `{ep.key.display()}`"
         for path in RECORDING_FILES

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import error_line
 from helpers import DEMO
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_mock import MockerFixture
@@ -195,7 +196,7 @@ def test_a_command_without_monitoring_outputs_refuses_prometheus_in_one_line(cli
     result = cli("--replay", DEMO, "-o", "prometheus", "adsync", "scheduler")
 
     assert result.code == 2, result
-    assert result.err.splitlines() == [
+    assert [error_line(e, 2) for e in result.events] == [
         "psbridge: error: --output prometheus is offered by check, diagnose, repair, selftest, cloudsync status, "
         "adsync version, not by adsync scheduler"
     ]
@@ -226,7 +227,7 @@ def test_a_textfile_that_cannot_be_replaced_is_left_as_it_was(cli: Run, tmp_path
     result = cli("--replay", DEMO, "--textfile", path, "adsync", "version")
 
     assert result.code == 74, result
-    assert result.err.splitlines()[0] == f"psbridge: error: cannot write textfile {path}: No space left on device"
+    assert error_line(result.events[0], 74) == f"psbridge: error: cannot write textfile {path}: No space left on device"
     assert path.read_text(encoding="utf-8") == "# the previous run's\n"
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
@@ -255,7 +256,8 @@ def test_a_textfile_that_is_not_a_regular_file_is_refused_before_anything_is_sen
     result = cli("--replay", DEMO, "--textfile", fifo, "adsync", "version")
 
     assert result.code == 2, result
-    assert result.err.splitlines() == [f"psbridge: error: textfile {fifo} is not a regular file (a FIFO)"]
+    [event] = result.events
+    assert error_line(event, 2) == f"psbridge: error: textfile {fifo} is not a regular file (a FIFO)"
     sessions.assert_not_called()
 
 

@@ -1,74 +1,28 @@
 """Every command line of the README that runs on the shipped recordings does, with the exit code it gives.
 
-A line of a `sh` block is run when it is a `psbridge` command whose `--replay` path is in the repository
-(`pip install . && ` before it is dropped), or a `seq` that makes an input file for the next line. Its
-expected exit code is the `# exit N` comment at its end, else 0. Lines for live hosts, and the replay of a
-recording another line would have recorded, are not run. Each block runs in a fresh folder that holds the
-repository's recordings and examples, so a journal or a file one line writes never reaches another block.
+Which lines run, and how, is tests/doc_commands.py's rule (shared with the scenario READMEs' test).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import re
-import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
+from doc_commands import run_block, sh_blocks
 from helpers import REPO
 
-from psbridge.cli.main import main
-
-_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_EXIT = re.compile(r"#\s*exit (\d+)")
-
-
-def _lines() -> list[tuple[int, list[str]]]:
-    """(block number, its runnable lines) for every sh block of the README with at least one."""
-    blocks = []
-    for number, match in enumerate(_BLOCK.finditer((REPO / "README.md").read_text(encoding="utf-8")), 1):
-        joined = match.group(1).replace("\\\n", " ")  # a line continued with a backslash is one command
-        runnable = [line for line in joined.splitlines() if _runnable(line)]
-        if runnable:
-            blocks.append((number, runnable))
-    return blocks
-
-
-def _runnable(line: str) -> bool:
-    words = shlex.split(line.removeprefix("pip install . && "), comments=True)
-    if words[:1] == ["seq"]:
-        return True
-    if words[:1] != ["psbridge"] or "--replay" not in words:
-        return False
-    return (REPO / words[words.index("--replay") + 1]).exists()
+README = REPO / "README.md"
 
 
 def test_the_readme_shows_runnable_commands() -> None:
-    ran = [line for _, lines in _lines() for line in lines if "psbridge" in line]
+    ran = [line for _, lines in sh_blocks(README) for line in lines if "psbridge" in line]
     assert len(ran) >= 12, ran  # the quick start, the runbook scenarios, selftest, config, cloudsync, exo, rollout
 
 
-@pytest.mark.parametrize(("number", "lines"), _lines(), ids=lambda v: f"block{v}" if isinstance(v, int) else None)
+@pytest.mark.parametrize(
+    ("number", "lines"), sh_blocks(README), ids=lambda v: f"block{v}" if isinstance(v, int) else None
+)
 def test_a_readme_command_runs_on_the_shipped_recordings_with_its_exit_code(
     number: int, lines: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("recorded_sessions", "examples"):
-        (tmp_path / name).symlink_to(REPO / name)
-    monkeypatch.chdir(tmp_path)
-    for key in [k for k in os.environ if k.startswith("PSBRIDGE_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
-    for line in lines:
-        expected = int(found.group(1)) if (found := _EXIT.search(line)) else 0
-        words = shlex.split(line.removeprefix("pip install . && "), comments=True)
-        if words[0] == "seq":
-            subprocess.run(line.split("#", 1)[0], shell=True, check=True, cwd=tmp_path)
-            continue
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
-            code = main(words[1:])
-        assert code == expected, (
-            f"README block {number}: {line!r} exited {code}, not {expected}: {err.getvalue()[-500:]}"
-        )
+    run_block(f"README block {number}", lines, tmp_path, monkeypatch)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import error_line
 from rollout_scenario import RECORDING, scenario
 from test_runbook_duplicate import NESTOR, REPAIR, SCENARIOS, STEP_IDS, checks, events
 
@@ -151,7 +152,7 @@ def test_a_csv_that_fails_after_the_run_still_prints_the_report(cli: Any, tmp_pa
     assert result.code == 74
     report = result.json()  # the whole report on stdout
     assert (report["changed"], report["already_set"], len(report["items"])) == (60, 0, len(ROLLBACK))
-    assert result.err_lines[-1] == f"psbridge: error: cannot write --csv report {table}: {ENOSPC}"
+    assert error_line(result.events[-1], 74) == f"psbridge: error: cannot write --csv report {table}: {ENOSPC}"
     assert "Traceback" not in result.err
     assert not table.exists() and sorted(os.listdir(tmp_path)) == ["ids.txt", "j.jsonl"]
 

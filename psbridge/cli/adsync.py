@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
+from psbridge.cli.group import Group
 from psbridge.cli.output import emit, emit_change
 from psbridge.cli.params import Guid, Int32, NotBoth, Seconds, TimeSpan
 from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
@@ -43,7 +44,7 @@ def _rows(model: BaseModel) -> list[tuple[str, Any]]:
     return [(name, _plain(getattr(model, name))) for name in type(model).model_fields]
 
 
-@click.group()
+@click.group(cls=Group)
 def adsync() -> None:
     """Entra Connect Sync (the ADSync module on the Connect server)."""
 

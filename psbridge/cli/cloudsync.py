@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from psbridge.cli import terminal
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.graph_options import GraphOptions, graph_client, remember, resolve, via_option
+from psbridge.cli.group import Group
 from psbridge.cli.output import emit
 from psbridge.cli.params import Guid, Id, Seconds
 
@@ -40,7 +42,7 @@ class CloudSyncOptions:
 
 def say(message: str) -> None:
     """A message from the agent (the device-code instruction): to stderr, at once."""
-    click.echo(message, err=True)
+    terminal.notice(message, event="psbridge.cloudsync.agent_message", text=message)
 
 
 def session(ctx: click.Context) -> Session:
@@ -83,7 +85,7 @@ def graph_backend(ctx: click.Context, via: str | None, command: str) -> GraphBac
     return GraphBackend(graph_client(ctx))
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option("--module-path", metavar="PATH", help="AADCloudSyncTools folder on the agent [its install path].")
 @click.option(
     "--tenant-id",

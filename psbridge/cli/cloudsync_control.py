@@ -17,8 +17,9 @@ import click
 from psbridge.cli.cloudsync import backend, graph_backend, module_path, session
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.graph_options import resolve, via_option
+from psbridge.cli.group import Group
 from psbridge.cli.output import emit, emit_change
-from psbridge.cli.params import Guid, HttpsUrl, Id, Int32, JsonText, NonEmpty, NotBoth, Seconds
+from psbridge.cli.params import Guid, HttpsUrl, Id, Int32, JobStatusCode, JsonText, NonEmpty, NotBoth, Seconds
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.changes import JobChange
@@ -59,7 +60,12 @@ def _job_control(name: Literal["restart", "suspend", "resume"], doc: str, extra:
     command.__doc__ = doc
     options: list[Any] = [
         click.option("--job-id", type=Id(), required=True),
-        click.option("--wait-for", metavar="CODE", help="Wait for this status code (e.g. Active, Paused)."),
+        click.option(
+            "--wait-for",
+            type=JobStatusCode(),
+            metavar="CODE",
+            help="Wait for this status code: NotConfigured, NotRun, Active, Paused or Quarantine (any case).",
+        ),
         click.option("--deadline", type=Seconds(), default=300.0, show_default=True, help="Seconds."),
         click.option("--poll", type=Seconds(), default=10.0, show_default=True, help="Seconds."),
         dry_run_option,
@@ -171,12 +177,27 @@ def repair_account(ctx: click.Context, dry_run: bool, yes: bool) -> None:
 
     def act(dry: bool) -> Any:
         result = repair(session(ctx), dry_run=dry, module_path=module_path(ctx))
-        emit_change(ctx, result, ("id", "user_principal_name", "created_date_time"),
-                    then=[("messages", result.messages)])  # fmt: skip
+        if result.dry_run:  # the account is recreated: its after-state is unknown until then, never "unchanged"
+            emit(ctx, result, [("would_change", result.would_change), ("dry_run", True),
+                               *((name, _unknown_after(result.before, name)) for name in _ACCOUNT_ROWS),
+                               ("note", result.note)])  # fmt: skip
+        else:
+            emit_change(ctx, result, _ACCOUNT_ROWS, then=[("messages", result.messages)])
         return result
 
     run_confirmed(yes=yes, dry_run=dry_run, what="repair-account deletes and recreates the sync service account",
                   act=act)  # fmt: skip
+
+
+_ACCOUNT_ROWS = ("id", "user_principal_name", "created_date_time")
+
+
+def _unknown_after(account: Any, name: str) -> str:
+    from psbridge.types import format_time
+
+    value = getattr(account, name) if account is not None else None
+    shown = "-" if value is None else format_time(value) if name == "created_date_time" else str(value)
+    return f"{shown} -> (known after the repair)"
 
 
 @click.command("remove-group-members")
@@ -256,7 +277,7 @@ def export_logs(
     run_confirmed(yes=yes, dry_run=dry_run, what="export-logs traces and writes on the agent", act=act)
 
 
-@click.group("verbose-logs")
+@click.group("verbose-logs", cls=Group)
 def verbose_logs() -> None:
     """The agent's verbose trace (each command restarts the agent service unless told not to)."""
 
@@ -328,22 +349,32 @@ def provision_on_demand(
 
 
 def _emit_provisioning(ctx: click.Context, result: Any) -> None:
-    info = result.status_info
-    rows = [
+    rows: list[tuple[str, Any]] = [
         ("job_id", result.job_id),
         ("object_id", result.object_id),
         ("rule_id", result.rule_id),
         ("dry_run", result.dry_run),
-        ("result", result.result),
-        *result.stages.items(),
-        ("error_code", result.error_code or (info.error_code if info else None)),
-        ("reason", info.reason if info else None),
-        ("recommended_action", info.recommended_action if info else None),
     ]
+    info = result.status_info
+    if result.dry_run:  # what it would do: each step's outcome exists only once it has run
+        rows += [
+            ("would_change", result.would_change),
+            ("result", "not run: provisioning on demand runs every step below, and only it says how each went"),
+            *result.planned_steps.items(),
+            ("would_send", result.would_send),
+        ]
+    else:
+        rows += [
+            ("result", result.result),
+            *result.stages.items(),
+            ("error_code", result.error_code or (info.error_code if info else None)),
+            ("reason", info.reason if info else None),
+            ("recommended_action", info.recommended_action if info else None),
+        ]
     emit(ctx, result, rows)
 
 
-@click.group("deletion-threshold")
+@click.group("deletion-threshold", cls=Group)
 def deletion_threshold() -> None:
     """Cloud Sync's accidental-deletion threshold of a job's configuration (Graph only)."""
 

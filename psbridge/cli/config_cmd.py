@@ -7,6 +7,8 @@ import json
 
 import click
 
+from psbridge.cli import terminal
+from psbridge.cli.group import Group
 from psbridge.cli.output import emit
 from psbridge.cli.params import Seconds
 
@@ -14,7 +16,7 @@ CHECK_COLUMNS = ("name", "role", "host", "status", "elapsed_ms", "error")
 SHOW_COLUMNS = ("name", "role", "endpoint", "auth", "username", "password", "sign_in", "via", "error")
 
 
-@click.group()
+@click.group(cls=Group)
 def config() -> None:
     """The config file of named targets (--config FILE, PSBRIDGE_CONFIG, or the per-user location)."""
 
@@ -31,7 +33,7 @@ def path(ctx: click.Context) -> None:
         return
     click.echo(str(where))
     if not where.exists():
-        click.echo(f"psbridge: {where} does not exist yet", err=True)
+        terminal.notice(f"{where} does not exist yet", event="psbridge.config.missing", path=str(where))
 
 
 @config.command("show")

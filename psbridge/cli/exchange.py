@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 from click.core import ParameterSource
 
+from psbridge.cli.group import Group
 from psbridge.cli.output import emit
 from psbridge.cli.params import Host
 
@@ -41,7 +42,7 @@ def server_session(ctx: click.Context) -> Session:
     return session
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option(
     "--via-jump-host", type=Host(), metavar="SERVER", help="Reach Exchange server SERVER through the jump host --host."
 )
@@ -69,7 +70,7 @@ def exchange(ctx: click.Context, via_jump_host: str | None, https: bool) -> None
 
 
 def _getter(kind: str, function: str, what: str) -> click.Group:
-    @click.group(kind, help=f"On-premises {what}.")
+    @click.group(kind, cls=Group, help=f"On-premises {what}.")
     def group() -> None:
         pass
 

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from psbridge.cli import terminal
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
+from psbridge.cli.group import Group
 from psbridge.cli.output import emit, emit_change
 from psbridge.cli.params import NotBoth, ResultSize
 
@@ -93,7 +95,7 @@ def _connection(settings: ExoSettings) -> Any:
         raise click.UsageError(f"Exchange Online sign-in: {exc}") from None
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option("--organization", envvar="PSBRIDGE_EXO_ORGANIZATION", help="The tenant's .onmicrosoft.com domain.")
 @click.option("--app-id", envvar="PSBRIDGE_EXO_APP_ID", help="App registration with Exchange.ManageAsApp.")
 @click.option(
@@ -163,7 +165,7 @@ def mailbox_list(
     else:
         emit(ctx, list(rest), columns=MAILBOX_COLUMNS)
     if listing.truncated:
-        click.echo("psbridge: warning: the result was cut at --result-size; more mailboxes match", err=True)
+        terminal.warning("the result was cut at --result-size; more mailboxes match")
 
 
 # -- changes -------------------------------------------------------------------------------------------------
@@ -219,12 +221,10 @@ def org_default_set(ctx: click.Context, enabled: bool, dry_run: bool, yes: bool)
     """Set the tenant default. Do not enable it while on-premises mailboxes, mail users or remote
     mailboxes are still being created."""
     from psbridge.exchange import set_organization_config
-    from psbridge.exchange.functions import TENANT_DEFAULT_WARNING
 
     def act(dry: bool) -> Any:
+        # Enabling it logs psbridge.exchange.cloud_managed_by_default, a warning: shown once, by the log.
         result = set_organization_config(exo_session(ctx), cloud_managed_by_default=enabled, dry_run=dry)
-        if result.would_change and enabled:
-            click.echo(f"psbridge: warning: {TENANT_DEFAULT_WARNING}", err=True)
         emit_change(ctx, result, ("cloud_managed_by_default",))
         return result
 
@@ -316,8 +316,6 @@ def accepted_domains(ctx: click.Context) -> None:
         return
     emit(ctx, list(result.domains))
     if not result.has_tenant_routing_domain:
-        click.echo(
-            "psbridge: warning: no tenant routing domain (*.mail.onmicrosoft.com): the Hybrid Configuration "
-            "Wizard will fail with HCW8001",
-            err=True,
+        terminal.warning(
+            "no tenant routing domain (*.mail.onmicrosoft.com): the Hybrid Configuration Wizard will fail with HCW8001"
         )

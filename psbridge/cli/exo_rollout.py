@@ -1,9 +1,14 @@
 """`psbridge exo rollout`: make the Exchange attributes of many mailboxes cloud-managed, resumably.
 
 Mirrors `psbridge.exchange.rollout.rollout_cloud_managed`. It signs in as the `exo` group's options
-say. It changes mailboxes, so it does nothing without `--yes` (or `--dry-run`, which only reads).
-`--journal` is required: re-run the same command with the same journal after an interruption and it
-finishes what is left. Progress goes to stderr: a bar on a terminal, otherwise one
+say. It changes mailboxes, so it follows `psbridge.cli.confirm` with a plan of its own: without `--yes`
+or `--dry-run` it prints the plan (`psbridge.exchange.rollout_plan.plan_rollout`: target, direction, how
+many mailboxes, batches, pace, an estimate of the time, and what the journal says is done, with no
+mailbox read and nothing sent), then asks y/N at a terminal, else exits 2. `--dry-run` is the rollout's
+own dry run, which reads each mailbox. `--journal` is required: re-run the same command with the same
+journal after an interruption and it finishes what is left. Interrupted (Ctrl+C, or SIGTERM as cron
+and Ansible send it) once its batches started, it prints the report so far, the mailboxes not finished
+as Unfinished, and exits 130 (143 for SIGTERM). Progress goes to stderr: a bar on a terminal, otherwise one
 `psbridge.exo.rollout.progress` event per batch. Exit code 0 when every mailbox is changed or already
 set, 1 when any failed, is unfinished or was reverted (the report lists them).
 
@@ -12,7 +17,7 @@ Files are checked before the first mailbox is read: the identities file, the jou
 report may not be the journal or the identities file (compared as files, through links and other
 spellings). The report is started before the rollout (a temporary file beside it, its header
 written and synced, so a missing folder or a full disk shows now) and moved into place at the end.
-Should it still fail then, the JSON report is printed all the same, and the exit code is 2.
+Should it still fail then, the JSON report is printed all the same, and the exit code is 74.
 `--timeout` is each batch's deadline (by default the REST API's 15 minutes).
 """
 
@@ -21,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import logging
 import os
 import sys
 import tempfile
@@ -33,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from psbridge.cli.confirm import dry_run_option, require_confirmation, yes_option
+from psbridge.cli import terminal
+from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
 from psbridge.cli.exo import exo_session
 from psbridge.cli.output import emit
 from psbridge.cli.params import Int32, Seconds
@@ -42,6 +47,7 @@ from psbridge.errors import InputError, LocalWriteError
 
 if TYPE_CHECKING:
     from psbridge.exchange.rollout import RolloutProgress, RolloutReport
+    from psbridge.exchange.rollout_plan import RolloutPlan
 
 CSV_COLUMNS = (
     "identity",
@@ -97,37 +103,92 @@ def rollout(
 ) -> int:
     """Switch IsExchangeCloudManaged on many mailboxes, in batches, with a resumable journal.
 
+    Without --yes or --dry-run: the plan (how many mailboxes, batches, an estimate of the time, what the
+    journal says is done; no mailbox is read), then y/N at a terminal, else exit 2. --dry-run reads each
+    mailbox and reports which would change.
+
     Exit code 0 when every mailbox is changed or already set (or, with --dry-run, would change),
     1 when any failed, is unfinished or was switched back since (Reverted); re-run with the same
-    --journal to finish or retry. 2 for bad input, or a --csv that could not be written at the end
-    (the report is printed all the same). The global --timeout is each batch's deadline.
+    --journal to finish or retry. 2 for bad input or not confirmed; 74 for a --csv that could not be
+    written at the end (the report is printed all the same). Interrupted (Ctrl+C: 130, SIGTERM: 143), it prints
+    the report so far, the mailboxes not finished as Unfinished. The global --timeout is each batch's deadline.
     """
     if (identities_file is None) == (opath is None):
         raise click.UsageError("give the mailboxes: --identities FILE (- for stdin) or --filter OPATH")
-    require_confirmation(yes, dry_run, "rollout changes mailboxes")
     from psbridge.safeio import regular_file
 
     regular_file(journal, "journal")
     identities = _read_identities(identities_file) if identities_file is not None else None
-    from psbridge.exchange.rollout import item_retry, plan_pacing, rollout_cloud_managed
+    from psbridge.exchange.rollout import plan_pacing
 
     timeout = ctx.obj.params["timeout"] if "timeout" in ctx.obj.explicit else None
     plan_pacing(batch_size, pace_s, timeout)  # a timeout a batch cannot keep is refused before signing in
-    with contextlib.ExitStack() as stack:
-        table = stack.enter_context(_CsvReport.start(csv_path, journal, identities_file)) if csv_path else None
-        session = exo_session(ctx)
-        with _progress(ctx.obj.verbose) as on_progress:
-            report = rollout_cloud_managed(
-                session, identities=identities, filter=opath, enabled=not disable, journal=journal,
-                batch_size=batch_size, pace_s=pace_s, dry_run=dry_run, on_progress=on_progress,
-                tenant=_organization(ctx), retry=item_retry(retry_wait_s), retry_failed=retry_failed,
-                timeout=timeout,
-            )  # fmt: skip
-        failure = table.finish(report) if table is not None else None
-    emit(ctx, report, _summary(report))
-    if failure is not None:
-        raise failure  # after the report: the rollout's outcome is printed whatever became of the file
+    common: dict[str, Any] = {
+        "identities": identities, "filter": opath, "enabled": not disable, "journal": journal,
+        "batch_size": batch_size, "pace_s": pace_s, "retry_failed": retry_failed, "timeout": timeout,
+    }  # fmt: skip
+
+    def act(dry: bool) -> Any:
+        if dry and not dry_run:  # the plan before the question: from the arguments and the journal, no mailbox read
+            return _plan(ctx, common)
+        return _run(ctx, common, dry_run=dry, retry_wait_s=retry_wait_s, csv_path=csv_path, source=identities_file)
+
+    report = run_confirmed(yes=yes, dry_run=dry_run, what="rollout changes mailboxes", act=act, proceed=lambda _: True)
     return 0 if report.succeeded else 1
+
+
+def _plan(ctx: click.Context, common: dict[str, Any]) -> RolloutPlan:
+    """Print the plan (`plan_rollout`): sends nothing; the session is only made, for its target's name."""
+    from psbridge.exchange.rollout_plan import plan_rollout
+
+    plan = plan_rollout(target=ctx.obj.session().target, tenant=_organization(ctx), **common)
+    emit(ctx, plan, _plan_rows(plan))
+    return plan
+
+
+def _run(
+    ctx: click.Context,
+    common: dict[str, Any],
+    *,
+    dry_run: bool,
+    retry_wait_s: float,
+    csv_path: str | None,
+    source: str | None,
+) -> RolloutReport:
+    """Run the rollout and print its report. Interrupted (Ctrl+C, SIGTERM) once its batches started, it
+    prints the report so far (the mailboxes not finished are Unfinished) and lets the interruption go on,
+    whose exit code (130, 143) stands; the journal holds every outcome, so a re-run finishes the rest."""
+    from psbridge.exchange.rollout import item_retry, rollout_cloud_managed
+
+    stopped: list[RolloutReport] = []
+    with contextlib.ExitStack() as stack:
+        table = stack.enter_context(_CsvReport.start(csv_path, common["journal"], source)) if csv_path else None
+        session = exo_session(ctx)
+        try:
+            with _progress(ctx.obj.verbose) as on_progress:
+                report = rollout_cloud_managed(
+                    session, **common, dry_run=dry_run, on_progress=on_progress, tenant=_organization(ctx),
+                    retry=item_retry(retry_wait_s), on_interrupt=stopped.append,
+                )  # fmt: skip
+        except BaseException:
+            for partial in stopped:  # the report so far; then the interruption's own line and exit code
+                _emit_report(ctx, partial, table.finish(partial) if table is not None else None, stopping=True)
+            raise
+        failure = table.finish(report) if table is not None else None
+    _emit_report(ctx, report, failure)
+    return report
+
+
+def _emit_report(
+    ctx: click.Context, report: RolloutReport, failure: LocalWriteError | None, *, stopping: bool = False
+) -> None:
+    emit(ctx, report, _summary(report))
+    if failure is None:
+        return
+    if stopping:  # the interruption's exit code stands; say what became of the file all the same
+        terminal.warning(str(failure))
+        return
+    raise failure  # after the report: the rollout's outcome is printed whatever became of the file
 
 
 def _read_identities(path: str) -> list[str]:
@@ -221,37 +282,24 @@ class _CsvReport:
 
 
 def _organization(ctx: click.Context) -> str | None:
-    """The tenant the exo group signs in to, for the journal (None when a replay leaves it out)."""
-    return getattr(ctx.meta.get("psbridge.exo"), "organization", None) or None
+    """The tenant the exo group signs in to (its options, else its target's), for the journal; None when a
+    replay leaves it out. Worked out without signing in, so the plan names it too."""
+    settings = ctx.meta.get("psbridge.exo")
+    return (settings.defaulted(ctx.obj.target()).organization or None) if settings is not None else None
 
 
 @contextmanager
 def _progress(verbose: int) -> Iterator[Callable[[RolloutProgress], None] | None]:
-    """A bar on a terminal. Otherwise progress events in the CLI's log format, which -v shows anyway
-    (the library logs them at info level); without -v they are written here, at info level too."""
-    if sys.stderr.isatty():
-        with click.progressbar(length=1, label="rollout", file=sys.stderr, show_pos=True) as bar:
-            shown = 0
-
-            def advance(progress: RolloutProgress) -> None:
-                nonlocal shown
-                bar.length = progress.total
-                bar.update(progress.done - shown)
-                shown = progress.done
-
-            yield advance
+    """A live bar at a terminal (log lines print above it). Otherwise progress events in the CLI's log format,
+    which -v shows anyway (the library logs them at info level); without -v they are written here."""
+    if terminal.live():
+        with terminal.bar("rollout") as advance:
+            yield lambda progress: advance(progress.done, progress.total)
         return
     if verbose:
         yield None
         return
-    import structlog
-
-    log = structlog.wrap_logger(
-        structlog.PrintLogger(sys.stderr),
-        processors=structlog.get_config()["processors"],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-    )
-    yield lambda progress: log.info("psbridge.exo.rollout.progress", **progress.model_dump())
+    yield lambda progress: terminal.write_event("psbridge.exo.rollout.progress", **progress.model_dump())
 
 
 def _summary(report: RolloutReport) -> list[tuple[str, Any]]:
@@ -259,13 +307,41 @@ def _summary(report: RolloutReport) -> list[tuple[str, Any]]:
         (name, getattr(report, name))
         for name in ("target", "enabled", "dry_run", "journal", "total", "changed", "already_set", "would_change",
                      "failed", "unfinished", "reverted", "skipped", "batches", "retried", "micro_delays",
-                     "succeeded")
+                     "interrupted", "succeeded")
     ]  # fmt: skip
     bad = [item for item in report.items if item.outcome.value in ("Failed", "Unfinished", "Reverted")]
     reverted = "an earlier run switched it; it is back in the old state (not switched again)"
     rows += [
         (f"[{item.outcome.value}] {item.identity}",
-         reverted if item.outcome.value == "Reverted" else f"{item.error_class}: {item.error_message}")
+         reverted if item.outcome.value == "Reverted"
+         else ": ".join(str(part) for part in (item.error_class, item.error_message) if part))
         for item in bad
     ]  # fmt: skip
     return rows
+
+
+def _plan_rows(plan: RolloutPlan) -> list[tuple[str, Any]]:
+    """The plan as a person reads it: what, where, how fast, how long, and the journal."""
+    done = f"yes: {plan.journal_done} finished by an earlier run ({plan.to_verify} of them read again)"
+    rows: list[tuple[str, Any]] = [
+        ("target", plan.target), ("tenant", plan.tenant), ("setting", plan.setting),
+        ("mailboxes", f"{plan.identities} (from the identities file)" if plan.filter is None
+         else f"those the filter selects: {plan.filter}"),
+        ("to_do", plan.to_do if plan.to_do is not None else "known once the filter is resolved on the jump host"),
+        ("batch_size", plan.batch_size), ("pace_s", plan.pace_s),
+        ("timeout_s", plan.timeout_s if plan.timeout_s is not None else "900 (the REST API's 15 minutes per pipeline)"),
+        ("batches", plan.batches if plan.batches is not None else "-"),
+        ("estimated", _duration(plan.estimated_s)),
+        ("journal", plan.journal), ("resumes", done if plan.resumes else "no: a new journal"),
+        ("note", plan.note),
+    ]  # fmt: skip
+    return rows
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    return f"about {minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"about {minutes} min"

@@ -3,7 +3,7 @@
     psbridge [--host H --port P --auth A --username U --no-tls --ca-file F ...]
              [--config FILE] [--target NAME]
              [--replay PATH | --record PATH [--record-mode MODE]] [--output table|json|nagios|prometheus]
-             [--textfile PATH] [-v]
+             [--textfile PATH] [-v] [--log-format auto|text|json]
              adsync version [--min VERSION]
 
 `--target NAME` takes the connection options from a target of the config file (`psbridge config
@@ -25,7 +25,12 @@ Exit codes (stable, documented in the README):
   141  stdout's reader went away (a closed pipe: `| head`); nothing more is printed
   143  terminated by SIGTERM (as cron, systemd and Ansible stop a job that runs too long), handled as Ctrl+C
 
-Errors are one line on stderr; `-v` adds log events, `-vv` also debug events and tracebacks.
+Errors are one line on stderr; `-v` adds log events, `-vv` also debug events and tracebacks. Everything on
+stderr is written by `psbridge.cli.terminal`: with `--log-format json` (env PSBRIDGE_LOG_FORMAT), or by default
+when stderr is not a terminal, every line is one JSON object (`psbridge.error` with `message` and `exit_code`,
+`psbridge.warning`, `psbridge.interrupted`, progress and log events); at a terminal, or with `text`, the
+familiar `psbridge: error: ...` lines, a live progress bar and log lines above it. A repeated warning is
+written once, and counted at the end.
 `--help` and `--version` load no network or crypto library, no pydantic, structlog or product module:
 they are imported when a command runs. Exit codes are defined once, in `psbridge.errors.ExitCode`.
 """
@@ -49,6 +54,8 @@ import click
 from click.core import ParameterSource
 
 from psbridge import __version__
+from psbridge.cli import terminal
+from psbridge.cli.group import RootGroup
 from psbridge.cli.params import MAX_SECONDS, Host, Int32, Seconds, install_text_check
 from psbridge.errors import ExitCode, InputError, PsbridgeError
 
@@ -108,7 +115,7 @@ class CliContext:
 
             self._config = load_config(self.params["config"])
             for warning in () if self.params["replay"] else self._config.warnings:
-                click.echo(f"psbridge: warning: {warning}", err=True)
+                terminal.warning(warning)
         return self._config
 
     def targets(self) -> Targets:
@@ -212,7 +219,7 @@ def _flag_values(p: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
 
 def _warn_if_unvalidated(cert_validation: bool | str) -> None:
     if cert_validation is False:
-        click.echo("psbridge: warning: TLS certificate validation is off", err=True)
+        terminal.warning("TLS certificate validation is off")
 
 
 def scrub_map(pairs: Sequence[str]) -> Any:
@@ -228,7 +235,7 @@ def scrub_map(pairs: Sequence[str]) -> Any:
     return scrub
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="psbridge")
 @click.option(
     "--host", type=Host(), envvar="PSBRIDGE_HOST", help="Target host (FQDN for Kerberos). Env: PSBRIDGE_HOST."
@@ -293,9 +300,20 @@ def scrub_map(pairs: Sequence[str]) -> Any:
     help="Also write the run's Prometheus exposition to PATH, atomically (node_exporter's textfile collector).",
 )  # fmt: skip
 @click.option("-v", "--verbose", count=True, help="-v: log events; -vv: debug events and tracebacks.")
+@click.option(
+    "--log-format", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True,
+    envvar="PSBRIDGE_LOG_FORMAT",
+    help="stderr: text lines, or one JSON object a line (errors, warnings, log events, progress); auto: text at "
+    "a terminal, else JSON. Env: PSBRIDGE_LOG_FORMAT.",
+)  # fmt: skip
 @click.pass_context
 def cli(ctx: click.Context, /, **params: Any) -> None:
-    """Drive Entra Connect Sync, Entra Cloud Sync and Exchange over PowerShell Remoting."""
+    """Drive Entra Connect Sync, Entra Cloud Sync and Exchange over PowerShell Remoting.
+
+    Global options work before or after the command (`psbridge adsync version -o json`), except where the
+    command has an option of that name itself, which then wins: --timeout of adsync sync, cloudsync connect and
+    config check (their wait), --port and --auth of serve-replay, --record and --target of selftest.
+    """
     if params["replay"] and params["record"]:
         raise click.UsageError("--replay and --record exclude each other (use --record-mode new_episodes)")
     if params["ca_file"] and params["no_cert_validation"]:
@@ -363,7 +381,12 @@ def _prepared(callback: Callable[..., Any]) -> Callable[..., Any]:
         ctx = click.get_current_context()
         configure_cli(ctx.find_root().params["verbose"])
         before_command(ctx)  # before anything is sent: a --output or --textfile this command cannot give
-        return callback(*args, **kwargs)
+        try:
+            return callback(*args, **kwargs)
+        except KeyboardInterrupt:
+            if terminal.json_lines():  # past click, which would first write an empty line (not JSON) on stderr
+                raise Interrupted from None
+            raise
 
     run.__psbridge_prepared__ = True  # type: ignore[attr-defined]
     return run
@@ -380,27 +403,6 @@ def _verbosity(args: Sequence[str]) -> int:
         elif len(arg) > 1 and arg[0] == "-" and set(arg[1:]) == {"v"}:
             count += len(arg) - 1
     return count
-
-
-_MAX_ERROR = 2000
-
-
-def _error(line: str) -> None:
-    """One line on stderr, without any form of a secret this process holds; a value of tens of thousands
-    of characters quoted in it is cut."""
-    from psbridge.logs import redact_known
-
-    line = redact_known(line)
-    if len(line) > _MAX_ERROR:
-        line = f"{line[: _MAX_ERROR - 200]} ... [{len(line) - _MAX_ERROR + 150} characters cut] ... {line[-150:]}"
-    click.echo(line, err=True)
-
-
-def _traceback() -> None:
-    """The traceback of the exception being handled (-vv), with every known secret redacted."""
-    from psbridge.logs import redact_known
-
-    click.echo(redact_known(traceback.format_exc()).rstrip("\n"), err=True)
 
 
 def on_error(args: Sequence[str], message: str, code: int) -> int:
@@ -450,8 +452,12 @@ def _output_error(exc: OSError) -> int:
         os.close(devnull)
     if exc.errno == errno.EPIPE:
         return ExitCode.BROKEN_PIPE
-    _error(f"psbridge: error: cannot write the output: {exc.strerror or exc}")
+    terminal.error(f"cannot write the output: {exc.strerror or exc}", ExitCode.LOCAL_WRITE)
     return ExitCode.LOCAL_WRITE
+
+
+class Interrupted(BaseException):
+    """Ctrl+C, carried past click to `main()` when stderr takes JSON lines only (see `_prepared`)."""
 
 
 class Terminated(BaseException):
@@ -478,8 +484,12 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    with _sigterm_interrupts():
-        return _run(args)
+    terminal.start(args)
+    try:
+        with _sigterm_interrupts():
+            return _run(args)
+    finally:
+        terminal.finish()  # the summary of repeated warnings
 
 
 def _run(args: list[str]) -> int:
@@ -496,26 +506,35 @@ def _run(args: list[str]) -> int:
         sys.stdout, sys.stderr = streams
         return _output_error(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
     except click.ClickException as exc:
-        _error(f"psbridge: error: {exc.format_message()}")
-        return on_error(args, exc.format_message(), ExitCode.USAGE)
+        return _failed(args, exc.format_message(), ExitCode.USAGE)
     except Terminated:
-        click.echo("psbridge: terminated (SIGTERM); a journaled run resumes from its journal", err=True)
-        return on_error(args, "terminated", ExitCode.TERMINATED)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("psbridge: interrupted", err=True)
-        return on_error(args, "interrupted", ExitCode.INTERRUPTED)
+        message = "terminated (SIGTERM); a journaled run resumes from its journal"
+        return _failed(args, message, ExitCode.TERMINATED, event="psbridge.terminated", prefix="")
+    except (click.exceptions.Abort, KeyboardInterrupt, Interrupted):
+        return _failed(args, "interrupted", ExitCode.INTERRUPTED, event="psbridge.interrupted", prefix="")
     except PsbridgeError as exc:
-        _error(f"psbridge: error: {exc}")
+        code = _failed(args, str(exc), exc.exit_code)
         if verbose >= 2:
-            _traceback()
-        return on_error(args, str(exc), exc.exit_code)
+            terminal.trace(traceback.format_exc())
+        return code
     except Exception as exc:  # a bug: say so in one line, keep the traceback behind -vv
         if isinstance(exc, OSError) and _writing_stdout(exc):
             return _output_error(exc)
-        _error(f"psbridge: internal error: {type(exc).__name__}: {exc}")
+        message = f"{type(exc).__name__}: {exc}"
+        code = _failed(args, message, ExitCode.INTERNAL, event="psbridge.internal_error", prefix="internal error: ")
         if verbose >= 2 or os.environ.get("PSBRIDGE_DEBUG"):
-            _traceback()
-        return on_error(args, f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL)
+            terminal.trace(traceback.format_exc())
+        return code
+
+
+def _failed(
+    args: Sequence[str], message: str, code: int, *, event: str = "psbridge.error", prefix: str = "error: "
+) -> int:
+    """The run's one error line on stderr (`psbridge: PREFIXMESSAGE`, or a JSON event), and the exit code as the
+    output mode wants it (`--output nagios`: UNKNOWN, 3, after its status line on stdout)."""
+    code = on_error(args, f"{prefix}{message}" if prefix != "error: " else message, code)
+    terminal.error(message, code, event=event, prefix=prefix)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -146,18 +146,9 @@ def on_error(args: Sequence[str], line: str, code: int) -> int:
 def _scan(args: Sequence[str]) -> tuple[str | None, str | None]:
     """--output/-o and --textfile as a command line gives them (the last wins), read without click: an error
     may have stopped its parsing anywhere."""
-    found: dict[str, str] = {}
-    names = {"--output": "output", "-o": "output", "--textfile": "textfile"}
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        name, eq, value = arg.partition("=")
-        if name in names and eq:
-            found[names[name]] = value
-        elif arg in names and i + 1 < len(args):
-            found[names[arg]] = args[i + 1]
-        elif arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
-            found["output"] = arg[2:]
+    from psbridge.cli.terminal import option_values
+
+    found = option_values(args, {"--output": "output", "-o": "output", "--textfile": "textfile"})
     return found.get("output"), found.get("textfile")
 
 

@@ -12,6 +12,7 @@
 - `Host`: a DNS name or an IP literal.
 - `NonEmpty`, `Guid`, `Id`, `JsonText`, `HttpsUrl`: the shapes of names, ids, bodies and URLs; those that
   are text check it is valid Unicode first (they build on `Text`).
+- `JobStatusCode`: a Cloud Sync job's status code (`--wait-for`), one Graph documents, in its own spelling.
 - `NotBoth`: an `--on/--off` flag pair that refuses both, instead of taking the last one silently.
 
 Only click and the standard library are imported here: `psbridge --help` loads this module.
@@ -238,6 +239,24 @@ class JsonText(Text):
         except ValueError as exc:
             self.fail(f"not valid JSON: {exc}", param, ctx)
         return text
+
+
+# synchronizationStatus `code`, the values Graph documents (AADCloudSyncTools returns Graph's status as is):
+# https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus
+JOB_STATUS_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
+
+
+class JobStatusCode(click.ParamType[str]):
+    """A job status code Graph documents, in any case; returned in Graph's spelling (`paused` -> `Paused`)."""
+
+    name = "code"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value).strip()
+        found = next((code for code in JOB_STATUS_CODES if code.casefold() == text.casefold()), None)
+        if found is None:
+            self.fail(f"{text!r} is not a job status code: one of {', '.join(JOB_STATUS_CODES)}", param, ctx)
+        return found
 
 
 class NotBoth(click.Option):

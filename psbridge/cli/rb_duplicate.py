@@ -4,7 +4,9 @@ Mirror `psbridge.runbooks.duplicate`: the diagnosis reads the exo and exchange t
 the dc (AD) and connect (Entra Connect Sync) targets. The repair follows `psbridge.cli.confirm`
 (--dry-run: the plan; --yes: do it; neither: the plan, then y/N at a terminal); run, it journals
 each step (--journal, by default psbridge-repair-<user>.jsonl in the current directory) and, run
-again with the same journal, resumes where it stopped.
+again with the same journal, resumes where it stopped. Interrupted (Ctrl+C, SIGTERM) once a step has
+started, it prints the report so far from its journal (steps done, the one it was in, whose outcome
+is unknown, and those not run), then exits 130 (143 for SIGTERM); nothing more is read from the targets.
 """
 
 from __future__ import annotations
@@ -91,11 +93,20 @@ def repair_duplicate_mailbox(
     """
     from psbridge.runbooks.duplicate import repair_duplicate_mailbox as run
 
+    path = journal or default_journal(user)
+
     def act(dry: bool) -> Report:
-        report = run(
-            targets(ctx), user=user, license_group=group, dry_run=dry,
-            journal=journal or default_journal(user), deadline_s=deadline_s, poll_s=poll_s,
-        )  # fmt: skip
+        try:
+            report = run(
+                targets(ctx), user=user, license_group=group, dry_run=dry,
+                journal=path, deadline_s=deadline_s, poll_s=poll_s,
+            )  # fmt: skip
+        except BaseException as exc:
+            partial = None if dry or isinstance(exc, Exception) else interrupted_report(path, user=user, group=group)
+            if partial is not None:  # the report so far; then the interruption's own line and exit code
+                with contextlib.suppress(click.exceptions.Exit):
+                    emit_report(ctx, partial)
+            raise
         if dry and not dry_run:  # the plan before the question: printed, the exit waits for the answer
             with contextlib.suppress(click.exceptions.Exit):
                 emit_report(ctx, report)
@@ -106,3 +117,33 @@ def repair_duplicate_mailbox(
     report = run_confirmed(yes=yes, dry_run=dry_run, what=f"repair duplicate-mailbox changes {user}", act=act,
                            proceed=lambda plan: plan.exit_code == 0)  # fmt: skip
     ctx.exit(report.exit_code)
+
+
+def interrupted_report(journal: str, *, user: str, group: str) -> Report | None:
+    """What a repair interrupted midway did, from its journal alone (None when no step started): each step
+    done, the one it was in (its outcome unknown: a re-run reads the state before it acts), those not run."""
+    from psbridge.runbooks.duplicate import STEPS, RepairJournal
+    from psbridge.runbooks.duplicate.repair import RUNBOOK
+    from psbridge.runbooks.report import Check, Report, Status
+
+    book = RepairJournal.read(journal, user=user, group=group, steps=[step.id for step in STEPS])
+    if book is None or not book.steps:
+        return None
+    checks = []
+    for step in STEPS:
+        last = book.steps.get(step.id)
+        if last is None:
+            status, summary = Status.SKIP, "not run: the repair was interrupted before it"
+        elif last["event"] == "done":
+            status, summary = Status.PASS, f"done ({last['at']}): {last.get('summary', '')}"
+        elif last["event"] == "started":
+            status, summary = Status.FAIL, "interrupted while it ran: its outcome is unknown (a re-run reads it first)"
+        else:
+            status, summary = Status.FAIL, f"failed ({last['at']}): {last.get('summary', '')}"
+        checks.append(Check(name=step.check_name, status=status, summary=summary))
+    rerun = f"psbridge repair duplicate-mailbox {user} --license-group {group} --journal {journal} --yes"
+    outcome = Check(
+        name="outcome", status=Status.FAIL, summary="interrupted: the steps above are where the repair stopped",
+        evidence={"journal": journal, "steps_done": book.done()}, fix=f"{rerun} resumes it",
+    )  # fmt: skip
+    return Report(runbook=RUNBOOK, subject=user, checks=(*checks, outcome))

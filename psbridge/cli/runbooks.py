@@ -14,22 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from psbridge.cli.group import Group
+
 if TYPE_CHECKING:
     from psbridge.runbooks.report import Report
     from psbridge.targets import Targets
 
 
-@click.group()
+@click.group(cls=Group)
 def check() -> None:
     """Readiness checks: is the organization ready for a change?"""
 
 
-@click.group()
+@click.group(cls=Group)
 def diagnose() -> None:
     """Diagnose a known problem and say how to fix it."""
 
 
-@click.group()
+@click.group(cls=Group)
 def repair() -> None:
     """Guarded remediations: show the plan, do it only with --yes, resume where it stopped."""
 
@@ -43,7 +45,7 @@ def targets(ctx: click.Context) -> Targets:
 def emit_report(ctx: click.Context, report: Report) -> None:
     """Print the report and exit with its code (0 pass, 1 warn or fail; monitoring outputs: psbridge.cli.monitoring)."""
     from psbridge.cli.monitoring import publish, report_measures
-    from psbridge.cli.output import emit
+    from psbridge.cli.output import emit, hanging, terminal_width
 
     monitored = publish(ctx, report, report_measures(report))
     if monitored is not None:
@@ -52,15 +54,17 @@ def emit_report(ctx: click.Context, report: Report) -> None:
         emit(ctx, report)
     else:
         color = False if os.environ.get("NO_COLOR") else None  # None: colour only at a terminal (click)
+        width = terminal_width()  # lines wrap to it, their continuation indented (psbridge.cli.output)
         subject = f" ({report.subject})" if report.subject else ""
         click.echo(f"{report.runbook}{subject}: {_status(report.status.value)}", color=color)
         for item in report.checks:
             where = f" [{item.target}]" if item.target else ""
-            click.echo(f"  {_status(item.status.value)}  {item.name}{where}: {item.summary}", color=color)
+            told = hanging(f"{item.name}{where}: {item.summary}", 8, width, more=0)
+            click.echo(f"  {_status(item.status.value)}  {told}", color=color)
             for key, value in item.evidence.items():
-                click.echo(f"          {key}: {_short(value)}")
+                click.echo(f"          {hanging(f'{key}: {_short(value)}', 10, width)}")
             if item.fix and item.status.value in ("warn", "fail"):
-                click.echo(f"          fix: {item.fix}")
+                click.echo(f"          {hanging(f'fix: {item.fix}', 10, width)}")
     ctx.exit(report.exit_code)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from psbridge.cli import terminal
 from psbridge.errors import InputError
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class _Sources:
                 timeout=self.targets.timeout,
             )  # fmt: skip
             if GRAPH in labels:
-                click.echo("psbridge: warning: selftest --record records PSRP targets, not Graph", err=True)
+                terminal.warning("selftest --record records PSRP targets, not Graph")
 
     def __enter__(self) -> _Sources:
         return self

@@ -29,6 +29,7 @@ from typing import Any
 
 import click
 
+from psbridge.cli import terminal
 from psbridge.cli.params import Host
 from psbridge.errors import InputError
 
@@ -76,7 +77,7 @@ def serve_replay(**p: Any) -> None:
         context = None
         if p["tls"]:
             if p["cert_dir"] and (exposed := http.exposed_key(p["cert_dir"])):
-                click.echo(f"psbridge: warning: {exposed}", err=True)
+                terminal.warning(exposed)
             # A directory of its own unless --cert-dir names one: removed at exit (its key is of no more use).
             cert_dir = p["cert_dir"] or cleanup.enter_context(tempfile.TemporaryDirectory(prefix="psbridge-replay-"))
             cert, key = http.make_certificate(cert_dir)
@@ -99,11 +100,7 @@ def _serve(p: dict[str, Any], handle: Callable[[bytes], tuple[int, bytes]], cred
     except ValueError as exc:  # an NTLM user its user file cannot hold
         raise InputError(str(exc)) from None
     if not is_loopback(p["bind"]):
-        click.echo(
-            f"psbridge: WARNING: serving recordings on {p['bind']}, not loopback: other machines can reach "
-            "this endpoint",
-            err=True,
-        )
+        terminal.warning(f"serving recordings on {p['bind']}, not loopback: other machines can reach this endpoint")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -90,9 +90,15 @@ class SchemaChange(Change[JobSchema]):
 
 
 class AccountRepair(Change[ServiceAccount | None]):
-    """Repair-AADCloudSyncToolsAccount: the service account before and after, and what the module said."""
+    """Repair-AADCloudSyncToolsAccount: the service account before and after, and what the module said.
+
+    A dry run cannot predict the after-state: the repair deletes the account and the service creates a
+    new one, whose id and creation time exist only then. So a dry run's `after` is None and `note` says
+    so; in a real run, `after` is the account read back (None: the service made none in time).
+    """
 
     messages: tuple[str, ...] = ()
+    note: str | None = None
 
 
 class DeletionPrevention(PSModel):

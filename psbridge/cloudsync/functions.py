@@ -194,10 +194,20 @@ def repair_account(session: Session, *, dry_run: bool = False, module_path: str 
     run(session, function, module_path=module_path, check_only=True)
     before = get_service_account(session, module_path=module_path).account
     if dry_run:
-        return AccountRepair(changed=True, dry_run=True, before=before, after=before)
+        return AccountRepair(changed=True, dry_run=True, before=before, after=None, note=_repair_plan(before))
     result = run(session, function, module_path=module_path, changes=True, timeout=REPAIR_TIMEOUT_S)
     after = get_service_account(session, module_path=module_path).account
     return AccountRepair(changed=True, before=before, after=after, messages=messages(result))
+
+
+def _repair_plan(before: ServiceAccount | None) -> str:
+    """What a repair would do, as a dry run says it: the after-state is known only once it is done."""
+    deletes = f"delete {before.user_principal_name} ({before.id}), " if before is not None else ""
+    return (
+        f"Repair-AADCloudSyncToolsAccount would {deletes}reset the SyncFabric service principal's secrets and "
+        "wait for the service to create a new service account: its id, name and creation time are known only "
+        "after the repair (after: none predicted); then restart provisioning"
+    )
 
 
 # -- jobs: read ------------------------------------------------------------------------------------

@@ -272,7 +272,8 @@ def provision_on_demand(
 
     The portal's "test before you enable" step. The rule is the job schema's AD-to-Entra synchronization
     rule (`rule_id` overrides it). Returns each step's status and details (import, scoping, matching,
-    export) and the action taken. A dry run validates and resolves the rule, and sends nothing. Graph
+    export) and the action taken. A dry run validates and resolves the rule, and sends nothing: it returns
+    the request it would send and what each step would do (`planned_steps`), no step outcome. Graph
     allows 5 of these per 10 seconds; never retried. Needs `Synchronization.ReadWrite.All` (or
     `Application.ReadWrite.OwnedBy`).
     """
@@ -282,13 +283,33 @@ def provision_on_demand(
     sp, _ = _locate(client, job_id)
     rule = rule_id or ad_to_entra_rule(client.get(f"{_job_path(sp, job_id)}/schema"), object_type)
     request = {"job_id": job_id, "object_id": dn, "object_type": object_type, "rule_id": rule}
-    if dry_run:
-        return ProvisioningResult.model_validate({**request, "dry_run": True})
     body = {"parameters": [{"ruleId": rule, "subjects": [{"objectId": dn, "objectTypeName": object_type}]}]}
-    answer = client.post(f"{_job_path(sp, job_id)}/provisionOnDemand", body, idempotent=False)
+    path = f"{_job_path(sp, job_id)}/provisionOnDemand"
+    if dry_run:
+        return ProvisioningResult.model_validate({
+            **request, "dry_run": True, "would_change": True,
+            "would_send": f"POST {path} {json.dumps(body, ensure_ascii=False)}",
+            "planned_steps": planned_steps(dn, object_type),
+        })  # fmt: skip
+    answer = client.post(path, body, idempotent=False)
     if answer is None:
         raise UnexpectedOutputError(f"provisionOnDemand of {dn} returned no result", target=client.target)
     return ProvisioningResult.from_graph(answer, **request)
+
+
+def planned_steps(distinguished_name: str, object_type: str) -> dict[str, str]:
+    """What each step of provisioning on demand would do for one object, by `STAGES`: a real run runs every
+    step (https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-provisionondemand), and
+    only it says how each went (the steps' types are Import, Scoping, Matching and Export, and the action)."""
+    entra = "group" if object_type == "group" else "user"
+    steps = {
+        "import": f"would read {distinguished_name} from Active Directory",
+        "scoping": "would check it against the job's scoping filters (out of scope: Skipped)",
+        "matching": f"would look for the Entra ID {entra} it matches, by the rule's matching attributes",
+        "action": f"would decide to create, update, delete or skip the Entra ID {entra}",
+        "export": "would write that to Entra ID (the attributes the rule maps)",
+    }
+    return {stage: f"not run: {text}" for stage, text in steps.items()}
 
 
 # The name synchronization schemas give Entra ID's directory. Rules name their directories by `name`

@@ -515,7 +515,8 @@ class ProvisioningResult(PSModel):
     Graph answers a `stringKeyStringValuePair` whose `key` (the result) and `value` (the steps) are JSON
     encoded as strings; both are parsed here. `result` is Success, Skipped or Failure (a string, compare
     with `same()`); `stages` gives the status of the import, scoping, matching and export steps and the
-    action taken. A dry run resolves the rule and sends nothing: `result` is None.
+    action taken. A dry run resolves the rule and sends nothing: `result` and the steps' statuses are None
+    (known only from a real run), `would_send` is the request and `planned_steps` what each step would do.
     """
 
     job_id: str
@@ -523,6 +524,9 @@ class ProvisioningResult(PSModel):
     object_type: str
     rule_id: str
     dry_run: bool = False
+    would_change: bool | None = None  # a dry run: True, the request provisions (its outcome shows only when run)
+    would_send: str | None = None
+    planned_steps: dict[str, str] = Field(default_factory=dict)
     result: Text = None
     error_code: Text = None
     error_message: Text = None

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from psbridge.exchange.rollout import RolloutProgress as RolloutProgress
     from psbridge.exchange.rollout import RolloutReport as RolloutReport
     from psbridge.exchange.rollout import rollout_cloud_managed as rollout_cloud_managed
+    from psbridge.exchange.rollout_plan import RolloutPlan as RolloutPlan
+    from psbridge.exchange.rollout_plan import plan_rollout as plan_rollout
     from psbridge.exchange.rules import is_truncation_warning as is_truncation_warning
     from psbridge.exchange.rules import micro_delays as micro_delays
     from psbridge.exchange.rules import opath_filter as opath_filter

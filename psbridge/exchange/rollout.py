@@ -29,6 +29,12 @@ Retries:
 - A failure no mailbox can get past (a cmdlet missing on the jump host, the sign-in gone) stops the
   rollout with its error; that batch's mailboxes are not recorded, so a re-run does them.
 
+What a rollout would do, from its arguments and journal alone (no mailbox read): `rollout_plan.plan_rollout`.
+
+Interrupted (Ctrl+C, or what a caller raises as it: the CLI's SIGTERM), a rollout hands `on_interrupt` the
+report so far before the interruption goes on: the mailboxes not finished are Unfinished, `interrupted` is
+True, and the journal holds every outcome, so a re-run with it finishes the rest.
+
 Deadlines: every pipeline gets `timeout` (by default the REST API's 15 minutes, docs/exchange.md).
 A shorter one must leave room for the batch's pauses: `batch_size` x pace at most half of it, else
 the rollout refuses to start, and adaptive pacing never slows a batch past that.
@@ -112,7 +118,8 @@ class RolloutReport(BaseModel):
     The counts are of what this run did; `skipped` counts mailboxes an earlier run finished
     (`from_journal` items); `reverted`, those of them this run found back in the old state.
     `succeeded` is False when any mailbox, in this run or an earlier one, failed permanently, is
-    unfinished or was reverted.
+    unfinished or was reverted. `interrupted`: the run was stopped (see `on_interrupt`); its unfinished
+    mailboxes say so.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -132,6 +139,7 @@ class RolloutReport(BaseModel):
     unfinished: int
     reverted: int = 0
     skipped: int
+    interrupted: bool = False
     batches: int
     retried: int
     micro_delays: int
@@ -170,6 +178,7 @@ def rollout_cloud_managed(
     retry_failed: bool = False,
     sleep: Sleep = time.sleep,
     timeout: float | None = None,
+    on_interrupt: Callable[[RolloutReport], None] | None = None,
 ) -> RolloutReport:
     """Set IsExchangeCloudManaged on many mailboxes, in batches, recorded in a resumable journal.
 
@@ -188,6 +197,9 @@ def rollout_cloud_managed(
         retry_failed: also try again mailboxes an earlier run recorded as failed permanently.
         sleep: how to wait between retry batches (tests pass a recorder).
         timeout: each pipeline's deadline in seconds; None for the REST API's 15 minutes.
+        on_interrupt: called with the report so far when the run is interrupted once it has started
+            its batches (a KeyboardInterrupt, or any BaseException that is not an Exception), before the
+            interruption is raised on; the mailboxes not finished are Unfinished.
 
     Raises:
         InputError: bad arguments, a timeout a batch cannot keep, or a journal that is malformed or
@@ -200,13 +212,20 @@ def rollout_cloud_managed(
     pacing = plan_pacing(batch_size, pace_s, timeout)
     header = Header(session.target, tenant, enabled, filter, dry_run)
     with Journal.open(journal, header) as book:
-        wanted = _unique(get_mailbox_identities(session, filter=filter) if filter is not None else identities or ())
+        wanted = unique_identities(
+            get_mailbox_identities(session, filter=filter) if filter is not None else identities or ()
+        )
         if filter is not None:  # what an earlier run did, whether the filter still selects it or not
             chosen = {key(identity) for identity in wanted}
             wanted += [identity for ident, identity in book.identities.items() if ident not in chosen]
         run = _Run(session, book, header, wanted, batch_size, pacing, retry, sleep, on_progress,
                    REST_TIMEOUT_S if timeout is None else timeout)  # fmt: skip
-        return run.execute(retry_failed)
+        try:
+            return run.execute(retry_failed)
+        except BaseException as exc:  # Ctrl+C, or a caller's own interruption: say what was done, then go on
+            if on_interrupt is not None and not isinstance(exc, Exception):
+                on_interrupt(run.interrupted())
+            raise
 
 
 def plan_pacing(batch_size: int, pace_s: float, timeout: float | None = None) -> Pacing:
@@ -228,7 +247,8 @@ def plan_pacing(batch_size: int, pace_s: float, timeout: float | None = None) ->
     return dataclasses.replace(pacing, cap_ms=min(pacing.cap_ms, room_ms))
 
 
-def _unique(identities: Iterable[str]) -> list[str]:
+def unique_identities(identities: Iterable[str]) -> list[str]:
+    """The identities, each once (compared as `journal.key` compares them), stripped; InputError for a blank one."""
     seen: dict[str, str] = {}
     for identity in identities:
         if not isinstance(identity, str) or not identity.strip():
@@ -238,6 +258,7 @@ def _unique(identities: Iterable[str]) -> list[str]:
 
 
 _SWITCHED = (MailboxOutcome.CHANGED, MailboxOutcome.ALREADY_SET)
+_INTERRUPTED = "the run was interrupted before this mailbox was finished: re-run with the same journal"
 
 
 @dataclasses.dataclass
@@ -253,6 +274,9 @@ class _Run:
     on_progress: Callable[[RolloutProgress], None] | None
     timeout: float
     final: dict[str, RolloutItem] = dataclasses.field(default_factory=dict)  # by key(identity)
+    pending: dict[str, _Pending] = dataclasses.field(default_factory=dict)  # by key(identity): still to do
+    skipped: int = 0
+    retried: set[str] = dataclasses.field(default_factory=set)
     counts: dict[MailboxOutcome, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(MailboxOutcome, 0))
     batches: int = 0
     micro_delays: int = 0
@@ -263,7 +287,7 @@ class _Run:
         self.log = logs.get_logger(target=self.session.target)
 
     def execute(self, retry_failed: bool) -> RolloutReport:
-        pending: dict[str, _Pending] = {}
+        pending = self.pending
         switched: list[str] = []  # an earlier run switched them: read again
         for identity in self.wanted:
             done = self.book.done(identity, retry_failed=retry_failed)
@@ -275,11 +299,11 @@ class _Run:
             else:
                 book = self.book
                 pending[ident] = _Pending(identity, book.transient_failures.get(ident, 0), book.attempts.get(ident, 0))
-        skipped = len(self.final)
+        self.skipped = len(self.final)
         # A read costs about half a mailbox's planned time (a Get-Mailbox, no Set, no pause): two batches' worth.
         for start in range(0, len(switched), 2 * self.batch_size):
             self._verify(switched[start : start + 2 * self.batch_size])
-        retried: set[str] = set()
+        retried = self.retried
         while pending:
             round_ = min(p.round for p in pending.values())
             if round_ > 0 and not self._back_off(round_, pending):
@@ -288,8 +312,17 @@ class _Run:
             retried.update(key(p.identity) for p in cohort if round_ > 0)
             for start in range(0, len(cohort), self.batch_size):
                 self._batch(cohort[start : start + self.batch_size], round_, pending)
-        for pend in pending.values():  # out of retry time: not tried again in this run
-            self._finish(pend, MailboxOutcome.UNFINISHED)
+        for ident in list(pending):  # out of retry time: not tried again in this run
+            self._finish(pending.pop(ident), MailboxOutcome.UNFINISHED)
+        return self.report()
+
+    def interrupted(self) -> RolloutReport:
+        """The report so far of a run stopped midway: every mailbox not finished is Unfinished."""
+        for ident in list(self.pending):
+            self._finish(self.pending.pop(ident), MailboxOutcome.UNFINISHED, note=_INTERRUPTED)
+        return self.report(interrupted=True)
+
+    def report(self, *, interrupted: bool = False) -> RolloutReport:
         return RolloutReport(
             target=self.header.target, tenant=self.header.tenant, enabled=self.header.enabled,
             dry_run=self.header.dry_run, filter=self.header.filter, journal=os.fspath(self.book.path),
@@ -297,9 +330,15 @@ class _Run:
             changed=self.counts[MailboxOutcome.CHANGED], already_set=self.counts[MailboxOutcome.ALREADY_SET],
             would_change=self.counts[MailboxOutcome.WOULD_CHANGE], failed=self.counts[MailboxOutcome.FAILED],
             unfinished=self.counts[MailboxOutcome.UNFINISHED], reverted=self.counts[MailboxOutcome.REVERTED],
-            skipped=skipped, batches=self.batches, retried=len(retried), micro_delays=self.micro_delays,
-            pace_s=self.pace_ms / 1000, items=tuple(self.final[key(identity)] for identity in self.wanted),
+            skipped=self.skipped, batches=self.batches, retried=len(self.retried), micro_delays=self.micro_delays,
+            pace_s=self.pace_ms / 1000, interrupted=interrupted,
+            items=tuple(self._item(identity) for identity in self.wanted),
         )  # fmt: skip
+
+    def _item(self, identity: str) -> RolloutItem:
+        """A mailbox's outcome; one this run never reached (interrupted before its verification) is Unfinished."""
+        found = self.final.get(key(identity))
+        return found or RolloutItem(identity=identity, outcome=MailboxOutcome.UNFINISHED, error_message=_INTERRUPTED)
 
     def _back_off(self, round_: int, pending: Mapping[str, _Pending]) -> bool:
         """Wait before a batch of retries; False when the retry time is used up."""
@@ -414,15 +453,17 @@ class _Run:
                 target=self.session.target, command=f"script {BATCH_SCRIPT}", error_id=item.error_id,
             )  # fmt: skip
 
-    def _finish(self, pend: _Pending, outcome: MailboxOutcome) -> None:
+    def _finish(self, pend: _Pending, outcome: MailboxOutcome, note: str | None = None) -> None:
         item = pend.last
         error_class = item.error_class if item is not None else None
+        message = item.error_message if item is not None else None
+        if note is not None:
+            message = f"{note} (its last try: {message})" if message else note
         self.final[key(pend.identity)] = RolloutItem(
             identity=pend.identity, outcome=outcome, attempts=pend.earlier + pend.tries,
             before=item.before if item is not None else None,
             error_class=error_class.__name__ if error_class is not None else None,
-            error_type=item.error_type if item is not None else None,
-            error_message=item.error_message if item is not None else None,
+            error_type=item.error_type if item is not None else None, error_message=message,
         )  # fmt: skip
         self.counts[outcome] += 1
 

@@ -14,6 +14,7 @@ Output errors (a closed pipe, a full device) have their own codes: see the tests
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import error_line
 from helpers import DEMO
 from pytest_mock import MockerFixture
 
@@ -158,6 +160,12 @@ CASES = [
     case("suspend-poll-negative", *R, "cloudsync", "suspend", "--job-id", JOB, "--poll", "-1", "--dry-run",
          says="'--poll'"),
     case("resume-job-id-with-hash", *R, "cloudsync", "resume", "--job-id", "a#b", "--dry-run", says="is not an id"),
+    case("suspend-wait-for-unknown-code", *R, "cloudsync", "suspend", "--job-id", JOB, "--wait-for", "Stopped",
+         "--yes", says="'Stopped' is not a job status code: one of NotConfigured, NotRun, Active, Paused, Quarantine"),
+    case("resume-wait-for-empty", *R, "cloudsync", "resume", "--job-id", JOB, "--wait-for", "", "--yes",
+         says="'' is not a job status code"),
+    case("restart-wait-for-not-utf8", *R, "cloudsync", "restart", "--job-id", JOB, "--wait-for", BAD_TEXT,
+         "--yes", says="is not a job status code"),
     case("deletion-threshold-set-enable-and-disable", *R, "cloudsync", "deletion-threshold", "set", "--job-id", JOB,
          "--enable", "--disable", "--dry-run", says="--enable and --disable exclude each other"),
     case("deletion-threshold-set-value-past-int32", *R, "cloudsync", "deletion-threshold", "set", "--job-id", JOB,
@@ -244,7 +252,7 @@ def test_non_utf8_argv_bytes_in_a_real_process(tmp_path: Path) -> None:
     proc = subprocess.run(argv, capture_output=True, timeout=60, cwd=tmp_path, env={**os.environ, "LC_ALL": "C.UTF-8"})
     assert proc.returncode == 2, proc
     assert proc.stdout == b""
-    assert proc.stderr.decode().splitlines() == [
+    assert [error_line(json.loads(line), 2) for line in proc.stderr.decode().splitlines()] == [
         "psbridge: error: Invalid value for '--identity': the value is not valid text: it holds bytes that are not "
         "UTF-8 (check the terminal's or the script's encoding)"
     ]
@@ -286,7 +294,9 @@ def test_a_full_device_is_one_line_and_74(args: tuple[str, ...]) -> None:
     with open("/dev/full", "w") as full:
         proc = _run_to(full.fileno(), *args)
     assert proc.returncode == ExitCode.LOCAL_WRITE
-    assert proc.stderr.splitlines() == ["psbridge: error: cannot write the output: No space left on device"]
+    assert [error_line(json.loads(line), 74) for line in proc.stderr.splitlines()] == [
+        "psbridge: error: cannot write the output: No space left on device"
+    ]
 
 
 class _Failing:
@@ -305,7 +315,8 @@ def test_a_full_disk_in_process_is_74_not_70(cli: Any, monkeypatch: pytest.Monke
     monkeypatch.setattr(sys, "stdout", _Failing())
     result = cli("--replay", DEMO, "-o", "json", "adsync", "version")
     assert result.code == ExitCode.LOCAL_WRITE
-    assert result.err_lines == ["psbridge: error: cannot write the output: No space left on device"]
+    [event] = result.events
+    assert error_line(event, 74) == "psbridge: error: cannot write the output: No space left on device"
 
 
 def test_an_os_error_that_is_not_stdout_stays_an_internal_error(cli: Any, mocker: MockerFixture) -> None:

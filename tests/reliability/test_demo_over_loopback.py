@@ -2,7 +2,7 @@
 
 Issue 5's "done when": the loopback endpoint serves every command the demo recordings answer, to a
 client that only knows it as a WinRM host (`--host 127.0.0.1 --port N --auth basic`), over plain HTTP
-(`--no-tls`) and over TLS (`--ca-file`). 54 demo commands, over HTTP and over TLS: each one exits with
+(`--no-tls`) and over TLS (`--ca-file`). 56 demo commands, over HTTP and over TLS: each one exits with
 the same code and prints the same JSON as under `--replay recorded_sessions/demo`, says the same on
 stderr apart from log events, sends the same remote commands in the same order, and never shows a
 traceback. One endpoint process per transport serves every command (each client session is served the
@@ -49,6 +49,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.timeout(300)
 SERVED = str(DEMO.relative_to(REPO))  # recorded_sessions/demo, run from the repository
 REPLAY = ["--replay", SERVED, "-v", "-o", "json"]  # -v: the invoke events, on stderr
 SCHEMA_FILE = "<schema file>"  # replaced by a file holding the demo's new schema for the Quarantine job
+FETCH_DIR = "<fetch dir>"  # replaced by the folder of that file: where an export is fetched to
 # The demo's sign-in (recorded_sessions/demo/exo.yaml). Under --replay it may be left out, but a client of
 # the endpoint is talking to a live host as far as it knows, and a live host needs it: both runs pass it.
 EXO = (
@@ -85,7 +86,11 @@ DEMO_COMMANDS: dict[str, Demo] = {
     "adsync connectors": demo("adsync connectors"),
     "adsync run-history": demo("adsync run-history"),
     "adsync auto-upgrade": demo("adsync auto-upgrade"),
+    "adsync auto-upgrade --detail": demo("adsync auto-upgrade --detail"),
     "adsync export-config": demo("adsync export-config --path C:\\psbridge\\export --yes"),
+    "adsync export-config --fetch-to": demo(
+        "adsync export-config --path C:\\psbridge\\export --yes --fetch-to", (FETCH_DIR,)
+    ),
     # cloudsync.yaml: Entra Cloud Sync on AGENT01
     "cloudsync status": demo("cloudsync status", code=1),  # a job is in quarantine
     "cloudsync status of the healthy job": demo(f"cloudsync status --job-id {HEALTHY}"),
@@ -203,7 +208,8 @@ def schema_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _command(name: str, schema_file: Path) -> list[str]:
-    return [str(schema_file) if arg == SCHEMA_FILE else arg for arg in DEMO_COMMANDS[name].argv]
+    files = {SCHEMA_FILE: str(schema_file), FETCH_DIR: str(schema_file.parent)}
+    return [files.get(arg, arg) for arg in DEMO_COMMANDS[name].argv]
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import error_line
 from helpers import DEMO
 from loopback import cli_args, endpoint, run_psbridge
 
@@ -117,7 +118,7 @@ def test_a_recording_that_would_not_replay_is_refused(
         code = main([*as_user(server.url, "ci"), "--record", str(path), "-o", "json", *COMMANDS["adsync"][:1],
                      "export-config", "--path", "C:\\psbridge\\export", "--yes"])  # fmt: skip
     err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("psbridge: error:")]
+    errors = [error_line(e, 2) for e in map(json.loads, err.splitlines()) if e["level"] == "error"]
     assert code == 2, err[-2000:]
     assert len(errors) == 1 and "Traceback" not in err
     assert errors[0].startswith(f"psbridge: error: recording {path} does not replay: episode 1, `script adsync/")
@@ -152,6 +153,6 @@ def test_a_hostile_recording_is_one_line_and_exit_2(tmp_path: Path, kind: str) -
     elapsed = time.monotonic() - started
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"psbridge: error: {expected}"), proc.stderr[-2000:]
+    assert len(lines) == 1 and error_line(json.loads(lines[0]), 2).startswith(f"psbridge: error: {expected}"), lines
     # Unbounded, the bomb took 41 s and 3 GB before a MemoryError, and a FIFO blocked forever.
     assert elapsed < 30

@@ -272,7 +272,7 @@ def test_serve_replay_warns_once_about_an_exposed_key_and_removes_its_own_cert_d
         finally:
             reap(proc)
         if extra:
-            assert len(warnings) == 1 and warnings[0].startswith("psbridge: warning: ")
+            assert len(warnings) == 1 and json.loads(warnings[0])["event"] == "psbridge.warning"
             assert (tmp_path / "certs" / "key.pem").stat().st_mode & 0o777 == 0o600
         else:
             assert warnings == [] and not ca_file.exists() and list(temp.iterdir()) == []

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import pytest
 import spnego
+from cli_helpers import error_line
 from helpers import DEMO, FAST_RETRY
 from loopback import reap
 
@@ -429,7 +430,7 @@ def test_serve_replay_ntlm_cli_end_to_end() -> None:
 def test_serve_replay_ntlm_refuses_a_user_its_user_file_cannot_hold() -> None:
     result = _psbridge("serve-replay", str(DEMO), "--auth", "ntlm", "--user", "c:i", **{http.PASSWORD_ENV: "pw"})
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
+    assert [error_line(json.loads(line), 2) for line in result.stderr.strip().splitlines()] == [
         "psbridge: error: an NTLM replay user and password must be non-empty, and the user has no ':' or line break"
     ]
 

@@ -7,13 +7,11 @@ MockTransport, so these runs see the same answers the recorded scenario holds.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FAST_RETRY
-from rollout_scenario import Sleeps, scenario
+from rollout_scenario import Answer, Sleeps, scenario, tenant_session
 
 from psbridge import (
     Command,
@@ -30,23 +28,9 @@ from psbridge.exchange.journal import Header, Journal
 from psbridge.exchange.pacing import plan
 from psbridge.exchange.rollout import item_retry, plan_pacing, rollout_cloud_managed
 from psbridge.result import InvocationResult
-from psbridge.transport.mock import MockTransport
 
 HEADER = Header("jump.example", None, True, None, False)
 IDS = [scenario.identity(n) for n in range(1, 6)]
-
-
-Answer = Callable[[Command], InvocationResult]
-
-
-def tenant_session(
-    tenant: Any, wrap: Callable[[Command, Answer], InvocationResult] | None = None
-) -> tuple[Session, MockTransport]:
-    """A session whose host is `tenant`; `wrap` may intercept each call."""
-    answer = scenario.Recorder().session(tenant, connect=False).transport.handler
-    handler = answer if wrap is None else (lambda command: wrap(command, answer))
-    transport = MockTransport(handler, target="jump.example")
-    return Session(transport=transport, retry=FAST_RETRY), transport
 
 
 def params(command: Command) -> dict[str, Any]:
