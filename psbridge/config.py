@@ -360,22 +360,25 @@ def _permission_warnings(where: Path) -> tuple[str, ...]:
     return (f"{where} can be read or changed by other users (mode {mode:04o}): run chmod 600 {where}",)
 
 
+# What the CLI says of a missing password: where else it may come from (nowhere).
+NOT_A_FLAG_HINT = "passwords are never taken as a flag nor stored in the config file"
+
+
 def needs_password(values: Mapping[str, Any]) -> bool:
     """Whether ConnectionOptions `values` sign in with a user name and a password."""
     return bool(values.get("username")) and values.get("auth", "negotiate") in PASSWORD_AUTHS
 
 
-def resolve_password(variable: str | None, *, who: str, prompt: bool) -> SecretStr:
+def resolve_password(variable: str | None, *, who: str, prompt: bool, hint: str = NOT_A_FLAG_HINT) -> SecretStr:
     """The password from the environment variable `variable` (PSBRIDGE_PASSWORD if None), else a prompt;
-    from then on every log line and error line of the process redacts it (`psbridge.logs.protect`)."""
+    from then on every log line and error line of the process redacts it (`psbridge.logs.protect`). Without
+    either, InputError: `no password for WHO: set VARIABLE (HINT)`."""
     from psbridge import logs
 
     name = variable or PASSWORD_ENV
     value = os.environ.get(name)
     if not value and not prompt:
-        raise InputError(
-            f"no password for {who}: set {name} (passwords are never taken as a flag nor stored in the config file)"
-        )
+        raise InputError(f"no password for {who}: set {name} ({hint})")
     value = value or getpass.getpass(f"Password for {who}: ")
     logs.protect([value])  # every log line and error line of this process redacts it from now on
     return SecretStr(value)

@@ -411,8 +411,8 @@ def test_recording_live_graph_keeps_every_secret_out(
         return apps[-1]
 
     class Provider(MsalTokenProvider):  # the run's factory signs in with it, through a fake MSAL app
-        def __init__(self, creds: Any) -> None:
-            super().__init__(creds, app_factory=factory)
+        def __init__(self, creds: Any, **kwargs: Any) -> None:
+            super().__init__(creds, app_factory=factory, **kwargs)
 
     monkeypatch.setattr("psbridge.graph.auth.MsalTokenProvider", Provider)
     certificate: list[str] = []

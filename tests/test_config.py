@@ -19,6 +19,7 @@ import pytest
 from helpers import DEMO, FAST_RETRY, REPO, cassette
 
 import psbridge.config
+import psbridge.logs
 import psbridge.targets.check
 from psbridge import Command, InputError
 from psbridge.config import ConfigError, TargetMissingError, default_path, load_config
@@ -241,6 +242,31 @@ def test_the_password_comes_from_the_variable_the_target_names(
     monkeypatch.delenv("CONNECT_PW")
     with pytest.raises(InputError, match=r"no password for svc@c\.example \(target connect\): set CONNECT_PW"):
         Targets(config, prompt=False).options("connect")
+
+
+def test_a_password_the_caller_gives_wins_over_the_variable_and_is_redacted_from_then_on(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(write_config(LIVE + 'password_env = "CONNECT_PW"\n'))
+    monkeypatch.setenv("CONNECT_PW", "Connect-Pw-1")
+    given = Targets(config, prompt=False).options("connect", {"password": "Given-Pw-3"}).password
+    assert given is not None and given.get_secret_value() == "Given-Pw-3"
+    monkeypatch.delenv("CONNECT_PW")  # and with no variable at all, nothing is asked for
+    given = Targets(config, prompt=False).options("connect", {"password": "Given-Pw-4"}).password
+    assert given is not None and given.get_secret_value() == "Given-Pw-4"
+    assert "Given-Pw-4" not in psbridge.logs.redact_known("sent Given-Pw-4")
+
+
+def test_a_caller_says_how_else_it_takes_a_password(write_config: Callable[..., Path]) -> None:
+    config = load_config(write_config(LIVE))
+    targets = Targets(config, prompt=False)
+    targets.password_hint = "or give the task's password"
+    with pytest.raises(InputError) as info:
+        targets.options("connect")
+    assert (
+        str(info.value)
+        == "no password for svc@c.example (target connect): set PSBRIDGE_PASSWORD (or give the task's password)"
+    )
 
 
 def test_without_the_variable_a_terminal_is_asked_once_per_target(
@@ -476,3 +502,26 @@ def test_the_commented_template_and_the_demo_config_load() -> None:
     template = load_config(REPO / "examples" / "psbridge.toml")
     assert {t.role for t in template.targets.values()} == {"connect", "cloudsync-agent", "exo", "exchange", "dc"}
     assert load_config(REPO / "examples" / "demo.toml").targets
+
+
+def test_a_graph_secret_the_caller_holds_signs_in_without_entering_the_environment(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Ansible task's no_log `client_secret`: handed to MSAL through `graph_secrets`, never os.environ."""
+    from psbridge.graph.auth import CLIENT_SECRET_ENV, GraphCredentials
+
+    monkeypatch.delenv(CLIENT_SECRET_ENV, raising=False)
+    credentials = GraphCredentials.build(tenant_id="contoso.example", client_id="11111111-2222-3333-4444-555555555555")
+    secret = "Graph-Secret-5"
+    client = Targets(
+        load_config(write_config(LIVE)), prompt=False, graph_credentials=credentials,
+        graph_secrets={"client_secret": secret},
+    ).open_graph()  # fmt: skip
+    try:
+        assert client.tokens._client_credential == secret  # type: ignore[attr-defined]
+    finally:
+        client.close()
+    assert CLIENT_SECRET_ENV not in os.environ
+    assert secret not in psbridge.logs.redact_known(f"sent {secret}")
+    with pytest.raises(InputError, match=CLIENT_SECRET_ENV):  # without it, the environment has none
+        Targets(load_config(write_config(LIVE)), prompt=False, graph_credentials=credentials).open_graph()

@@ -173,10 +173,11 @@ SESSION_COMMANDS: tuple[Command, ...] = psbridge.exchange.connection.SESSION_COM
 WRITE_COMMANDS = (Statement("Add-ADGroupMember"), Statement("Remove-ADGroupMember"))
 
 # Scripts a wrapper sends only once its first command has answered, as WRITE_COMMANDS: with `fetch_to`,
-# adsync.get_server_configuration copies the zip its export made (psbridge.files.fetch) and then removes it.
+# adsync.get_server_configuration copies the zip its export made (psbridge.files.fetch) and then removes it;
+# adsync.set_scheduler writes once its read found a setting to change.
 FOLLOW_UP_SCRIPTS = tuple(
     Statement(name, script_digest(ps.load(name)))
-    for name in ("common/Read-FileChunk.ps1", "adsync/Remove-ExportArchive.ps1")
+    for name in ("common/Read-FileChunk.ps1", "adsync/Remove-ExportArchive.ps1", "adsync/Set-Scheduler.ps1")
 )
 
 

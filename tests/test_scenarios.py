@@ -1,6 +1,7 @@
 """Every scenario folder says what it is, and every command line its README.md shows runs as it says.
 
-A scenario is recorded_sessions/demo, recorded_sessions/rollout, or a folder of recorded_sessions/runbooks.
+A scenario is recorded_sessions/demo, recorded_sessions/rollout, a folder of recorded_sessions/runbooks, or
+recorded_sessions/ansible (the states of the Ansible collection's playbooks, one folder each).
 Its README.md's `sh` blocks run as the top-level README's do (tests/doc_commands.py), each line with the
 exit code its `# exit N` comment gives. The README is no recording: the replay loader reads DIR/*.yaml only.
 """
@@ -18,7 +19,12 @@ from helpers import DEMO, REPO
 from psbridge.replay.cassette import load_all
 
 RECORDINGS = REPO / "recorded_sessions"
-SCENARIOS = [RECORDINGS / "demo", RECORDINGS / "rollout", *sorted(p for p in (RECORDINGS / "runbooks").iterdir())]
+SCENARIOS = [
+    RECORDINGS / "demo",
+    RECORDINGS / "rollout",
+    *sorted(p for p in (RECORDINGS / "runbooks").iterdir()),
+    RECORDINGS / "ansible",
+]
 
 
 def _name(folder: Path) -> str:

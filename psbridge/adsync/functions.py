@@ -87,15 +87,17 @@ def check_version(
     minimum: Version | str = REQUIRED_MINIMUM,
     cloud_managed_minimum: Version | str = CLOUD_MANAGED_DEFAULT_MINIMUM,
     today: dt.date | None = None,
+    settings: GlobalSettings | None = None,
 ) -> VersionCheck:
     """Compare the installed version with a minimum, and add Microsoft's lifecycle notes.
 
     `cloud_managed_minimum` is the floor for cloud-managed Exchange attributes, which public sources
-    disagree on (2.5.76.0 or 2.5.190.0); it defaults to the stricter one.
+    disagree on (2.5.76.0 or 2.5.190.0); it defaults to the stricter one. `settings`, the server's global
+    settings when the caller has read them already (`get_global_settings`), saves reading them again.
     """
     minimum = Version(minimum)
     cloud_floor = Version(cloud_managed_minimum)
-    version = get_version(session)
+    version = (settings or get_global_settings(session)).server_configuration_version
     return VersionCheck(
         target=session.target,
         version=version,

@@ -42,8 +42,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from psbridge.config import ROLES, Config, ConfigError, Target, needs_password, resolve_password
+from psbridge.config import (
+    NOT_A_FLAG_HINT,
+    ROLES,
+    Config,
+    ConfigError,
+    Target,
+    needs_password,
+    resolve_password,
+)
 from psbridge.errors import InputError
+from psbridge.logs import protect
 from psbridge.options import ConnectionOptions
 from psbridge.retry import DEFAULT_RETRY, RetryPolicy
 from psbridge.session import Session
@@ -62,7 +71,12 @@ _CASSETTE_SUFFIXES = (".yaml", ".yml")
 
 class Targets:
     """Sessions to a config's targets, asked for by role or by name, each opened on first use; and the
-    run's Graph client. A context manager: `close()` closes all of them (recordings are written then)."""
+    run's Graph client. A context manager: `close()` closes all of them (recordings are written then).
+
+    `password_hint` ends the error of a target without a password: how else this caller takes one (the CLI
+    takes none as a flag; a caller that does, such as an Ansible task's `password`, says so here)."""
+
+    password_hint: str = NOT_A_FLAG_HINT
 
     def __init__(
         self,
@@ -76,6 +90,7 @@ class Targets:
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
         graph_credentials: GraphCredentials | None = None,
+        graph_secrets: Mapping[str, str] | None = None,
     ) -> None:
         if replay is not None and record is not None:
             raise InputError("replay and record exclude each other (record with record_mode='new_episodes')")
@@ -88,6 +103,11 @@ class Targets:
         self.timeout = timeout
         self.retry = retry or DEFAULT_RETRY
         self.graph_credentials = graph_credentials
+        # The Graph app's secret held by the caller itself (an Ansible task's no_log option): `client_secret`
+        # and `certificate_password`, read before the variables the credentials name, never written to them.
+        self.graph_secrets = dict(graph_secrets or {})
+        if unknown := set(self.graph_secrets) - {"client_secret", "certificate_password"}:
+            raise InputError(f"graph_secrets takes client_secret and certificate_password, not {sorted(unknown)}")
         self._passwords: dict[str, SecretStr] = {}
         self._sessions: dict[str, Session] = {}
         self._graph: GraphClient | None = None
@@ -134,10 +154,13 @@ class Targets:
         return found is not None and found.via is not None
 
     def options(self, role_or_name: str, overrides: Mapping[str, Any] | None = None) -> ConnectionOptions:
-        """A target's ConnectionOptions (`overrides` win over its settings), with its password when live."""
+        """A target's ConnectionOptions (`overrides` win over its settings), with its password when live: the
+        one in `overrides` (a library caller's, an Ansible task's), else the target's (see the module doc)."""
         target = self.target(role_or_name)
         values = {**connection_values(target), **(overrides or {})}
-        if self.replay is None and needs_password(values):
+        if values.get("password"):
+            protect([_secret_text(values["password"])])
+        elif self.replay is None and needs_password(values):
             values["password"] = self._password(target, values)
         try:
             return ConnectionOptions.build(**values)
@@ -283,7 +306,9 @@ class Targets:
             )
         from psbridge.graph.auth import MsalTokenProvider
 
-        tokens = MsalTokenProvider(creds)
+        held = {creds.client_secret_env: self.graph_secrets.get("client_secret"),
+                creds.certificate_password_env: self.graph_secrets.get("certificate_password")}  # fmt: skip
+        tokens = MsalTokenProvider(creds, environ={**os.environ, **{k: v for k, v in held.items() if v}})
         if self.record is not None:
             return GraphClient.record(
                 self._record_path(GRAPH), tokens, mode=self.record_mode, graph_url=creds.graph_url,
@@ -331,7 +356,9 @@ class Targets:
         with self._lock:  # one prompt at a time, and once per target
             if target.name not in self._passwords:
                 who = f"{values['username']}@{values['host']} (target {target.name})"
-                self._passwords[target.name] = resolve_password(target.password_env, who=who, prompt=self.prompt)
+                self._passwords[target.name] = resolve_password(
+                    target.password_env, who=who, prompt=self.prompt, hint=self.password_hint
+                )
             return self._passwords[target.name]
 
     def close(self) -> None:
@@ -375,6 +402,10 @@ def exo_connection(target: Target, config: Config) -> ExoConnection | None:
         return ExoConnection.of(target)
     except ValueError as exc:
         raise ConfigError(f"{config.path}: target {target.name!r}: {exc}") from None
+
+
+def _secret_text(password: SecretStr | str) -> str:
+    return password.get_secret_value() if isinstance(password, SecretStr) else str(password)
 
 
 def _replay_endpoint(configuration_name: str) -> ConnectionOptions:

@@ -185,6 +185,14 @@ def test_old_build_fails_the_version_check() -> None:
     assert "v1-retired" in [note.id for note in check.notes]
 
 
+def test_the_version_check_judges_global_settings_already_read_without_reading_them_again() -> None:
+    with case("v1.1") as session:  # the case holds one Get-GlobalParameters: a second read would miss
+        settings = adsync.get_global_settings(session)
+        check = adsync.check_version(session, today=dt.date(2026, 11, 25), settings=settings)
+    with case("v1.1") as fresh:
+        assert check == adsync.check_version(fresh, today=dt.date(2026, 11, 25))
+
+
 def test_missing_module_is_a_missing_prerequisite() -> None:
     with case("module-missing") as session, pytest.raises(PrerequisiteMissingError) as info:
         adsync.get_version(session)
