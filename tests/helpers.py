@@ -49,3 +49,22 @@ def recording_session(path: Path, mode: str, host: ReplayServer, **kwargs: Any) 
         path, mode=mode, options=options, live_wire=lambda _http: HandlerWire(host.handle), **kwargs
     )  # type: ignore[arg-type]
     return Session(options, transport=transport, retry=FAST_RETRY)
+
+
+def scheduler_spec(**overrides: Any) -> dict[str, Any]:
+    """A Get-Scheduler.ps1 episode: CONNECT01's idle scheduler, with `overrides` on its properties."""
+    props = {
+        "AllowedSyncCycleInterval": {"TS": "00:30:00"},
+        "CurrentlyEffectiveSyncCycleInterval": {"TS": "00:30:00"},
+        "CustomizedSyncCycleInterval": {"Nil": None},
+        "NextSyncCyclePolicyType": "Delta",
+        "NextSyncCycleStartTimeInUTC": {"DT": "2026-11-25T12:30:00Z"},
+        "PurgeRunHistoryInterval": {"TS": "7.00:00:00"},
+        "SyncCycleEnabled": True,
+        "MaintenanceEnabled": True,
+        "StagingModeEnabled": False,
+        "SchedulerSuspended": False,
+        "SyncCycleInProgress": False,
+        **overrides,
+    }
+    return {"script": "adsync/Get-Scheduler.ps1", "output": [{"properties": props}]}

@@ -98,3 +98,20 @@ class GroupMembership(PSModel):
     group: ADGroup
     member: ADUser
     is_member: bool
+
+
+class OUCheck(PSModel):
+    """One scoping OU checked against AD (`psbridge.ad.check_ous`).
+
+    `given` is the DN as typed (stripped); `valid` whether it is a DN at all (`problem` says why not);
+    `exists` whether AD has the OU, then `distinguished_name` as AD writes it. `partition` is the given
+    domain partition it lies in; `nearest_existing` the closest ancestor that exists, for a missing OU.
+    """
+
+    given: str
+    valid: bool
+    exists: bool
+    distinguished_name: str | None = None
+    partition: str | None = None
+    nearest_existing: str | None = None
+    problem: str | None = None

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from psbridge.adsync.interactive import enable_export_deletion_threshold as enable_export_deletion_threshold
     from psbridge.adsync.interactive import set_aad_company_feature as set_aad_company_feature
     from psbridge.adsync.interactive import set_aad_password_sync_state as set_aad_password_sync_state
+    from psbridge.adsync.migration import CutoverPause as CutoverPause
+    from psbridge.adsync.migration import DomainScope as DomainScope
+    from psbridge.adsync.migration import MigrationFacts as MigrationFacts
+    from psbridge.adsync.migration import get_migration_facts as get_migration_facts
+    from psbridge.adsync.migration import pause_for_cutover as pause_for_cutover
+    from psbridge.adsync.migration import resume_after_rollback as resume_after_rollback
     from psbridge.adsync.models import AutoUpgrade as AutoUpgrade
     from psbridge.adsync.models import Connector as Connector
     from psbridge.adsync.models import ConnectorPartition as ConnectorPartition

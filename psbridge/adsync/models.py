@@ -7,13 +7,13 @@ import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from psbridge.adsync.policy import PolicyNote
 from psbridge.errors import UnexpectedOutputError
-from psbridge.models import PSModel
+from psbridge.models import PSModel, multi_valued
 from psbridge.types import Bool, DateTime, OptionalBool, TimeSpan
 from psbridge.versions import Version
 
@@ -199,8 +199,21 @@ class ConnectorRunStatus(PSModel):
 # -- connectors and run history ---------------------------------------------------------------------------
 
 
+def _containers(value: Any) -> Any:
+    """A script's `[string[]]` of container DNs; None (the server did not say) stays None."""
+    return None if value is None else tuple(str(v) for v in multi_valued(value))
+
+
+Containers = Annotated[tuple[str, ...] | None, BeforeValidator(_containers)]
+
+
 class ConnectorPartition(PSModel):
-    """One partition of a connector. `selected` and `is_domain` are None when the server does not say."""
+    """One partition of a connector. `selected` and `is_domain` are None when the server does not say.
+
+    `container_inclusions` / `container_exclusions` are the partition's ConnectorPartitionScope
+    ContainerInclusionList / ContainerExclusionList (Connect's OU filter; docs/adsync.md, Connectors and
+    run history): None when the partition has no scope object or the recording predates them.
+    """
 
     connector_id: uuid.UUID = Field(alias="ConnectorIdentifier")
     identifier: uuid.UUID = Field(alias="Identifier")
@@ -208,6 +221,8 @@ class ConnectorPartition(PSModel):
     dn: str = Field(default="", alias="DN")
     selected: OptionalBool = Field(default=None, alias="Selected")
     is_domain: OptionalBool = Field(default=None, alias="IsDomain")
+    container_inclusions: Containers = Field(default=None, alias="ContainerInclusionList")
+    container_exclusions: Containers = Field(default=None, alias="ContainerExclusionList")
 
 
 class Connector(PSModel):

@@ -26,6 +26,18 @@ if TYPE_CHECKING:
     from psbridge.cloudsync.changes import LogExport as LogExport
     from psbridge.cloudsync.changes import PrerequisitesResult as PrerequisitesResult
     from psbridge.cloudsync.changes import SchemaChange as SchemaChange
+    from psbridge.cloudsync.configure import create_configuration as create_configuration
+    from psbridge.cloudsync.configure import get_attribute_mappings as get_attribute_mappings
+    from psbridge.cloudsync.configure import set_ou_scope as set_ou_scope
+    from psbridge.cloudsync.configure import start_and_watch as start_and_watch
+    from psbridge.cloudsync.configure_models import AttributeMapping as AttributeMapping
+    from psbridge.cloudsync.configure_models import AttributeMappings as AttributeMappings
+    from psbridge.cloudsync.configure_models import CloudSyncConfiguration as CloudSyncConfiguration
+    from psbridge.cloudsync.configure_models import ConfigurationChange as ConfigurationChange
+    from psbridge.cloudsync.configure_models import ObjectMapping as ObjectMapping
+    from psbridge.cloudsync.configure_models import OuScope as OuScope
+    from psbridge.cloudsync.configure_models import OuScopeChange as OuScopeChange
+    from psbridge.cloudsync.configure_models import StartWatch as StartWatch
     from psbridge.cloudsync.functions import connect as connect
     from psbridge.cloudsync.functions import (
         disable_dirsync_accidental_deletion_prevention as disable_dirsync_accidental_deletion_prevention,

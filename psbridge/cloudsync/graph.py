@@ -22,9 +22,29 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from psbridge.cloudsync._graph_common import (
+    APPLICATION_TEMPLATES as APPLICATION_TEMPLATES,
+)
+from psbridge.cloudsync._graph_common import (
+    CLOUD_SYNC_TEMPLATE as CLOUD_SYNC_TEMPLATE,
+)
+from psbridge.cloudsync._graph_common import (
+    EXCHANGE_WRITEBACK_TEMPLATE as EXCHANGE_WRITEBACK_TEMPLATE,
+)
+from psbridge.cloudsync._graph_common import (
+    SP_FIELDS,
+    compact_json,
+    job_path,
+    list_jobs,
+    locate_job,
+    read_secrets,
+    read_status,
+    secrets_path,
+    service_principals,
+)
 from psbridge.cloudsync.changes import JobChange, predicted_status
 from psbridge.cloudsync.jobs import SENT_WHEN, Wait, wait
 from psbridge.cloudsync.models import (
@@ -40,23 +60,15 @@ from psbridge.cloudsync.models import (
     JobStatus,
     JobStatusList,
     ProvisioningResult,
-    ServicePrincipal,
     ServicePrincipalList,
     TenantSyncFacts,
     of_template,
     same,
 )
-from psbridge.errors import GraphPermissionError, InputError, ObjectNotFoundError, UnexpectedOutputError
+from psbridge.errors import GraphPermissionError, InputError, UnexpectedOutputError
 from psbridge.graph.client import GraphClient, segment
 from psbridge.models import Change
 
-# Application templates whose service principals hold Cloud Sync jobs: "Active Directory to Azure Active
-# Directory Provisioning" (one service principal per configuration; its jobs are AD2AADProvisioning,
-# AD2AADPasswordHash and AAD2ADExchangeHybridWriteback), and the EXO-to-AD attribute writeback preview
-# [T: only a third-party source pairs that template with Entra2ADExchangeOnlineAttributeWriteback].
-CLOUD_SYNC_TEMPLATE = "1a4721b3-e57f-4451-ae87-ef078703ec94"
-EXCHANGE_WRITEBACK_TEMPLATE = "3b99513e-0cee-4291-aea8-84356239fb82"
-APPLICATION_TEMPLATES = (CLOUD_SYNC_TEMPLATE, EXCHANGE_WRITEBACK_TEMPLATE)
 # Restart reset scopes psbridge sends, in the order it writes them. `Full` is Watermark, Escrows and
 # QuarantineState together; `ForceDeletes` lets the deletes the threshold held back go through.
 RESET_SCOPES = ("Full", "Watermark", "Escrows", "QuarantineState", "ForceDeletes")
@@ -71,7 +83,7 @@ _REFUSED_SCOPES = {
     "none": "Graph documents it as DO NOT USE: to resume a job, start it instead",
     "connectordatastore": "Graph documents it as DO NOT USE (contact Microsoft Support)",
 }
-_SP_FIELDS = "id,appId,displayName,applicationTemplateId,accountEnabled"
+_SP_FIELDS = SP_FIELDS  # the fields read of each service principal
 _ORG_FIELDS = "id,displayName,onPremisesSyncEnabled,onPremisesLastSyncDateTime"
 ObjectType = Literal["user", "group"]
 Action = Literal["restart", "suspend", "resume"]
@@ -88,7 +100,7 @@ class DeletionThresholdChange(Change[DeletionThreshold]):
 
 def get_service_principal(client: GraphClient) -> ServicePrincipalList:
     """The Cloud Sync service principals, by application template id (`Application.Read.All`)."""
-    return ServicePrincipalList(kind="CloudSync", service_principals=tuple(_service_principals(client)))
+    return ServicePrincipalList(kind="CloudSync", service_principals=tuple(service_principals(client)))
 
 
 def get_job(client: GraphClient, *, job_id: str | None = None, template: str | None = None) -> JobList:
@@ -121,8 +133,8 @@ def get_job_schema(client: GraphClient, *, job_id: str) -> JobSchema:
     Needs `CustomSecAttributeProvisioning.Read.All` (least privileged), or `Synchronization.Read.All` or
     `Application.ReadWrite.OwnedBy` (https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-get).
     """
-    sp, _ = _locate(client, job_id)
-    return JobSchema(job_id=job_id, document=client.get(f"{_job_path(sp, job_id)}/schema"))
+    sp, _ = locate_job(client, job_id)
+    return JobSchema(job_id=job_id, document=client.get(f"{job_path(sp, job_id)}/schema"))
 
 
 # -- job control -----------------------------------------------------------------------------------
@@ -217,7 +229,7 @@ def _control(
     client: GraphClient, action: Action, job_id: str, criteria: str | None, until: Wait, dry_run: bool
 ) -> JobChange:
     verb, wanted = _VERBS[action], SENT_WHEN[action]
-    sp, job = _locate(client, job_id)
+    sp, job = locate_job(client, job_id)
     before = JobStatus.from_graph(job)
     send = wanted is None or wanted(before)
     request = f"POST .../jobs/{job_id}/{verb}"
@@ -231,10 +243,10 @@ def _control(
     note = f"{request} was not sent: the job is {before.code}"
     if send:
         body = None if criteria is None else {"criteria": {"resetScope": criteria} if criteria else {}}
-        client.post(f"{_job_path(sp, job_id)}/{verb}", body, idempotent=False)
+        client.post(f"{job_path(sp, job_id)}/{verb}", body, idempotent=False)
         note = f"sent {request}"
-    after = _read(client, sp, job_id) if send else before
-    after, reached = wait(lambda: _read(client, sp, job_id), after, until)
+    after = read_status(client, sp, job_id) if send else before
+    after, reached = wait(lambda: read_status(client, sp, job_id), after, until)
     return JobChange(action=action, job_id=job_id, changed=send, before=before, after=after, wait_for=until.code,
                      reached=reached, note=note, reset_scope=criteria)  # fmt: skip
 
@@ -280,11 +292,11 @@ def provision_on_demand(
     dn = check_distinguished_name(distinguished_name)
     if object_type not in ("user", "group"):
         raise InputError(f"object type must be user or group, not {object_type!r}")
-    sp, _ = _locate(client, job_id)
-    rule = rule_id or ad_to_entra_rule(client.get(f"{_job_path(sp, job_id)}/schema"), object_type)
+    sp, _ = locate_job(client, job_id)
+    rule = rule_id or ad_to_entra_rule(client.get(f"{job_path(sp, job_id)}/schema"), object_type)
     request = {"job_id": job_id, "object_id": dn, "object_type": object_type, "rule_id": rule}
     body = {"parameters": [{"ruleId": rule, "subjects": [{"objectId": dn, "objectTypeName": object_type}]}]}
-    path = f"{_job_path(sp, job_id)}/provisionOnDemand"
+    path = f"{job_path(sp, job_id)}/provisionOnDemand"
     if dry_run:
         return ProvisioningResult.model_validate({
             **request, "dry_run": True, "would_change": True,
@@ -361,8 +373,8 @@ def get_deletion_threshold(client: GraphClient, *, job_id: str) -> DeletionThres
     The secrets belong to the job's service principal (one per configuration). Needs
     `Synchronization.ReadWrite.All` (or `Application.ReadWrite.OwnedBy`) [I: the docs list it for PUT].
     """
-    sp, _ = _locate(client, job_id)
-    return DeletionThreshold.from_secrets(sp, _secrets(client, sp))
+    sp, _ = locate_job(client, job_id)
+    return DeletionThreshold.from_secrets(sp, read_secrets(client, sp))
 
 
 def set_deletion_threshold(
@@ -384,15 +396,15 @@ def set_deletion_threshold(
         raise InputError("give a threshold value, or enable or disable the threshold")
     if value is not None and value < 1:
         raise InputError(f"the deletion threshold must be at least 1, not {value}")
-    sp, _ = _locate(client, job_id)
-    pairs = _secrets(client, sp)
+    sp, _ = locate_job(client, job_id)
+    pairs = read_secrets(client, sp)
     merged = merge_threshold(pairs, value=value, enabled=enabled)
     before, proposed = DeletionThreshold.from_secrets(sp, pairs), DeletionThreshold.from_secrets(sp, merged)
     changed = merged != pairs
     if not changed or dry_run:
         return DeletionThresholdChange(job_id=job_id, changed=changed, dry_run=dry_run, before=before, after=proposed)
-    client.put(_secrets_path(sp), {"value": merged})
-    after = DeletionThreshold.from_secrets(sp, _secrets(client, sp))
+    client.put(secrets_path(sp), {"value": merged})
+    after = DeletionThreshold.from_secrets(sp, read_secrets(client, sp))
     return DeletionThresholdChange(job_id=job_id, changed=True, before=before, after=after)
 
 
@@ -414,10 +426,10 @@ def merge_threshold(
             if not isinstance(settings, dict):
                 raise UnexpectedOutputError(f"the {SYNC_NOTIFICATION_SETTINGS} secret is not a JSON object")
             if any(settings.get(k) != v for k, v in wanted.items()):
-                pair = {**pair, "value": _compact({**settings, **wanted})}
+                pair = {**pair, "value": compact_json({**settings, **wanted})}
         merged.append(pair)
     if not found:
-        merged.append({"key": SYNC_NOTIFICATION_SETTINGS, "value": _compact(wanted)})
+        merged.append({"key": SYNC_NOTIFICATION_SETTINGS, "value": compact_json(wanted)})
     return merged
 
 
@@ -461,52 +473,10 @@ def get_tenant_sync(client: GraphClient) -> TenantSyncFacts:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _service_principals(client: GraphClient) -> Iterator[ServicePrincipal]:
-    for template in APPLICATION_TEMPLATES:
-        query = {"$filter": f"applicationTemplateId eq '{template}'", "$select": _SP_FIELDS}
-        for item in client.get_all("/servicePrincipals", params=query):
-            yield ServicePrincipal.model_validate(item)
-
-
-def _jobs(client: GraphClient) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(service principal id, job) for every job of every Cloud Sync service principal, lazily."""
-    for sp in _service_principals(client):
-        for job in client.get_all(f"/servicePrincipals/{segment(sp.id)}/synchronization/jobs"):
-            yield sp.id, job
-
-
 def _select(client: GraphClient, job_id: str | None, template: str | None) -> list[tuple[str, dict[str, Any]]]:
     """One job (an unknown id raises), the jobs of a template, or every job."""
     if job_id is not None and template is not None:
         raise InputError("give a job id or a template, not both")
     if job_id is not None:
-        return [_locate(client, job_id)]
-    return [(sp, job) for sp, job in _jobs(client) if of_template(str(job["id"]), template)]
-
-
-def _locate(client: GraphClient, job_id: str) -> tuple[str, dict[str, Any]]:
-    """The job and its service principal, found as the module finds them: through the jobs list."""
-    found = next(((sp, job) for sp, job in _jobs(client) if job.get("id") == job_id), None)
-    if found is None:
-        raise ObjectNotFoundError(f"Synchronization Job Id '{job_id}' not found.", target=client.target)
-    return found
-
-
-def _read(client: GraphClient, sp: str, job_id: str) -> JobStatus:
-    return JobStatus.from_graph(client.get(_job_path(sp, job_id)))
-
-
-def _job_path(sp: str, job_id: str) -> str:
-    return f"/servicePrincipals/{segment(sp)}/synchronization/jobs/{segment(job_id)}"
-
-
-def _secrets_path(sp: str) -> str:
-    return f"/servicePrincipals/{segment(sp)}/synchronization/secrets"
-
-
-def _secrets(client: GraphClient, sp: str) -> list[dict[str, Any]]:
-    return [dict(pair) for pair in client.get(_secrets_path(sp)).get("value") or ()]
-
-
-def _compact(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"))
+        return [locate_job(client, job_id)]
+    return [(sp, job) for sp, job in list_jobs(client) if of_template(str(job["id"]), template)]

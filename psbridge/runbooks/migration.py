@@ -10,18 +10,14 @@ provisioning agent's host (`cloudsync-agent`) and Microsoft Graph app-only (`gra
    passes with the copy's path and checksum. Without it, the newest `psbridge-adsync-export-*.zip` in
    `backup_dir` (the name both of those give the copy) is judged by its modification time: none, or
    none newer than `max_age` (7 days), warns. With neither folder there is nothing to judge: a warning.
-2. `scoping-ou <DN>` [dc], one per OU given: a syntactically valid distinguished name
-   (`psbridge.cloudsync.graph.check_distinguished_name`) that exists in AD
-   (`psbridge.ad.get_organizational_unit`); the Cloud Sync portal cannot browse AD, so a mistyped OU
-   fails, naming its nearest existing parent (one lookup per parent OU, walking up the DN: it shows which
-   part is wrong; no wrapper lists an OU's children, so no sibling is suggested by name) and how to list
-   the OUs there. Only the OUs given are checked: Connect's
-   own OU filter is in its AD connector's partition scope (`ConnectorPartitionScope`, known only from third parties),
-   which no wrapper reads (Get-Connectors.ps1 projects each partition's DN and Selected only) and whose
-   shape no public source documents, and none documents the files of a Get-ADSyncServerConfiguration
-   export either (unverified; docs/adsync.md, Connectors and run history, and Export and configuration
-   backup), so the backup is not parsed for it. Each OU is placed in one of the domain
-   partitions Connect's AD connectors select (evidence `connect_partition`).
+2. `scoping-ou <DN>` [dc], one per OU given (`psbridge.ad.check_ous`): a syntactically valid distinguished
+   name that exists in AD; the Cloud Sync portal cannot browse AD, so a mistyped OU fails, naming its
+   nearest existing parent (one lookup per parent OU, walking up the DN: it shows which part is wrong; no
+   wrapper lists an OU's children, so no sibling is suggested by name) and how to list the OUs there. Only
+   the OUs given are checked: Connect's own OU filter (its AD connector's `ConnectorPartitionScope`, whose
+   shape only a third party shows) is read by `psbridge.adsync.get_migration_facts`, not here
+   (docs/adsync.md, Connectors and run history). Each OU is placed in one of the domain partitions
+   Connect's AD connectors select (evidence `connect_partition`).
 3. `provisioning-agent` [cloudsync-agent]: the Microsoft Entra provisioning agent is installed and registered
    on that host (Get-AADCloudSyncToolsInfo answers; it refuses on a host without the agent's registry key or
    TenantID), at `agent_minimum` or later: 1.1.1107.0 by default, the agent Exchange hybrid writeback needs
@@ -54,12 +50,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from psbridge import ad, adsync, cloudsync
+from psbridge.ad.scope import domain_fqdn
 from psbridge.adsync import ExportDeletionThreshold
 from psbridge.adsync.export import export_entries
 from psbridge.cloudsync import graph as cloud
@@ -165,7 +161,7 @@ def check_cloud_sync_migration(
     else:
         cloud_side = _cloud_side(graph, partitions, job_id)
         checks += [_deletion_threshold(state, cloud_side), _plan(state, scope, cloud_side)]
-    return Report(runbook=RUNBOOK, subject=", ".join(_fqdn(p) for p in partitions) or None, checks=tuple(checks))
+    return Report(runbook=RUNBOOK, subject=", ".join(domain_fqdn(p) for p in partitions) or None, checks=tuple(checks))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,21 +275,19 @@ def _no_scoping_ou() -> Check:
 
 def _scoping_ou(dc: Session, given: str, partitions: Sequence[str]) -> Check:
     name = f"scoping-ou {given}"
-    try:
-        dn = cloud.check_distinguished_name(given)
-    except InputError as exc:
+    result = _attempt(lambda: ad.check_ous(dc, dns=[given], partitions=partitions)[0])
+    if isinstance(result, RemoteCommandError):
+        return _unreadable(name, "dc", f"the OU {given}", result)
+    if not result.valid:
         return Check(
-            name=name, status=Status.FAIL, target="dc", summary=str(exc), evidence={"ou": given, "valid": False},
+            name=name, status=Status.FAIL, target="dc", summary=result.problem or "",
+            evidence={"ou": given, "valid": False},
             fix="write the OU as a distinguished name, as its distinguishedName attribute shows it "
             "(e.g. OU=Sales,DC=contoso,DC=com)",
         )  # fmt: skip
-    found = _attempt(lambda: ad.get_organizational_unit(dc, identity=dn))
-    if isinstance(found, RemoteCommandError):
-        return _unreadable(name, "dc", f"the OU {dn}", found)
-    partition = _partition_of(dn, partitions)
-    evidence: dict[str, Any] = {"ou": dn, "valid": True, "exists": found is not None, "connect_partition": partition}
-    if found is None:
-        nearest = _nearest_existing(dc, dn, partitions)
+    dn, partition, nearest = result.given, result.partition, result.nearest_existing
+    evidence: dict[str, Any] = {"ou": dn, "valid": True, "exists": result.exists, "connect_partition": partition}
+    if not result.exists:
         where = f" under {nearest}" if nearest else ""
         return Check(
             name=name, status=Status.FAIL, target="dc", evidence={**evidence, "nearest_existing": nearest},
@@ -305,31 +299,8 @@ def _scoping_ou(dc: Session, given: str, partitions: Sequence[str]) -> Check:
     inside = f", in the domain partition {partition} that Connect syncs" if partition else ""
     return Check(
         name=name, status=Status.PASS, target="dc", summary=f"exists in AD{inside}",
-        evidence={**evidence, "distinguished_name": found.distinguished_name},
+        evidence={**evidence, "distinguished_name": result.distinguished_name},
     )  # fmt: skip
-
-
-def _nearest_existing(dc: Session, dn: str, partitions: Sequence[str]) -> str | None:
-    """The nearest ancestor of a missing OU that exists: a parent OU found in AD, or the domain partition
-    Connect syncs it lies in; None when the chain leaves both (a CN= container, an unknown domain).
-
-    One Get-ADOrganizationalUnit per parent OU, walking up: it shows which part of the DN is wrong. No
-    wrapper lists an OU's children, so the siblings are not compared for a likely name.
-    """
-    parts = _SEPARATOR.split(dn.strip())
-    for index in range(1, len(parts)):
-        parent, kind = ",".join(parts[index:]), parts[index].strip()[:3].casefold()
-        if kind == "dc=":
-            return next((p for p in partitions if _parts(p) == _parts(parent)), None)
-        if kind != "ou=":
-            return None
-        try:
-            found = ad.get_organizational_unit(dc, identity=parent)
-        except RemoteCommandError:
-            return None
-        if found is not None:
-            return found.distinguished_name
-    return None
 
 
 # -- 3. the provisioning agent ---------------------------------------------------------------------
@@ -413,7 +384,7 @@ class _CloudSide:
 def _cloud_side(graph: GraphClient | None, partitions: Sequence[str], job_id: str | None) -> _CloudSide:
     if graph is None:
         return _CloudSide(read=False)
-    domains = {_fqdn(p).casefold() for p in partitions}
+    domains = {domain_fqdn(p).casefold() for p in partitions}
     template = None if job_id else PROVISIONING_TEMPLATE
     try:
         chosen = [
@@ -502,7 +473,7 @@ def _thresholds_after(state: _Connect, cloud_side: _CloudSide) -> list[dict[str,
          "threshold": job.threshold.effective_value, "configured": job.threshold.configured}
         for job in cloud_side.jobs
     ]  # fmt: skip
-    domains = ", ".join(map(_fqdn, state.partitions)) or None
+    domains = ", ".join(map(domain_fqdn, state.partitions)) or None
     return rows or [
         {"job": None, "domain": domains, "enabled": True, "threshold": DEFAULT_DELETE_THRESHOLD, "configured": False}
     ]
@@ -581,22 +552,3 @@ def _domain_partitions(connectors: Sequence[Connector]) -> tuple[str, ...]:
     """The domain partitions Connect's AD connectors select, e.g. DC=contoso,DC=example."""
     found = (p.dn for c in connectors if c.type.casefold() == "ad" for p in c.partitions if p.selected and p.is_domain)
     return tuple(dict.fromkeys(d for d in found if d))
-
-
-_SEPARATOR = re.compile(r"(?<!\\)\s*,\s*")
-
-
-def _parts(dn: str) -> list[str]:
-    return [part.casefold() for part in _SEPARATOR.split(dn.strip())]
-
-
-def _partition_of(dn: str, partitions: Sequence[str]) -> str | None:
-    """The partition `dn` lies in (the one with the most parts, should partitions nest)."""
-    parts = _parts(dn)
-    inside = [p for p in partitions if (tail := _parts(p)) and parts[-len(tail) :] == tail]
-    return max(inside, key=lambda p: len(_parts(p)), default=None)
-
-
-def _fqdn(dn: str) -> str:
-    """DC=contoso,DC=example -> contoso.example."""
-    return ".".join(p.split("=", 1)[1].strip() for p in _SEPARATOR.split(dn) if p.strip().lower().startswith("dc="))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import DEMO, FAST_RETRY, REPO
+from helpers import DEMO, FAST_RETRY, REPO, scheduler_spec
 from structlog.testing import capture_logs
 
 from psbridge import (
@@ -97,25 +97,6 @@ def demo() -> Any:
 
 def case(name: str) -> Session:
     return replay(CASES / f"adsync-{name}.yaml")
-
-
-def scheduler_spec(**overrides: Any) -> dict[str, Any]:
-    """A Get-Scheduler.ps1 episode: CONNECT01's idle scheduler, with `overrides` on its properties."""
-    props = {
-        "AllowedSyncCycleInterval": {"TS": "00:30:00"},
-        "CurrentlyEffectiveSyncCycleInterval": {"TS": "00:30:00"},
-        "CustomizedSyncCycleInterval": {"Nil": None},
-        "NextSyncCyclePolicyType": "Delta",
-        "NextSyncCycleStartTimeInUTC": {"DT": "2026-11-25T12:30:00Z"},
-        "PurgeRunHistoryInterval": {"TS": "7.00:00:00"},
-        "SyncCycleEnabled": True,
-        "MaintenanceEnabled": True,
-        "StagingModeEnabled": False,
-        "SchedulerSuspended": False,
-        "SyncCycleInProgress": False,
-        **overrides,
-    }
-    return {"script": "adsync/Get-Scheduler.ps1", "output": [{"properties": props}]}
 
 
 def start_spec(started: bool = True, reason: str | None = None, policy: str = "Delta") -> dict[str, Any]:

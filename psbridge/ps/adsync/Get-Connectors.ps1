@@ -4,6 +4,9 @@
 # connector's Identifier. A connector whose Partitions is $null has no Partition objects (never @($null),
 # which would make one empty partition of it). Selected and IsDomain are sent as the live bools, not
 # cast: a cast would turn a missing value into False.
+# Each partition's ConnectorPartitionScope (Connect's OU filter: ContainerInclusionList and
+# ContainerExclusionList, lists of container DNs, known from Laparoscope's model, third-party) is sent as
+# two string arrays; both are $null when the partition has no scope object (the build does not say).
 [CmdletBinding()]
 param()
 
@@ -26,14 +29,24 @@ foreach ($connector in @(Get-ADSyncConnector)) {
         continue
     }
     foreach ($partition in $connector.Partitions) {
+        $inclusions = $null
+        $exclusions = $null
+        $scope = $partition.ConnectorPartitionScope
+        if ($null -ne $scope) {
+            # foreach over $null runs no iteration, so an empty or missing list becomes an empty array.
+            $inclusions = [string[]]@(foreach ($dn in $scope.ContainerInclusionList) { [string]$dn })
+            $exclusions = [string[]]@(foreach ($dn in $scope.ContainerExclusionList) { [string]$dn })
+        }
         [pscustomobject]@{
-            Kind                = 'Partition'
-            ConnectorIdentifier = [guid]$connector.Identifier
-            Identifier          = [guid]$partition.Identifier
-            Name                = [string]$partition.Name
-            DN                  = [string]$partition.DN
-            Selected            = $partition.Selected
-            IsDomain            = $partition.IsDomain
+            Kind                   = 'Partition'
+            ConnectorIdentifier    = [guid]$connector.Identifier
+            Identifier             = [guid]$partition.Identifier
+            Name                   = [string]$partition.Name
+            DN                     = [string]$partition.DN
+            Selected               = $partition.Selected
+            IsDomain               = $partition.IsDomain
+            ContainerInclusionList = $inclusions
+            ContainerExclusionList = $exclusions
         }
     }
 }
