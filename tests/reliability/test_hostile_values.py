@@ -231,6 +231,8 @@ NO_TEXT = (
     "adsync.enable_export_deletion_threshold",
     "adsync.disable_export_deletion_threshold",
     "adsync.set_aad_password_sync_state",
+    "adsync.pause_for_cutover",
+    "adsync.resume_after_rollback",
     "exchange.set_organization_config",
 )
 
