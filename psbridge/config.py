@@ -164,6 +164,19 @@ class Target(TargetSettings):
         return self.password_env or PASSWORD_ENV
 
 
+CLOUDSYNC_VIA_ENV = "PSBRIDGE_CLOUDSYNC_VIA"  # the Cloud Sync backend, before the config file's [cloudsync] via
+
+
+def cloudsync_via_from_env() -> Literal["psrp", "graph"] | None:
+    """The Cloud Sync backend PSBRIDGE_CLOUDSYNC_VIA names (None: unset or empty); InputError for another value."""
+    configured = os.environ.get(CLOUDSYNC_VIA_ENV, "").strip().lower()
+    if not configured:
+        return None
+    if configured not in ("psrp", "graph"):
+        raise InputError(f"{CLOUDSYNC_VIA_ENV} must be psrp or graph, not {configured!r}")
+    return "graph" if configured == "graph" else "psrp"
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """A loaded config file. `source` says how it was found: "--config", PSBRIDGE_CONFIG or "default"."""

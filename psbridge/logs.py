@@ -3,7 +3,7 @@
 The library logs through structlog. When the application has configured structlog, events go through
 that configuration; when it has not, they go to the standard `logging` logger named "psbridge", which
 stays silent below WARNING unless the application configures logging. Only the CLI configures output,
-in `configure_cli`.
+in `psbridge.cli.terminal.configure`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import structlog
 from psbridge.redaction import redact
 
 __all__ = [
-    "configure_cli",
     "drop_tokens",
     "get_logger",
     "known_secrets",
@@ -113,40 +112,3 @@ def protect(secrets: Iterable[str]) -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
-
-
-def configure_cli(verbosity: int, *, json_lines: bool | None = None) -> None:
-    """The CLI's log output: every event through the CLI's one stderr writer (`psbridge.cli.terminal`), as
-    JSON lines or readable lines as its `--log-format` says (`json_lines` forces one), at WARNING, or INFO
-    (-v) or DEBUG (-vv); the standard library's warnings (pypsrp, urllib3, msal) take the same way."""
-    from psbridge.cli import terminal
-
-    if json_lines is not None:
-        terminal.start(["--log-format", "json" if json_lines else "text"])
-    level = logging.WARNING - 10 * max(0, min(verbosity, 2))
-    structlog.configure(
-        processors=[
-            drop_tokens,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            lambda _logger, _method, event: ((event,), {}),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=_TerminalLogger,
-        cache_logger_on_first_use=False,
-    )
-    terminal.capture_logging(verbose=verbosity > 0)
-
-
-class _TerminalLogger:
-    """structlog's logger for the CLI: each method hands the event to the CLI's stderr writer."""
-
-    def __init__(self, *_args: Any) -> None:
-        from psbridge.cli.terminal import log_event
-
-        self._write = log_event
-
-    def msg(self, event: dict[str, Any]) -> None:
-        self._write(event)
-
-    debug = info = warning = warn = error = critical = exception = fatal = log = msg

@@ -74,7 +74,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
     monkeypatch.setenv("APPDATA", str(home))
     monkeypatch.chdir(REPO)
     yield
-    # configure_cli() binds structlog to the sys.stderr of the moment (capsys's): don't leave that behind, nor
+    # terminal.configure() binds structlog to the sys.stderr of the moment (capsys's): don't leave that behind, nor
     # its route for the standard library's warnings (main() removes it when it ends; a test may call it alone).
     structlog.reset_defaults()
     terminal.finish()

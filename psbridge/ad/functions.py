@@ -75,12 +75,16 @@ def get_ad_user(session: Session, *, identity: str) -> ADUser:
     looked up with -LDAPFilter (userPrincipalName=...), its value escaped.
     """
     identity = _identity(identity, "user")
+    return _one(ADUser, session, _user_command(identity), identity)
+
+
+def _user_command(identity: str) -> Command:
+    """Get-ADUser for an identity (-Identity), or for a UPN (`@`, not a DN): -LDAPFilter, its value escaped."""
     upn = "@" in identity and not _DN.match(identity)
     where: dict[str, Value] = (
         {"LDAPFilter": f"(userPrincipalName={_ldap_escape(identity)})"} if upn else {"Identity": identity}
     )
-    command = _cmdlet("Get-ADUser", {**where, "Properties": list(USER_PROPERTIES)})
-    return _one(ADUser, session, command, identity)
+    return _cmdlet("Get-ADUser", {**where, "Properties": list(USER_PROPERTIES)})
 
 
 def get_ad_group(session: Session, *, identity: str) -> ADGroup:

@@ -10,9 +10,8 @@ fails when no user has it.
 
 from __future__ import annotations
 
-from psbridge.ad.functions import _DN, USER_PROPERTIES, _cmdlet, _identity, _ldap_escape
+from psbridge.ad.functions import _DN, _identity, _user_command
 from psbridge.ad.models import ADUser
-from psbridge.command import Value
 from psbridge.errors import InputError, ObjectNotFoundError
 from psbridge.models import from_output
 from psbridge.session import Session
@@ -30,10 +29,7 @@ def find_user_dn(session: Session, *, identity: str) -> str:
     is_dn = bool(_DN.match(identity))
     if not is_dn and "@" not in identity:
         raise InputError(f"a test user is a UPN (adele@contoso.example) or a DN (CN=...,DC=...), not {identity!r}")
-    where: dict[str, Value] = (
-        {"Identity": identity} if is_dn else {"LDAPFilter": f"(userPrincipalName={_ldap_escape(identity)})"}
-    )
-    command = _cmdlet("Get-ADUser", {**where, "Properties": list(USER_PROPERTIES)})
+    command = _user_command(identity)
     what = "distinguished name" if is_dn else "user principal name"
     try:
         output = session.invoke(command).output

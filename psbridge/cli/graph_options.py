@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from psbridge.errors import InputError
-
 if TYPE_CHECKING:
     from psbridge.config import Config
     from psbridge.graph.auth import GraphCredentials
@@ -32,7 +30,7 @@ if TYPE_CHECKING:
     from psbridge.targets import Targets
 
 Via = Literal["psrp", "graph"]
-VIA_ENV = "PSBRIDGE_CLOUDSYNC_VIA"
+VIA_ENV = "PSBRIDGE_CLOUDSYNC_VIA"  # psbridge.config.CLOUDSYNC_VIA_ENV, spelled here: --help loads no config module
 _GRAPH = "psbridge.cloudsync.graph"
 
 via_option = click.option(
@@ -94,11 +92,10 @@ def resolve(ctx: click.Context, via: str | None, *, graph_only: str | None = Non
         return "graph"
     if via is not None:
         return "graph" if via == "graph" else "psrp"
-    configured = os.environ.get(VIA_ENV, "").strip().lower()
-    if configured:
-        if configured not in ("psrp", "graph"):
-            raise InputError(f"{VIA_ENV} must be psrp or graph, not {configured!r}")
-        return "graph" if configured == "graph" else "psrp"
+    from psbridge.config import cloudsync_via_from_env
+
+    if (configured := cloudsync_via_from_env()) is not None:
+        return configured
     config: Config | None = ctx.obj.own_config()
     if config is not None and config.cloudsync_via is not None:
         return config.cloudsync_via

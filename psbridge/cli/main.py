@@ -376,10 +376,9 @@ def _prepared(callback: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         from psbridge.cli.monitoring import before_command
-        from psbridge.logs import configure_cli
 
         ctx = click.get_current_context()
-        configure_cli(ctx.find_root().params["verbose"])
+        terminal.configure(ctx.find_root().params["verbose"])
         before_command(ctx)  # before anything is sent: a --output or --textfile this command cannot give
         try:
             return callback(*args, **kwargs)

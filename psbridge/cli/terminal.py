@@ -267,3 +267,40 @@ def capture_logging(verbose: bool) -> None:
     root = logging.getLogger()
     if _HANDLER not in root.handlers:
         root.addHandler(_HANDLER)
+
+
+def configure(verbosity: int, *, json_lines: bool | None = None) -> None:
+    """The CLI's log output: every structlog event through this writer, as JSON lines or readable lines as
+    `--log-format` says (`json_lines` forces one), at WARNING, or INFO (-v) or DEBUG (-vv); the standard
+    library's warnings (pypsrp, urllib3, msal) take the same way (`capture_logging`)."""
+    import structlog
+
+    from psbridge.logs import drop_tokens
+
+    if json_lines is not None:
+        start(["--log-format", "json" if json_lines else "text"])
+    level = logging.WARNING - 10 * max(0, min(verbosity, 2))
+    structlog.configure(
+        processors=[
+            drop_tokens,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            lambda _logger, _method, event: ((event,), {}),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=_StructlogLogger,
+        cache_logger_on_first_use=False,
+    )
+    capture_logging(verbose=verbosity > 0)
+
+
+class _StructlogLogger:
+    """structlog's logger for the CLI: each method hands the event to `log_event`."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def msg(self, event: dict[str, Any]) -> None:
+        log_event(event)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg

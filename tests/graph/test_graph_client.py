@@ -18,7 +18,8 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from psbridge import errors, logs
+from psbridge import errors
+from psbridge.cli import terminal
 from psbridge.graph.auth import StaticTokenProvider
 from psbridge.graph.client import GraphClient, build_url, retry_after_s, segment
 from psbridge.graph.permissions import required_permission
@@ -451,7 +452,7 @@ def test_cli_logging_shows_requests_but_never_the_token(
 ) -> None:
     graph_server.reply("GET", f"/v1.0{JOB}", {"json": {"id": "j"}, "headers": {"request-id": "rq-cli"}})
     client, _ = make_client()
-    logs.configure_cli(verbosity=2, json_lines=True)
+    terminal.configure(verbosity=2, json_lines=True)
 
     client.get(JOB)
 

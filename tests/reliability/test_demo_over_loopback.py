@@ -185,7 +185,7 @@ def _in_process(argv: list[str]) -> Result:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(argv)
     finally:
-        structlog.reset_defaults()  # configure_cli() bound structlog to `err`
+        structlog.reset_defaults()  # terminal.configure() bound structlog to `err`
     return Result(code, out.getvalue(), err.getvalue())
 
 

@@ -26,9 +26,8 @@ import os
 from ansible_collections.psbridge.hybrid.plugins.module_utils.common import HAS_PSBRIDGE
 
 if HAS_PSBRIDGE:
+    from psbridge.config import cloudsync_via_from_env
     from psbridge.errors import InputError
-
-VIA_ENV = "PSBRIDGE_CLOUDSYNC_VIA"
 
 # The options of every task that reaches Cloud Sync (doc fragment: psbridge.hybrid.graph).
 GRAPH_SPEC = {
@@ -45,10 +44,8 @@ def resolve_via(params, targets):
     """`graph` or `psrp`, as the module docstring says."""
     if params.get("via"):
         return params["via"]
-    configured = os.environ.get(VIA_ENV, "").strip().lower()
-    if configured:
-        if configured not in ("graph", "psrp"):
-            raise InputError("%s must be psrp or graph, not %r" % (VIA_ENV, configured))
+    configured = cloudsync_via_from_env()
+    if configured is not None:
         return configured
     if targets.config.cloudsync_via is not None:
         return targets.config.cloudsync_via

@@ -27,6 +27,8 @@ from ansible_collections.psbridge.hybrid.tests.unit.plugins.action.runner import
 
 pytest.importorskip("psbridge")
 
+from psbridge.config import CLOUDSYNC_VIA_ENV  # noqa: E402  pylint: disable=wrong-import-position
+
 CONTOSO_JOB = "AD2AADProvisioning.8c2f0e5a1d7b4c9e9f3a6b2d5e8c1a47.3f9d2b6e-1c4a-4e8b-9a7d-5c2e8f1b4d60"
 FABRIKAM_JOB = "AD2AADProvisioning.d41e7a3c9b2f4e6a8c5d1f0b7e9a2c35.9b1e4c7a-2d5f-4a8e-b3c6-7f0d2e9a5b14"
 
@@ -37,7 +39,7 @@ def _no_outside_configuration(monkeypatch, tmp_path):
     monkeypatch.delenv("PSBRIDGE_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # the per-user file: absent
     for name in list(os.environ):
-        if name.startswith("PSBRIDGE_GRAPH_") or name == graph.VIA_ENV:
+        if name.startswith("PSBRIDGE_GRAPH_") or name == CLOUDSYNC_VIA_ENV:
             monkeypatch.delenv(name)
 
 
@@ -155,11 +157,11 @@ def test_via_defaults_as_the_command_line_chooses(monkeypatch):
     targets.has_graph.return_value = False
     assert graph.resolve_via({}, targets) == "psrp"
     assert graph.resolve_via({"client_id": "x"}, targets) == "graph"
-    monkeypatch.setenv(graph.VIA_ENV, "psrp")
+    monkeypatch.setenv(CLOUDSYNC_VIA_ENV, "psrp")
     targets.has_graph.return_value = True
     assert graph.resolve_via({}, targets) == "psrp"
     assert graph.resolve_via({"via": "graph"}, targets) == "graph"
-    monkeypatch.setenv(graph.VIA_ENV, "smoke-signals")
+    monkeypatch.setenv(CLOUDSYNC_VIA_ENV, "smoke-signals")
     with pytest.raises(Exception, match="must be psrp or graph"):
         graph.resolve_via({}, targets)
 
