@@ -1,8 +1,9 @@
 """One journal mechanism: an append-only JSON-lines file that makes a long operation resumable.
 
-Both of psbridge's journals use it: the Exchange rollout's (`psbridge.exchange.journal`) and the
-duplicate-mailbox repair's (`psbridge.runbooks.duplicate.journal`). Each defines its record kinds, what
-its header says and how it resumes; the file, the lock, the writes and the reading rules are these.
+psbridge's journals use it: the Exchange rollout's (`psbridge.exchange.journal`), and the runbooks' step
+journals (`StepJournal`: the duplicate-mailbox repair's, `psbridge.runbooks.duplicate.journal`, and the
+Cloud Sync migration's, `psbridge.runbooks.cloudsync_migration`). Each defines its record kinds, what its
+header says and how it resumes; the file, the lock, the writes and the reading rules are these.
 
 The file is UTF-8, one compact JSON object per line, every line ended by a newline:
 
@@ -42,14 +43,16 @@ that reads as JSON but is not a valid record cannot come from a crash and is ref
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import os
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from io import FileIO
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from psbridge import logs
-from psbridge.errors import InputError
+from psbridge.errors import InputError, LocalWriteError
 from psbridge.safeio import append_durably, open_for_append, read_bytes
 
 try:
@@ -225,3 +228,63 @@ class JournalFile:
         for record in records:
             self._take(dict(record))
         append_durably(self._handle, encode(records), self.path, "journal")
+
+
+STEP_EVENTS = ("started", "done", "failed")
+
+
+class StepJournal(JournalFile):
+    """A runbook's journal of steps: one `step` record per event, a step's last event is where it stands.
+
+        {"kind":"step","step":"1","event":"started","at":"2026-11-25T12:00:00+00:00"}
+        {"kind":"step","step":"1","event":"done","at":...,"summary":"...", ...what later steps need}
+        {"kind":"step","step":"3","event":"failed","at":...,"summary":"timed out ...","outcome_unknown":false}
+
+    `done` is skipped on a resume; `started` (the run stopped while the step ran: its outcome is unknown)
+    and `failed` mean the step runs again, and a runbook's steps read the state before they act. A
+    product subclasses it with its MAGIC, VERSION and USED_BY, and `header_fields` / `check_header`;
+    `known` are its step ids. Write it inside `open()`; `read()` only looks (for a plan).
+    """
+
+    KINDS = ("step",)
+
+    def __init__(self, path: Path, steps: Collection[str]) -> None:
+        super().__init__(path)
+        self.known = frozenset(steps)
+        self.steps: dict[str, dict[str, Any]] = {}
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[Self]:
+        """This journal open for writing (started when there is none), locked until the block ends."""
+        with self.locked():
+            yield self
+
+    def read_if_present(self) -> Self | None:
+        """This journal as it stands, written nothing to; None when there is no file yet."""
+        if not os.path.lexists(self.path):
+            return None
+        self.load()
+        return self
+
+    def done(self) -> list[str]:
+        """The ids of the steps whose last event is `done`, in the order they were done."""
+        return [step for step, last in self.steps.items() if last["event"] == "done"]
+
+    def record(self, step: str, event: str, **fields: Any) -> None:
+        """Append one step event durably (written, flushed and fsync'd)."""
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.append([{"kind": "step", "step": step, "event": event, "at": at, **fields}])
+
+    def try_record(self, step: str, event: str, **fields: Any) -> str | None:
+        """`record`, or the reason it could not be written (a full disk): the runbook still reports what it did."""
+        try:
+            self.record(step, event, **fields)
+        except (InputError, LocalWriteError) as exc:
+            return str(exc)
+        return None
+
+    def apply(self, record: Mapping[str, Any], number: int) -> None:
+        if record.get("step") not in self.known or record.get("event") not in STEP_EVENTS:
+            raise self.malformed(number, "a step record needs a known step and event")
+        self.steps.pop(record["step"], None)  # keep the order in which steps last changed
+        self.steps[record["step"]] = dict(record)

@@ -19,7 +19,7 @@ from pytest_mock import MockerFixture
 from psbridge import InputError
 from psbridge.cloudsync import configure
 from psbridge.cloudsync.models import JobStatus
-from psbridge.errors import OperationTimeoutError, UnexpectedOutputError
+from psbridge.errors import GraphError, OperationTimeoutError, UnexpectedOutputError
 from psbridge.graph import GraphClient
 from psbridge.replay.graph_http import author_graph_cassette
 
@@ -213,6 +213,141 @@ def test_get_attribute_mappings_reads_the_rules_mappings(client: GraphClient) ->
     assert (anchor.target_attribute_name, anchor.source_type) == ("SourceAnchor", "Function")
     assert anchor.matching_priority == 1
     assert anchor.source == "Coalesce([msDS-ConsistencyGuid],[objectGUID])"
+
+
+# -- set_attribute_mappings ----------------------------------------------------------------------
+
+JOIN = 'Join(" ", [givenName], [sn])'
+MAPPINGS = {"extensionAttribute1": JOIN, "department": "[department]", "userPrincipalName": "[userPrincipalName]"}
+
+
+def _mapping_source() -> dict[str, Any]:
+    source: dict[str, Any] = yaml.safe_load((SOURCES / "mapping" / "graph" / "mapping.yaml").read_text("utf-8"))
+    return source
+
+
+def _users(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    (rule,) = schema["synchronizationRules"]
+    return list(rule["objectMappings"][0]["attributeMappings"])
+
+
+@pytest.mark.parametrize("client", ["mapping"], indirect=True)
+def test_set_attribute_mappings_writes_parsed_sources_then_changes_nothing(
+    client: GraphClient, mocker: MockerFixture
+) -> None:
+    post, put = writes(mocker, client)
+    change = configure.set_attribute_mappings(client, job_id=JOB, mappings=MAPPINGS)
+    assert change.changed and not change.dry_run
+    assert (change.added, change.modified) == (("department",), ("extensionAttribute1",))
+    assert change.lines == (f"extensionAttribute1: [department] -> {JOIN}", "department: - -> [department]")
+    assert change.after.source_of("extensionAttribute1") == JOIN  # read back
+    assert change.after.source_of("userPrincipalName") == change.before.source_of("userPrincipalName")
+    assert [c.args[1] for c in post.call_args_list] == [{"expression": e} for e in MAPPINGS.values()]
+    assert all(c.kwargs["idempotent"] for c in post.call_args_list)  # parsing is a read
+    (body,) = [c.args[1] for c in put.call_args_list]
+    schema = _mapping_source()["interactions"][3]["response"]["json"]  # the schema the call read
+    assert not any(k.startswith("@odata.") for k in body)
+    assert body["directories"] == schema["directories"]
+    (rule,) = body["synchronizationRules"]
+    (read_rule,) = schema["synchronizationRules"]
+    assert (
+        rule["containerFilter"] == read_rule["containerFilter"]
+        and rule["objectMappings"][1] == read_rule["objectMappings"][1]
+    )  # the group mapping and the OU scope untouched
+    sent, had = _users(body), _users(schema)
+    assert [m["targetAttributeName"] for m in sent] == [*(m["targetAttributeName"] for m in had), "department"]
+    assert [m for m in sent if m["targetAttributeName"] != "extensionAttribute1"][:-1] == [
+        m for m in had if m["targetAttributeName"] != "extensionAttribute1"
+    ]  # every other mapping as read
+    ext1 = next(m for m in sent if m["targetAttributeName"] == "extensionAttribute1")
+    old = next(m for m in had if m["targetAttributeName"] == "extensionAttribute1")
+    assert {**ext1, "source": None} == {**old, "source": None}  # flowType, flowBehavior, ... kept
+    assert ext1["source"]["type"] == "Function" and ext1["source"]["expression"] == JOIN
+    assert sent[-1] == {"targetAttributeName": "department", "flowType": "Always", "matchingPriority": 0,
+                        "source": {"expression": "[department]", "name": "department", "parameters": [],
+                                   "type": "Attribute"}}  # fmt: skip
+
+    # Idempotent: the same call again parses each expression, finds every source equal and writes nothing.
+    post.reset_mock(), put.reset_mock()
+    again = configure.set_attribute_mappings(client, job_id=JOB, mappings=MAPPINGS)
+    assert not again.changed and not again.would_change and again.added == again.modified == again.lines == ()
+    assert again.before == again.after == change.after
+    assert post.call_count == 3 and put.call_count == 0
+
+
+@pytest.mark.parametrize("client", ["mapping"], indirect=True)
+def test_set_attribute_mappings_dry_run_parses_predicts_and_writes_nothing(
+    client: GraphClient, mocker: MockerFixture
+) -> None:
+    post, put = writes(mocker, client)
+    change = configure.set_attribute_mappings(client, job_id=JOB, mappings=MAPPINGS, dry_run=True)
+    assert put.call_count == 0 and post.call_count == 3  # the parses only
+    assert change.dry_run and change.would_change and not change.changed
+    assert change.lines == (f"extensionAttribute1: [department] -> {JOIN}", "department: - -> [department]")
+    assert change.after.source_of("department") == "[department]" and change.before.source_of("department") is None
+
+
+@pytest.mark.parametrize("client", ["mapping"], indirect=True)
+def test_an_expression_graph_cannot_parse_stops_before_any_write(client: GraphClient, mocker: MockerFixture) -> None:
+    post, put = writes(mocker, client)
+    bad = 'Join(" ", [givenName], [sn]'
+    with pytest.raises(InputError, match=r"expression for extensionAttribute1.*ExpressionParsingFailed: Missing '\)'"):
+        configure.set_attribute_mappings(client, job_id=JOB, mappings={"department": "[department]",
+                                                                        "extensionAttribute1": bad})  # fmt: skip
+    assert put.call_count == 0 and post.call_count == 2
+
+
+@pytest.mark.parametrize("client", ["mapping"], indirect=True)
+def test_a_matching_attribute_is_refused(client: GraphClient, mocker: MockerFixture) -> None:
+    post, put = writes(mocker, client)
+    with pytest.raises(InputError, match=r"SourceAnchor is a matching attribute .*not the join"):
+        configure.set_attribute_mappings(client, job_id=JOB, mappings={"sourceanchor": "[objectGUID]"})
+    assert post.call_count == put.call_count == 0  # refused before any parse
+
+
+@pytest.mark.parametrize("client", ["mapping"], indirect=True)
+def test_an_object_type_the_rule_does_not_map_is_refused(client: GraphClient, mocker: MockerFixture) -> None:
+    post, put = writes(mocker, client)
+    with pytest.raises(InputError, match=r"no object mapping from 'contact' \(its object types: user, group\)"):
+        configure.set_attribute_mappings(client, job_id=JOB, mappings={"department": "[department]"},
+                                         object_type="contact")  # fmt: skip
+    assert post.call_count == put.call_count == 0
+
+
+def test_an_expression_graph_refuses_outright_is_an_input_error(mocker: MockerFixture) -> None:
+    mocker.patch.object(configure, "locate_job", return_value=("sp-1", {"id": JOB}))
+    graph = mocker.Mock(spec=GraphClient, target="graph.microsoft.com")
+    graph.get.return_value = _mapping_source()["interactions"][3]["response"]["json"]
+    graph.post.side_effect = GraphError("POST .../parseExpression: HTTP 400 BadRequest: bad", status=400)
+    with pytest.raises(InputError, match="expression for department, \\[department: POST"):
+        configure.set_attribute_mappings(graph, job_id=JOB, mappings={"department": "[department"})
+    assert graph.put.call_count == 0
+
+
+def test_set_attribute_mappings_refuses_empty_and_twice_given_targets(mocker: MockerFixture) -> None:
+    graph = mocker.Mock(spec=GraphClient)
+    for mappings, message in (({}, "at least one"), ({"department": " "}, "needs a target and an expression"),
+                              ({"department": "[a]", "Department": "[b]"}, "given twice")):  # fmt: skip
+        with pytest.raises(InputError, match=message):
+            configure.set_attribute_mappings(graph, job_id=JOB, mappings=mappings)
+    assert graph.mock_calls == []
+
+
+def test_mapped_schema_changes_one_object_mapping_of_one_rule() -> None:
+    def rule(rule_id: str) -> dict[str, Any]:
+        objects = [
+            {"sourceObjectName": n, "attributeMappings": [{"targetAttributeName": "a"}]} for n in ("user", "group")
+        ]
+        return {"id": rule_id, "objectMappings": objects}
+
+    schema = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#x", "id": "s", "synchronizationRules": [
+        rule("r1"), rule("r2")]}  # fmt: skip
+    out = configure.mapped_schema(schema, "r2", "user", [{"targetAttributeName": "b"}])
+    assert out == {"id": "s", "synchronizationRules": [
+        rule("r1"), {**rule("r2"), "objectMappings": [
+            {"sourceObjectName": "user", "attributeMappings": [{"targetAttributeName": "b"}]},
+            rule("r2")["objectMappings"][1]]}]}  # fmt: skip
+    assert schema["synchronizationRules"] == [rule("r1"), rule("r2")]  # the schema read is not changed
 
 
 # -- start_and_watch -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ KNOWN_WRITERS = {
     "cloudsync verbose-logs stop",
     "cloudsync query",  # any method but GET
     "repair duplicate-mailbox",
+    "migrate cloud-sync",
 }
 # Commands that look like writers but change nothing on any target, and why.
 NOT_WRITERS = {
@@ -153,6 +154,7 @@ NO_DEMO_DRY_RUN = {
     "exo rollout": "needs an identities file and a journal: its plan (no mailbox read) and the prompt are "
     "tests/test_rollout_plan.py's, its dry run tests/test_cli_rollout.py's",
     "repair duplicate-mailbox": "its recordings are a runbook scenario's: tests/test_runbook_duplicate.py",
+    "migrate cloud-sync": "its recordings are runbook scenarios' (migration-*): tests/test_migrate_cloud_sync.py",
 }
 
 

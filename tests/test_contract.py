@@ -165,6 +165,8 @@ GRAPH_STEPS = frozenset(
     {
         "psbridge.cloudsync.configure.create_configuration",
         "psbridge.cloudsync.configure.get_attribute_mappings",
+        "psbridge.cloudsync.configure.get_configuration",
+        "psbridge.cloudsync.configure.set_attribute_mappings",
         "psbridge.cloudsync.configure.set_ou_scope",
         "psbridge.cloudsync.configure.start_and_watch",
     }

@@ -139,7 +139,9 @@ def test_dry_run_of_the_pause_sends_no_write(connect: Session, mocker: Any) -> N
     assert pause.ready is False  # nothing was paused
 
 
-def test_pause_then_rollback_verified(connect: Session, mocker: Any) -> None:
+def test_pause_then_rollback_verified(replay_session: Factory, mocker: Any) -> None:
+    off = scheduler_spec(enabled=False)
+    connect = replay_session([scheduler_spec(), set_spec(False), off, off, set_spec(True), scheduler_spec()])
     spy = mocker.spy(Session, "invoke")
     pause = adsync.pause_for_cutover(connect)
     assert pause.scheduler.changed and pause.scheduler.before.sync_cycle_enabled is True

@@ -11,15 +11,14 @@ is unknown, and those not run), then exits 130 (143 for SIGTERM); nothing more i
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import TYPE_CHECKING
 
 import click
 
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
-from psbridge.cli.params import NonEmpty, Seconds
-from psbridge.cli.runbooks import diagnose, emit_report, repair, targets
+from psbridge.cli.params import NonEmpty
+from psbridge.cli.runbooks import acting, deadline_option, diagnose, emit_report, poll_option, repair, targets
 
 if TYPE_CHECKING:
     from psbridge.runbooks.report import Report
@@ -59,14 +58,8 @@ def default_journal(user: str) -> str:
     "--journal", type=click.Path(dir_okay=False), metavar="FILE",
     help="The repair's journal, to resume from.  [default: psbridge-repair-<USER>.jsonl]",
 )  # fmt: skip
-@click.option(
-    "--deadline", "deadline_s", type=Seconds(min_open=True), default=3600.0, show_default=True,
-    help="Seconds each wait (a sync cycle, Exchange Online's state) may take before the repair stops.",
-)  # fmt: skip
-@click.option(
-    "--poll", "poll_s", type=Seconds(min_open=True), default=30.0, show_default=True,
-    help="Seconds between the reads of a wait.",
-)  # fmt: skip
+@deadline_option("a sync cycle, Exchange Online's state")
+@poll_option
 @click.pass_context
 def repair_duplicate_mailbox(
     ctx: click.Context,
@@ -95,55 +88,26 @@ def repair_duplicate_mailbox(
 
     path = journal or default_journal(user)
 
-    def act(dry: bool) -> Report:
-        try:
-            report = run(
-                targets(ctx), user=user, license_group=group, dry_run=dry,
-                journal=path, deadline_s=deadline_s, poll_s=poll_s,
-            )  # fmt: skip
-        except BaseException as exc:
-            partial = None if dry or isinstance(exc, Exception) else interrupted_report(path, user=user, group=group)
-            if partial is not None:  # the report so far; then the interruption's own line and exit code
-                with contextlib.suppress(click.exceptions.Exit):
-                    emit_report(ctx, partial)
-            raise
-        if dry and not dry_run:  # the plan before the question: printed, the exit waits for the answer
-            with contextlib.suppress(click.exceptions.Exit):
-                emit_report(ctx, report)
-        else:
-            emit_report(ctx, report)
-        return report
+    def call(dry: bool) -> Report:
+        return run(
+            targets(ctx), user=user, license_group=group, dry_run=dry,
+            journal=path, deadline_s=deadline_s, poll_s=poll_s,
+        )  # fmt: skip
 
-    report = run_confirmed(yes=yes, dry_run=dry_run, what=f"repair duplicate-mailbox changes {user}", act=act,
-                           proceed=lambda plan: plan.exit_code == 0)  # fmt: skip
+    report = run_confirmed(
+        yes=yes, dry_run=dry_run, what=f"repair duplicate-mailbox changes {user}",
+        act=acting(ctx, call, dry_run, lambda: interrupted_report(path, user=user, group=group)),
+        proceed=lambda plan: plan.exit_code == 0,
+    )  # fmt: skip
     ctx.exit(report.exit_code)
 
 
 def interrupted_report(journal: str, *, user: str, group: str) -> Report | None:
-    """What a repair interrupted midway did, from its journal alone (None when no step started): each step
-    done, the one it was in (its outcome unknown: a re-run reads the state before it acts), those not run."""
+    """What a repair interrupted midway did, from its journal alone (None when no step started)."""
     from psbridge.runbooks.duplicate import STEPS, RepairJournal
     from psbridge.runbooks.duplicate.repair import RUNBOOK
-    from psbridge.runbooks.report import Check, Report, Status
+    from psbridge.runbooks.report import interrupted
 
     book = RepairJournal.read(journal, user=user, group=group, steps=[step.id for step in STEPS])
-    if book is None or not book.steps:
-        return None
-    checks = []
-    for step in STEPS:
-        last = book.steps.get(step.id)
-        if last is None:
-            status, summary = Status.SKIP, "not run: the repair was interrupted before it"
-        elif last["event"] == "done":
-            status, summary = Status.PASS, f"done ({last['at']}): {last.get('summary', '')}"
-        elif last["event"] == "started":
-            status, summary = Status.FAIL, "interrupted while it ran: its outcome is unknown (a re-run reads it first)"
-        else:
-            status, summary = Status.FAIL, f"failed ({last['at']}): {last.get('summary', '')}"
-        checks.append(Check(name=step.check_name, status=status, summary=summary))
     rerun = f"psbridge repair duplicate-mailbox {user} --license-group {group} --journal {journal} --yes"
-    outcome = Check(
-        name="outcome", status=Status.FAIL, summary="interrupted: the steps above are where the repair stopped",
-        evidence={"journal": journal, "steps_done": book.done()}, fix=f"{rerun} resumes it",
-    )  # fmt: skip
-    return Report(runbook=RUNBOOK, subject=user, checks=(*checks, outcome))
+    return interrupted(book, [(s.id, s.check_name) for s in STEPS], runbook=RUNBOOK, subject=user, rerun=rerun)

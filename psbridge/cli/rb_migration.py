@@ -21,10 +21,18 @@ from psbridge.versions import Version
 MAX_AGE_DAYS = 36_500  # a century; far longer overflows the date arithmetic
 
 
-def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> Version | None:
+def parse_version(ctx: click.Context, param: click.Parameter, value: str | None) -> Version | None:
     return None if value is None else Version(value)  # a malformed version is InputError: exit 2, one line
 
 
+agent_minimum_option = click.option(
+    "--agent-minimum", default=str(AGENT_MINIMUM), show_default=True, callback=parse_version, metavar="VERSION",
+    help="The provisioning agent's minimum (Exchange hybrid writeback's).",
+)  # fmt: skip
+agent_version_option = click.option(
+    "--agent-version", callback=parse_version, metavar="VERSION",
+    help="The provisioning agent's version, when the host cannot tell (psbridge reads it from the agent host).",
+)  # fmt: skip
 _FOLDER = click.Path(file_okay=False, path_type=Path)
 
 
@@ -45,14 +53,8 @@ _FOLDER = click.Path(file_okay=False, path_type=Path)
     "--max-age", type=click.IntRange(1, MAX_AGE_DAYS), default=MAX_BACKUP_AGE.days, show_default=True, metavar="DAYS",
     help="The newest export in --backup-dir must be at most this old.",
 )  # fmt: skip
-@click.option(
-    "--agent-minimum", default=str(AGENT_MINIMUM), show_default=True, callback=_version, metavar="VERSION",
-    help="The provisioning agent's minimum (Exchange hybrid writeback's).",
-)  # fmt: skip
-@click.option(
-    "--agent-version", callback=_version, metavar="VERSION",
-    help="The provisioning agent's version, when the host cannot tell (psbridge reads it from the agent host).",
-)  # fmt: skip
+@agent_minimum_option
+@agent_version_option
 @click.option(
     "--job-id",
     type=Id(),

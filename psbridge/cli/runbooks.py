@@ -9,7 +9,9 @@ config has no target for replays DIR.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -34,6 +36,26 @@ def diagnose() -> None:
 @click.group(cls=Group)
 def repair() -> None:
     """Guarded remediations: show the plan, do it only with --yes, resume where it stopped."""
+
+
+def deadline_option(waits: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--deadline SECONDS` (deadline_s, 3600) of a journaled runbook; `waits` names what it waits for."""
+    from psbridge.cli.params import Seconds
+
+    return click.option(
+        "--deadline", "deadline_s", type=Seconds(min_open=True), default=3600.0, show_default=True,
+        help=f"Seconds each wait ({waits}) may take before the step stops.",
+    )  # fmt: skip
+
+
+def poll_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--poll SECONDS` (poll_s, 30): the time between the reads of a journaled runbook's waits."""
+    from psbridge.cli.params import Seconds
+
+    return click.option(
+        "--poll", "poll_s", type=Seconds(min_open=True), default=30.0, show_default=True,
+        help="Seconds between the reads of a wait.",
+    )(command)  # fmt: skip
 
 
 def targets(ctx: click.Context) -> Targets:
@@ -83,9 +105,36 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def acting(
+    ctx: click.Context, call: Callable[[bool], Report], dry_run: bool, partial: Callable[[], Report | None]
+) -> Callable[[bool], Report]:
+    """`act` for `run_confirmed` of a journaled runbook: `call(dry)`, then its report printed. The plan before
+    the question is printed without exiting; interrupted mid-run (Ctrl+C, SIGTERM), `partial()`, the report so
+    far from the journal, is printed before the interruption's own line and exit code."""
+
+    def act(dry: bool) -> Report:
+        try:
+            report = call(dry)
+        except BaseException as exc:
+            so_far = None if dry or isinstance(exc, Exception) else partial()
+            if so_far is not None:  # the report so far; then the interruption's own line and exit code
+                with contextlib.suppress(click.exceptions.Exit):
+                    emit_report(ctx, so_far)
+            raise
+        if dry and not dry_run:  # the plan before the question: printed, the exit waits for the answer
+            with contextlib.suppress(click.exceptions.Exit):
+                emit_report(ctx, report)
+        else:
+            emit_report(ctx, report)
+        return report
+
+    return act
+
+
 def register(cli: click.Group) -> None:
     """Add the runbook groups; each runbook's command lives in its own `rb_*` module, which adds itself."""
     from psbridge.cli import rb_duplicate, rb_migration, rb_readiness, rb_routing  # noqa: F401
+    from psbridge.cli.rb_cloudsync_migration import migrate
 
-    for group in (check, diagnose, repair):
+    for group in (check, diagnose, repair, migrate):
         cli.add_command(group)

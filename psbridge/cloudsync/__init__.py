@@ -28,12 +28,15 @@ if TYPE_CHECKING:
     from psbridge.cloudsync.changes import SchemaChange as SchemaChange
     from psbridge.cloudsync.configure import create_configuration as create_configuration
     from psbridge.cloudsync.configure import get_attribute_mappings as get_attribute_mappings
+    from psbridge.cloudsync.configure import set_attribute_mappings as set_attribute_mappings
     from psbridge.cloudsync.configure import set_ou_scope as set_ou_scope
     from psbridge.cloudsync.configure import start_and_watch as start_and_watch
     from psbridge.cloudsync.configure_models import AttributeMapping as AttributeMapping
+    from psbridge.cloudsync.configure_models import AttributeMappingChange as AttributeMappingChange
     from psbridge.cloudsync.configure_models import AttributeMappings as AttributeMappings
     from psbridge.cloudsync.configure_models import CloudSyncConfiguration as CloudSyncConfiguration
     from psbridge.cloudsync.configure_models import ConfigurationChange as ConfigurationChange
+    from psbridge.cloudsync.configure_models import MappedAttributes as MappedAttributes
     from psbridge.cloudsync.configure_models import ObjectMapping as ObjectMapping
     from psbridge.cloudsync.configure_models import OuScope as OuScope
     from psbridge.cloudsync.configure_models import OuScopeChange as OuScopeChange

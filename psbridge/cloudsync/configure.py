@@ -13,6 +13,12 @@ back. Sources (docs/cloudsync.md, "Migration steps over Graph"):
   (https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule,
   https://learn.microsoft.com/graph/api/resources/containerfilter), written with the whole schema
   (https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-update);
+- the attribute mappings: the rule's objectMappings and their attributeMappings
+  (https://learn.microsoft.com/graph/api/resources/synchronization-attributemapping, whose `source` is an
+  https://learn.microsoft.com/graph/api/resources/synchronization-attributemappingsource), each expression
+  parsed by https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-parseexpression
+  (the syntax: https://learn.microsoft.com/entra/identity/app-provisioning/functions-for-customizing-application-data),
+  written with the whole schema as the OU scope is;
 - start and watch: https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-start and the
   status fields of https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationstatus.
 
@@ -28,7 +34,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from psbridge.cloudsync._graph_common import (
@@ -44,9 +50,12 @@ from psbridge.cloudsync.changes import predicted_status
 from psbridge.cloudsync.configure_models import (
     PASSWORD_HASH_TEMPLATE,
     PROVISIONING_TEMPLATE,
+    AttributeMapping,
+    AttributeMappingChange,
     AttributeMappings,
     CloudSyncConfiguration,
     ConfigurationChange,
+    MappedAttributes,
     ObjectMapping,
     OuScope,
     OuScopeChange,
@@ -57,6 +66,7 @@ from psbridge.cloudsync.graph import ad_to_entra_rule, check_distinguished_name
 from psbridge.cloudsync.jobs import SENT_WHEN
 from psbridge.cloudsync.models import JobStatus, ServicePrincipal, of_template, same
 from psbridge.errors import (
+    GraphError,
     GraphNotFoundError,
     InputError,
     OperationTimeoutError,
@@ -149,6 +159,14 @@ def merge_secrets(pairs: Sequence[Mapping[str, Any]], wanted: Mapping[str, str])
         merged.append(dict(pair))
     merged += [{"key": k, "value": v} for k, v in wanted.items() if k not in seen]
     return merged
+
+
+def get_configuration(client: GraphClient, *, domain: str) -> CloudSyncConfiguration | None:
+    """The Cloud Sync configuration of one AD domain as it stands (found as `create_configuration` finds
+    it), or None when the domain has none. Reads only."""
+    domain = _check_domain(domain)
+    sp = _find_configuration(client, domain)
+    return None if sp is None else _configuration(client, domain, sp)[0]
 
 
 def _find_configuration(client: GraphClient, domain: str) -> ServicePrincipal | None:
@@ -272,11 +290,16 @@ def set_ou_scope(client: GraphClient, *, job_id: str, ous: Sequence[str], dry_ru
 
 def scoped_schema(schema: Mapping[str, Any], rule_id: str, container_filter: Mapping[str, Any]) -> dict[str, Any]:
     """The whole schema, OData annotations left out, with rule `rule_id`'s containerFilter replaced."""
-    out = {k: copy.deepcopy(v) for k, v in schema.items() if not k.startswith("@odata.")}
+    out = writable_schema(schema)
     for rule in out.get("synchronizationRules") or ():
         if rule.get("id") == rule_id:
             rule["containerFilter"] = dict(container_filter)
     return out
+
+
+def writable_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a schema as read, its OData annotations (`@odata.context`, ...) left out: a PUT's body."""
+    return {k: copy.deepcopy(v) for k, v in schema.items() if not k.startswith("@odata.")}
 
 
 def _ou_diff(before: OuScope, wanted: Sequence[str], filt: Mapping[str, Any], dry_run: bool) -> OuScopeChange:
@@ -304,6 +327,161 @@ def get_attribute_mappings(client: GraphClient, *, job_id: str) -> AttributeMapp
     rule = _rule(client.get(f"{job_path(sp, job_id)}/schema"))
     mappings = tuple(ObjectMapping.from_graph(m) for m in rule.get("objectMappings") or ())
     return AttributeMappings(job_id=job_id, rule_id=str(rule["id"]), object_mappings=mappings)
+
+
+def set_attribute_mappings(
+    client: GraphClient, *, job_id: str, mappings: Mapping[str, str], object_type: str = "user", dry_run: bool = False
+) -> AttributeMappingChange:
+    """Map target attributes of a job's AD-to-Entra rule to these source expressions (target -> expression).
+
+    The schema is read, the rule found as set_ou_scope finds it, and its object mapping from `object_type`
+    (sourceObjectName, case-insensitive). Each expression is parsed by Graph first (POST .../schema/
+    parseExpression: a read, sent in a dry run too); one that does not parse is an InputError, before any
+    write. A target already mapped keeps its other fields (flowType, flowBehavior, matchingPriority,
+    defaultValue) and gets the parsed source; a new one flows Always, matchingPriority 0. A matching
+    attribute (matchingPriority > 0) is refused. Sends nothing when every source already equals the parsed
+    one, or in a dry run; otherwise PUTs the whole schema and reads each source back.
+    """
+    wanted = _check_mappings(mappings)
+    sp, _ = locate_job(client, job_id)
+    path = f"{job_path(sp, job_id)}/schema"
+    schema = client.get(path)
+    rule = _rule(schema)
+    objects = _object_mapping(rule, object_type)
+    current = [dict(m) for m in objects.get("attributeMappings") or ()]
+    _refuse_matching(current, wanted)
+    parsed = {target: _parse(client, job_path(sp, job_id), target, text) for target, text in wanted.items()}
+    merged, added, modified = merge_attribute_mappings(current, parsed)
+    name = str(objects.get("sourceObjectName"))
+
+    def state(attribute_mappings: Sequence[Mapping[str, Any]]) -> MappedAttributes:
+        named = [AttributeMapping.from_graph(m) for m in attribute_mappings if _target(m) in _folded(wanted)]
+        return MappedAttributes(job_id=job_id, rule_id=str(rule["id"]), object_type=name, mappings=tuple(named))
+
+    change = AttributeMappingChange(
+        job_id=job_id, changed=bool(added or modified), dry_run=dry_run, before=state(current), after=state(merged),
+        targets=tuple(wanted), added=tuple(added), modified=tuple(modified),
+        note="dry run: nothing was written (the expressions were parsed)" if dry_run else None,
+    )  # fmt: skip
+    if not change.would_change or dry_run:
+        return change
+    client.put(path, mapped_schema(schema, str(rule["id"]), name, merged))
+    read_back = [dict(m) for m in _object_mapping(_rule(client.get(path)), name).get("attributeMappings") or ()]
+    wrong = [t for t, source in parsed.items() if not _same_source(_source_of(read_back, t), source)]
+    if wrong:
+        raise UnexpectedOutputError(
+            f"job {job_id} read back without the sources written for {', '.join(wrong)}", target=client.target
+        )
+    return change.model_copy(update={"after": state(read_back)})
+
+
+def merge_attribute_mappings(
+    current: Sequence[Mapping[str, Any]], sources: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """Every attribute mapping, in order, each target of `sources` given that source (targets compared
+    case-insensitively), and the targets added (at the end: flowType Always, matchingPriority 0) and modified.
+
+    A mapping whose source already equals the wanted one (`_same_source`) is kept as it is.
+    """
+    by_target = {t.casefold(): t for t in sources}
+    merged, seen, modified = [], set(), []
+    for mapping in current:
+        target = by_target.get(_target(mapping))
+        if target is not None:
+            seen.add(target)
+            if not _same_source(mapping.get("source"), sources[target]):
+                mapping = {**mapping, "source": dict(sources[target])}
+                modified.append(target)
+        merged.append(dict(mapping))
+    added = [t for t in sources if t not in seen]
+    merged += [{"targetAttributeName": t, "source": dict(sources[t]), "flowType": "Always", "matchingPriority": 0}
+               for t in added]  # fmt: skip
+    return merged, added, modified
+
+
+def mapped_schema(
+    schema: Mapping[str, Any], rule_id: str, object_type: str, attribute_mappings: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The whole schema, OData annotations left out, with the attributeMappings of rule `rule_id`'s object
+    mapping from `object_type` (its sourceObjectName as read) replaced."""
+    out = writable_schema(schema)
+    rules = [r for r in out.get("synchronizationRules") or () if r.get("id") == rule_id]
+    for objects in (m for r in rules for m in r.get("objectMappings") or ()):
+        if objects.get("sourceObjectName") == object_type:
+            objects["attributeMappings"] = [dict(m) for m in attribute_mappings]
+    return out
+
+
+def _check_mappings(mappings: Mapping[str, str]) -> dict[str, str]:
+    """The mappings, each target and expression stripped; refused when empty, blank, or a target twice."""
+    wanted: dict[str, str] = {}
+    for target, expression in mappings.items():
+        name, text = str(target).strip(), str(expression).strip()
+        if not name or not text:
+            raise InputError(f"an attribute mapping needs a target and an expression: {target!r}: {expression!r}")
+        if name.casefold() in _folded(wanted):
+            raise InputError(f"the target attribute {name} is given twice")
+        wanted[name] = text
+    if not wanted:
+        raise InputError("give at least one attribute mapping (target attribute: source expression)")
+    return wanted
+
+
+def _object_mapping(rule: Mapping[str, Any], object_type: str) -> dict[str, Any]:
+    """The rule's one object mapping from `object_type` (sourceObjectName, case-insensitive)."""
+    found = [m for m in rule.get("objectMappings") or () if same(m.get("sourceObjectName"), object_type)]
+    if len(found) != 1:
+        there = ", ".join(str(m.get("sourceObjectName")) for m in rule.get("objectMappings") or ()) or "none"
+        what = "no object mapping" if not found else f"{len(found)} object mappings"
+        raise InputError(f"rule {rule.get('id')} has {what} from {object_type!r} (its object types: {there})")
+    return dict(found[0])
+
+
+def _refuse_matching(current: Sequence[Mapping[str, Any]], wanted: Mapping[str, str]) -> None:
+    for mapping in current:
+        if _target(mapping) in _folded(wanted) and int(mapping.get("matchingPriority") or 0) > 0:
+            raise InputError(
+                f"{mapping.get('targetAttributeName')} is a matching attribute (matchingPriority "
+                f"{mapping.get('matchingPriority')}): it joins AD objects to the Entra objects they already are, "
+                "and changing it can leave objects unmatched or duplicated; this step changes only attributes "
+                "that flow, not the join"
+            )
+
+
+def _parse(client: GraphClient, job: str, target: str, expression: str) -> dict[str, Any]:
+    """Graph's attributeMappingSource for `expression` (POST .../schema/parseExpression, which changes nothing)."""
+    failed = f"Graph could not parse the expression for {target}, {expression}"
+    try:
+        answer = client.post(f"{job}/schema/parseExpression", {"expression": expression}, idempotent=True) or {}
+    except GraphError as exc:
+        if exc.status == 400:  # an expression Graph rejects outright (inferred: the page shows only a 200)
+            raise InputError(f"{failed}: {exc.message}", target=client.target) from exc
+        raise
+    source = answer.get("parsedExpression")
+    if not answer.get("parsingSucceeded") or not isinstance(source, dict):
+        error = answer.get("error") or {}
+        detail = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or "no error given"
+        raise InputError(f"{failed}: {detail}", target=client.target)
+    return {k: v for k, v in source.items() if not k.startswith("@odata.")}
+
+
+def _same_source(current: Any, wanted: Mapping[str, Any]) -> bool:
+    """Whether two attributeMappingSources are the same: their types (case-insensitive), then their
+    expressions (case-sensitive: a constant's case matters), or their names when neither has an expression."""
+    current = current if isinstance(current, Mapping) else {}
+    if not same(current.get("type"), str(wanted.get("type"))):
+        return False
+    if current.get("expression") or wanted.get("expression"):
+        return bool(current.get("expression") == wanted.get("expression"))
+    return bool(current.get("name") == wanted.get("name"))
+
+
+def _source_of(attribute_mappings: Sequence[Mapping[str, Any]], target: str) -> Any:
+    return next((m.get("source") for m in attribute_mappings if _target(m) == target.casefold()), None)
+
+
+def _target(mapping: Mapping[str, Any]) -> str:
+    return str(mapping.get("targetAttributeName") or "").casefold()
 
 
 # -- 4. start and watch ------------------------------------------------------------------------------
@@ -439,5 +617,5 @@ def _unique(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _folded(values: Sequence[str]) -> set[str]:
+def _folded(values: Iterable[str]) -> set[str]:
     return {v.casefold() for v in values}

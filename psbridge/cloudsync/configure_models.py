@@ -4,7 +4,8 @@ scope, its attribute mappings, and a started job watched to steady state.
 Shapes follow the Graph synchronization resources (docs/cloudsync.md, "Migration steps over Graph"):
 https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationrule (containerFilter,
 objectMappings), https://learn.microsoft.com/graph/api/resources/synchronization-objectmapping and
-https://learn.microsoft.com/graph/api/resources/synchronization-attributemapping.
+https://learn.microsoft.com/graph/api/resources/synchronization-attributemapping (its `source`, an
+https://learn.microsoft.com/graph/api/resources/synchronization-attributemappingsource).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from psbridge.cloudsync.models import JobStatus
 from psbridge.models import Change, PSModel
@@ -116,6 +117,44 @@ class AttributeMappings(PSModel):
     job_id: str
     rule_id: str
     object_mappings: tuple[ObjectMapping, ...] = ()
+
+
+class MappedAttributes(PSModel):
+    """The attribute mappings a change names, of one object mapping of the AD-to-Entra rule (`object_type`:
+    its sourceObjectName, e.g. user). A target that has no mapping is absent."""
+
+    job_id: str
+    rule_id: str
+    object_type: str
+    mappings: tuple[AttributeMapping, ...] = ()
+
+    def source_of(self, target: str) -> str | None:
+        """The source expression of `target` (attribute names compared case-insensitively); None: not mapped."""
+        found = (m for m in self.mappings if m.target_attribute_name.casefold() == target.casefold())
+        return next((m.source for m in found), None)
+
+
+class AttributeMappingChange(Change[MappedAttributes]):
+    """set_attribute_mappings: the named targets' mappings before and after, which were `added` (no mapping
+    before) and `modified` (another source before), each as a diff line (`lines`). `targets` is every
+    target asked for, in order, `unchanged` among them too."""
+
+    job_id: str
+    targets: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()
+    note: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """`target: before -> after` for each target added or modified (`-`: no mapping), in order."""
+        moved = {t.casefold() for t in (*self.added, *self.modified)}
+        return tuple(
+            f"{t}: {self.before.source_of(t) or '-'} -> {self.after.source_of(t) or '-'}"
+            for t in self.targets
+            if t.casefold() in moved
+        )
 
 
 WatchOutcome = Literal["steady", "quarantine", "deadline", "dry_run"]

@@ -22,11 +22,15 @@ and any more values the check read.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from psbridge.errors import ExitCode
+
+if TYPE_CHECKING:
+    from psbridge.journal import StepJournal
 
 
 class Status(enum.StrEnum):
@@ -93,3 +97,35 @@ class Report(BaseModel):
             if item.name == name:
                 return item
         raise KeyError(name)
+
+
+def interrupted(
+    book: StepJournal | None, steps: Sequence[tuple[str, str]], *, runbook: str, subject: str, rerun: str
+) -> Report | None:
+    """What a journaled runbook interrupted midway did, from its journal alone (None when no step started).
+
+    `steps` are each step's id and check name, in order. Each step done passes; the one it was in fails
+    (its outcome is unknown: a re-run reads the state before it acts); those not run are skipped.
+    """
+    if book is None or not book.steps:
+        return None
+    checks = []
+    for step, name in steps:
+        last = book.steps.get(step)
+        if last is None:
+            status, summary = Status.SKIP, "not run: interrupted before it"
+        elif last["event"] == "done":
+            status, summary = Status.PASS, f"done ({last['at']}): {last.get('summary', '')}"
+        elif last["event"] == "started":
+            status, summary = Status.FAIL, "interrupted while it ran: its outcome is unknown (a re-run reads it first)"
+        else:
+            status, summary = Status.FAIL, f"failed ({last['at']}): {last.get('summary', '')}"
+        checks.append(Check(name=name, status=status, summary=summary))
+    outcome = Check(
+        name="outcome",
+        status=Status.FAIL,
+        summary="interrupted: the steps above are where it stopped",
+        evidence={"journal": str(book.path), "steps_done": book.done()},
+        fix=f"{rerun} resumes it",
+    )
+    return Report(runbook=runbook, subject=subject, checks=(*checks, outcome))

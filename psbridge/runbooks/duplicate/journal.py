@@ -18,43 +18,37 @@ never overwritten. A journal of another user or group is refused.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import os
 from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from psbridge.journal import JournalFile, OtherSettings
+from psbridge.journal import OtherSettings, StepJournal
 
 MAGIC = "psbridge.repair.duplicate-mailbox"
 VERSION = 1
-EVENTS = ("started", "done", "failed")
 
 
-class RepairJournal(JournalFile):
+class RepairJournal(StepJournal):
     """The journal of one repair (a user and a licensing group). Write it inside `RepairJournal.open()`;
     `RepairJournal.read()` only looks (for the plan). `steps` holds each step's last event by its id."""
 
     MAGIC = MAGIC
     VERSION = VERSION
-    KINDS = ("step",)
     USED_BY = "repair"
 
     def __init__(self, path: Path, user: str, group: str, steps: Collection[str]) -> None:
-        super().__init__(path)
+        super().__init__(path, steps)
         self.user, self.group = user, group
-        self.known = frozenset(steps)
-        self.steps: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    @contextlib.contextmanager
+    @contextmanager
     def open(
         cls, path: str | os.PathLike[str], *, user: str, group: str, steps: Collection[str]
     ) -> Iterator[RepairJournal]:
         """Open the journal at `path` for writing, or start it."""
-        journal = cls(Path(path), user, group, steps)
-        with journal.locked():
+        with cls(Path(path), user, group, steps).opened() as journal:
             yield journal
 
     @classmethod
@@ -62,20 +56,7 @@ class RepairJournal(JournalFile):
         cls, path: str | os.PathLike[str], *, user: str, group: str, steps: Collection[str]
     ) -> RepairJournal | None:
         """The journal at `path` as it stands, written nothing to; None when there is none yet."""
-        journal = cls(Path(path), user, group, steps)
-        if not os.path.lexists(journal.path):
-            return None
-        journal.load()
-        return journal
-
-    def done(self) -> list[str]:
-        """The ids of the steps whose last event is `done`, in the order they were done."""
-        return [step for step, last in self.steps.items() if last["event"] == "done"]
-
-    def record(self, step: str, event: str, **fields: Any) -> None:
-        """Append one step event durably (written, flushed and fsync'd)."""
-        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.append([{"kind": "step", "step": step, "event": event, "at": at, **fields}])
+        return cls(Path(path), user, group, steps).read_if_present()
 
     # -- what the journal file asks of a product ---------------------------------------------------------------
 
@@ -89,9 +70,3 @@ class RepairJournal(JournalFile):
                 f"journal {self.path} is the repair of {record.get('user')} with group {record.get('license_group')}, "
                 f"not of {self.user} with {self.group}: give this repair another journal file"
             )
-
-    def apply(self, record: Mapping[str, Any], number: int) -> None:
-        if record.get("step") not in self.known or record.get("event") not in EVENTS:
-            raise self.malformed(number, "a step record needs a known step and event")
-        self.steps.pop(record["step"], None)  # keep the order in which steps last changed
-        self.steps[record["step"]] = dict(record)

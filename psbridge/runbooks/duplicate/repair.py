@@ -37,7 +37,6 @@ from psbridge.adsync.models import NotStartedReason, PolicyType, SyncCycleStart
 from psbridge.errors import (
     ConnectorBusyError,
     InputError,
-    LocalWriteError,
     OutcomeUnknownError,
     RemoteCommandError,
     TransportError,
@@ -379,15 +378,15 @@ def _execute(run: _Run, book: RepairJournal) -> list[Check]:
         evidence: dict[str, Any] = {}
         if last is not None:
             evidence["resumed"] = f"the last run left this step {last['event']}: its state is read before acting"
-        unwritten = _record(book, step.id, "started")
+        unwritten = book.try_record(step.id, "started")
         if unwritten is not None:  # nothing of this step was done
             stopped = _stopped(run, book, step, unwritten)
             return [*checks, *_not_run(STEPS[index:], f"step {step.id} was not started"), stopped]
         try:
             summary = step.run(run)
         except (StepFailed, RemoteCommandError, TransportError) as exc:
-            unwritten = _record(
-                book, step.id, "failed", summary=str(exc), outcome_unknown=isinstance(exc, OutcomeUnknownError)
+            unwritten = book.try_record(
+                step.id, "failed", summary=str(exc), outcome_unknown=isinstance(exc, OutcomeUnknownError)
             )
             checks.append(Check(name=step.check_name, status=Status.FAIL, summary=str(exc), evidence=evidence))
             return [
@@ -396,21 +395,12 @@ def _execute(run: _Run, book: RepairJournal) -> list[Check]:
                 _stopped(run, book, step, unwritten),
             ]
         checks.append(Check(name=step.check_name, status=Status.PASS, summary=summary, evidence=evidence))
-        unwritten = _record(book, step.id, "done", summary=summary)
+        unwritten = book.try_record(step.id, "done", summary=summary)
         if unwritten is not None:  # done, and the report says so; the journal does not
             stopped = _stopped(run, book, step, unwritten, done=True)
             return [*checks, *_not_run(STEPS[index + 1 :], f"step {step.id} is not journaled"), stopped]
     evidence = {"state": run.state(), "journal": str(book.path)}
     return [*checks, Check(name="outcome", status=Status.PASS, summary="repaired: every step done", evidence=evidence)]
-
-
-def _record(book: RepairJournal, step: str, event: str, **fields: Any) -> str | None:
-    """Journal a step event; the error's text when the journal cannot be written, so the report still goes out."""
-    try:
-        book.record(step, event, **fields)
-    except (InputError, LocalWriteError) as exc:
-        return str(exc)
-    return None
 
 
 def _not_run(steps: Sequence[Step], why: str) -> list[Check]:
