@@ -20,6 +20,11 @@ none); replies are what the scripts send, text lines (a `[string]` identity, a `
 -Compress` line), so they carry no typed collection. The jump host's exception type for a REST error
 (`WriteErrorException` here) is unverified (docs/exchange.md, Errors).
 
+`BudgetedTenant` adds a write budget to it (`WriteBudget`: a service time per Set-Mailbox, a cap on
+write pipelines at once, micro-delays then throttling past a rate; docs/exchange.md, The simulated write
+budget), off unless that class is used; `serve` wraps the replay server's handler so that several
+sessions are served at once.
+
 Exchange Online's faults for the fault injector live here too (`exo_fault`): the engine
 (`psbridge.replay.faults`) serves whatever error or warning text a rule gives it and knows no product.
 This module is test machinery and is not shipped: the tests import it from their directory, and
@@ -31,12 +36,15 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import math
 import random
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from psbridge import ps
-from psbridge.replay import synthetic
+from psbridge.replay import synthetic, wire
 from psbridge.replay.cassette import Target
 from psbridge.replay.episodes import Episode, Miss
 from psbridge.replay.faults import Rule
@@ -313,3 +321,137 @@ class ExchangeOnlineTenant(SimulatedHost):
         box.cloud_managed = enabled
         self.writes[ident.casefold()] += 1
         return batch_item(ident, "Changed", before)
+
+
+# -- the write budget -----------------------------------------------------------------------------------
+
+# What Exchange Online answers a write beyond its budget (docs/exchange.md, The simulated write budget): the
+# EXO V3 module's report of an HTTP 429 from the REST endpoint (third-party: CIPP's retryable strings), the
+# text the reference sheet classifies as throttling. Which text a tenant gives for too many concurrent REST
+# requests is not documented; this one is classified the same way (TransientRemoteError).
+TOO_MANY_REQUESTS = (
+    "|System.Net.Http.HttpRequestException|Response status code does not indicate success: 429 (Too Many Requests)."
+)
+_STILL_RUNNING = (
+    "The WS-Management service cannot complete the operation within the time specified in OperationTimeout."
+)
+MICRO_DELAY = "Micro delay applied. Actual delayed: {ms} msecs, Enforced: False"  # KB2881759's wording
+
+
+def too_many_requests() -> Spec:
+    """A pipeline refused as throttled: `TOO_MANY_REQUESTS` as a terminating error, as the module reports it."""
+    return {"terminating_error": {
+        "message": TOO_MANY_REQUESTS, "fully_qualified_error_id": ERROR_ID, "category": "NotSpecified",
+        "exception_type": "Microsoft.PowerShell.Commands.WriteErrorException",
+    }}  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteBudget:
+    """A tenant's write budget (docs/exchange.md, The simulated write budget; the defaults are assumptions).
+
+    `write_cost_s`: the service time of one Set-Mailbox. `max_writers`: write pipelines served at once; one
+    more is refused with `TOO_MANY_REQUESTS` as a terminating error. `writes_per_s`: the rate the tenant
+    allows (None: `max_writers / write_cost_s`, so the cap binds first). A write pipeline that would push the
+    rate of the write pipelines running past it gets its writes delayed, one micro-delay warning per write,
+    and after `strikes` such pipelines in a row the next one that would is refused with `TOO_MANY_REQUESTS`.
+    `read_cost_s`: the service time of one read (a dry run's Get-Mailbox).
+    """
+
+    write_cost_s: float = 1.0
+    max_writers: int = 3
+    writes_per_s: float | None = None
+    strikes: int = 3
+    read_cost_s: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.writes_per_s if self.writes_per_s is not None else self.max_writers / self.write_cost_s
+
+
+class BudgetedTenant(ExchangeOnlineTenant):
+    """An ExchangeOnlineTenant with a write budget: service time, a cap on concurrent writers, micro-delays.
+
+    The handler runs inside the replay server's lock, so it only accounts: the service time it owes is kept
+    per thread, and `serve`'s wrapper holds the pipeline's Receives until it has passed, outside that lock,
+    on the thread of the connection that asked. Several sessions' pipelines are thus served at once. A write
+    pipeline is in flight from its arrival until its service time has passed (`time.monotonic`).
+
+    Attributes (beyond the base class's): `peak_writers`, the most write pipelines in flight at once,
+    refused ones not counted; `refused`, write pipelines refused; `micro_delays`, warnings sent.
+    """
+
+    def __init__(self, mailboxes: list[Mailbox], budget: WriteBudget, **kwargs: Any) -> None:
+        super().__init__(mailboxes, **kwargs)
+        self.budget = budget
+        self._owed = threading.local()  # the service time of the pipeline this thread's request started
+        self._ready: dict[str, float] = {}  # by CommandId: when its output may go out (time.monotonic)
+        self._lock = threading.Lock()
+        self._flying: list[tuple[float, float]] = []  # (ends at, writes per second) of each write pipeline
+        self._strikes = 0
+        self.peak_writers = 0
+        self.refused = 0
+        self.micro_delays = 0
+
+    def serve(self, handle: Callable[[bytes], tuple[int, bytes]]) -> Callable[[bytes], tuple[int, bytes]]:
+        """`handle` (a ReplayServer's), with the service time of each pipeline before its output: as Windows
+        does for a command still running, a Receive is held for at most its OperationTimeout, then answered
+        with the operation-timeout fault (the client asks again), until the pipeline's time has passed."""
+
+        def served(data: bytes) -> tuple[int, bytes]:
+            self._owed.s = 0.0
+            try:
+                request = wire.Request.parse(data)
+            except wire.WireError:
+                return handle(data)
+            command_id = _command_id(request)
+            if request.action == wire.ACTION_RECEIVE and command_id in self._ready:
+                wait = self._ready[command_id] - time.monotonic()
+                time.sleep(max(0.0, min(wait, request.operation_timeout_s)))
+                if wait > request.operation_timeout_s:
+                    return 500, wire.fault(request, wire.FAULT_OPERATION_TIMEOUT, _STILL_RUNNING)
+                self._ready.pop(command_id, None)
+            answer = handle(data)
+            if self._owed.s > 0 and command_id is not None:
+                self._ready[command_id] = time.monotonic() + self._owed.s
+            return answer
+
+        return served
+
+    def _batch(self, params: Mapping[str, Any]) -> Spec:
+        if params.get("DryRun", False):
+            self._owed.s = self.budget.read_cost_s * len(params["Identity"])
+            return super()._batch(params)
+        pace_s = int(params.get("PaceMilliseconds", 0)) / 1000
+        period = self.budget.write_cost_s + pace_s
+        with self._lock:
+            now = time.monotonic()
+            self._flying = [f for f in self._flying if f[0] > now]
+            others = sum(rate for _, rate in self._flying)
+            room = self.budget.rate - others  # writes per second this pipeline may take
+            delay_s = max(0.0, 1 / room - period) if room > 0 else math.inf
+            late = delay_s > 1e-9
+            if len(self._flying) >= self.budget.max_writers or (late and self._strikes >= self.budget.strikes):
+                self.refused += 1
+                return too_many_requests()
+            self._strikes = self._strikes + 1 if late else 0
+            before = self.set_calls
+            spec = super()._batch(params)
+            writes = self.set_calls - before
+            if late:
+                spec["warnings"] = [*spec["warnings"], *[MICRO_DELAY.format(ms=round(delay_s * 1000))] * writes]
+                self.micro_delays += writes
+            service = writes * (period + delay_s)
+            self._flying.append((now + service, 1 / (period + delay_s)))
+            self.peak_writers = max(self.peak_writers, len(self._flying))
+            self._owed.s = service
+            return spec
+
+
+def _command_id(request: wire.Request) -> str | None:
+    """The pipeline a Command, Send or Receive is about (its CommandId, upper-case), or None."""
+    path = {wire.ACTION_COMMAND: "rsp:CommandLine", wire.ACTION_SEND: "rsp:Send/rsp:Stream",
+            wire.ACTION_RECEIVE: "rsp:Receive/rsp:DesiredStream"}.get(request.action)  # fmt: skip
+    element = request.body.find(path, wire.NS) if path is not None else None
+    found = element.get("CommandId") if element is not None else None
+    return found.upper() if found else None

@@ -31,7 +31,6 @@ SCENARIOS = REPO / "recorded_sessions" / "runbooks"
 SOURCES = REPO / "recorded_sessions" / "sources"
 TODAY = dt.date(2026, 11, 25)
 RUNNER = "exchange/Invoke-ExchangeCommand.ps1"
-PAGE_TYPES = ["Psbridge.Exchange.Page", "System.Management.Automation.PSCustomObject", "System.Object"]
 REMOTE_TYPES = shapes.recipient("RemoteMailbox")
 
 
@@ -60,13 +59,10 @@ def mailbox(user: str, *, cloud: bool, emails: Sequence[str] | None = None, prim
     }}  # fmt: skip
 
 
-def listing(*rows: Any, marker: bool = True) -> dict[str, Any]:
-    """Get-Mailbox -Filter 'IsDirSynced -eq $true' through the runner, one page."""
-    page = {
-        "type_names": PAGE_TYPES,
-        "to_string": "",
-        "properties": {"Cursor": None, "Total": len(rows), "Remaining": 0},
-    }
+def listing(*rows: Any, as_page: bool = True) -> dict[str, Any]:
+    """Get-Mailbox -Filter 'IsDirSynced -eq $true' through the runner, one JSON page (the runner's header);
+    `as_page=False` sends the rows as objects instead, which is no page."""
+    page = {"cursor": None, "total": len(rows), "remaining": 0, "rows": [row["properties"] for row in rows]}
     return {
         "script": RUNNER,
         "parameters": [
@@ -74,7 +70,7 @@ def listing(*rows: Any, marker: bool = True) -> dict[str, Any]:
             {"name": "Arguments", "value": {"Filter": "IsDirSynced -eq $true", "ResultSize": "Unlimited"}},
             {"name": "PageSize", "value": 1000},
         ],
-        "output": [*rows, page] if marker else list(rows),
+        "output": [json.dumps(page, separators=(",", ":"))] if as_page else list(rows),
     }
 
 
@@ -305,9 +301,9 @@ def test_no_synced_mailbox_skips_the_count_and_the_drift(readiness: Callable[...
 
 
 def test_a_listing_that_cannot_be_read_fails_and_skips_the_drift(readiness: Callable[..., Report]) -> None:
-    report = readiness(exo=[SERVER_MANAGED, listing(mailbox("adele", cloud=True), marker=False)], exchange=[])
+    report = readiness(exo=[SERVER_MANAGED, listing(mailbox("adele", cloud=True), as_page=False)], exchange=[])
     check = report.check("synced-mailboxes")
-    assert check.status == Status.FAIL and "sent no page marker" in check.summary
+    assert check.status == Status.FAIL and "where one JSON page was expected" in check.summary
     drift = report.check("attribute-drift")
     assert (drift.status, drift.summary) == (Status.SKIP, "not checked: the mailboxes could not be listed")
 

@@ -48,6 +48,7 @@ from psbridge.errors import InputError, LocalWriteError
 if TYPE_CHECKING:
     from psbridge.exchange.rollout import RolloutProgress, RolloutReport
     from psbridge.exchange.rollout_plan import RolloutPlan
+    from psbridge.session import Session
 
 CSV_COLUMNS = (
     "identity",
@@ -82,6 +83,10 @@ CSV_COLUMNS = (
     help="Seconds before retrying transient failures; doubles each time (up to 10x).",
 )  # fmt: skip
 @click.option("--retry-failed", is_flag=True, help="Also retry mailboxes the journal records as failed.")
+@click.option(
+    "--parallel", type=Int32(), default=1, show_default=True,
+    help="Sessions writing at once (1 to 3), each signed in and taking batches in turn; live runs only.",
+)  # fmt: skip
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write every outcome to this CSV file.")
 @dry_run_option
 @yes_option
@@ -97,6 +102,7 @@ def rollout(
     pace_s: float,
     retry_wait_s: float,
     retry_failed: bool,
+    parallel: int,
     csv_path: str | None,
     dry_run: bool,
     yes: bool,
@@ -112,6 +118,8 @@ def rollout(
     --journal to finish or retry. 2 for bad input or not confirmed; 74 for a --csv that could not be
     written at the end (the report is printed all the same). Interrupted (Ctrl+C: 130, SIGTERM: 143), it prints
     the report so far, the mailboxes not finished as Unfinished. The global --timeout is each batch's deadline.
+    --parallel N opens N-1 more sessions to the jump host (each signs in to Exchange Online) that take batches
+    from the same queue; the journal stays one file, resumable as ever.
     """
     if (identities_file is None) == (opath is None):
         raise click.UsageError("give the mailboxes: --identities FILE (- for stdin) or --filter OPATH")
@@ -120,9 +128,13 @@ def rollout(
     regular_file(journal, "journal")
     identities = _read_identities(identities_file) if identities_file is not None else None
     from psbridge.exchange.rollout import plan_pacing
+    from psbridge.exchange.rollout_parallel import check_parallel
 
     timeout = ctx.obj.params["timeout"] if "timeout" in ctx.obj.explicit else None
     plan_pacing(batch_size, pace_s, timeout)  # a timeout a batch cannot keep is refused before signing in
+    check_parallel(parallel)
+    if parallel > 1 and (ctx.obj.params["replay"] or ctx.obj.params["record"]):
+        raise click.UsageError("--parallel is for live runs: a recording holds one session")
     common: dict[str, Any] = {
         "identities": identities, "filter": opath, "enabled": not disable, "journal": journal,
         "batch_size": batch_size, "pace_s": pace_s, "retry_failed": retry_failed, "timeout": timeout,
@@ -131,7 +143,8 @@ def rollout(
     def act(dry: bool) -> Any:
         if dry and not dry_run:  # the plan before the question: from the arguments and the journal, no mailbox read
             return _plan(ctx, common)
-        return _run(ctx, common, dry_run=dry, retry_wait_s=retry_wait_s, csv_path=csv_path, source=identities_file)
+        return _run(ctx, common, dry_run=dry, retry_wait_s=retry_wait_s, csv_path=csv_path, source=identities_file,
+                    parallel=parallel)  # fmt: skip
 
     report = run_confirmed(yes=yes, dry_run=dry_run, what="rollout changes mailboxes", act=act, proceed=lambda _: True)
     return 0 if report.succeeded else 1
@@ -154,6 +167,7 @@ def _run(
     retry_wait_s: float,
     csv_path: str | None,
     source: str | None,
+    parallel: int = 1,
 ) -> RolloutReport:
     """Run the rollout and print its report. Interrupted (Ctrl+C, SIGTERM) once its batches started, it
     prints the report so far (the mailboxes not finished are Unfinished) and lets the interruption go on,
@@ -168,7 +182,8 @@ def _run(
             with _progress(ctx.obj.verbose) as on_progress:
                 report = rollout_cloud_managed(
                     session, **common, dry_run=dry_run, on_progress=on_progress, tenant=_organization(ctx),
-                    retry=item_retry(retry_wait_s), on_interrupt=stopped.append,
+                    retry=item_retry(retry_wait_s), on_interrupt=stopped.append, parallel=parallel,
+                    sessions=_more_sessions(ctx, session) if parallel > 1 else None,
                 )  # fmt: skip
         except BaseException:
             for partial in stopped:  # the report so far; then the interruption's own line and exit code
@@ -177,6 +192,26 @@ def _run(
         failure = table.finish(report) if table is not None else None
     _emit_report(ctx, report, failure)
     return report
+
+
+def _more_sessions(ctx: click.Context, first: Session) -> Callable[[], Session]:
+    """A factory of sessions like the run's own (`first`): the same endpoint, made by the run's Targets,
+    each signed in to Exchange Online as `exo_session` signed in the first; the rollout closes them."""
+    from psbridge.cli.exo import _SETTINGS, _connection
+    from psbridge.exchange import connect_exchange_online
+
+    settings = ctx.meta[_SETTINGS]
+    given = settings.organization or settings.app_id or settings.certificate_thumbprint or settings.managed_identity
+    connection = _connection(settings) if given else None
+    targets = ctx.obj.targets()
+
+    def make() -> Session:
+        session: Session = targets.connect(first.options, name=first.target, timeout=first.timeout)
+        if connection is not None:
+            connect_exchange_online(session, connection)
+        return session
+
+    return make
 
 
 def _emit_report(

@@ -34,7 +34,7 @@ from psbridge.exchange.models import (
     User,
 )
 from psbridge.exchange.rules import BOOLEAN_MAILBOX_ATTRIBUTES, SOURCE_OF_AUTHORITY, check_mailbox_attributes
-from psbridge.exchange.runner import all_of, cmdlet, command, one, split_page
+from psbridge.exchange.runner import all_of, cmdlet, command, one
 from psbridge.models import Change, PSModel, only
 from psbridge.result import PSObjectData
 from psbridge.session import Session
@@ -268,8 +268,7 @@ def set_mailbox_email_addresses(
 def get_organization_config(session: Session) -> OrganizationConfig:
     """Whether new dir-synced mailboxes get cloud-managed Exchange attributes; wraps Get-OrganizationConfig."""
     result = session.invoke(command("Get-OrganizationConfig"))
-    rows, _ = split_page(result, session)
-    return only(OrganizationConfig, rows, command=result.command, target=session.target)
+    return only(OrganizationConfig, list(result.output), command=result.command, target=session.target)
 
 
 def set_organization_config(

@@ -2,8 +2,9 @@
 
 Get-Mailbox has no continuation token (docs/exchange.md), and a Session call returns only when its
 pipeline ends. So the packaged script runs Get-Mailbox once, projects each mailbox to the modelled
-fields as it arrives, keeps the rows in the jump host's runspace and sends them a page at a time:
-the first mailbox reaches Python after one page has been deserialized, not after the whole tenant.
+fields as it arrives, keeps the rows in the jump host's runspace and sends them a page at a time, each
+page one JSON string that pydantic validates straight into `Mailbox` models (`runner.read_page`): the
+first mailbox reaches Python after one page has been read, not after the whole tenant.
 Between pages the Session is free for other calls (a rollout can switch one page while the next
 waits on the host).
 """
@@ -13,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from psbridge import logs
-from psbridge.errors import InputError, PsbridgeError, UnexpectedOutputError
+from psbridge.errors import InputError, PsbridgeError
 from psbridge.exchange.models import Mailbox
 from psbridge.exchange.rules import is_truncation_warning
-from psbridge.exchange.runner import command, split_page
-from psbridge.models import from_output
+from psbridge.exchange.runner import command, read_page
 from psbridge.session import Session
 
 DEFAULT_PAGE_SIZE = 1000
@@ -90,17 +90,13 @@ class MailboxListing:
         result = session.invoke(first, timeout=self._timeout)
         try:
             while True:
-                rows, page = split_page(result, session)
-                if page is None:
-                    raise UnexpectedOutputError(
-                        f"{result.command} sent no page marker", target=session.target, command=result.command
-                    )
+                page = read_page(Mailbox, result, session)
                 self.pages += 1
                 self.warnings.extend(result.streams.warning)
                 if self.total is None:
-                    self.total = int(page.get("Total") or 0)
-                cursor = page.get("Cursor") or None
-                yield from from_output(Mailbox, rows, command=result.command, target=session.target)
+                    self.total = page.total
+                cursor = page.cursor
+                yield from page.rows
                 if cursor is None:
                     return
                 result = session.invoke(command("Get-Mailbox", cursor=cursor, page_size=self._page_size))

@@ -128,7 +128,11 @@ def _text(value: Any) -> Any:
 
 
 def _proxy_addresses(value: Any) -> Any:
-    """EmailAddresses: a list, an `<Obj>` wrapping a list (ProxyAddressCollection), or one string."""
+    """EmailAddresses: a list, an `<Obj>` wrapping a list (ProxyAddressCollection), or one string. Never a
+    mapping, whose keys would pass for addresses: Windows PowerShell 5.1's ConvertTo-Json writes an array
+    wrapped in a PSObject as {"value": [...], "Count": n}, which the runner script's JSON pages avoid."""
+    if isinstance(value, Mapping):
+        raise ValueError(f"a list of proxy addresses, not an object with keys {sorted(value)}")
     return tuple(str(_text(v)) for v in multi_valued(value))
 
 

@@ -29,6 +29,12 @@ Retries:
 - A failure no mailbox can get past (a cmdlet missing on the jump host, the sign-in gone) stops the
   rollout with its error; that batch's mailboxes are not recorded, so a re-run does them.
 
+Parallel sessions (`parallel`, 1 by default; `rollout_parallel.py`): up to `MAX_PARALLEL` sessions take the
+batches of a round from one queue, each pacing on its own micro-delays; the journal and the tallies are
+shared under one lock. A write pipeline the service refuses as throttled is read again and its mailboxes
+sent later, after a backoff from `retry`, without counting a try. With one session, the batches are
+exactly the sequential ones.
+
 What a rollout would do, from its arguments and journal alone (no mailbox read): `rollout_plan.plan_rollout`.
 
 Interrupted (Ctrl+C, or what a caller raises as it: the CLI's SIGTERM), a rollout hands `on_interrupt` the
@@ -42,11 +48,15 @@ the rollout refuses to start, and adaptive pacing never slows a batch past that.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
+import itertools
 import os
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
@@ -64,6 +74,7 @@ from psbridge.exchange.bulk import (
 )
 from psbridge.exchange.journal import Header, Journal, key
 from psbridge.exchange.pacing import Pacing, plan
+from psbridge.exchange.rollout_parallel import Stopped, Worker, check_parallel, open_sessions, run_round, unsettled
 from psbridge.retry import RetryPolicy
 from psbridge.session import Session
 from psbridge.wait import Sleep
@@ -179,6 +190,8 @@ def rollout_cloud_managed(
     sleep: Sleep = time.sleep,
     timeout: float | None = None,
     on_interrupt: Callable[[RolloutReport], None] | None = None,
+    parallel: int = 1,
+    sessions: Callable[[], Session] | None = None,
 ) -> RolloutReport:
     """Set IsExchangeCloudManaged on many mailboxes, in batches, recorded in a resumable journal.
 
@@ -200,6 +213,10 @@ def rollout_cloud_managed(
         on_interrupt: called with the report so far when the run is interrupted once it has started
             its batches (a KeyboardInterrupt, or any BaseException that is not an Exception), before the
             interruption is raised on; the mailboxes not finished are Unfinished.
+        parallel: sessions writing at once, 1 to `MAX_PARALLEL`: `session` and `parallel - 1` more from
+            `sessions` (opened at the start, closed at the end), each taking batches from a shared queue,
+            pacing on its own micro-delays. A write the service refuses as throttled is read again and
+            sent later, after a backoff taken from `retry` (not a try; Unfinished when the time is up).
 
     Raises:
         InputError: bad arguments, a timeout a batch cannot keep, or a journal that is malformed or
@@ -209,17 +226,19 @@ def rollout_cloud_managed(
     """
     if (identities is None) == (filter is None):
         raise errors.InputError("give either identities or a filter")
+    check_parallel(parallel, sessions is not None)
     pacing = plan_pacing(batch_size, pace_s, timeout)
     header = Header(session.target, tenant, enabled, filter, dry_run)
-    with Journal.open(journal, header) as book:
+    with Journal.open(journal, header) as book, contextlib.ExitStack() as stack:
         wanted = unique_identities(
             get_mailbox_identities(session, filter=filter) if filter is not None else identities or ()
         )
         if filter is not None:  # what an earlier run did, whether the filter still selects it or not
             chosen = {key(identity) for identity in wanted}
             wanted += [identity for ident, identity in book.identities.items() if ident not in chosen]
+        extra = open_sessions(sessions, parallel - 1, stack) if sessions is not None else []
         run = _Run(session, book, header, wanted, batch_size, pacing, retry, sleep, on_progress,
-                   REST_TIMEOUT_S if timeout is None else timeout)  # fmt: skip
+                   REST_TIMEOUT_S if timeout is None else timeout, extra=extra)  # fmt: skip
         try:
             return run.execute(retry_failed)
         except BaseException as exc:  # Ctrl+C, or a caller's own interruption: say what was done, then go on
@@ -281,10 +300,19 @@ class _Run:
     batches: int = 0
     micro_delays: int = 0
     slept_s: float = 0.0
+    extra: list[Session] = dataclasses.field(default_factory=list)  # more sessions: batches run in parallel
 
     def __post_init__(self) -> None:
-        self.pace_ms = self.pacing.resume(self.book.next_pace_ms)
+        pace = self.pacing.resume(self.book.next_pace_ms)
+        self.workers = [Worker(session, pace) for session in (self.session, *self.extra)]
         self.log = logs.get_logger(target=self.session.target)
+        self.lock = threading.RLock()  # the journal and the tallies, shared by the workers
+        self.stop = threading.Event()
+        self.number = self.book.batches  # the last batch number given out
+
+    @property
+    def pace_ms(self) -> int:
+        return max(worker.pace_ms for worker in self.workers)
 
     def execute(self, retry_failed: bool) -> RolloutReport:
         pending = self.pending
@@ -310,17 +338,20 @@ class _Run:
                 break
             cohort = [p for p in pending.values() if p.round == round_]
             retried.update(key(p.identity) for p in cohort if round_ > 0)
-            for start in range(0, len(cohort), self.batch_size):
-                self._batch(cohort[start : start + self.batch_size], round_, pending)
+            chunks = _chunks(cohort, self.batch_size, len(self.workers))
+            run_round(self, collections.deque(chunks), round_, pending)
         for ident in list(pending):  # out of retry time: not tried again in this run
             self._finish(pending.pop(ident), MailboxOutcome.UNFINISHED)
         return self.report()
 
     def interrupted(self) -> RolloutReport:
-        """The report so far of a run stopped midway: every mailbox not finished is Unfinished."""
-        for ident in list(self.pending):
-            self._finish(self.pending.pop(ident), MailboxOutcome.UNFINISHED, note=_INTERRUPTED)
-        return self.report(interrupted=True)
+        """The report so far of a run stopped midway: every mailbox not finished is Unfinished. Workers
+        still running record nothing more (their batches' intents are in the journal)."""
+        self.stop.set()
+        with self.lock:
+            for ident in list(self.pending):
+                self._finish(self.pending.pop(ident), MailboxOutcome.UNFINISHED, note=_INTERRUPTED)
+            return self.report(interrupted=True)
 
     def report(self, *, interrupted: bool = False) -> RolloutReport:
         return RolloutReport(
@@ -342,29 +373,60 @@ class _Run:
 
     def _back_off(self, round_: int, pending: Mapping[str, _Pending]) -> bool:
         """Wait before a batch of retries; False when the retry time is used up."""
-        policy = self.retry
-        wait = min(policy.max_wait_s, policy.initial_s * 2 ** (round_ - 1)) + random.uniform(0, policy.jitter_s)  # noqa: S311
-        if self.slept_s + wait > policy.total_s:
+        wait = self._wait_for(round_)
+        if wait is None:
             return False
         self.log.info("psbridge.exo.rollout.retry_wait", round=round_, mailboxes=len(pending), wait_s=round(wait, 1))
         self.sleep(wait)
-        self.slept_s += wait
         return True
 
-    def _send(self, identities: list[str], *, read: bool) -> BatchResult:
+    def _wait_for(self, nth: int) -> float | None:
+        """The `nth` backoff of the retry policy, taken from its total (None: used up)."""
+        policy = self.retry
+        wait: float = min(policy.max_wait_s, policy.initial_s * 2 ** (nth - 1)) + random.uniform(0, policy.jitter_s)  # noqa: S311
+        with self.lock:
+            if self.slept_s + wait > policy.total_s:
+                return None
+            self.slept_s += wait
+        return wait
+
+    def throttled(self, worker: Worker, chunk: list[_Pending]) -> bool:
+        """Back off after the service refused `worker`'s write (throttling): True once waited, to send
+        `chunk` again; False when the retry time is used up (its mailboxes then wait for a later round of
+        retries, which finds no time left: Unfinished, never Failed)."""
+        worker.throttled += 1
+        wait = self._wait_for(worker.throttled)
+        if wait is None:
+            for pend in chunk:
+                pend.round += 1
+            return False
+        self.log.info("psbridge.exo.rollout.throttled", mailboxes=len(chunk), wait_s=round(wait, 1))
+        self.sleep(wait)
+        return True
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """The shared state, for one worker; Stopped once the run was interrupted (it records nothing more)."""
+        with self.lock:
+            if self.stop.is_set():
+                raise Stopped
+            yield
+
+    def _send(self, worker: Worker, identities: list[str], *, read: bool) -> BatchResult:
         header = self.header
         result = set_cloud_managed_batch(
-            self.session, identities, enabled=header.enabled, dry_run=read or header.dry_run,
-            pace_s=0.0 if read else self.pace_ms / 1000, timeout=self.timeout,
+            worker.session, identities, enabled=header.enabled, dry_run=read or header.dry_run,
+            pace_s=0.0 if read else worker.pace_ms / 1000, timeout=self.timeout,
         )  # fmt: skip
-        self.batches += 1
+        with self.lock:
+            self.batches += 1
         return result
 
     def _verify(self, identities: list[str]) -> None:
         """Read mailboxes an earlier run switched; one back in the old state is Reverted (not journaled:
         a later re-run reads it again)."""
         enabled = self.header.enabled
-        for item in self._send(identities, read=True).items:
+        for item in self._send(self.workers[0], identities, read=True).items:
             self._stop_if_systemic(item)
             ident = key(item.identity)
             if item.outcome == MailboxOutcome.WOULD_CHANGE:
@@ -374,31 +436,50 @@ class _Run:
                 self.counts[MailboxOutcome.REVERTED] += 1
                 self.log.warning("psbridge.exo.rollout.reverted", identity=item.identity, journaled_enabled=enabled)
 
-    def _batch(self, chunk: list[_Pending], round_: int, pending: dict[str, _Pending]) -> None:
-        number = self.book.batches + 1
+    def batch(self, worker: Worker, chunk: list[_Pending], round_: int, pending: dict[str, _Pending]) -> list[_Pending]:
+        """Read, write and journal one batch on `worker`'s session; the mailboxes a throttled write left
+        to do are returned (sent again later, not counted as a try)."""
+        with self.locked():
+            self.number += 1
+            number = self.number
         by_key = {key(p.identity): p for p in chunk}
         answered: list[BatchItem] = []
         # Read first: what needs switching, and what a lost answer or a killed run already switched.
-        to_write = self._read([p.identity for p in chunk], answered)
-        used = self.pace_ms
+        to_write = self._read(worker, [p.identity for p in chunk], answered)
+        used = worker.pace_ms
         delays: tuple[float, ...] = ()
+        throttled: list[_Pending] = []
         if to_write:
-            self.book.append_intent(number, to_write)
+            with self.locked():
+                self.book.append_intent(number, to_write)
             try:
-                result = self._send(to_write, read=False)
-            except errors.TransportError as exc:
-                if not exc.command_sent:  # never reached the host (an OutcomeUnknownError always did)
+                result = self._send(worker, to_write, read=False)
+            except (errors.TransportError, errors.RemoteCommandError) as exc:
+                if not unsettled(exc):
                     raise
-                # The batch may have run: what it switched shows when its mailboxes are read again.
+                # The batch may have run (its answer was lost, or the service refused it partway): what it
+                # switched shows when its mailboxes are read again.
                 self.log.warning("psbridge.exo.rollout.outcome_unknown", batch=number, mailboxes=len(to_write),
                                  error=str(exc))  # fmt: skip
-                still = self._read(to_write, answered)
-                for identity in still:  # not switched: to do again, in a later batch of this round
-                    pend = by_key[key(identity)]
-                    pend.round += 1
+                still = [by_key[key(identity)] for identity in self._read(worker, to_write, answered)]
+                if isinstance(exc, errors.TransportError):
+                    for pend in still:  # not switched: to do again, in a later batch of retries
+                        pend.round += 1
+                else:
+                    throttled = still
             else:
                 answered += result.items
                 delays = result.micro_delays_ms
+        with self.locked():
+            self._record(worker, number, chunk, round_, pending, answered, used, delays if to_write else None)
+        return throttled
+
+    def _record(
+        self, worker: Worker, number: int, chunk: list[_Pending], round_: int, pending: dict[str, _Pending],
+        answered: list[BatchItem], used: int, delays: tuple[float, ...] | None,
+    ) -> None:  # fmt: skip
+        """Journal a batch's outcomes and adapt its worker's pace (`delays` None: nothing was written)."""
+        by_key = {key(p.identity): p for p in chunk}
         lines: list[dict[str, Any]] = []
         systemic: BatchItem | None = None
         for item in answered:
@@ -417,25 +498,33 @@ class _Run:
             del pending[key(pend.identity)]
             self._finish(pend, MailboxOutcome.UNFINISHED if item.transient else item.outcome)
         if not self.header.dry_run:
-            self.pace_ms = self.pacing.after(used, delays) if to_write else used
+            worker.pace_ms = self.pacing.after(used, delays) if delays is not None else used
+        delays = delays or ()
         self.micro_delays += len(delays)
-        if self.pace_ms != used:
-            self.log.info("psbridge.exo.rollout.pace", pace_ms=self.pace_ms, micro_delays_ms=delays)
+        if worker.pace_ms != used:
+            self.log.info("psbridge.exo.rollout.pace", pace_ms=worker.pace_ms, micro_delays_ms=delays)
         self.book.append_batch(
             lines, {"batch": number, "round": round_, "items": len(chunk), "pace_ms": used,
-                    "micro_delays_ms": list(delays), "next_pace_ms": self.pace_ms},
+                    "micro_delays_ms": list(delays), "next_pace_ms": worker.pace_ms},
         )  # fmt: skip
         if systemic is not None:
             self._stop_if_systemic(systemic)
         self._progress(number, round_)
 
-    def _read(self, identities: list[str], answered: list[BatchItem]) -> list[str]:
+    def _read(self, worker: Worker, identities: list[str], answered: list[BatchItem]) -> list[str]:
         """Read `identities` (the script's dry run); their outcomes go to `answered`, except the ones to
         switch, returned. AlreadySet on a mailbox of an unfinished intent is Changed: psbridge switched
         it (the read before the write found it not set). In a dry run, WouldChange is the outcome."""
         to_write: list[str] = []
         enabled = self.header.enabled
-        for item in self._send(identities, read=True).items:
+        items = self._send(worker, identities, read=True).items
+        with self.locked():
+            return self._sort(items, answered, to_write, enabled)
+
+    def _sort(
+        self, items: Iterable[BatchItem], answered: list[BatchItem], to_write: list[str], enabled: bool
+    ) -> list[str]:
+        for item in items:
             if item.outcome == MailboxOutcome.WOULD_CHANGE and not self.header.dry_run:
                 to_write.append(item.identity)
             elif item.outcome == MailboxOutcome.ALREADY_SET and key(item.identity) in self.book.intended:
@@ -478,6 +567,17 @@ class _Run:
         self.log.info("psbridge.exo.rollout.progress", **progress.model_dump())
         if self.on_progress is not None:
             self.on_progress(progress)
+
+
+def _chunks(cohort: list[_Pending], size: int, workers: int) -> list[list[_Pending]]:
+    """The cohort in batches of at most `size`, in order; for several workers, in a multiple of their
+    number of batches as even as can be, so that they all finish together."""
+    if workers == 1:
+        return [cohort[start : start + size] for start in range(0, len(cohort), size)]
+    count = -(-len(cohort) // size)
+    count = -(-count // workers) * workers
+    bounds = [len(cohort) * n // count for n in range(count + 1)]
+    return [cohort[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _line(item: BatchItem, batch: int, round_: int) -> dict[str, Any]:

@@ -3,7 +3,8 @@ an Exchange server's own endpoint.
 
 On the jump host, `exchange/Invoke-ExchangeCommand.ps1` takes the cmdlet from a fixed set and its
 arguments as a hashtable (bound by PSRP, never pasted into text), and projects the output to the
-modelled fields; see its header. The `Microsoft.Exchange` endpoint of an Exchange server is a
+modelled fields; see its header. A paged listing comes back as one JSON string per page, which
+`read_page` validates straight into the models. The `Microsoft.Exchange` endpoint of an Exchange server is a
 NoLanguage runspace (docs/exchange.md, Exchange Server endpoint): there, only `Command.cmdlet` is sent,
 and the full objects are read by the same models.
 """
@@ -11,16 +12,16 @@ and the full objects are read by the same models.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from psbridge.command import Command, ErrorRule, Value
 from psbridge.errors import ObjectNotFoundError, UnexpectedOutputError
 from psbridge.exchange.rules import EXO_ERRORS
 from psbridge.models import PSModel, from_output, only
-from psbridge.result import InvocationResult, PSObjectData
+from psbridge.result import InvocationResult
 from psbridge.session import Session
-
-PAGE_TYPE = "Psbridge.Exchange.Page"
 
 ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(ObjectNotFoundError, error_id_prefix="PsbridgeExchange.ListingNotFound"),
@@ -68,23 +69,46 @@ def cmdlet(name: str, arguments: Mapping[str, Value]) -> Command:
     return Command.cmdlet(name, arguments, error_rules=ERROR_RULES)
 
 
-def split_page(result: InvocationResult, session: Session) -> tuple[list[Any], PSObjectData | None]:
-    """The output rows, and the page marker that follows them when the call was paged."""
-    rows = [o for o in result.output if not (isinstance(o, PSObjectData) and o.is_a(PAGE_TYPE))]
-    pages = [o for o in result.output if isinstance(o, PSObjectData) and o.is_a(PAGE_TYPE)]
-    if len(pages) > 1:
-        raise UnexpectedOutputError(
-            f"{result.command} returned {len(pages)} page markers", target=session.target, command=result.command
-        )
-    return rows, (pages[0] if pages else None)
-
-
 def one(model: type[M], result: InvocationResult, session: Session, identity: str) -> M:
     """The single object a read by identity returned, validated into `model` (`psbridge.models.only`)."""
-    rows, _ = split_page(result, session)
-    return only(model, rows, command=result.command, target=session.target, identity=identity)
+    return only(model, list(result.output), command=result.command, target=session.target, identity=identity)
 
 
 def all_of(model: type[M], result: InvocationResult, session: Session) -> list[M]:
-    rows, _ = split_page(result, session)
-    return from_output(model, rows, command=result.command, target=session.target)
+    return from_output(model, list(result.output), command=result.command, target=session.target)
+
+
+class Page(BaseModel, Generic[M]):
+    """One page of a paged listing, as the packaged script sends it: one compact JSON string
+    (its header; docs/exchange.md, "Serialization and projection")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cursor: str | None
+    total: int = Field(ge=0)
+    remaining: int = Field(ge=0)
+    rows: tuple[M, ...]
+
+
+def read_page(model: type[M], result: InvocationResult, session: Session) -> Page[M]:
+    """A paged call's one JSON page, its rows validated straight into `model` (pydantic's JSON validation).
+
+    Anything else (no page, several, objects, JSON the page or a row does not fit) is UnexpectedOutputError
+    naming the command, with the raw output and pydantic's first error.
+    """
+    output = result.output
+    if len(output) != 1 or not isinstance(output[0], str):
+        raise UnexpectedOutputError(
+            f"{result.command} sent {len(output)} objects where one JSON page was expected",
+            target=session.target, command=result.command, raw=list(output),
+        )  # fmt: skip
+    try:
+        return Page[model].model_validate_json(output[0])  # type: ignore[valid-type]
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(the page)"
+        raise UnexpectedOutputError(
+            f"{result.command} sent a page {model.__name__} rows cannot be read from ({where}: {first['msg']})",
+            target=session.target, command=result.command, raw=output[0], model=model.__name__, location=where,
+            reason=first["msg"],
+        ) from None  # fmt: skip

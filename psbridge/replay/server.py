@@ -10,9 +10,10 @@ WSMan actions answered: Create, Command, Send, Receive, Signal (Terminate, ctrl_
 
 psrpcore keeps one send buffer per pool, and `data_to_send()` stops at the first message for another
 pipeline, so the server drains that buffer into one outbox per target (the pool, or a pipeline) that
-Receive then serves. Replaying raw recorded CLIXML needs two private psrpcore members: the pool's
-`_send_buffer` (to queue a message built from recorded bytes) and `_fragment_counter`; psrpcore is pinned
-to 0.3.x for that reason and both uses live in `_queue_raw` below.
+Receive then serves, fragmented when a Receive takes it and sized by that request's MaxEnvelopeSize
+(`_take`; docs/psrp.md, Receive sizes). Replaying raw recorded CLIXML needs two private psrpcore members:
+the pool's `_send_buffer` (to queue a message built from recorded bytes, and to take queued messages out
+whole in `_drain`) and `_fragment_counter`; psrpcore is pinned to 0.3.x for that reason.
 
 Every script must arrive with `UseLocalScope` true. pypsrp sends it as nil unless asked, and PowerShell
 runs a script whose flag is nil or false dot-sourced into the runspace's global scope
@@ -37,7 +38,7 @@ from xml.etree import ElementTree as ET
 
 from defusedxml.ElementTree import fromstring
 from psrpcore import CreatePipelineEvent, PSRPPayload, ServerPipeline, ServerRunspacePool, StreamType
-from psrpcore._payload import PSRPMessage, create_message
+from psrpcore._payload import PSRPMessage, create_fragment, create_message
 from psrpcore.types import (
     ErrorCategory,
     ErrorCategoryInfo,
@@ -55,6 +56,13 @@ from psbridge.replay.episodes import Episode, EpisodePlayer, Miss, Player, Recor
 from psbridge.replay.keys import Key, Param, Statement, canonical
 
 _FINAL_STATES = {int(PSInvocationState.Completed), int(PSInvocationState.Failed), int(PSInvocationState.Stopped)}
+
+# Receive sizes (docs/psrp.md, Receive sizes): a Receive is filled with as many fragments as fit in the
+# request's MaxEnvelopeSize (at most the host's MaxEnvelopeSizekb x 1024, 500 KiB by default), and no fragment
+# is larger than PowerShell's own (BaseTransportManager.DefaultFragmentSize, 32 KiB, header included).
+DEFAULT_MAX_ENVELOPE_SIZE_KB = 500
+_MAX_FRAGMENT = 32 * 1024
+_FRAGMENT_HEADER = 21
 
 
 def pipeline_state_of(clixml: str) -> int | None:
@@ -125,11 +133,22 @@ class _Pipeline:
 
 
 @dataclasses.dataclass
+class _Outgoing:
+    """One PSRP message waiting for a Receive: its whole bytes, how far they have been sent, the next
+    fragment's id."""
+
+    object_id: int
+    data: bytes
+    sent: int = 0
+    fragment_id: int = 0
+
+
+@dataclasses.dataclass
 class _Shell:
     pool: ServerRunspacePool
     resource_uri: str
     player: Player
-    outbox: dict[uuid.UUID | None, collections.deque[bytes]] = dataclasses.field(
+    outbox: dict[uuid.UUID | None, collections.deque[_Outgoing]] = dataclasses.field(
         default_factory=lambda: collections.defaultdict(collections.deque)
     )
     pipelines: dict[uuid.UUID, _Pipeline] = dataclasses.field(default_factory=dict)
@@ -156,6 +175,13 @@ class ReplayServer:
         player_per_shell: when given, each new shell (runspace pool) is answered by a player of its
             own from this factory, instead of `player`: a long-running endpoint then serves every
             client session the recording afresh, as `--replay` does for each process.
+        max_envelope_size_kb: the host's WinRM `MaxEnvelopeSizekb`: no Receive response is larger than
+            this many KiB, nor than the request's own MaxEnvelopeSize header (500 by default, the value
+            MS-WSMV gives; 32 at least). Tests set it lower to get an output over several Receives.
+        max_commands_per_shell: the endpoint's MaxConcurrentCommandsPerShell: a Command while this many
+            pipelines are open on the shell (not yet closed by Signal Terminate) is refused with the quota
+            fault, so a client that leaks pipelines fails. 1000 by default, the microsoft.powershell
+            endpoint's (MS-WSMV 3.1.4.1.34.3.4); None: no limit.
     """
 
     def __init__(
@@ -169,8 +195,13 @@ class ReplayServer:
         hang_cap_s: float = 5.0,
         on_pipeline: Callable[[uuid.UUID, Key], Injection | None] | None = None,
         player_per_shell: Callable[[], Player] | None = None,
+        max_envelope_size_kb: int = DEFAULT_MAX_ENVELOPE_SIZE_KB,
+        max_commands_per_shell: int | None = 1000,
     ) -> None:
+        if max_envelope_size_kb < 32:
+            raise ValueError("MaxEnvelopeSizekb is 32 at least (MS-WSMV 2.2.4.10)")
         self.player = player
+        self.max_envelope_size = max_envelope_size_kb * 1024
         self.player_per_shell = player_per_shell
         self.pool_messages = pool_messages
         self.configuration_name = configuration_name
@@ -181,6 +212,7 @@ class ReplayServer:
         self.keys_seen: list[Key] = []
         self.hang_cap_s = hang_cap_s
         self.on_pipeline = on_pipeline
+        self.max_commands_per_shell = max_commands_per_shell
         self._changed = threading.Condition()  # held while handling; notified when a pipeline ends
 
     @classmethod
@@ -216,7 +248,7 @@ class ReplayServer:
             wire.ACTION_CREATE: self._create,
             wire.ACTION_COMMAND: self._command,
             wire.ACTION_SEND: self._send,
-            wire.ACTION_RECEIVE: self._receive,
+            wire.ACTION_RECEIVE: lambda r: self._receive(r, requested_envelope_size(data)),
             wire.ACTION_SIGNAL: self._signal,
             wire.ACTION_DELETE: self._delete,
             wire.ACTION_GET: self._get,
@@ -267,6 +299,11 @@ class ReplayServer:
         line = request.body.find("rsp:CommandLine", wire.NS)
         if line is None:
             return 500, wire.fault(request, 2150858817, "Command carries no CommandLine")
+        limit = self.max_commands_per_shell
+        if limit is not None and len(shell.pipelines) >= limit:
+            from psbridge.replay.faults import FAULT_QUOTA, QUOTA_OPERATIONS  # faults imports this module
+
+            return 500, wire.fault(request, FAULT_QUOTA, QUOTA_OPERATIONS)
         command_id = uuid.UUID(line.get("CommandId") or str(uuid.uuid4()))
         shell.pipelines[command_id] = _Pipeline(ServerPipeline(shell.pool, command_id))
         args = line.findtext("rsp:Arguments", default="", namespaces=wire.NS)
@@ -287,7 +324,7 @@ class ReplayServer:
         body = ET.Element(f"{{{wire.NS['rsp']}}}SendResponse")
         return 200, wire.envelope(request, wire.ACTION_SEND + "Response", body)
 
-    def _receive(self, request: wire.Request) -> tuple[int, bytes]:
+    def _receive(self, request: wire.Request, requested: int | None) -> tuple[int, bytes]:
         shell = self.shells[request.shell_id or ""]
         desired = request.body.find("rsp:Receive/rsp:DesiredStream", wire.NS)
         command_id = desired.get("CommandId") if desired is not None else None
@@ -302,7 +339,7 @@ class ReplayServer:
                 # or until the command is stopped.
                 self._changed.wait_for(lambda: pipeline.finished, min(request.operation_timeout_s, self.hang_cap_s))
                 if shell.outbox[target]:
-                    return self._receive(request)
+                    return self._receive(request, requested)
             return 500, wire.fault(
                 request,
                 wire.FAULT_OPERATION_TIMEOUT,
@@ -310,22 +347,11 @@ class ReplayServer:
                 "within the time specified in OperationTimeout.",
             )
 
-        body = ET.Element(f"{{{wire.NS['rsp']}}}ReceiveResponse")
-        stream = ET.SubElement(body, f"{{{wire.NS['rsp']}}}Stream", Name="stdout")
-        if command_id:
-            stream.set("CommandId", command_id.upper())
-        stream.text = base64.b64encode(outbox.popleft()).decode("ascii")
-        if pipeline is not None:
-            done = pipeline.finished and not outbox
-            state = ET.SubElement(
-                body,
-                f"{{{wire.NS['rsp']}}}CommandState",
-                CommandId=str(target).upper(),
-                State=wire.STATE_DONE if done else wire.STATE_RUNNING,
-            )
-            if done:
-                ET.SubElement(state, f"{{{wire.NS['rsp']}}}ExitCode").text = "0"
-        return 200, wire.envelope(request, wire.ACTION_RECEIVE + "Response", body)
+        limit = min(requested or self.max_envelope_size, self.max_envelope_size)
+        overhead = max(len(_receive_response(request, target, "", done)) for done in (False, True))
+        data = _take(outbox, (limit - overhead) // 4 * 3)  # base64 carries 3 bytes in 4 characters
+        done = pipeline is not None and pipeline.finished and not outbox
+        return 200, _receive_response(request, target, base64.b64encode(data).decode("ascii"), done)
 
     def _signal(self, request: wire.Request) -> tuple[int, bytes]:
         shell = self.shells[request.shell_id or ""]
@@ -430,9 +456,59 @@ class ReplayServer:
             PSRPMessage(message_type, bytearray(payload), pool.runspace_pool_id, pipeline_id, pool._fragment_counter)
         )
 
-    def _drain(self, shell: _Shell, amount: int = 96 * 1024) -> None:
-        while (payload := shell.pool.data_to_send(amount)) is not None:
-            shell.outbox[payload.pipeline_id].append(payload.data)
+    def _drain(self, shell: _Shell) -> None:
+        """Move what psrpcore queued into one outbox per target, whole: MS-PSRP 3.2.5.1.1 fragments a
+        message when a Receive takes it (`_take`), so each Receive is sized by its own request."""
+        for message in shell.pool._send_buffer:
+            shell.outbox[message.pipeline_id].append(_Outgoing(message.object_id, message.data))
+        shell.pool._send_buffer.clear()
+
+
+def requested_envelope_size(data: bytes) -> int | None:
+    """The `wsman:MaxEnvelopeSize` header of a request, in bytes: the largest response the client accepts
+    (MS-WSMV 3.1.4.1.7); None when absent or unreadable."""
+    header = fromstring(data).find("s:Header", wire.NS)
+    text = header.findtext("wsman:MaxEnvelopeSize", default="", namespaces=wire.NS) if header is not None else ""
+    return int(text) if text.strip().isdigit() else None
+
+
+def _take(outbox: collections.deque[_Outgoing], budget: int) -> bytes:
+    """Fragments from the head of one target's outbox, as many as fit in `budget` bytes (MS-PSRP 3.2.5.1.1:
+    the server fragments the message, or what is left of it, when a Receive arrives, and a WS-MAN message
+    SHOULD carry as many fragments as fit). At least one byte of data is always sent."""
+    out = bytearray()
+    while outbox:
+        room = min(_MAX_FRAGMENT, budget - len(out)) - _FRAGMENT_HEADER
+        if room <= 0 and out:
+            break
+        message = outbox[0]
+        end = message.sent + max(room, 1)
+        chunk = message.data[message.sent : end]
+        message.sent += len(chunk)
+        last = message.sent >= len(message.data)
+        out += create_fragment(message.object_id, message.fragment_id, chunk, last)
+        message.fragment_id += 1
+        if last:
+            outbox.popleft()
+    return bytes(out)
+
+
+def _receive_response(request: wire.Request, target: uuid.UUID | None, text: str, done: bool) -> bytes:
+    """A ReceiveResponse carrying `text` (base64 fragments); a pipeline's says whether it is done."""
+    body = ET.Element(f"{{{wire.NS['rsp']}}}ReceiveResponse")
+    stream = ET.SubElement(body, f"{{{wire.NS['rsp']}}}Stream", Name="stdout")
+    if target is not None:
+        stream.set("CommandId", str(target).upper())
+        state = ET.SubElement(
+            body,
+            f"{{{wire.NS['rsp']}}}CommandState",
+            CommandId=str(target).upper(),
+            State=wire.STATE_DONE if done else wire.STATE_RUNNING,
+        )
+        if done:
+            ET.SubElement(state, f"{{{wire.NS['rsp']}}}ExitCode").text = "0"
+    stream.text = text
+    return wire.envelope(request, wire.ACTION_RECEIVE + "Response", body)
 
 
 def _label(paths: list[Path | None]) -> str:

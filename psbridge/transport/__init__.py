@@ -1,7 +1,8 @@
 """The transport seam: how a Command reaches a host and its result comes back.
 
-A Session only knows this small interface. `psbridge.transport.psrp` is the real one (and the only
-module that imports pypsrp); `psbridge.transport.mock.MockTransport` takes a function, for unit tests.
+A Session only knows this small interface. `psbridge.transport.psrp` is the real one (it and its
+`pipeline` module are the only ones that import pypsrp; `closer` closes finished pipelines in the
+background); `psbridge.transport.mock.MockTransport` takes a function, for unit tests.
 Record and replay are not transports of their own: they swap the wire under the real PSRP transport.
 """
 

@@ -1,8 +1,12 @@
-"""The PSRP transport: the only module that imports pypsrp.
+"""The PSRP transport: with psbridge.transport.pipeline, the only modules that import pypsrp.
 
 One `PSRPTransport` is one runspace pool on one host. It opens the pool on first use and reuses it; after
 `idle_check_s` without a call it asks the server whether the shell is still alive (`is_alive`, one WSMan
-Get) and reopens it transparently if not. Every call gets a new pipeline that is always closed.
+Get) and reopens it transparently if not. Every call gets a new pipeline that is always closed: one that
+completed is closed off the call's path (Signal Terminate sent by a worker thread on a second connection
+of its own, `BackgroundCloser`), so a call costs a Command and its Receives; one that did not complete is
+closed on the call's path, within the call's cleanup budget. At most `max_open_pipelines` are open on the
+shell at once: a call waits for pending closes (within its deadline) before sending its Command.
 
 Deadlines: pypsrp has none, so one deadline bounds everything a call does, at the wire (`_CountingWire`),
 which sees every request: opening or reopening the pool (with its setup commands), the idle check, the
@@ -19,47 +23,41 @@ server; for recording, a tap around the HTTP transport. Everything above it is t
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import enum
+import copy
 import math
 import time
-import uuid
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
-from psrpcore.types import ErrorCategory
 from pypsrp import exceptions as pe
-from pypsrp.complex_objects import ObjectMeta, PSInvocationState
-from pypsrp.messages import (
-    DebugRecord,
-    ErrorRecordMessage,
-    InformationRecord,
-    PipelineState,
-    ProgressRecord,
-    VerboseRecord,
-    WarningRecord,
-)
+from pypsrp.complex_objects import PSInvocationState
 from pypsrp.powershell import PowerShell, RunspacePool
-from pypsrp.serializer import Serializer
+from pypsrp.shell import SignalCode
 from pypsrp.wsman import WSMan
 
 from psbridge import errors, safeio
 from psbridge.command import Command
 from psbridge.options import ConnectionOptions
 from psbridge.result import (
-    ErrorRecordData,
-    InformationData,
     InvocationResult,
-    ProgressData,
-    PSObjectData,
     Streams,
     live_records,
 )
-from psbridge.transport import CLEANUP_S, GRACE_S, RecordCallback, clixml, tls
+from psbridge.transport import CLEANUP_S, GRACE_S, RecordCallback, tls
 from psbridge.transport.causes import connection_failure
+from psbridge.transport.closer import BackgroundCloser
+from psbridge.transport.pipeline import build_pipeline, new_pool, serialized_once, streams_of
 
 WireFactory = Callable[[Any], Any]
+# Pipelines psbridge keeps open on one shell at once, the running call's included: finished ones wait for
+# their background close. Well below WinRM's MaxConcurrentCommandsPerShell, 1000 by default for the
+# microsoft.powershell endpoint (MS-WSMV 3.1.4.1.34.3.4, https://learn.microsoft.com/en-us/openspecs/
+# windows_protocols/ms-wsmv/31fa58aa-9fd1-46d2-a3d0-7d981158820f; pypsrp #148 hit it at about 1000):
+# a backlog beyond a few means the closing connection cannot keep up, and a process that dies leaves at
+# most this many pipelines behind until its shell times out.
+MAX_OPEN_PIPELINES = 8
 # HTTP statuses worth another try: a dropped shell (400), throttling and overload.
 _TRANSIENT_HTTP = frozenset({400, 408, 425, 429, 500, 502, 503, 504})
 # The error ids psbridge's replay server answers a command it holds no reply for with.
@@ -170,6 +168,7 @@ class PSRPTransport:
         wire: WireFactory | None = None,
         idle_check_s: float = 60.0,
         max_calls_per_pool: int = 500,
+        max_open_pipelines: int | None = None,
         target: str | None = None,
     ) -> None:
         self.options = options
@@ -177,8 +176,17 @@ class PSRPTransport:
         self._wire_factory = wire
         self.idle_check_s = idle_check_s
         self.max_calls_per_pool = max_calls_per_pool
+        # 1: every close on the call's path. None: MAX_OPEN_PIPELINES over a network, 1 in process
+        # (a HandlerWire), where a Signal costs no round trip and closing on the path keeps replay deterministic.
+        self._max_open_pipelines = max_open_pipelines
         self._wsman: WSMan | None = None
         self._wire: _CountingWire | None = None
+        # The background closes' own connection: a requests session (and NTLM/Kerberos context) is not
+        # shared between threads, and a call's wire carries that call's deadline.
+        self._closer = BackgroundCloser(self.target)
+        self._closer_wsman: WSMan | None = None
+        self._closer_wire: _CountingWire | None = None
+        self._closer_shell: tuple[RunspacePool, Any] | None = None  # a pool, its shell on the closer's connection
         self._pool: RunspacePool | None = None
         self._last_used = 0.0
         self._calls_on_pool = 0
@@ -192,54 +200,74 @@ class PSRPTransport:
         return self._pool is not None
 
     @property
+    def max_open_pipelines(self) -> int:
+        if self._max_open_pipelines is not None:
+            return self._max_open_pipelines
+        in_process = self._wire is not None and isinstance(self._wire.inner, HandlerWire)
+        return 1 if in_process else MAX_OPEN_PIPELINES
+
+    @max_open_pipelines.setter
+    def max_open_pipelines(self, value: int) -> None:
+        self._max_open_pipelines = value
+
+    @property
     def requests(self) -> int:
-        """WSMan requests sent so far, over the life of this transport."""
-        return self._wire.requests if self._wire else 0
+        """WSMan requests sent so far, over the life of this transport (background closes included)."""
+        return sum(w.requests for w in (self._wire, self._closer_wire) if w is not None)
 
     # -- pool lifecycle -------------------------------------------------------------------------
 
     def _connection(self) -> WSMan:
         if self._wsman is None:
-            o = self.options
-            kwargs: dict[str, Any] = {
-                "port": o.effective_port,
-                "ssl": o.tls,
-                "path": o.path,
-                "auth": o.auth,
-                "username": o.username,
-                "password": o.password.get_secret_value() if o.password else None,
-                "cert_validation": o.cert_validation,
-                "encryption": o.encryption,
-                "operation_timeout": o.operation_timeout,
-                "read_timeout": o.read_timeout,
-                "connection_timeout": o.connection_timeout,
-            }
-            for name in ("certificate_pem", "certificate_key_pem", "negotiate_service", "negotiate_hostname_override"):
-                if getattr(o, name) is not None:
-                    kwargs[name] = getattr(o, name)
-            if o.certificate_key_pem is not None:
-                _check_client_key(o.certificate_key_pem)
-            try:
-                wsman = WSMan(o.host, **kwargs)
-            except (ValueError, ImportError) as exc:
-                raise errors.InputError(f"cannot use these connection options: {exc}", target=self.target) from None
-            inner = self._wire_factory(wsman.transport) if self._wire_factory else wsman.transport
-            self._wire = _CountingWire(inner)
-            wsman.transport = self._wire  # type: ignore[assignment]
-            self._wsman = wsman
+            self._wsman, self._wire = self._new_connection()
         return self._wsman
+
+    def _new_connection(self) -> tuple[WSMan, _CountingWire]:
+        """A WSMan connection to the target, its requests counted and held to deadlines by a `_CountingWire`."""
+        o = self.options
+        kwargs: dict[str, Any] = {
+            "port": o.effective_port,
+            "ssl": o.tls,
+            "path": o.path,
+            "auth": o.auth,
+            "username": o.username,
+            "password": o.password.get_secret_value() if o.password else None,
+            "cert_validation": o.cert_validation,
+            "encryption": o.encryption,
+            "operation_timeout": o.operation_timeout,
+            "read_timeout": o.read_timeout,
+            "connection_timeout": o.connection_timeout,
+        }
+        for name in ("certificate_pem", "certificate_key_pem", "negotiate_service", "negotiate_hostname_override"):
+            if getattr(o, name) is not None:
+                kwargs[name] = getattr(o, name)
+        if o.certificate_key_pem is not None:
+            _check_client_key(o.certificate_key_pem)
+        try:
+            wsman = WSMan(o.host, **kwargs)
+            _no_proxy_scan(wsman.transport)
+        except (ValueError, ImportError) as exc:
+            raise errors.InputError(f"cannot use these connection options: {exc}", target=self.target) from None
+        inner = self._wire_factory(wsman.transport) if self._wire_factory else wsman.transport
+        wire = _CountingWire(inner)
+        wsman.transport = wire  # type: ignore[assignment]
+        return wsman, wire
 
     def _open_pool(self, command: Command, limit: float) -> RunspacePool:
         pool = self._pool
+        if pool is not None and not self._closer.wait_below(self.max_open_pipelines, self._deadline or math.inf, pool):
+            # The shell is at its limit of open pipelines until the pending closes are done.
+            raise self._timed_out(command, limit, sent=False, detail="waiting for earlier pipelines to close")
         now = time.monotonic()
         if pool is not None and (
             self._calls_on_pool >= self.max_calls_per_pool
+            or 0 < self._closer.unclosed(pool) >= self.max_open_pipelines - 1  # only deleting the shell frees them
             or (now - self._last_used > self.idle_check_s and not self._alive(pool))
         ):
             self._discard_pool()
             pool = None
         if pool is None:
-            pool = _new_pool(self._connection(), self.options.configuration_name)
+            pool = new_pool(self._connection(), self.options.configuration_name)
             failure: errors.PsbridgeError | None = None
             try:
                 pool.open()
@@ -274,14 +302,20 @@ class PSRPTransport:
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
+            self._closer.drop(pool)  # deleting the shell ends its pipelines
             with contextlib.suppress(Exception), self._cleanup():  # the server may already have forgotten it
                 pool.close()
 
     def close(self) -> None:
+        """Wait for the pending background closes (CLEANUP_S at most), then close the pool and connections."""
+        self._closer.wait_below(1, time.monotonic() + CLEANUP_S)
         self._discard_pool()
-        if self._wsman is not None:
-            self._wsman.close()
-            self._wsman = None
+        self._closer.stop()
+        for wsman in (self._wsman, self._closer_wsman):
+            if wsman is not None:
+                wsman.close()
+        self._wsman = self._closer_wsman = None  # the wires stay: `requests` still counts what they sent
+        self._closer_shell = None
 
     @contextlib.contextmanager
     def _cleanup(self) -> Iterator[None]:
@@ -330,22 +364,13 @@ class PSRPTransport:
         forwarded: dict[str, int] = {}
         pool = self._open_pool(command, limit)
         self._calls_on_pool += 1
-        ps = PowerShell(pool)
-        if command.is_script:
-            # In a scope of its own: pypsrp's default (nil) dot-sources a script into the global scope, where its
-            # preferences, functions and parameter variables (with their validation) would outlive the call
-            # (PowerShell's Command.CreateCommandProcessor: `_useLocalScope ?? false`). What must outlive
-            # it is made global on purpose; psbridge.ps says which.
-            ps.add_script(command.text, use_local_scope=True)
-        else:
-            ps.add_cmdlet(command.name)
-        for param in command.parameters:
-            ps.add_parameter(param.name, _to_wire(param.value))
+        ps = build_pipeline(pool, command)
         started_remotely = False
         requests_before = wire.requests
         failure: errors.PsbridgeError | None = None
         try:
-            ps.begin_invoke()
+            with serialized_once(pool, command):
+                ps.begin_invoke()
             started_remotely = True
             while ps.state == PSInvocationState.RUNNING:
                 remaining = deadline - time.monotonic()
@@ -353,7 +378,7 @@ class PSRPTransport:
                     raise DeadlinePassed
                 ps.poll_invoke(timeout=max(1, min(self.options.operation_timeout, math.ceil(remaining))))
                 if on_record is not None:
-                    _forward(_streams(ps), forwarded, on_record)
+                    _forward(streams_of(ps), forwarded, on_record)
         except errors.PsbridgeError:
             self._release(ps, pool)
             raise
@@ -375,8 +400,8 @@ class PSRPTransport:
             else:
                 self._release(ps, pool)
             raise failure
-        self._release(ps, pool)
-        streams = _streams(ps)
+        self._release(ps, pool, background=True)
+        streams = streams_of(ps)
         if on_record is not None:
             _forward(streams, forwarded, on_record)
         miss = next((e for e in streams.error if e.fully_qualified_error_id in REPLAY_MISS_IDS), None)
@@ -419,10 +444,16 @@ class PSRPTransport:
             text, target=self.target, command=command.display(), deadline_s=limit, command_sent=sent
         )
 
-    def _release(self, ps: PowerShell, pool: RunspacePool) -> None:
-        """Always release the pipeline: servers cap concurrent commands per shell."""
+    def _release(self, ps: PowerShell, pool: RunspacePool, *, background: bool = False) -> None:
+        """Always release the pipeline: servers cap concurrent commands per shell. With `background`, one
+        that completed is closed by the background closer (what `PowerShell.close` does, off the call's path)."""
         self._last_used = time.monotonic()
         if self._pool is not pool:  # a discarded pool took its pipelines with it
+            return
+        if background and ps.state == PSInvocationState.COMPLETED and self.max_open_pipelines > 1:
+            pool.pipelines.pop(ps.id, None)
+            shell, command_id = self._shell_for_closes(pool), ps._command_id or ps.id
+            self._closer.submit(pool, lambda: self._close_pipeline(shell, command_id))
             return
         with self._cleanup():
             if ps.state == PSInvocationState.RUNNING:
@@ -443,6 +474,25 @@ class PSRPTransport:
             with contextlib.suppress(Exception):
                 ps.close()
         return True
+
+    def _shell_for_closes(self, pool: RunspacePool) -> Any:
+        """`pool`'s shell (pypsrp's WinRS) on the closer's connection, which shares the WSMan SessionId."""
+        if self._closer_shell is None or self._closer_shell[0] is not pool:
+            if self._closer_wsman is None:
+                self._closer_wsman, self._closer_wire = self._new_connection()
+            assert self._wsman is not None
+            self._closer_wsman.session_id = self._wsman.session_id
+            shell = copy.copy(pool.shell)
+            shell.wsman = self._closer_wsman
+            self._closer_shell = (pool, shell)
+        return self._closer_shell[1]
+
+    def _close_pipeline(self, shell: Any, command_id: str) -> None:
+        """On the closer's thread: Signal Terminate for one pipeline, within CLEANUP_S of starting."""
+        wire = self._closer_wire
+        assert wire is not None
+        wire.until, wire.grace = time.monotonic() + CLEANUP_S, 0.0
+        shell.signal(SignalCode.TERMINATE, command_id)
 
     @staticmethod
     def _stop(ps: PowerShell) -> bool:
@@ -471,163 +521,25 @@ def _forward(streams: Streams, forwarded: dict[str, int], on_record: RecordCallb
         forwarded[kind] = len(records)
 
 
-def _to_wire(value: Any) -> Any:
-    """Python values pypsrp serializes as they are; others go as their canonical text."""
-    if isinstance(value, enum.Enum):
-        return _to_wire(value.value)
-    if isinstance(value, uuid.UUID | dt.datetime):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_to_wire(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _to_wire(v) for k, v in value.items()}
-    return value
+def _no_proxy_scan(http: Any) -> None:
+    """With no proxy configured, requests need not scan the environment for one on every request: the
+    session pypsrp builds (lazily, on the first request) gets `trust_env = False`. pypsrp reads the proxy,
+    CA bundle and no-proxy settings from the environment when it builds the session, which this keeps;
+    psbridge passes pypsrp no proxy of its own."""
+    build = getattr(http, "_build_session", None)
+    if build is None or urllib.request.getproxies():
+        return
+
+    def build_quietly() -> requests.Session:
+        session: requests.Session = build()
+        session.trust_env = False
+        return session
+
+    http._build_session = build_quietly
 
 
 def _is_http_400(exc: BaseException) -> bool:
     return isinstance(exc, pe.WinRMTransportError) and exc.code == 400
-
-
-# -- results ------------------------------------------------------------------------------------
-
-# The messages whose payload psbridge decodes itself (`psbridge.transport.clixml`); pypsrp keeps the
-# runspace pool's own messages (capabilities, keys, host calls), which it needs for its state.
-_DECODED_RECORDS = (ErrorRecordMessage, WarningRecord, VerboseRecord, DebugRecord, InformationRecord, ProgressRecord)
-
-
-class _Record:
-    """A stream record psbridge decoded, in the envelope pypsrp files it under (its message type)."""
-
-    __slots__ = ("MESSAGE_TYPE", "data")
-
-    def __init__(self, message_type: int, data: Any) -> None:
-        self.MESSAGE_TYPE = message_type
-        self.data = data
-
-    def __str__(self) -> str:  # pypsrp warns with a runspace pool's warning record as text
-        return str(self.data)
-
-
-class _PipelineState:
-    """A PIPELINE_STATE message as pypsrp's PowerShell reads it: `state`, and `error_record` when it failed."""
-
-    __slots__ = ("MESSAGE_TYPE", "error_record", "state")
-
-    def __init__(self, data: PSObjectData) -> None:
-        self.MESSAGE_TYPE = PipelineState.MESSAGE_TYPE
-        self.state = int(data.get("PipelineState", 0))
-        error = data.get("ExceptionAsErrorRecord")
-        self.error_record = None if error is None else _Record(ErrorRecordMessage.MESSAGE_TYPE, error)
-
-
-class DecodingSerializer(Serializer):
-    """pypsrp's serializer, with every object a pipeline returns decoded by psbridge instead.
-
-    Pipeline output and every stream's records come back as `PSObjectData` and plain values, decoded
-    faithfully (typed collections, enums, any number of `Deserialized.` prefixes) and without pypsrp's
-    re-serialization of each element. Serializing what psbridge sends stays pypsrp's.
-    """
-
-    def deserialize(self, element: Any, metadata: ObjectMeta | None = None, clear: bool = True) -> Any:
-        kind = metadata.object if metadata is not None else None
-        try:
-            if metadata is None:  # PIPELINE_OUTPUT and PIPELINE_INPUT payloads
-                return clixml.decode(element)
-            if kind in _DECODED_RECORDS:
-                return _Record(kind.MESSAGE_TYPE, clixml.decode(element))
-            if kind is PipelineState:
-                return _PipelineState(clixml.decode(element))
-        except clixml.DecodeError as exc:
-            raise pe.SerializationError(str(exc)) from None
-        return super().deserialize(element, metadata, clear)
-
-
-def _new_pool(connection: WSMan, configuration_name: str) -> RunspacePool:
-    pool = RunspacePool(connection, configuration_name=configuration_name)
-    pool._serializer = DecodingSerializer()
-    pool._fragmenter.serializer = pool._serializer
-    return pool
-
-
-def _record(value: Any) -> PSObjectData:
-    if isinstance(value, _Record):
-        value = value.data
-    if isinstance(value, PSObjectData):
-        return value
-    return PSObjectData((), {}, None if value is None else str(value))
-
-
-def _category_name(value: Any) -> str:
-    try:
-        return ErrorCategory(int(value)).name
-    except (TypeError, ValueError):
-        return str(value or "NotSpecified")
-
-
-def _str(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def error_record(err: Any) -> ErrorRecordData:
-    """An ErrorRecord (MS-PSRP 2.2.3.15) as psbridge reports it."""
-    record = _record(err)
-    exc = record.get("Exception")
-    exc_types = exc.type_names if isinstance(exc, PSObjectData) else ()
-    exc_message = exc.get("Message") if isinstance(exc, PSObjectData) else None
-    message = record.get("ErrorDetails_Message") or exc_message or record.to_string or ""
-    return ErrorRecordData(
-        message=str(message),
-        fully_qualified_error_id=_str(record.get("FullyQualifiedErrorId")),
-        category=_category_name(record.get("ErrorCategory_Category")),
-        category_info=_str(record.get("ErrorCategory_Message")),
-        reason=_str(record.get("ErrorCategory_Reason")),
-        target_name=_str(record.get("ErrorCategory_TargetName")),
-        exception_type=exc_types[0] if exc_types else "",
-        exception_types=exc_types,
-        command_name=_str(record.get("CommandInfo_Name")),
-        script_stack_trace=_str(record.get("ErrorDetails_ScriptStackTrace")),
-    )
-
-
-def _message(record: Any) -> str:
-    data = _record(record)
-    text = data.get("InformationalRecord_Message")
-    return str(text if text is not None else data.to_string or "")
-
-
-def _information(record: Any) -> InformationData:
-    data = _record(record)
-    when = data.get("TimeGenerated")
-    return InformationData(
-        data.get("MessageData"),
-        _str(data.get("Source")),
-        tuple(str(t) for t in data.get("Tags") or ()),
-        when.isoformat() if isinstance(when, dt.datetime) else (None if when is None else str(when)),
-    )
-
-
-def _progress(record: Any) -> ProgressData:
-    data = _record(record)
-    percent, seconds = data.get("PercentComplete"), data.get("SecondsRemaining")
-    return ProgressData(
-        _str(data.get("Activity")),
-        _str(data.get("StatusDescription")),
-        _str(data.get("CurrentOperation")),
-        int(percent if percent is not None else -1),
-        int(seconds if seconds is not None else -1),
-    )
-
-
-def _streams(ps: PowerShell) -> Streams:
-    s = ps.streams
-    return Streams(
-        error=tuple(error_record(e) for e in s.error),
-        warning=tuple(_message(w) for w in s.warning),
-        verbose=tuple(_message(v) for v in s.verbose),
-        debug=tuple(_message(d) for d in s.debug),
-        information=tuple(_information(i) for i in s.information),
-        progress=tuple(_progress(p) for p in s.progress),
-    )
 
 
 # -- exceptions ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ itself (it is not recorded, so sending it would raise ReplayMissError).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -96,12 +97,13 @@ def mailbox_row(name: str, *, synced: bool = True, cloud: bool = False, **extra:
     }  # fmt: skip
 
 
-def page(cursor: str | None, total: int, remaining: int) -> dict[str, Any]:
-    return {
-        "type_names": ["Psbridge.Exchange.Page", "System.Management.Automation.PSCustomObject", "System.Object"],
-        "to_string": "",
-        "properties": {"Cursor": cursor, "Total": total, "Remaining": remaining},
-    }
+def page(rows: list[dict[str, Any]], cursor: str | None, total: int, remaining: int) -> str:
+    """The runner script's JSON page of mailbox_row rows, as it sends it (its header): WhenChanged as UTC ISO text."""
+    body = [
+        {k: v["DT"].replace("Z", ".0000000Z") if isinstance(v, dict) else v for k, v in row["properties"].items()}
+        for row in rows
+    ]
+    return json.dumps({"cursor": cursor, "total": total, "remaining": remaining, "rows": body}, separators=(",", ":"))
 
 
 # -- mailboxes --------------------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def test_cloud_managed_filter_is_applied_on_the_host(demo: Session) -> None:
 
 def test_opath_filter_and_result_size_are_bound(replay_session: Factory) -> None:
     opath = ex.opath_filter("IsDirSynced -eq {} -and DisplayName -like {}", True, "O'Brien*")
-    spec = read("Get-Mailbox", {"Filter": opath, "ResultSize": 10}, [page(None, 0, 0)], PageSize=1000)
+    spec = read("Get-Mailbox", {"Filter": opath, "ResultSize": 10}, [page([], None, 0, 0)], PageSize=1000)
     session = replay_session([spec])
     assert ex.list_mailboxes(session, opath=opath, result_size="10") == []
     assert sent(session)[0][1]["Arguments"] == {"Filter": "IsDirSynced -eq $true -and DisplayName -like 'O''Brien*'",
@@ -150,13 +152,13 @@ def test_pages_stream_one_pipeline_at_a_time(replay_session: Factory) -> None:
     is requested only when the caller gets that far."""
     rows = [mailbox_row(f"user{n}") for n in range(5)]
     session = replay_session([
-        read("Get-Mailbox", {"ResultSize": "Unlimited"}, [*rows[:2], page("c1", 5, 3)], PageSize=2),
+        read("Get-Mailbox", {"ResultSize": "Unlimited"}, [page(rows[:2], "c1", 5, 3)], PageSize=2),
         {"script": SCRIPT, "parameters": [{"name": "Command", "value": "Get-Mailbox"},
                                           {"name": "PageSize", "value": 2}, {"name": "Cursor", "value": "c1"}],
-         "output": [*rows[2:4], page("c1", 5, 1)]},
+         "output": [page(rows[2:4], "c1", 5, 1)]},
         {"script": SCRIPT, "parameters": [{"name": "Command", "value": "Get-Mailbox"},
                                           {"name": "PageSize", "value": 2}, {"name": "Cursor", "value": "c1"}],
-         "output": [rows[4], page(None, 5, 0)]},
+         "output": [page(rows[4:], None, 5, 0)]},
     ])  # fmt: skip
     listing = ex.iter_mailboxes(session, page_size=2)
     assert cmdlets(session) == []  # nothing is sent before iteration starts
@@ -176,7 +178,7 @@ def test_pages_stream_one_pipeline_at_a_time(replay_session: Factory) -> None:
 
 def test_an_abandoned_listing_is_released_on_the_host(replay_session: Factory) -> None:
     session = replay_session([
-        read("Get-Mailbox", {"ResultSize": "Unlimited"}, [mailbox_row("a"), page("c9", 3, 2)], PageSize=1),
+        read("Get-Mailbox", {"ResultSize": "Unlimited"}, [page([mailbox_row("a")], "c9", 3, 2)], PageSize=1),
         {"script": SCRIPT, "parameters": [{"name": "Command", "value": "Get-Mailbox"},
                                           {"name": "Cursor", "value": "c9"}, {"name": "Release", "value": True}]},
     ])  # fmt: skip
@@ -190,7 +192,7 @@ def test_truncation_warning_is_surfaced(replay_session: Factory) -> None:
         "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of "
         'items returned. To return all items, specify "-ResultSize Unlimited".'
     )
-    spec = read("Get-Mailbox", {"ResultSize": 1}, [mailbox_row("a"), page(None, 1, 0)], PageSize=1000)
+    spec = read("Get-Mailbox", {"ResultSize": 1}, [page([mailbox_row("a")], None, 1, 0)], PageSize=1000)
     listing = ex.iter_mailboxes(replay_session([{**spec, "warnings": [warning]}]), result_size=1)
     assert len(list(listing)) == 1
     assert listing.truncated and listing.warnings == [warning]

@@ -55,7 +55,7 @@ from psbridge.replay import synthetic
 from psbridge.replay.cassette import Cassette
 from psbridge.result import UNREADABLE, EnumValue, ErrorRecordData, PSObjectData, strip_deserialized
 from psbridge.transport import clixml
-from psbridge.transport.psrp import error_record
+from psbridge.transport.pipeline import error_record
 
 REPO = Path(__file__).resolve().parents[2]
 CIPHER = PSRemotingCrypto()

@@ -10,11 +10,23 @@
 # with -Confirm:$false: a remote runspace cannot prompt. Python did the confirming.
 #
 # Paging (-PageSize): the first call runs the cmdlet, projects each object as it arrives (keeping only
-# the modelled fields), keeps the rows in this runspace and sends the first page, then a
-# Psbridge.Exchange.Page marker. While the marker carries a Cursor, a call with -Cursor sends the next
-# page; -Release drops a listing the caller left unfinished. -IsExchangeCloudManaged filters mailboxes
-# here, with Where-Object semantics: the property is not OPATH-filterable (docs/exchange.md, "Mailboxes
-# and recipients").
+# the modelled fields), keeps the rows in this runspace and sends the first page. While a page carries a
+# cursor, a call with -Cursor sends the next page; -Release drops a listing the caller left unfinished.
+# -IsExchangeCloudManaged filters mailboxes here, with Where-Object semantics: the property is not
+# OPATH-filterable (docs/exchange.md, "Mailboxes and recipients").
+#
+# A page is ONE compact JSON string, not objects: psbridge validates it straight into its models, with no
+# CLIXML to decode per row (docs/exchange.md, "Serialization and projection"). Its form:
+#   {"cursor":"<32 hex digits>","total":2500,"remaining":1500,"rows":[{"Identity":"Adele Vance",...,
+#    "EmailAddresses":["SMTP:adele@contoso.example"],"WhenChanged":"2026-11-20T09:14:02.0000000Z",
+#    "IsDirSynced":true,"IsExchangeCloudManaged":null}]}
+# cursor: the listing's id, null on its last page; total: the rows the listing holds; remaining: the rows
+# after this page. A row has ConvertTo-Row's fields by their PowerShell names: text or null, flags as
+# true, false or null, arrays always as arrays (an empty or one-element one too), times as ISO 8601 text
+# in UTC with its Z. ConvertTo-Json (-Compress, -Depth 5: a row's arrays sit at depth 3) would otherwise
+# write a time as "\/Date(ms)\/" in Windows PowerShell 5.1, losing its zone
+# (https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/convertto-json?view=powershell-5.1),
+# and its default -Depth is 2. Calls without -PageSize (reads by identity, Set-*) send objects as before.
 #
 # Scope: psbridge runs every script in a scope of its own, so this script's preferences, helpers and
 # parameters end with the call. The one thing it keeps in the runspace on purpose is the open listings,
@@ -175,16 +187,51 @@ function ConvertTo-Row($Item) {
     [pscustomobject]$row
 }
 
+function ConvertTo-IsoText([datetime]$When) {
+    # ISO 8601 in UTC with its Z: ToString('o') of a Utc DateTime
+    # (https://learn.microsoft.com/dotnet/standard/base-types/standard-date-and-time-format-strings#the-round-trip-o-o-format-specifier).
+    # A Local time is converted (ToUniversalTime); a time without a zone (Unspecified: ConvertTo-Utc gives
+    # one back as it came) is UTC, as psbridge reads a time without an offset: the same ticks, labelled Utc.
+    if ($When.Kind -eq [System.DateTimeKind]::Local) {
+        $When = $When.ToUniversalTime()
+    } elseif ($When.Kind -eq [System.DateTimeKind]::Unspecified) {
+        $When = New-Object -TypeName System.DateTime -ArgumentList $When.Ticks, ([System.DateTimeKind]::Utc)
+    }
+    $When.ToString('o', [System.Globalization.CultureInfo]::InvariantCulture)
+}
+
+function ConvertTo-PageRow($Row) {
+    # A projected row as a page carries it (see the header): times as ISO text, arrays as plain object[].
+    # The cast unwraps a PSObject-wrapped array, which Windows PowerShell 5.1's ConvertTo-Json writes as
+    # {"value":[...],"Count":n}.
+    $out = [ordered]@{}
+    foreach ($property in $Row.PSObject.Properties) {
+        $value = $property.Value
+        if ($value -is [datetime]) {
+            $value = ConvertTo-IsoText $value
+        } elseif ($value -is [System.Collections.IEnumerable] -and $value -isnot [string]) {
+            $value = [object[]]$value
+        }
+        $out[$property.Name] = $value
+    }
+    $out
+}
+
 function Send-Page($Listing, [string]$Id) {
-    $end = [Math]::Min($Listing.Next + $PageSize, $Listing.Rows.Count)
-    for ($i = $Listing.Next; $i -lt $end; $i++) { $Listing.Rows[$i] }
+    # One JSON string (see the header). -InputObject, never the pipeline, which would unroll the rows.
+    $start = $Listing.Next
+    $end = [Math]::Min($start + $PageSize, $Listing.Rows.Count)
     $Listing.Next = $end
     $remaining = $Listing.Rows.Count - $end
-    if ($remaining -eq 0 -and $Id) {
-        $global:PsbridgeExchangeListings.Remove($Id)
-        $Id = $null
+    $cursor = $null  # not $Id: a [string] parameter is never $null, only empty
+    if ($remaining -gt 0) { $cursor = $Id } elseif ($Id) { $global:PsbridgeExchangeListings.Remove($Id) }
+    $page = [ordered]@{
+        cursor    = $cursor
+        total     = $Listing.Rows.Count
+        remaining = $remaining
+        rows      = $Listing.Rows.GetRange($start, $end - $start).ToArray()
     }
-    [pscustomobject]@{ PSTypeName = 'Psbridge.Exchange.Page'; Cursor = $Id; Total = $Listing.Rows.Count; Remaining = $remaining }
+    ConvertTo-Json -InputObject $page -Compress -Depth 5
 }
 
 if ($null -eq $global:PsbridgeExchangeListings) { $global:PsbridgeExchangeListings = @{} }
@@ -219,7 +266,10 @@ if ($Command -like 'Set-*') {
 $rows = New-Object -TypeName 'System.Collections.Generic.List[object]'
 & $name @Arguments | ForEach-Object {
     $row = ConvertTo-Row $_
-    if ($null -eq $IsExchangeCloudManaged -or $row.IsExchangeCloudManaged -eq $IsExchangeCloudManaged) { $rows.Add($row) }
+    if ($null -eq $IsExchangeCloudManaged -or $row.IsExchangeCloudManaged -eq $IsExchangeCloudManaged) {
+        if ($PageSize -ge 1) { $row = ConvertTo-PageRow $row }
+        $rows.Add($row)
+    }
 }
 
 if ($PageSize -lt 1) {
