@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -76,14 +77,29 @@ def exo_session(ctx: click.Context) -> Session:
             "--managed-identity (or PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUMBPRINT, "
             "or those keys of an exo target in the config file)"
         )
-    connection = _connection(settings) if given else None
     session: Session = ctx.obj.session()
-    if connection is not None:
+    sign_in = exo_sign_in(ctx)
+    if sign_in is not None:
+        sign_in(session)
+    settings.connected = True
+    return session
+
+
+def exo_sign_in(ctx: click.Context) -> Callable[[Session], None] | None:
+    """What signs a session to the jump host in to Exchange Online as the run's own was (None: nothing, as
+    under replay without sign-in options); `exo rollout --parallel` signs its extra sessions in with it."""
+    settings: ExoSettings = ctx.meta[_SETTINGS]
+    given = settings.organization or settings.app_id or settings.certificate_thumbprint or settings.managed_identity
+    if not given:
+        return None
+    connection = _connection(settings)
+
+    def sign_in(session: Session) -> None:
         from psbridge.exchange import connect_exchange_online
 
         connect_exchange_online(session, connection)
-    settings.connected = True
-    return session
+
+    return sign_in
 
 
 def _connection(settings: ExoSettings) -> Any:

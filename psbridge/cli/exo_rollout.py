@@ -197,18 +197,15 @@ def _run(
 def _more_sessions(ctx: click.Context, first: Session) -> Callable[[], Session]:
     """A factory of sessions like the run's own (`first`): the same endpoint, made by the run's Targets,
     each signed in to Exchange Online as `exo_session` signed in the first; the rollout closes them."""
-    from psbridge.cli.exo import _SETTINGS, _connection
-    from psbridge.exchange import connect_exchange_online
+    from psbridge.cli.exo import exo_sign_in
 
-    settings = ctx.meta[_SETTINGS]
-    given = settings.organization or settings.app_id or settings.certificate_thumbprint or settings.managed_identity
-    connection = _connection(settings) if given else None
+    sign_in = exo_sign_in(ctx)
     targets = ctx.obj.targets()
 
     def make() -> Session:
         session: Session = targets.connect(first.options, name=first.target, timeout=first.timeout)
-        if connection is not None:
-            connect_exchange_online(session, connection)
+        if sign_in is not None:
+            sign_in(session)
         return session
 
     return make
