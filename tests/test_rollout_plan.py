@@ -41,6 +41,15 @@ def test_a_fresh_plan_counts_from_the_identities_and_creates_no_journal(tmp_path
     assert not journal.exists()
 
 
+def test_parallel_sessions_share_the_estimate_and_a_cap_is_refused_as_the_run_refuses_it(tmp_path: Path) -> None:
+    """12 mailboxes in 3 sessions: each switches 4 (the rollout splits a round evenly), so a third of the time."""
+    three = plan(tmp_path / "j.jsonl", parallel=3)
+    assert (three.parallel, three.batches, three.estimated_s) == (3, 6, 4 * 2.5)
+    with pytest.raises(InputError, match="parallel"):
+        plan(tmp_path / "j.jsonl", parallel=4)
+    assert not (tmp_path / "j.jsonl").exists()
+
+
 def test_a_plan_reads_what_the_journal_says_is_done(tmp_path: Path) -> None:
     journal = tmp_path / "j.jsonl"
     with Journal.open(journal, Header(TARGET, None, True, None, False)) as book:

@@ -142,7 +142,7 @@ def rollout(
 
     def act(dry: bool) -> Any:
         if dry and not dry_run:  # the plan before the question: from the arguments and the journal, no mailbox read
-            return _plan(ctx, common)
+            return _plan(ctx, {**common, "parallel": parallel})
         return _run(ctx, common, dry_run=dry, retry_wait_s=retry_wait_s, csv_path=csv_path, source=identities_file,
                     parallel=parallel)  # fmt: skip
 
@@ -360,7 +360,7 @@ def _plan_rows(plan: RolloutPlan) -> list[tuple[str, Any]]:
         ("mailboxes", f"{plan.identities} (from the identities file)" if plan.filter is None
          else f"those the filter selects: {plan.filter}"),
         ("to_do", plan.to_do if plan.to_do is not None else "known once the filter is resolved on the jump host"),
-        ("batch_size", plan.batch_size), ("pace_s", plan.pace_s),
+        ("batch_size", plan.batch_size), ("pace_s", plan.pace_s), ("parallel", plan.parallel),
         ("timeout_s", plan.timeout_s if plan.timeout_s is not None else "900 (the REST API's 15 minutes per pipeline)"),
         ("batches", plan.batches if plan.batches is not None else "-"),
         ("estimated", _duration(plan.estimated_s)),

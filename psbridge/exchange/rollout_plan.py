@@ -24,6 +24,7 @@ from psbridge.exchange.bulk import MailboxOutcome
 from psbridge.exchange.journal import Header, Journal
 from psbridge.exchange.pacing import EST_ITEM_S
 from psbridge.exchange.rollout import plan_pacing, unique_identities
+from psbridge.exchange.rollout_parallel import check_parallel
 
 _SWITCHED = {MailboxOutcome.CHANGED.value, MailboxOutcome.ALREADY_SET.value}
 
@@ -38,7 +39,8 @@ class RolloutPlan(BaseModel):
     filter) counts pipelines as the report does: each batch of mailboxes is a read, then a write of those
     to switch, and the mailboxes read again go in reads of twice the batch size; retries add to it.
     `estimated_s` is an estimate: about `pacing.EST_ITEM_S` of REST time per mailbox plus the pace (which
-    adapts to micro-delays), and half that per mailbox read again. `would_change`: whether
+    adapts to micro-delays), and half that per mailbox read again, shared by `parallel` sessions (the
+    rollout splits each round into even batches, one per session). `would_change`: whether
     mailboxes are left to switch (None: a filter, unknown until it is resolved).
     """
 
@@ -52,6 +54,7 @@ class RolloutPlan(BaseModel):
     filter: str | None
     batch_size: int
     pace_s: float
+    parallel: int = 1
     timeout_s: float | None
     journal: str
     resumes: bool
@@ -76,6 +79,7 @@ def plan_rollout(
     pace_s: float,
     timeout: float | None = None,
     retry_failed: bool = False,
+    parallel: int = 1,
 ) -> RolloutPlan:
     """The plan of `rollout_cloud_managed` with these arguments (`target` is the session's), sending nothing.
 
@@ -87,6 +91,7 @@ def plan_rollout(
     if (identities is None) == (filter is None):
         raise errors.InputError("give either identities or a filter")
     plan_pacing(batch_size, pace_s, timeout)
+    check_parallel(parallel)
     wanted = unique_identities(identities) if identities is not None else None
     book = _read(Path(journal), Header(target, tenant, enabled, filter, False))
     names = wanted if wanted is not None else list(book.identities.values()) if book is not None else []
@@ -94,11 +99,14 @@ def plan_rollout(
     to_verify = sum(1 for done in finished if done["outcome"] in _SWITCHED)
     to_do = len(wanted) - len(finished) if wanted is not None else None
     batches = None if to_do is None else 2 * math.ceil(to_do / batch_size) + math.ceil(to_verify / (2 * batch_size))
-    estimated = None if to_do is None else to_do * (EST_ITEM_S + pace_s) + to_verify * EST_ITEM_S / 2
+    estimated = None  # each session's share: the rollout splits a round into even batches, one per session
+    if to_do is not None:
+        estimated = math.ceil(to_do / parallel) * (EST_ITEM_S + pace_s) + to_verify * EST_ITEM_S / 2 / parallel
     resumes = book is not None and book.lines > 1
     return RolloutPlan(
         target=target, tenant=tenant, enabled=enabled, setting=f"IsExchangeCloudManaged={enabled}",
         identities=len(wanted) if wanted is not None else None, filter=filter, batch_size=batch_size, pace_s=pace_s,
+        parallel=parallel,
         timeout_s=timeout, journal=os.fspath(journal), resumes=resumes, journal_done=len(finished), to_do=to_do,
         to_verify=to_verify, batches=batches, estimated_s=estimated,
         would_change=None if to_do is None else to_do > 0, note=_note(filter is not None, resumes),

@@ -37,6 +37,7 @@ from psbridge.options import is_loopback
 from psbridge.replay import http
 from psbridge.replay.faults import FAULT_QUOTA, KINDS, FaultInjector, Rule
 from psbridge.replay.transport import ReplayTransport
+from psbridge.transport.psrp import PSRPTransport
 
 pytestmark = pytest.mark.slow  # a loopback endpoint per test
 
@@ -157,9 +158,15 @@ def test_faults_work_in_process_too() -> None:
 
 
 def test_the_same_seed_injects_at_the_same_requests(serve: Serve) -> None:
+    """The same requests in the same order: each pipeline is closed on the call's path, since a background
+    close (on its own connection) reaches the server at a time no seed decides."""
+
     def run(seed: int) -> list[int]:
         url, injector = serve(Rule("http-503", rate=0.5, action="Command"), seed=seed)
         with session_for(url, retry=RetryPolicy(attempts=8, total_s=30, initial_s=0, max_wait_s=0, jitter_s=0)) as s:
+            transport = s.transport
+            assert isinstance(transport, PSRPTransport)
+            transport.max_open_pipelines = 1
             for _ in range(3):
                 s.invoke(SCHEDULER)
         return [i.request for i in injector.injected]
