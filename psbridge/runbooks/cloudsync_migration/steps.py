@@ -256,6 +256,9 @@ def config_from(domain: str, data: Mapping[str, Any]) -> CloudSyncConfiguration:
 # -- 4. the OU scope ----------------------------------------------------------------------------------------
 
 
+WHOLE_DOMAIN = "Connect syncs the whole domain"
+
+
 def resolve_ous(run: Run) -> None:
     """The OUs to scope: those given, else Connect's own OU filter of the domain where psbridge reads one."""
     if run.settings.ous:
@@ -271,7 +274,7 @@ def resolve_ous(run: Run) -> None:
     if scope is not None and scope.inclusions and not scope.exclusions:
         run.ous, run.ous_source = scope.inclusions, f"Connect's OU filter ({scope.connector})"
     elif scope is not None and scope.inclusions == () and not scope.exclusions:
-        run.ous, run.ous_source = (), "Connect syncs the whole domain"
+        run.ous, run.ous_source = (), WHOLE_DOMAIN
     else:
         run.ous_source = _why_no_connect_scope(scope)
 
@@ -285,7 +288,7 @@ def _why_no_connect_scope(scope: Any) -> str:
 def run_scope(run: Run, dry_run: bool) -> Outcome:
     """Write the OUs into the provisioning job's OU filter (checked against AD by the preflight), as a diff."""
     if not run.ous:
-        if run.ous_source == "Connect syncs the whole domain":
+        if run.ous_source == WHOLE_DOMAIN:
             return Outcome("Connect syncs the whole domain, and so does a job without an OU filter: nothing to scope")
         raise StepFailed(f"no OU to scope to: {run.ous_source}", fix="give each OU to sync with --ou DN")
     job = run.provisioning_job()

@@ -39,20 +39,13 @@ extends_documentation_fragment:
   - psbridge.hybrid.connection
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - psbridge.hybrid.attributes
 attributes:
   check_mode:
     support: full
     details: psbridge's dry run reads the scheduler and computes the change; nothing is sent.
   diff_mode:
     support: full
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 seealso:
   - module: psbridge.hybrid.adsync_info
   - name: Entra Connect Sync scheduler

@@ -43,19 +43,12 @@ extends_documentation_fragment:
   - psbridge.hybrid.connection
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - psbridge.hybrid.attributes
 attributes:
   check_mode:
     support: full
     details: psbridge's dry run reads the scheduler and says whether a cycle would start; nothing is sent.
   diff_mode:
-    support: none
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
     support: none
 seealso:
   - module: psbridge.hybrid.adsync_scheduler

@@ -62,20 +62,13 @@ extends_documentation_fragment:
   - psbridge.hybrid.graph
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - psbridge.hybrid.attributes
 attributes:
   check_mode:
     support: full
     details: psbridge's dry run reads the job and predicts its state after the action; nothing is sent.
   diff_mode:
     support: full
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 seealso:
   - module: psbridge.hybrid.cloudsync_job_info
   - name: Restart a synchronization job

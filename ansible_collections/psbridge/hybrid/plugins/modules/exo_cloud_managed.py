@@ -80,6 +80,7 @@ extends_documentation_fragment:
   - psbridge.hybrid.exo
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - psbridge.hybrid.attributes
 attributes:
   check_mode:
     support: full
@@ -91,14 +92,6 @@ attributes:
   diff_mode:
     support: full
     details: For many mailboxes, one line per mailbox that changes (the first 20, then a count).
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 seealso:
   - module: psbridge.hybrid.exo_mailbox_info
   - name: Set-Mailbox

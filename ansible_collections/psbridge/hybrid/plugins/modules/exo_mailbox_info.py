@@ -44,20 +44,8 @@ extends_documentation_fragment:
   - psbridge.hybrid.exo
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-    details: Reads only, in check mode as in a normal run.
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - psbridge.hybrid.attributes
+  - psbridge.hybrid.attributes.info
 seealso:
   - module: psbridge.hybrid.exo_cloud_managed
   - name: Get-Mailbox

@@ -33,20 +33,13 @@ extends_documentation_fragment:
   - psbridge.hybrid.exo
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - psbridge.hybrid.attributes
 attributes:
   check_mode:
     support: full
     details: psbridge's dry run reads the config and computes the change; nothing is sent.
   diff_mode:
     support: full
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 seealso:
   - module: psbridge.hybrid.exo_cloud_managed
   - name: Set-OrganizationConfig
