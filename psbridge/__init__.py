@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from psbridge.errors import CommandNotFoundError as CommandNotFoundError
     from psbridge.errors import ConnectError as ConnectError
     from psbridge.errors import ConnectorBusyError as ConnectorBusyError
+    from psbridge.errors import ExoRestThrottledError as ExoRestThrottledError
     from psbridge.errors import GraphError as GraphError
     from psbridge.errors import GraphNotFoundError as GraphNotFoundError
     from psbridge.errors import GraphPermissionError as GraphPermissionError

@@ -14,6 +14,11 @@
     app_id = "..."
     certificate_thumbprint = "..."
 
+    [targets.exo-rest]              # or: Exchange Online over REST, no jump host (docs/exchange-rest.md)
+    role = "exo"
+    via = "rest"                    # signs in with [graph]'s app; host defaults to outlook.office365.com
+    organization = "contoso.onmicrosoft.com"
+
     [graph]                         # Microsoft Graph app-only (Cloud Sync --via graph, tenant facts)
     tenant_id = "..."
     client_id = "..."
@@ -66,6 +71,7 @@ ROLE_HOSTS = {
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _MAX_CONFIG_BYTES = 1024 * 1024  # a config for hundreds of targets is tens of kilobytes
+EXO_REST_HOST = "outlook.office365.com"  # psbridge.exchange.rest.wire.DEFAULT_HOST, spelled here
 _EXO_KEYS = ("organization", "app_id", "certificate_thumbprint", "managed_identity", "managed_identity_account_id")
 _PATH_KEYS = ("ca_file", "certificate_pem", "certificate_key_pem")
 # What an Exchange server's own endpoint fixes (exchange_server_options), which [defaults] does not change.
@@ -128,16 +134,38 @@ class Target(TargetSettings):
     certificate_thumbprint: str | None = None
     managed_identity: bool = False
     managed_identity_account_id: str | None = None
-    # exchange: reach the server through this jump-host target instead of its own endpoint
+    # exchange: reach the server through this jump-host target instead of its own endpoint;
+    # exo: "psrp" (a jump host, the default) or "rest" (Exchange Online's REST endpoint, no jump host)
     via: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rest_host(cls, data: Any) -> Any:
+        """An exo target over REST has no jump host: its host is the REST endpoint's, Exchange Online's by default."""
+        if (
+            isinstance(data, Mapping)
+            and data.get("role") == "exo"
+            and data.get("via") == "rest"
+            and not data.get("host")
+        ):
+            return {**data, "host": EXO_REST_HOST}
+        return data
 
     @model_validator(mode="after")
     def _check_role_keys(self) -> Target:
         given = [k for k in _EXO_KEYS if getattr(self, k)]
         if given and self.role != "exo":
             raise ValueError(f"{', '.join(given)}: only a target with role exo signs in to Exchange Online")
-        if self.via is not None and self.role != "exchange":
-            raise ValueError("via: only a target with role exchange is reached through a jump host")
+        if self.via is not None and self.role not in ("exchange", "exo"):
+            raise ValueError("via: only a target with role exchange (its jump host) or exo (psrp or rest) has one")
+        if self.role == "exo" and self.via not in (None, "psrp", "rest"):
+            raise ValueError(f'via: an exo target is reached by "psrp" (a jump host) or "rest", not {self.via!r}')
+        jump_host_keys = [k for k in _EXO_KEYS if k != "organization" and getattr(self, k)]
+        if self.via == "rest" and jump_host_keys:
+            raise ValueError(
+                f'{", ".join(jump_host_keys)}: sign a jump host in; an exo target with via = "rest" signs in with '
+                "the [graph] table's app (or PSBRIDGE_GRAPH_*)"
+            )
         return self
 
     @property
@@ -317,7 +345,7 @@ def _targets(where: Path, data: Mapping[str, Any]) -> dict[str, Target]:
                 values[key] = str((where.parent / Path(values[key]).expanduser()).resolve())
         targets[name] = _validate(where, label, Target, values)
     for target in targets.values():
-        if target.via is not None:
+        if target.via is not None and target.role == "exchange":
             via = targets.get(target.via) or next((t for t in targets.values() if t.role == target.via), None)
             if via is None or via.via is not None:
                 raise ConfigError(f"{where}: target {target.name!r}: via names no jump-host target: {target.via!r}")

@@ -22,5 +22,5 @@ MAX_BACKUP_AGE = dt.timedelta(days=7)
 REMOTE_EXPORT_PATH = "C:\\psbridge\\export"
 
 # exo rollout: mailboxes per batch, and the pause between them (psbridge.exchange.pacing plans with them).
-DEFAULT_BATCH_SIZE = 100
+DEFAULT_BATCH_SIZE = 200
 DEFAULT_PACE_S = 0.5

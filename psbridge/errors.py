@@ -23,6 +23,8 @@
     │   ├── SignInError                 a remote module could not sign in (certificate, consent, role, tenant)
     │   ├── SyncedObjectError           the attribute is mastered on-premises (write-scope error); permanent
     │   ├── TransientRemoteError        throttling, a domain-controller change, replication delay; retried
+    │   │   └── ExoRestThrottledError   Exchange Online's REST endpoint refused for now (429, the concurrency
+    │   │                               error, a gateway's 502/503/504); `not_processed`, `retry_after`
     │   ├── UnexpectedOutputError       the output did not fit the model; keeps the raw object
     │   └── GraphError                  Microsoft Graph answered with an HTTP error: `status`, `code`, `request_id`
     │       ├── GraphPermissionError    403 (also an AccessDeniedError); `permission` names the one probably missing
@@ -38,8 +40,9 @@
 Exit codes are defined once, here (`ExitCode`): each class's `exit_code` is one of them, and the CLI and
 `psbridge selftest` use them too. This module imports only the standard library: `psbridge --help` loads it.
 
-pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`), Microsoft Graph's in
-`psbridge.graph.client` (a 401 or a refused sign-in is an AuthenticationError). Callers never inspect a
+pypsrp's exceptions are translated in one place (`psbridge.transport.psrp`); HTTP's in `psbridge.http_client`,
+with Microsoft Graph's answers in `psbridge.graph.client` and Exchange Online's REST answers in
+`psbridge.exchange.rest.client` (a 401 or a refused sign-in is an AuthenticationError). Callers never inspect a
 `had_errors` flag: a non-terminating error record raises just as a terminating one does.
 """
 
@@ -261,6 +264,28 @@ class TransientRemoteError(RemoteCommandError):
     """The service reported a passing condition (throttling, a domain-controller change, replication)."""
 
     transient = True
+
+
+class ExoRestThrottledError(TransientRemoteError):
+    """Exchange Online refused the request for now: HTTP 429, the per-tenant concurrency error, or a
+    gateway's 502/503/504. `not_processed` is True when the cmdlet surely did not run (429, concurrency);
+    `retry_after` is the wait the service asked (Retry-After, else Rate-Limit-Reset)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        not_processed: bool,
+        retry_after: float | None = None,
+        request_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+        self.not_processed = not_processed
+        self.retry_after = retry_after
+        self.request_id = request_id
 
 
 class UnexpectedOutputError(RemoteCommandError):

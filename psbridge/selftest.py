@@ -38,7 +38,8 @@ from psbridge.result import PSObjectData
 from psbridge.runbooks.report import Check, Report, Status
 
 GRAPH = "graph"  # Cloud Sync over Microsoft Graph: a backend, not a target of the config file
-ORDER = ("connect", "cloudsync-agent", GRAPH, "exo", "exchange", "dc")
+EXO_REST = "exo-rest"  # Exchange Online over REST (an exo target with via = "rest"), no jump host
+ORDER = ("connect", "cloudsync-agent", GRAPH, "exo", EXO_REST, "exchange", "dc")
 CONTRIBUTE = (
     "record it with `psbridge selftest --record DIR`, review the files and share them "
     "(README: Checking psbridge against your own hosts)"
@@ -101,6 +102,23 @@ _CLOUD_SYNC_PRINCIPALS = (
     "'1a4721b3-e57f-4451-ae87-ef078703ec94'"
 )
 
+
+def _exchange_online(role: str) -> tuple[Step, ...]:
+    """The Exchange Online reads, on the jump host (`exo`) or over REST (`exo-rest`): the same functions."""
+    return (
+        Step(
+            f"{_EXCHANGE}.list_mailboxes",
+            role,
+            finds={"mailbox": lambda r: _first(r, "user_principal_name"), "synced_mailbox": _first_synced},
+        ),
+        Step(f"{_EXCHANGE}.get_mailbox", role, needs={"identity": "mailbox"}),
+        Step(f"{_EXCHANGE}.get_user", role, needs={"identity": "mailbox"}),
+        Step(f"{_EXCHANGE}.get_organization_config", role),
+        Step(f"{_EXCHANGE}.get_accepted_domains", role, names=lambda r: [d.domain_name for d in r.domains]),
+        Step("psbridge.exchange.bulk.get_mailbox_identities", role),
+    )
+
+
 STEPS: tuple[Step, ...] = (
     Step(_PROBE, "connect"),
     *(
@@ -134,16 +152,8 @@ STEPS: tuple[Step, ...] = (
     Step(f"{_GRAPH}.get_deletion_threshold", GRAPH, needs={"job_id": "graph_job_id"}),
     Step(f"{_GRAPH}.get_tenant_sync", GRAPH),
     Step(_PROBE, "exo"),
-    Step(
-        f"{_EXCHANGE}.list_mailboxes",
-        "exo",
-        finds={"mailbox": lambda r: _first(r, "user_principal_name"), "synced_mailbox": _first_synced},
-    ),
-    Step(f"{_EXCHANGE}.get_mailbox", "exo", needs={"identity": "mailbox"}),
-    Step(f"{_EXCHANGE}.get_user", "exo", needs={"identity": "mailbox"}),
-    Step(f"{_EXCHANGE}.get_organization_config", "exo"),
-    Step(f"{_EXCHANGE}.get_accepted_domains", "exo", names=lambda r: [d.domain_name for d in r.domains]),
-    Step("psbridge.exchange.bulk.get_mailbox_identities", "exo"),
+    *_exchange_online("exo"),
+    *_exchange_online(EXO_REST),
     Step(_PROBE, "exchange"),
     Step(f"{_EXCHANGE}.get_server_remote_mailbox", "exchange", needs={"identity": "synced_mailbox"}),
     Step(f"{_EXCHANGE}.get_server_mailbox", "exchange", needs={"identity": "server_mailbox"}),

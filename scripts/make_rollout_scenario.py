@@ -16,9 +16,10 @@ generator checks before it merges them.
 Error texts and shapes: EXO V3 messages in the `<ExCode>|<.NET type>|<text>` form and the write-scope text of an
 object synchronized from on-premises, as third-party captures report them (Microsoft documents neither); the
 micro-delay warning of https://support.microsoft.com/kb/2881759. Replies hold only what the scripts send: text
-(`exchange/Get-MailboxIdentities.ps1` writes `[string]` identities, `exchange/Set-CloudManagedBatch.ps1` one
-`ConvertTo-Json -Compress` line per mailbox), so no typed collection appears here. What the jump host's
-exception type is for a REST error (`WriteErrorException` here) is unverified (docs/exchange.md, Errors).
+(`exchange/Get-MailboxIdentities.ps1` writes `ConvertTo-Json -Compress` pages of identities,
+`exchange/Set-CloudManagedBatch.ps1` one `ConvertTo-Json -Compress` line per mailbox), so no typed collection
+appears here. What the jump host's exception type is for a REST error (`WriteErrorException` here) is
+unverified (docs/exchange.md, Errors).
 
     python scripts/make_rollout_scenario.py           write both files
     python scripts/make_rollout_scenario.py --check   exit 1 when either file is out of date
@@ -57,7 +58,7 @@ SOURCE = ROOT / "recorded_sessions" / "sources" / "rollout" / "cloud-managed.yam
 RECORDING = ROOT / "recorded_sessions" / "rollout" / "cloud-managed.yaml"
 
 MAILBOXES = 1050
-BATCH_SIZE = 100
+BATCH_SIZE = 200  # psbridge's default (DEFAULT_BATCH_SIZE): the README's walkthrough replays the recording with it
 JUMP_HOST = "exo-jump01.contoso.example"
 CONNECTION = ExoConnection(
     organization="contoso.onmicrosoft.com",
@@ -65,8 +66,8 @@ CONNECTION = ExoConnection(
     certificate_thumbprint="3C5F8A2B9D1E4F7A6B0C2D8E5F1A9B3C7D4E6F20",
 )
 FILTER = opath_filter("RecipientTypeDetails -eq {} -and IsDirSynced -eq {}", "UserMailbox", True)
-INTERRUPTED_AFTER = 4  # batches: the "interrupted" scenario is stopped after this many
-TORN_AFTER = 8  # batches: the "torn" one too, and its journal then cut mid-line
+INTERRUPTED_AFTER = 2  # batches: the "interrupted" scenario is stopped after this many
+TORN_AFTER = 4  # batches: the "torn" one too, and its journal then cut mid-line
 
 # Mailboxes by number: 1..MAILBOXES, `user0001@contoso.example` and so on.
 MISSING = (37, 412, 808)  # in the list, not in the tenant
@@ -229,8 +230,10 @@ def rollout(session: Session, journal: Path, **kwargs: Any) -> None:
 def run_scenarios(workdir: Path) -> list[dict[str, Any]]:
     """Run every scenario; the episodes they were served, merged."""
     recorder = Recorder()
-    # 1. dry run of the filter: resolve, then read every mailbox
+    # 1. dry run of the filter: resolve, then read every mailbox; and of the list (the README replays it): a dry
+    #    run reads every batch by a pipeline of its own, where the rollout reads most of them ahead
     rollout(recorder.session(Tenant()), workdir / "dry.jsonl", filter=FILTER, dry_run=True)
+    rollout(recorder.session(Tenant()), workdir / "dry-list.jsonl", dry_run=True)
     # 2. the rollout, start to end; then run again with its journal: it reads what it switched
     tenant = Tenant()
     rollout(recorder.session(tenant), workdir / "full.jsonl")
@@ -269,11 +272,13 @@ HEADER = f"""\
 #   ({", ".join(map(str, TWICE))} fails twice);
 #   a replication-delay read failure once: {", ".join(map(str, TRANSIENT_READS))};
 #   micro-delay warnings on writes {WINDOW[0]}-{WINDOW[1]} while the pace is under {CALM_MS} ms.
-# Scenarios, in order: dry run of the filter; the full rollout, and a re-run with its journal (it reads again
-# what the journal says is switched); one stopped after {INTERRUPTED_AFTER} batches and resumed (the same
-# batches, and the reads of what the first run switched); one stopped after {TORN_AFTER} batches, its journal's
-# last line torn, resumed; a rollback (--disable) of user0001-{len(ROLLBACK):04d}.
-# Each batch is two pipelines: a read (the script's dry run, no pause), then a write of the mailboxes to switch.
+# Scenarios, in order: dry runs of the filter and of the list; the full rollout, and a re-run with its journal (it
+# reads again what the journal says is switched); one stopped after {INTERRUPTED_AFTER} batches and resumed (the
+# same batches, and the reads of what the first run switched); one stopped after {TORN_AFTER} batches, its
+# journal's last line torn, resumed; a rollback (--disable) of user0001-{len(ROLLBACK):04d}.
+# A batch is read (the script's dry run, no pause), then its mailboxes to switch are written; the write pipeline
+# also reads the next batch (-ReadAhead), so only a session's first batch, and a batch after one that wrote
+# nothing, has a read pipeline of its own.
 """
 
 

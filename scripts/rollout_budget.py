@@ -1,9 +1,10 @@
 """A bulk rollout against the simulated tenant's write budget, over the loopback WSMan endpoint.
 
 `rollout_budget()` switches N mailboxes (1,000 by default) with `rollout_cloud_managed` in `parallel`
-sessions against `BudgetedTenant` (tests/simulated.py; the model and its defaults: docs/exchange.md, The
-simulated write budget), served by the HTTP endpoint on 127.0.0.1 with `latency_s` slept per request, and
-returns what scripts/bench.py reports:
+sessions, in psbridge's default batches (each write pipeline reading the next batch ahead), against
+`BudgetedTenant` (tests/simulated.py; the model and its defaults: docs/exchange.md, The simulated write
+budget), served by the HTTP endpoint on 127.0.0.1 with `latency_s` slept per request, and returns what
+scripts/bench.py reports:
 
     wall_s        the rollout's wall time, its extra sessions opened and closed included
     ideal_s       N x write_cost_s / allowed concurrency (the budget's cap on concurrent writers)
@@ -35,6 +36,7 @@ from simulated import BudgetedTenant, WriteBudget
 from simulated import Mailbox as TenantMailbox
 
 from psbridge import ConnectionOptions, RetryPolicy, Session
+from psbridge.defaults import DEFAULT_BATCH_SIZE
 from psbridge.exchange.rollout import rollout_cloud_managed
 from psbridge.replay.http import ReplayHTTPServer
 
@@ -52,7 +54,7 @@ def rollout_budget(
     *,
     budget: WriteBudget = BENCH_BUDGET,
     parallel: int | None = None,
-    batch_size: int = 100,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     pace_s: float = 0.0,
 ) -> dict[str, Any]:
     """Run the rollout against the write budget and measure it (see the module doc). `parallel` None: the
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mailboxes", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--parallel", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args(argv)
     result = rollout_budget(args.mailboxes, args.latency_ms / 1000, parallel=args.parallel, batch_size=args.batch_size)
     print(json.dumps(result, indent=2))

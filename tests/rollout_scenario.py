@@ -57,12 +57,41 @@ TO_CHANGE = set(IDENTITIES) - ALREADY - PERMANENT
 
 @dataclasses.dataclass(frozen=True)
 class Batch:
+    """One batch-script pipeline the server answered: `read_ahead`, the identities it read after the batch
+    (-ReadAhead), and `ahead` what it answered for them."""
+
     identities: tuple[str, ...]
     enabled: bool
     dry_run: bool
     pace_ms: int
     outcomes: dict[str, str]  # identity -> Outcome, as the server answered
     micro_delays: int
+    read_ahead: tuple[str, ...] = ()
+    ahead: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Read:
+    """A batch's read: a pipeline of its own (the script's dry run), or the read-ahead of the write before it."""
+
+    identities: tuple[str, ...]
+    outcomes: dict[str, str]
+    ahead: bool  # read ahead by the previous write pipeline
+
+
+def reads_and_writes(batches: list[Batch]) -> list[tuple[Read, Batch | None]]:
+    """Each batch's read with the write that followed it (None when it found nothing to switch), in order, for one
+    session: a write's read-ahead is the read of the batch after it."""
+    pairs: list[tuple[Read, Batch | None]] = []
+    for batch in batches:
+        if batch.dry_run:
+            pairs.append((Read(batch.identities, batch.outcomes, ahead=False), None))
+            continue
+        assert pairs and pairs[-1][1] is None, "a write without its read"
+        pairs[-1] = (pairs[-1][0], batch)
+        if batch.read_ahead:
+            pairs.append((Read(batch.read_ahead, batch.ahead, ahead=True), None))
+    return pairs
 
 
 class Served:
@@ -84,15 +113,18 @@ class Served:
             if statement.command != BATCH_SCRIPT:
                 continue
             params = {p.name: p.value for p in statement.params}
-            outcomes: dict[str, str] = {}
-            for message in episode.messages:
-                if message.type == "PipelineOutput":  # one line of JSON per mailbox
-                    result = json.loads(fromstring(message.clixml).text)
-                    outcomes[result["Identity"]] = result["Outcome"]
+            identities, ahead = tuple(params["Identity"]), tuple(params.get("ReadAhead") or ())
+            results = [  # one line of JSON per mailbox: the batch's, then the read-ahead's
+                json.loads(fromstring(message.clixml).text)
+                for message in episode.messages
+                if message.type == "PipelineOutput"
+            ]
+            assert [r["Identity"] for r in results] == [*identities, *ahead]
+            outcomes = {r["Identity"]: r["Outcome"] for r in results[: len(identities)]}
             warnings = sum("Micro delay applied" in m.clixml for m in episode.messages if m.type == "WarningRecord")
             out.append(
-                Batch(tuple(params["Identity"]), params["Enabled"], params["DryRun"], params["PaceMilliseconds"],
-                      outcomes, warnings)
+                Batch(identities, params["Enabled"], params["DryRun"], params["PaceMilliseconds"], outcomes, warnings,
+                      ahead, {r["Identity"]: r["Outcome"] for r in results[len(identities) :]})
             )  # fmt: skip
         return out
 

@@ -9,16 +9,16 @@ serialized by psrpcore exactly as a recorded one, so pypsrp's client reads it th
 
 `ExchangeOnlineTenant` is the jump host the reliability suite and the benchmarks run the bulk
 rollout against: signed in to Exchange Online, answering `Connect-`/`Disconnect-ExchangeOnline`,
-`exchange/Get-MailboxIdentities.ps1` and `exchange/Set-CloudManagedBatch.ps1` the way the script
-does on a real host (read each mailbox afresh, parse the value it reports with the script's Get-Flag
-rule, fail it when the value is missing or the read returns nothing, skip it when already in the
-desired state, else Set-Mailbox), and counting per mailbox every write it was asked for and every
-Set-Mailbox it made, so a test can check at the server's side both "nothing set twice" and that a
-report's outcomes are what the server did. Error texts and shapes: EXO V3
+`exchange/Get-MailboxIdentities.ps1` (JSON pages of identities) and `exchange/Set-CloudManagedBatch.ps1`
+(its `-ReadAhead` read after the batch) the way the scripts do on a real host (read each mailbox afresh,
+parse the value it reports with the script's Get-Flag rule, fail it when the value is missing or the read
+returns nothing, skip it when already in the desired state, else Set-Mailbox), and counting per mailbox
+every write it was asked for and every Set-Mailbox it made, so a test can check at the server's side both
+"nothing set twice" and that a report's outcomes are what the server did. Error texts and shapes: EXO V3
 `<ExCode>|<.NET type>|<text>` messages as third-party captures report them (Microsoft documents
-none); replies are what the scripts send, text lines (a `[string]` identity, a `ConvertTo-Json
--Compress` line), so they carry no typed collection. The jump host's exception type for a REST error
-(`WriteErrorException` here) is unverified (docs/exchange.md, Errors).
+none); replies are what the scripts send, text lines (a `ConvertTo-Json -Compress` page of identities, a
+`ConvertTo-Json -Compress` line per mailbox), so they carry no typed collection. The jump host's exception
+type for a REST error (`WriteErrorException` here) is unverified (docs/exchange.md, Errors).
 
 `BudgetedTenant` adds a write budget to it (`WriteBudget`: a service time per Set-Mailbox, a cap on
 write pipelines at once, micro-delays then throttling past a rate; docs/exchange.md, The simulated write
@@ -256,7 +256,7 @@ class ExchangeOnlineTenant(SimulatedHost):
         super().__init__({
             "Connect-ExchangeOnline": lambda _: {},
             "Disconnect-ExchangeOnline": lambda _: {},
-            IDENTITIES_SCRIPT: lambda _: {"output": [box.identity for box in self.mailboxes.values()]},
+            IDENTITIES_SCRIPT: self._identities,
             BATCH_SCRIPT: self._batch,
         })  # fmt: skip
         self.mailboxes = {box.identity.casefold(): box for box in mailboxes}
@@ -274,12 +274,20 @@ class ExchangeOnlineTenant(SimulatedHost):
     def total_writes(self) -> int:
         return sum(self.writes.values())
 
+    def _identities(self, params: Mapping[str, Any]) -> Spec:
+        """Get-MailboxIdentities.ps1: every mailbox's identity, in JSON pages of PageSize."""
+        ids = [box.identity for box in self.mailboxes.values()]
+        size = int(params.get("PageSize", 1000))
+        return {"output": [_compressed_json(ids[start : start + size]) for start in range(0, len(ids), size)]}
+
     def _batch(self, params: Mapping[str, Any]) -> Spec:
         ids, enabled, dry_run = params["Identity"], params["Enabled"], params.get("DryRun", False)
         pace_ms = int(params.get("PaceMilliseconds", 0))
         self.batches += 1
         warnings: list[str] = []
         output = [self._one(str(ident), bool(enabled), bool(dry_run), pace_ms, warnings) for ident in ids]
+        # -ReadAhead: read after the batch, exactly as a dry run reads (never written, never paced).
+        output += [self._one(str(ident), bool(enabled), True, 0, warnings) for ident in params.get("ReadAhead") or ()]
         return {"output": output, "warnings": warnings}
 
     def _one(self, ident: str, enabled: bool, dry_run: bool, pace_ms: int, warnings: list[str]) -> str:
@@ -355,7 +363,7 @@ class WriteBudget:
     allows (None: `max_writers / write_cost_s`, so the cap binds first). A write pipeline that would push the
     rate of the write pipelines running past it gets its writes delayed, one micro-delay warning per write,
     and after `strikes` such pipelines in a row the next one that would is refused with `TOO_MANY_REQUESTS`.
-    `read_cost_s`: the service time of one read (a dry run's Get-Mailbox).
+    `read_cost_s`: the service time of one read (a dry run's Get-Mailbox, or a read-ahead's).
     """
 
     write_cost_s: float = 1.0
@@ -441,7 +449,7 @@ class BudgetedTenant(ExchangeOnlineTenant):
             if late:
                 spec["warnings"] = [*spec["warnings"], *[MICRO_DELAY.format(ms=round(delay_s * 1000))] * writes]
                 self.micro_delays += writes
-            service = writes * (period + delay_s)
+            service = writes * (period + delay_s) + self.budget.read_cost_s * len(params.get("ReadAhead") or ())
             self._flying.append((now + service, 1 / (period + delay_s)))
             self.peak_writers = max(self.peak_writers, len(self._flying))
             self._owed.s = service

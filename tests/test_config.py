@@ -194,6 +194,12 @@ BAD = [
                  "target 'exo': app-only sign-in needs app_id and certificate_thumbprint", id="incomplete sign-in"),
     pytest.param('[targets.exchange]\nhost = "ex.example"\nvia = "jump"\n',
                  "target 'exchange': via names no jump-host target: 'jump'", id="via to nowhere"),
+    pytest.param('[targets.exo]\nhost = "j.example"\nvia = "graph"\n',
+                 'an exo target is reached by "psrp" (a jump host) or "rest"', id="exo via unknown"),
+    pytest.param('[targets.exo]\nvia = "rest"\napp_id = "x"\ncertificate_thumbprint = "ab"\n',
+                 "app_id, certificate_thumbprint: sign a jump host in", id="exo rest with a jump host's sign-in"),
+    pytest.param('[targets.connect]\nhost = "c.example"\nvia = "rest"\n', "via: only a target with role exchange",
+                 id="via on another role"),
     pytest.param('[targets.dc]\nhost = "dc.example"\npassword_env = "MY-PW"\n',
                  "target 'dc': password_env: String should match pattern", id="bad variable name"),
     pytest.param('[targets.dc]\nhost = "dc.example"\nca_file = "ca.pem"\ncert_validation = false\n',
@@ -525,3 +531,12 @@ def test_a_graph_secret_the_caller_holds_signs_in_without_entering_the_environme
     assert secret not in psbridge.logs.redact_known(f"sent {secret}")
     with pytest.raises(InputError, match=CLIENT_SECRET_ENV):  # without it, the environment has none
         Targets(load_config(write_config(LIVE)), prompt=False, graph_credentials=credentials).open_graph()
+
+
+def test_an_exo_target_over_rest_needs_no_jump_host(write_config: Callable[..., Path]) -> None:
+    """`via = "rest"`: Exchange Online's REST endpoint is the host, and the exo sign-in is the [graph] app's."""
+    path = write_config('[targets.exo]\nvia = "rest"\norganization = "contoso.onmicrosoft.com"\n')
+    targets = Targets(load_config(path), prompt=False)  # no jump-host sign-in to check
+    exo = targets.config.target("exo")
+    assert (exo.host, exo.via, exo.organization) == ("outlook.office365.com", "rest", "contoso.onmicrosoft.com")
+    assert targets.has_exo_rest()

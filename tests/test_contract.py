@@ -43,6 +43,7 @@ import psbridge.targets
 from psbridge import ps
 from psbridge.cloudsync.backend import BACKENDS
 from psbridge.command import Command
+from psbridge.exchange.rest.client import RECORDINGS_DIR as EXO_REST_DIR
 from psbridge.graph.client import GraphClient
 from psbridge.models import Planned
 from psbridge.ps import script_digest
@@ -180,6 +181,7 @@ BUILDING_BLOCKS = frozenset(
         "psbridge.cloudsync.jobs.read_one",
         "psbridge.cloudsync.runner.read_jobs",
         "psbridge.cloudsync.runner.run",
+        "psbridge.exchange.backend.backend_for",
     }
 )
 
@@ -199,10 +201,17 @@ FOLLOW_UP_SCRIPTS = tuple(
 )
 
 
+# The Exchange Online functions take a Session or a REST client (psbridge.exchange.backend): a Session is
+# what this registry runs them with; tests/test_contract_exo_backends.py runs them over both.
+_EITHER_BACKEND = "ExchangeOnline"
+
+
 def _takes(fn: Callable[..., Any], kind: type) -> bool:
-    """Whether `fn`'s first parameter is annotated `kind` (the class, or its name under postponed annotations)."""
+    """Whether `fn`'s first parameter is annotated `kind` (the class, or its name under postponed annotations),
+    or, for a Session, psbridge.exchange.backend.ExchangeOnline (a Session or a REST client)."""
     parameters = list(inspect.signature(fn).parameters.values())
-    return bool(parameters) and parameters[0].annotation in (kind, kind.__name__)
+    either = (_EITHER_BACKEND,) if kind is psbridge.Session else ()
+    return bool(parameters) and parameters[0].annotation in (kind, kind.__name__, *either)
 
 
 def _qualname(fn: Callable[..., Any]) -> str:
@@ -309,7 +318,8 @@ def _sent(fn: Callable[..., Any]) -> tuple[Command, ...]:
 
 
 def _is_graph(path: Path) -> bool:
-    return path.parent.name == GRAPH_DIR
+    """An HTTP cassette: Graph's, or Exchange Online's REST client's (psbridge.exchange.rest)."""
+    return path.parent.name in (GRAPH_DIR, EXO_REST_DIR)
 
 
 def _recording_files() -> list[Path]:

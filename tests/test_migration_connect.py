@@ -107,7 +107,7 @@ def test_another_sign_on_method_leaves_password_hash_sync_unknown(replay_session
     """Hash sync may run beside pass-through authentication: the sign-on method does not say it is off."""
     method = {"Name": "Microsoft.UserSignIn.SignOnMethod", "Value": "PassthroughAuthentication", "DataType": "String"}
     session = replay_session([
-        {"script": "adsync/Get-Connectors.ps1", "output": []},
+        {"script": "adsync/Get-Connectors.ps1", "output": ['{"cursor":null,"total":0,"remaining":0,"rows":[]}']},
         {"script": "adsync/Get-GlobalParameters.ps1", "output": [{"properties": method}]},
         scheduler_spec(),
     ])  # fmt: skip

@@ -81,6 +81,14 @@ def test_parallel_sessions_set_every_mailbox_once_and_never_exceed_the_cap(tmp_p
     assert 1 < host.peak_writers <= 3
     assert host.refused == 0
     assert_journal_consistent(tmp_path / "j.jsonl")
+    # The batches partition the mailboxes, read-ahead included: each read once (by a read pipeline or by the
+    # write before it), and only each session's first batch had a read pipeline of its own.
+    statements = [{p.name: p.value for p in k.statements[0].params} for k in host.calls
+                  if k.statements[0].command == BATCH_SCRIPT]  # fmt: skip
+    reads = [str(i) for s in statements for i in (s["Identity"] if s["DryRun"] else s.get("ReadAhead") or ())]
+    assert sorted(reads) == sorted(identities)
+    first_reads = sum(1 for s in statements if s["DryRun"])  # a session's first batch (each took one, surely)
+    assert 1 <= first_reads <= MAX_PARALLEL and report.batches == len(statements) == first_reads + 9
 
 
 def test_a_throttled_write_is_sent_again_later_and_fails_no_mailbox(tmp_path: Path) -> None:
@@ -155,8 +163,9 @@ def test_an_interrupted_parallel_run_resumes_from_its_journal_with_nothing_set_t
 
 
 def test_one_session_sends_what_the_rollout_always_sent(tmp_path: Path) -> None:
-    """parallel=1 (the default): no session is made, and the batches are the sequential ones: each read,
-    then written, in order, at the configured pace."""
+    """parallel=1 (the default): no session is made, and the batches are the sequential ones, in order, at the
+    configured pace: the first is read, then each write pipeline reads the next batch ahead (its -ReadAhead),
+    so only the first batch has a read pipeline of its own."""
     identities = names(25)
     host = ExchangeOnlineTenant([Mailbox(i, cloud_managed=i.endswith("0003@contoso.example")) for i in identities])
 
@@ -169,16 +178,17 @@ def test_one_session_sends_what_the_rollout_always_sent(tmp_path: Path) -> None:
             session, identities=identities, journal=tmp_path / "j.jsonl", batch_size=10, sleep=lambda _: None,
             sessions=factory,
         )  # fmt: skip
-    assert report.succeeded
+    assert report.succeeded and report.batches == 4
     batches = [key.statements[0] for key in host.calls if key.statements[0].command == BATCH_SCRIPT]
     sent = [
-        ([str(v) for v in params["Identity"]], bool(params["DryRun"]), int(params["PaceMilliseconds"]))
+        ([str(v) for v in params["Identity"]], bool(params["DryRun"]), int(params["PaceMilliseconds"]),
+         [str(v) for v in params.get("ReadAhead") or ()])
         for params in ({p.name: p.value for p in statement.params} for statement in batches)
-    ]
+    ]  # fmt: skip
     chunks = [identities[0:10], identities[10:20], identities[20:25]]
-    expected: list[tuple[list[str], bool, int]] = []
-    for chunk in chunks:
-        expected += [(chunk, True, 0), ([i for i in chunk if not i.endswith("0003@contoso.example")], False, 500)]
+    expected: list[tuple[list[str], bool, int, list[str]]] = [(chunks[0], True, 0, [])]
+    for chunk, following in zip(chunks, [*chunks[1:], []], strict=True):
+        expected.append(([i for i in chunk if not i.endswith("0003@contoso.example")], False, 500, following))
     assert sent == expected
 
 

@@ -36,7 +36,8 @@ def test_a_fresh_plan_counts_from_the_identities_and_creates_no_journal(tmp_path
     result = plan(journal, identities=[*IDS, IDS[0].upper()])  # a duplicate, by case, counts once
 
     assert (result.identities, result.to_do, result.journal_done, result.to_verify) == (12, 12, 0, 0)
-    assert (result.batches, result.estimated_s, result.resumes, result.would_change) == (6, 12 * 2.5, False, True)
+    # 3 batches of 5: a read of the first, then 3 writes, each reading the next batch ahead
+    assert (result.batches, result.estimated_s, result.resumes, result.would_change) == (4, 12 * 2.5, False, True)
     assert result.setting == "IsExchangeCloudManaged=True" and "--dry-run reads each mailbox" in result.note
     assert not journal.exists()
 
@@ -44,7 +45,7 @@ def test_a_fresh_plan_counts_from_the_identities_and_creates_no_journal(tmp_path
 def test_parallel_sessions_share_the_estimate_and_a_cap_is_refused_as_the_run_refuses_it(tmp_path: Path) -> None:
     """12 mailboxes in 3 sessions: each switches 4 (the rollout splits a round evenly), so a third of the time."""
     three = plan(tmp_path / "j.jsonl", parallel=3)
-    assert (three.parallel, three.batches, three.estimated_s) == (3, 6, 4 * 2.5)
+    assert (three.parallel, three.batches, three.estimated_s) == (3, 6, 4 * 2.5)  # 3 batches of 4: 3 reads, 3 writes
     with pytest.raises(InputError, match="parallel"):
         plan(tmp_path / "j.jsonl", parallel=4)
     assert not (tmp_path / "j.jsonl").exists()
@@ -64,7 +65,7 @@ def test_a_plan_reads_what_the_journal_says_is_done(tmp_path: Path) -> None:
     again = plan(journal, retry_failed=True)
 
     assert (result.resumes, result.journal_done, result.to_verify, result.to_do) == (True, 3, 2, 9)
-    assert result.batches == 2 * 2 + 1  # 9 to do: 2 batches of a read and a write; one read of the 2 switched
+    assert result.batches == 1 + 2 + 1  # 9 to do: a read, 2 writes (the first reads the second batch); 1 read of 2
     assert (again.journal_done, again.to_do) == (2, 10)  # the permanent failure is tried again
     assert journal.read_bytes() == before  # only read
 
@@ -112,8 +113,8 @@ def test_the_plan_agrees_with_the_run_that_follows(tmp_path: Path) -> None:
 
     assert (planned.journal_done, planned.to_do, planned.to_verify) == (5, 7, 5)
     assert (report.skipped, report.changed, report.total - report.skipped) == (5, 7, planned.to_do)
-    # A read of the 5 switched, then 2 batches of a read and a write: as planned.
-    assert len(transport.calls[sent:]) == report.batches == planned.batches == 1 + 2 * 2
+    # A read of the 5 switched, then a read and 2 writes (the first reads the second batch ahead): as planned.
+    assert len(transport.calls[sent:]) == report.batches == planned.batches == 1 + 1 + 2
 
 
 # -- the command -----------------------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def test_off_a_terminal_the_plan_then_exit_2_with_nothing_sent(cli: Any, tmp_pat
 
     assert "rollout changes mailboxes: not done; pass --yes" in table.refused_after_plan()
     rows = dict(line.split(None, 1) for line in table.out.splitlines())
-    assert (rows["mailboxes"], rows["to_do"], rows["batches"]) == ("12 (from the identities file)", "12", "6")
+    assert (rows["mailboxes"], rows["to_do"], rows["batches"]) == ("12 (from the identities file)", "12", "4")
     assert rows["resumes"] == "no: a new journal" and rows["setting"] == "IsExchangeCloudManaged=True"
     doc.refused_after_plan()
     assert (doc.json()["identities"], doc.json()["journal"]) == (12, str(tmp_path / "j.jsonl"))

@@ -249,8 +249,8 @@ def test_a_timeout_a_batch_cannot_keep_is_refused_saying_what_to_change(cli: Any
     result = cli("--replay", RECORDING, "--timeout", "5", "exo", "rollout", *with_ids(tmp_path, "--journal", journal),
                  "--yes")  # fmt: skip
     line = result.one_line_error(2)
-    assert "timeout (5s) cannot hold a batch" in line and "100 mailboxes at a pace of 0.5s" in line
-    assert "at least 100s" in line and "smaller batch size or pace" in line
+    assert "timeout (5s) cannot hold a batch" in line and "200 mailboxes at a pace of 0.5s" in line
+    assert "at least 200s" in line and "smaller batch size or pace" in line
     assert not journal.exists()
 
 

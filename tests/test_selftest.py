@@ -104,7 +104,7 @@ def demo_report() -> dict[str, Any]:
 
 def test_demo_reports_every_row_of_every_role_it_has(demo_report: dict[str, Any]) -> None:
     report = demo_report["report"]
-    roles = ["connect", "cloudsync-agent", "graph", "exo", "exchange", "dc"]
+    roles = ["connect", "cloudsync-agent", "graph", "exo", "exo-rest", "exchange", "dc"]
     want = [(s.role, s.name) for role in roles for s in selftest.STEPS if s.role == role]
     assert [(r["target"], r["name"]) for r in report["checks"]] == want
     assert report["runbook"] == "selftest" and report["unreachable"] == []

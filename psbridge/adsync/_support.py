@@ -1,11 +1,11 @@
-"""What every ADSync wrapper shares: invoking with ADSync's prerequisite check, validating flat output,
-putting flattened children back under their parents, and checking arguments."""
+"""What every ADSync wrapper shares: invoking with ADSync's prerequisite check, validating flat output, and
+checking arguments. (The listings, run history and connectors, arrive as JSON pages: psbridge.pages.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -19,13 +19,11 @@ from psbridge.errors import (
     RemoteModuleNotFoundError,
 )
 from psbridge.models import from_output, only
-from psbridge.result import InvocationResult, PSObjectData
+from psbridge.result import InvocationResult
 from psbridge.session import Session
 from psbridge.types import TimeSpan, format_timespan
 
 M = TypeVar("M", bound=BaseModel)
-P = TypeVar("P", bound=BaseModel)
-C = TypeVar("C", bound=BaseModel)
 
 
 def invoke(session: Session, command: Command) -> InvocationResult:
@@ -61,21 +59,6 @@ def validate_all(model: type[M], objects: Sequence[Any], session: Session, comma
 
 def validate_one(model: type[M], data: dict[str, Any], session: Session, command: Command) -> M:
     return validate_all(model, [data], session, command)[0]
-
-
-def of_kind(objects: Sequence[Any], kind: str) -> list[PSObjectData]:
-    """The flat objects of one `Kind` from a script that interleaves parents and children."""
-    return [o for o in objects if isinstance(o, PSObjectData) and o.get("Kind") == kind]
-
-
-def nest(
-    parents: list[P], field: str, parent_key: Callable[[P], Any], children: list[C], child_key: Callable[[C], Any]
-) -> list[P]:
-    """Put each child back under its parent (in server order), as the tuple `field`."""
-    grouped: dict[Any, list[C]] = {}
-    for child in children:
-        grouped.setdefault(child_key(child), []).append(child)
-    return [p.model_copy(update={field: tuple(grouped.get(parent_key(p), ()))}) for p in parents]
 
 
 def as_policy_type(value: PolicyType | str | None) -> PolicyType | None:

@@ -1,7 +1,8 @@
 """Entra Connect Sync (the ADSync module), on the Connect server's Windows PowerShell 5.1 endpoint.
 
 Every wrapper runs a packaged script from `psbridge/ps/adsync/` that imports ADSync and projects what
-the cmdlet returns to flat objects (nested ADSync collections lose depth over remoting). A host
+the cmdlet returns to flat objects (nested ADSync collections lose depth over remoting); the two listings, run
+history and connectors, come as one JSON page each (psbridge.pages; docs/adsync.md). A host
 without the module raises PrerequisiteMissingError. The cmdlets that need an interactive sign-in live
 in `psbridge.adsync.interactive`.
 """
@@ -22,11 +23,8 @@ from psbridge.adsync._support import (
     invoke,
     invoke_all,
     invoke_one,
-    nest,
-    of_kind,
     positive_timespan,
     timespan_text,
-    validate_all,
     validate_one,
 )
 from psbridge.adsync.cycle import IdleWatch
@@ -34,14 +32,12 @@ from psbridge.adsync.export import export_entries
 from psbridge.adsync.models import (
     AutoUpgrade,
     Connector,
-    ConnectorPartition,
     ConnectorRunStatus,
     ExportDeletionThreshold,
     GlobalParameter,
     GlobalSettings,
     PolicyType,
     RunProfileResult,
-    RunStepResult,
     Scheduler,
     ServerConfigurationExport,
     SyncCycleStart,
@@ -53,6 +49,7 @@ from psbridge.defaults import CLOUD_MANAGED_DEFAULT_MINIMUM, REQUIRED_MINIMUM
 from psbridge.errors import ConnectorBusyError, InputError, PsbridgeError, UnexpectedOutputError
 from psbridge.files import fetch
 from psbridge.models import Change, Planned
+from psbridge.pages import read_page
 from psbridge.session import Session
 from psbridge.types import format_timespan
 from psbridge.versions import Version
@@ -275,28 +272,28 @@ def _wait_until_idle(
 
 
 def get_connector(session: Session) -> list[Connector]:
-    """Every connector with its partitions; wraps Get-ADSyncConnector, flattened on the server."""
+    """Every connector with its partitions; wraps Get-ADSyncConnector, projected on the server.
+
+    Get-Connectors.ps1 sends one JSON page (psbridge.pages), validated straight into the models.
+    """
     command = Command.script("adsync/Get-Connectors.ps1")
-    output = invoke(session, command).output
-    connectors = validate_all(Connector, of_kind(output, "Connector"), session, command)
-    partitions = validate_all(ConnectorPartition, of_kind(output, "Partition"), session, command)
-    return nest(connectors, "partitions", lambda c: c.identifier, partitions, lambda p: p.connector_id)
+    return list(read_page(Connector, invoke(session, command), session).rows)
 
 
 def get_run_profile_result(
     session: Session, *, number_requested: int = 10, connector_id: uuid.UUID | str | None = None
 ) -> list[RunProfileResult]:
-    """The newest runs first, with their step results; wraps Get-ADSyncRunProfileResult -NumberRequested."""
+    """The newest runs first, with their step results; wraps Get-ADSyncRunProfileResult -NumberRequested.
+
+    Get-RunProfileResult.ps1 sends one JSON page (psbridge.pages), validated straight into the models.
+    """
     if number_requested < 1:
         raise InputError("number_requested must be at least 1")
     command = Command.script(
         "adsync/Get-RunProfileResult.ps1",
         {"NumberRequested": number_requested, "ConnectorId": guid(connector_id, "connector_id")},
     )
-    output = invoke(session, command).output
-    runs = validate_all(RunProfileResult, of_kind(output, "Run"), session, command)
-    steps = validate_all(RunStepResult, of_kind(output, "Step"), session, command)
-    return nest(runs, "step_results", lambda r: r.run_history_id, steps, lambda s: s.run_history_id)
+    return list(read_page(RunProfileResult, invoke(session, command), session).rows)
 
 
 def get_auto_upgrade(session: Session, *, detail: bool = False) -> AutoUpgrade:

@@ -226,7 +226,8 @@ class ConnectorPartition(PSModel):
 
 
 class Connector(PSModel):
-    """Get-ADSyncConnector, flattened: `type` is ConnectorTypeName (`AD`, `Extensible2`)."""
+    """Get-ADSyncConnector, projected: `type` is ConnectorTypeName (`AD`, `Extensible2`); `partitions` are
+    read from the row's `Partitions` (Get-Connectors.ps1's JSON page)."""
 
     identifier: uuid.UUID = Field(alias="Identifier")
     name: str = Field(alias="Name")
@@ -235,7 +236,7 @@ class Connector(PSModel):
     description: str = Field(default="", alias="Description")
     creation_time: DateTime = Field(default=None, alias="CreationTime")
     last_modification_time: DateTime = Field(default=None, alias="LastModificationTime")
-    partitions: tuple[ConnectorPartition, ...] = ()
+    partitions: tuple[ConnectorPartition, ...] = Field(default=(), alias="Partitions")
 
     @property
     def is_entra_id(self) -> bool:
@@ -279,7 +280,8 @@ class RunStepResult(PSModel):
 
 class RunProfileResult(PSModel):
     """One run from Get-ADSyncRunProfileResult. `result` is kept as the server's text (`success`,
-    `completed-sync-errors`, `stopped-deletion-threshold-exceeded`, ...), including values not listed here."""
+    `completed-sync-errors`, `stopped-deletion-threshold-exceeded`, ...), including values not listed here.
+    `step_results` are read from the row's `RunStepResults` (Get-RunProfileResult.ps1's JSON page)."""
 
     run_history_id: uuid.UUID = Field(alias="RunHistoryId")
     connector_id: uuid.UUID = Field(alias="ConnectorId")
@@ -294,7 +296,7 @@ class RunProfileResult(PSModel):
     total_steps: int = Field(default=0, alias="TotalSteps")
     start_date: DateTime = Field(default=None, alias="StartDate")
     end_date: DateTime = Field(default=None, alias="EndDate")
-    step_results: tuple[RunStepResult, ...] = ()
+    step_results: tuple[RunStepResult, ...] = Field(default=(), alias="RunStepResults")
 
 
 # -- auto-upgrade and configuration export -------------------------------------------------------------

@@ -1,6 +1,12 @@
-"""`psbridge exo ...`: Exchange Online through a Windows jump host, mirroring `psbridge.exchange`.
+"""`psbridge exo ...`: Exchange Online, mirroring `psbridge.exchange`, through a Windows jump host or over REST.
 
-The global `--host` is the jump host. The group's options say how it signs in to Exchange Online,
+`--via psrp` (the default): the global `--host` is the jump host. `--via rest`: no jump host; the cmdlets go
+over HTTPS to Exchange Online's InvokeCommand endpoint (docs/exchange-rest.md), signed in app-only with the
+credentials psbridge uses for Graph (PSBRIDGE_GRAPH_TENANT_ID, PSBRIDGE_GRAPH_CLIENT_ID and a certificate or
+client secret, or the config file's [graph] table); `--organization` names the tenant when it is not the
+app's own. The backend comes from `--via`, else PSBRIDGE_EXO_VIA, else the exo target's `via`, else psrp.
+
+Through the jump host, the group's options say how it signs in to Exchange Online,
 once for the run: app-only with a certificate in the host's store (`--organization --app-id
 --certificate-thumbprint`), or the host's managed identity (`--organization --managed-identity`);
 also from PSBRIDGE_EXO_ORGANIZATION, PSBRIDGE_EXO_APP_ID, PSBRIDGE_EXO_CERT_THUMBPRINT and
@@ -28,6 +34,7 @@ from psbridge.cli.params import NotBoth, ResultSize
 
 if TYPE_CHECKING:
     from psbridge.config import Target
+    from psbridge.exchange.backend import ExchangeOnline
     from psbridge.session import Session
 
 _SETTINGS = "psbridge.exo"
@@ -43,6 +50,7 @@ class ExoSettings:
     app_id: str | None
     certificate_thumbprint: str | None
     managed_identity: bool
+    via: str | None = None
     connected: bool = False
     managed_identity_account_id: str | None = None
 
@@ -62,6 +70,29 @@ class ExoSettings:
             managed_identity=self.managed_identity or (not own_method and target.managed_identity),
             managed_identity_account_id=None if own_method else target.managed_identity_account_id,
         )
+
+
+def exo_via(ctx: click.Context) -> str:
+    """The run's Exchange Online backend: --via (or PSBRIDGE_EXO_VIA), else the exo target's `via`, else psrp."""
+    settings: ExoSettings = ctx.meta[_SETTINGS]
+    if settings.via is not None:
+        return settings.via
+    target = ctx.obj.target()
+    return target.via if target is not None and target.role == "exo" and target.via else "psrp"
+
+
+def exo_backend(ctx: click.Context) -> ExchangeOnline:
+    """What the run's Exchange Online commands are given: the REST client, or the signed-in jump-host Session."""
+    if exo_via(ctx) != "rest":
+        return exo_session(ctx)
+    settings: ExoSettings = ctx.meta[_SETTINGS]
+    if settings.app_id or settings.certificate_thumbprint or settings.managed_identity:
+        raise click.UsageError(
+            "--app-id, --certificate-thumbprint and --managed-identity sign a jump host in; --via rest signs in "
+            "with the Graph app's credentials (PSBRIDGE_GRAPH_TENANT_ID, PSBRIDGE_GRAPH_CLIENT_ID, and "
+            "PSBRIDGE_GRAPH_CERTIFICATE or PSBRIDGE_GRAPH_CLIENT_SECRET)"
+        )
+    return ctx.obj.targets().exo_rest(organization=settings.organization)  # type: ignore[no-any-return]
 
 
 def exo_session(ctx: click.Context) -> Session:
@@ -112,6 +143,13 @@ def _connection(settings: ExoSettings) -> Any:
 
 
 @click.group(cls=Group)
+@click.option(
+    "--via",
+    type=click.Choice(["psrp", "rest"]),
+    envvar="PSBRIDGE_EXO_VIA",
+    help="psrp: a Windows jump host; rest: Exchange Online's REST endpoint, no jump host (unverified on real "
+    "tenants: docs/exchange-rest.md). [the exo target's via, else psrp]",
+)
 @click.option("--organization", envvar="PSBRIDGE_EXO_ORGANIZATION", help="The tenant's .onmicrosoft.com domain.")
 @click.option("--app-id", envvar="PSBRIDGE_EXO_APP_ID", help="App registration with Exchange.ManageAsApp.")
 @click.option(
@@ -123,13 +161,15 @@ def _connection(settings: ExoSettings) -> Any:
 @click.pass_context
 def exo(
     ctx: click.Context,
+    via: str | None,
     organization: str | None,
     app_id: str | None,
     certificate_thumbprint: str | None,
     managed_identity: bool,
 ) -> None:
-    """Exchange Online (ExchangeOnlineManagement on a Windows jump host, app-only sign-in)."""
-    ctx.meta[_SETTINGS] = ExoSettings(organization, app_id, certificate_thumbprint, managed_identity)
+    """Exchange Online: ExchangeOnlineManagement on a Windows jump host (--via psrp), or its REST endpoint
+    (--via rest); app-only sign-in either way."""
+    ctx.meta[_SETTINGS] = ExoSettings(organization, app_id, certificate_thumbprint, managed_identity, via)
 
 
 # -- mailboxes ---------------------------------------------------------------------------------------------
@@ -147,7 +187,7 @@ def mailbox_get(ctx: click.Context, identity: str) -> None:
     """One mailbox, with IsDirSynced and IsExchangeCloudManaged."""
     from psbridge.exchange import get_mailbox
 
-    emit(ctx, get_mailbox(exo_session(ctx), identity=identity))
+    emit(ctx, get_mailbox(exo_backend(ctx), identity=identity))
 
 
 @mailbox.command("list")
@@ -167,7 +207,7 @@ def mailbox_list(
     from psbridge.exchange import iter_mailboxes
 
     listing = iter_mailboxes(
-        exo_session(ctx), opath=opath, result_size=result_size, cloud_managed=cloud_managed, page_size=page_size
+        exo_backend(ctx), opath=opath, result_size=result_size, cloud_managed=cloud_managed, page_size=page_size
     )
     mailboxes = iter(listing)
     first = next(mailboxes, None)  # the first page: its errors come before anything is printed
@@ -205,7 +245,7 @@ def cloud_managed_set(ctx: click.Context, identity: str, enabled: bool, dry_run:
     from psbridge.exchange import set_mailbox_cloud_managed
 
     def act(dry: bool) -> Any:
-        result = set_mailbox_cloud_managed(exo_session(ctx), identity=identity, enabled=enabled, dry_run=dry)
+        result = set_mailbox_cloud_managed(exo_backend(ctx), identity=identity, enabled=enabled, dry_run=dry)
         emit_change(ctx, result, ("identity", "is_dir_synced", "is_exchange_cloud_managed"))
         return result
 
@@ -223,7 +263,7 @@ def org_default_get(ctx: click.Context) -> None:
     """The tenant default (None when the tenant does not report it)."""
     from psbridge.exchange import get_organization_config
 
-    emit(ctx, get_organization_config(exo_session(ctx)))
+    emit(ctx, get_organization_config(exo_backend(ctx)))
 
 
 @org_default.command("set")
@@ -240,7 +280,7 @@ def org_default_set(ctx: click.Context, enabled: bool, dry_run: bool, yes: bool)
 
     def act(dry: bool) -> Any:
         # Enabling it logs psbridge.exchange.cloud_managed_by_default, a warning: shown once, by the log.
-        result = set_organization_config(exo_session(ctx), cloud_managed_by_default=enabled, dry_run=dry)
+        result = set_organization_config(exo_backend(ctx), cloud_managed_by_default=enabled, dry_run=dry)
         emit_change(ctx, result, ("cloud_managed_by_default",))
         return result
 
@@ -264,7 +304,7 @@ def _email_command(action: str) -> click.Command:
 
         def act(dry: bool) -> Any:
             result = set_mailbox_email_addresses(
-                exo_session(ctx), identity=identity, dry_run=dry, **{action: list(addresses)}
+                exo_backend(ctx), identity=identity, dry_run=dry, **{action: list(addresses)}
             )
             emit_change(ctx, result, ("primary_smtp_address", "email_addresses"))
             return result
@@ -294,7 +334,7 @@ def user_get(ctx: click.Context, identity: str) -> None:
     """RecipientType, RecipientTypeDetails and PreviousRecipientTypeDetails of a user."""
     from psbridge.exchange import get_user
 
-    emit(ctx, get_user(exo_session(ctx), identity=identity))
+    emit(ctx, get_user(exo_backend(ctx), identity=identity))
 
 
 @exo.command("clear-previous-mailbox-info")
@@ -311,7 +351,7 @@ def clear_previous(ctx: click.Context, identity: str, dry_run: bool, yes: bool) 
     from psbridge.exchange import clear_previous_mailbox_info
 
     def act(dry: bool) -> Any:
-        result = clear_previous_mailbox_info(exo_session(ctx), identity=identity, confirm_irreversible=not dry,
+        result = clear_previous_mailbox_info(exo_backend(ctx), identity=identity, confirm_irreversible=not dry,
                                              dry_run=dry)  # fmt: skip
         emit_change(ctx, result, ("recipient_type_details", "previous_recipient_type_details"))
         return result
@@ -326,7 +366,7 @@ def accepted_domains(ctx: click.Context) -> None:
     """Accepted domains, flagging the tenant routing domain (<tenant>.mail.onmicrosoft.com)."""
     from psbridge.exchange import get_accepted_domains
 
-    result = get_accepted_domains(exo_session(ctx))
+    result = get_accepted_domains(exo_backend(ctx))
     if ctx.obj.output == "json":
         emit(ctx, result)
         return

@@ -19,6 +19,10 @@ spellings). The report is started before the rollout (a temporary file beside it
 written and synced, so a missing folder or a full disk shows now) and moved into place at the end.
 Should it still fail then, the JSON report is printed all the same, and the exit code is 74.
 `--timeout` is each batch's deadline (by default the REST API's 15 minutes).
+
+`psbridge exo --via rest rollout ...` runs the same rollout over Exchange Online's REST endpoint, with no jump host
+(`exo_backend`: the run's ExoRestClient; batches as `$batch` requests of 10, psbridge.exchange.rest.bulk), with the
+same journal, plan, report and exit codes; `--parallel N` then opens N-1 more clients with the same sign-in.
 """
 
 from __future__ import annotations
@@ -39,16 +43,17 @@ import click
 
 from psbridge.cli import terminal
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
-from psbridge.cli.exo import exo_session
+from psbridge.cli.exo import exo_backend, exo_session, exo_via
 from psbridge.cli.output import emit
 from psbridge.cli.params import Int32, Seconds
 from psbridge.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
 from psbridge.errors import InputError, LocalWriteError
 
 if TYPE_CHECKING:
+    from psbridge.exchange.backend import ExchangeOnline
+    from psbridge.exchange.rest.client import ExoRestClient
     from psbridge.exchange.rollout import RolloutProgress, RolloutReport
     from psbridge.exchange.rollout_plan import RolloutPlan
-    from psbridge.session import Session
 
 CSV_COLUMNS = (
     "identity",
@@ -118,8 +123,8 @@ def rollout(
     --journal to finish or retry. 2 for bad input or not confirmed; 74 for a --csv that could not be
     written at the end (the report is printed all the same). Interrupted (Ctrl+C: 130, SIGTERM: 143), it prints
     the report so far, the mailboxes not finished as Unfinished. The global --timeout is each batch's deadline.
-    --parallel N opens N-1 more sessions to the jump host (each signs in to Exchange Online) that take batches
-    from the same queue; the journal stays one file, resumable as ever.
+    --parallel N opens N-1 more sessions to the jump host (each signs in to Exchange Online), or with --via rest
+    N-1 more REST clients, that take batches from the same queue; the journal stays one file, resumable as ever.
     """
     if (identities_file is None) == (opath is None):
         raise click.UsageError("give the mailboxes: --identities FILE (- for stdin) or --filter OPATH")
@@ -151,10 +156,13 @@ def rollout(
 
 
 def _plan(ctx: click.Context, common: dict[str, Any]) -> RolloutPlan:
-    """Print the plan (`plan_rollout`): sends nothing; the session is only made, for its target's name."""
+    """Print the plan (`plan_rollout`): sends nothing; the session (or REST client) is only made, for its target's
+    name, the one the run journals."""
     from psbridge.exchange.rollout_plan import plan_rollout
 
-    plan = plan_rollout(target=ctx.obj.session().target, tenant=_organization(ctx), **common)
+    via = exo_via(ctx)
+    target = exo_backend(ctx).target if via == "rest" else ctx.obj.session().target
+    plan = plan_rollout(target=target, tenant=_organization(ctx), **common, via=via)
     emit(ctx, plan, _plan_rows(plan))
     return plan
 
@@ -177,7 +185,7 @@ def _run(
     stopped: list[RolloutReport] = []
     with contextlib.ExitStack() as stack:
         table = stack.enter_context(_CsvReport.start(csv_path, common["journal"], source)) if csv_path else None
-        session = exo_session(ctx)
+        session = _backend(ctx)
         try:
             with _progress(ctx.obj.verbose) as on_progress:
                 report = rollout_cloud_managed(
@@ -194,10 +202,21 @@ def _run(
     return report
 
 
-def _more_sessions(ctx: click.Context, first: Session) -> Callable[[], Session]:
+def _backend(ctx: click.Context) -> ExchangeOnline:
+    """The run's Exchange Online: over REST its client (`exo_backend`), else the jump host's session signed in
+    (`exo_session`)."""
+    return exo_backend(ctx) if exo_via(ctx) == "rest" else exo_session(ctx)
+
+
+def _more_sessions(ctx: click.Context, first: ExchangeOnline) -> Callable[[], ExchangeOnline]:
     """A factory of sessions like the run's own (`first`): the same endpoint, made by the run's Targets,
-    each signed in to Exchange Online as `exo_session` signed in the first; the rollout closes them."""
+    each signed in to Exchange Online as `exo_session` signed in the first; the rollout closes them. Over
+    REST, clients like the run's (`_more_rest_clients`)."""
     from psbridge.cli.exo import exo_sign_in
+    from psbridge.session import Session
+
+    if not isinstance(first, Session):
+        return _more_rest_clients(first)
 
     sign_in = exo_sign_in(ctx)
     targets = ctx.obj.targets()
@@ -207,6 +226,21 @@ def _more_sessions(ctx: click.Context, first: Session) -> Callable[[], Session]:
         if sign_in is not None:
             sign_in(session)
         return session
+
+    return make
+
+
+def _more_rest_clients(first: ExoRestClient) -> Callable[[], ExoRestClient]:
+    """A factory of REST clients like `first`: the same tenant, endpoint, wire settings, deadline and retry
+    policy, and the same token provider (one sign-in for all, its token shared), each with its own connection.
+    The rollout closes them. Live runs only (--parallel is refused under replay and record)."""
+    from psbridge.exchange.rest.client import ExoRestClient
+
+    def make() -> ExoRestClient:
+        return ExoRestClient(
+            first.tokens, tenant_id=first.tenant_id, base_url=first.base_url, timeout=first.timeout,
+            retry=first.retry, page_size=first.settings.page_size, anchor=first.settings.anchor,
+        )  # fmt: skip
 
     return make
 

@@ -25,11 +25,12 @@ from psbridge.cli import terminal
 from psbridge.errors import InputError
 
 if TYPE_CHECKING:
-    from psbridge.config import Config
+    from psbridge.config import Config, Target
     from psbridge.replay.cassette import ScrubMap
     from psbridge.targets import Targets
 
 GRAPH = "graph"  # psbridge.selftest.GRAPH, without importing it for --help
+EXO_REST = "exo-rest"  # psbridge.selftest.EXO_REST
 
 
 @click.command("selftest")
@@ -84,17 +85,26 @@ def _targets(ctx: click.Context, name: str | None) -> dict[str, str]:
         if replay and name in ROLES and (config is None or config.find(name) is None):
             return {name: name}
         target = (config or ctx.obj.config()).target(name)  # TargetMissingError: exit 2, one line
-        return {target.role: target.name}
-    chosen = {role: found.name for role in ROLES if config is not None and (found := config.find(role)) is not None}
+        return {_role(target): target.name}
+    chosen = {
+        _role(found): found.name for role in ROLES if config is not None and (found := config.find(role)) is not None
+    }
     if replay:
         from psbridge.selftest import recorded_roles
 
         chosen |= {role: role for role in recorded_roles(replay) if role not in chosen}
+        if ctx.obj.targets().has_exo_rest():
+            chosen.setdefault(EXO_REST, EXO_REST)
     if graph_available(ctx):
         chosen[GRAPH] = GRAPH
     if not chosen:
         raise InputError("nothing to check: the config file declares no targets (see psbridge config path)")
     return chosen
+
+
+def _role(target: Target) -> str:
+    """The selftest role a target serves: an exo target over REST has rows of its own."""
+    return EXO_REST if target.role == "exo" and target.via == "rest" else target.role
 
 
 class _Sources:
@@ -149,6 +159,9 @@ class _Sources:
         name = self.labels.get(role, role)
         if role == GRAPH:
             with self._graph() as client:
+                yield client
+        elif role == EXO_REST:
+            with self.targets.open_exo_rest() as client:  # afresh for each wrapper, as a replayed session is
                 yield client
         elif self.params["replay"]:
             with self.targets.open(name) as session:

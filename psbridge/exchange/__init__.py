@@ -1,4 +1,4 @@
-"""Exchange Online (through a Windows jump host) and Exchange Server wrappers."""
+"""Exchange Online (through a Windows jump host, or over REST) and Exchange Server wrappers."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Exchange Online runs on a Windows jump host (Windows PowerShell 5.1, or PowerShe
 3.5-3.9, 7.6+ for 3.10) that has ExchangeOnlineManagement, on its `Microsoft.PowerShell` endpoint:
 sign in once per runspace with `psbridge.exchange.connect_exchange_online`, then call these. Every
 Exchange Online call goes through one packaged script that projects the output to the modelled
-fields (`psbridge.exchange.runner`).
+fields (`psbridge.exchange.runner`). Or, with no jump host, over REST: give these functions an
+`ExoRestClient` instead of the Session (`psbridge.exchange.backend`, docs/exchange-rest.md).
 
 Exchange Server is read either on the server's own `Microsoft.Exchange` endpoint (a session built
 with `exchange_server_options`; plain cmdlets only) or through the jump host (`via_jump_host=True`,
@@ -22,6 +23,7 @@ from typing import TypeVar
 from psbridge import logs
 from psbridge.command import Value
 from psbridge.errors import InputError, SyncedObjectError, UnexpectedOutputError
+from psbridge.exchange.backend import Answer, Backend, ExchangeOnline, backend_for
 from psbridge.exchange.mailboxes import DEFAULT_PAGE_SIZE, ResultSize, iter_mailboxes
 from psbridge.exchange.models import (
     AcceptedDomain,
@@ -34,9 +36,8 @@ from psbridge.exchange.models import (
     User,
 )
 from psbridge.exchange.rules import BOOLEAN_MAILBOX_ATTRIBUTES, SOURCE_OF_AUTHORITY, check_mailbox_attributes
-from psbridge.exchange.runner import all_of, cmdlet, command, one
-from psbridge.models import Change, PSModel, only
-from psbridge.result import PSObjectData
+from psbridge.exchange.runner import cmdlet, command, one
+from psbridge.models import Change, PSModel, from_output, only
 from psbridge.session import Session
 from psbridge.types import parse_flag
 
@@ -55,20 +56,30 @@ def _identity(identity: str) -> str:
     return identity.strip()
 
 
+def _one(model: type[M], answer: Answer, backend: Backend, identity: str) -> M:
+    """The single object a read by identity returned (`psbridge.models.only`)."""
+    return only(model, answer.rows, command=answer.command, target=backend.target, identity=identity)
+
+
+def _read_one(backend: Backend, cmdlet_name: str, model: type[M], identity: str) -> M:
+    return _one(model, backend.read(cmdlet_name, {"Identity": identity}), backend, identity)
+
+
 # -- mailboxes -----------------------------------------------------------------------------------------
 
 
-def get_mailbox(session: Session, *, identity: str) -> Mailbox:
+def get_mailbox(session: ExchangeOnline, *, identity: str) -> Mailbox:
     """One Exchange Online mailbox, with IsDirSynced and IsExchangeCloudManaged; wraps Get-Mailbox.
 
-    Prefer a UPN, GUID or address: lookups by name or alias are slow (docs/exchange.md).
+    `session` is a signed-in jump-host Session or an ExoRestClient (`psbridge.exchange.backend`), as for
+    every Exchange Online function here. Prefer a UPN, GUID or address: lookups by name or alias are slow
+    (docs/exchange.md).
     """
-    identity = _identity(identity)
-    return one(Mailbox, session.invoke(command("Get-Mailbox", {"Identity": identity})), session, identity)
+    return _read_one(backend_for(session), "Get-Mailbox", Mailbox, _identity(identity))
 
 
 def list_mailboxes(
-    session: Session,
+    session: ExchangeOnline,
     *,
     opath: str | None = None,
     result_size: ResultSize = "Unlimited",
@@ -86,18 +97,18 @@ def list_mailboxes(
     return list(listing)
 
 
-def _require_cloud_writable(session: Session, mailbox: Mailbox, identity: str) -> None:
+def _require_cloud_writable(backend: Backend, mailbox: Mailbox, identity: str) -> None:
     """Rule 12: a dir-synced mailbox whose Exchange attributes are not cloud-managed is written on-premises."""
     if mailbox.is_dir_synced and not mailbox.is_exchange_cloud_managed:
         raise SyncedObjectError(
             f"mailbox {identity!r} is synchronized from on-premises and its Exchange attributes are not "
             f"cloud-managed (IsDirSynced True, IsExchangeCloudManaged False); {SOURCE_OF_AUTHORITY}",
-            target=session.target, target_name=identity,
+            target=backend.target, target_name=identity,
         )  # fmt: skip
 
 
 def set_mailbox_cloud_managed(
-    session: Session, *, identity: str, enabled: bool, dry_run: bool = False
+    session: ExchangeOnline, *, identity: str, enabled: bool, dry_run: bool = False
 ) -> Change[Mailbox]:
     """Move a dir-synced mailbox's Exchange attributes to Exchange Online (True) or back to on-premises AD
     (False); wraps Set-Mailbox -IsExchangeCloudManaged.
@@ -110,7 +121,8 @@ def set_mailbox_cloud_managed(
         InputError: enabling it on a mailbox that is not synchronized from on-premises.
     """
     identity = _identity(identity)
-    before = get_mailbox(session, identity=identity)
+    backend = backend_for(session)
+    before = _read_one(backend, "Get-Mailbox", Mailbox, identity)
     after = before.model_copy(update={"is_exchange_cloud_managed": enabled})
     changed = before.is_exchange_cloud_managed != enabled
     if changed and enabled and not before.is_dir_synced:
@@ -120,8 +132,8 @@ def set_mailbox_cloud_managed(
         )
     if changed and not dry_run:
         switch: dict[str, Value] = {"Identity": identity, "IsExchangeCloudManaged": enabled}
-        session.invoke(command("Set-Mailbox", switch, idempotent=True))
-        logs.get_logger(target=session.target).info(
+        backend.write("Set-Mailbox", switch, idempotent=True)
+        logs.get_logger(target=backend.target).info(
             "psbridge.exchange.cloud_managed_set", identity=identity, is_exchange_cloud_managed=enabled
         )
     return Change[Mailbox](changed=changed, dry_run=dry_run, before=before, after=after)
@@ -144,7 +156,7 @@ def _attribute_value(name: str, value: object) -> AttributeValue:
 
 
 def set_mailbox_attributes(
-    session: Session, *, identity: str, attributes: Mapping[str, AttributeValue], dry_run: bool = False
+    session: ExchangeOnline, *, identity: str, attributes: Mapping[str, AttributeValue], dry_run: bool = False
 ) -> Change[MailboxAttributes]:
     """Set Exchange attributes of a mailbox (Alias, HiddenFromAddressListsEnabled, CustomAttribute1-15),
     sending only those that differ; wraps Set-Mailbox. None or "" clears a text attribute.
@@ -171,24 +183,25 @@ def set_mailbox_attributes(
     if cleared is not None:
         raise InputError(f"{cleared} cannot be cleared: give True or False")
     names = sorted(attributes)
-    result = session.invoke(command("Get-Mailbox", {"Identity": identity}, properties=names))
-    mailbox = one(Mailbox, result, session, identity)
-    row = next(o for o in result.output if isinstance(o, PSObjectData))
+    backend = backend_for(session)
+    answer = backend.read("Get-Mailbox", {"Identity": identity}, properties=names)
+    mailbox = _one(Mailbox, answer, backend, identity)
+    (row,) = answer.rows
     try:
         current = {n: _attribute_value(n, row.get(n)) for n in names}
     except ValueError as exc:
         raise UnexpectedOutputError(
-            f"{result.command} returned an odd value for {identity!r}: {exc}",
-            target=session.target, command=result.command, raw=row,
+            f"{answer.command} returned an odd value for {identity!r}: {exc}",
+            target=backend.target, command=answer.command, raw=row,
         ) from None  # fmt: skip
     before = MailboxAttributes(identity=mailbox.identity, values=current)
     changes = {n: v for n, v in wanted.items() if current[n] != v}
     after = before.model_copy(update={"values": {**current, **changes}})
     if changes:
-        _require_cloud_writable(session, mailbox, identity)
+        _require_cloud_writable(backend, mailbox, identity)
     if changes and not dry_run:
         sent: dict[str, Value] = {n: "" if v is None else v for n, v in changes.items()}  # "" clears text
-        session.invoke(command("Set-Mailbox", {"Identity": identity, **sent}, idempotent=True))
+        backend.write("Set-Mailbox", {"Identity": identity, **sent}, idempotent=True)
     return Change[MailboxAttributes](changed=bool(changes), dry_run=dry_run, before=before, after=after)
 
 
@@ -216,7 +229,7 @@ def _key(proxy: str) -> tuple[str, str]:
 
 
 def set_mailbox_email_addresses(
-    session: Session,
+    session: ExchangeOnline,
     *,
     identity: str,
     add: Sequence[str] = (),
@@ -237,7 +250,8 @@ def set_mailbox_email_addresses(
         raise InputError("only one address can be made primary (SMTP:) at a time")
     if {_key(a) for a in adds} & {_key(r) for r in removes}:
         raise InputError("the same address cannot be added and removed")
-    before = get_mailbox(session, identity=identity)
+    backend = backend_for(session)
+    before = _read_one(backend, "Get-Mailbox", Mailbox, identity)
     present = {_key(p): p for p in before.email_addresses}
     to_add = [
         a
@@ -255,24 +269,28 @@ def set_mailbox_email_addresses(
         addresses = tuple(p for p in kept if _key(p) not in gone) + tuple(to_add)
         primary = next((p[5:] for p in addresses if p.startswith("SMTP:")), before.primary_smtp_address)
         after = before.model_copy(update={"email_addresses": addresses, "primary_smtp_address": primary})
-        _require_cloud_writable(session, before, identity)
+        _require_cloud_writable(backend, before, identity)
     if changed and not dry_run:
         change = {k: v for k, v in (("Add", to_add), ("Remove", to_remove)) if v}
-        session.invoke(command("Set-Mailbox", {"Identity": identity, "EmailAddresses": change}, idempotent=False))
+        backend.write("Set-Mailbox", {"Identity": identity, "EmailAddresses": change}, idempotent=False)
     return Change[Mailbox](changed=changed, dry_run=dry_run, before=before, after=after)
 
 
 # -- organization ----------------------------------------------------------------------------------------
 
 
-def get_organization_config(session: Session) -> OrganizationConfig:
+def _organization_config(backend: Backend) -> OrganizationConfig:
+    answer = backend.read("Get-OrganizationConfig")
+    return only(OrganizationConfig, answer.rows, command=answer.command, target=backend.target)
+
+
+def get_organization_config(session: ExchangeOnline) -> OrganizationConfig:
     """Whether new dir-synced mailboxes get cloud-managed Exchange attributes; wraps Get-OrganizationConfig."""
-    result = session.invoke(command("Get-OrganizationConfig"))
-    return only(OrganizationConfig, list(result.output), command=result.command, target=session.target)
+    return _organization_config(backend_for(session))
 
 
 def set_organization_config(
-    session: Session, *, cloud_managed_by_default: bool, dry_run: bool = False
+    session: ExchangeOnline, *, cloud_managed_by_default: bool, dry_run: bool = False
 ) -> Change[OrganizationConfig]:
     """Make Exchange attributes of new dir-synced mailboxes cloud-managed by default, or server-managed;
     wraps Set-OrganizationConfig -ExchangeAttributesCloudManagedByDefault (or ...ServerManagedByDefault).
@@ -280,10 +298,11 @@ def set_organization_config(
     Enabling it logs a warning: see TENANT_DEFAULT_WARNING. The server-managed switch affects only
     future users. When the tenant does not report the current default, the switch is sent.
     """
-    before = get_organization_config(session)
+    backend = backend_for(session)
+    before = _organization_config(backend)
     after = before.model_copy(update={"cloud_managed_by_default": cloud_managed_by_default})
     changed = before.cloud_managed_by_default != cloud_managed_by_default
-    log = logs.get_logger(target=session.target)
+    log = logs.get_logger(target=backend.target)
     if changed and cloud_managed_by_default:
         log.warning("psbridge.exchange.cloud_managed_by_default", warning=TENANT_DEFAULT_WARNING, dry_run=dry_run)
     if changed and not dry_run:
@@ -292,27 +311,29 @@ def set_organization_config(
             if cloud_managed_by_default
             else "ExchangeAttributesServerManagedByDefault"
         )
-        session.invoke(command("Set-OrganizationConfig", {switch: True}, idempotent=True))
+        backend.write("Set-OrganizationConfig", {switch: True}, idempotent=True)
     return Change[OrganizationConfig](changed=changed, dry_run=dry_run, before=before, after=after)
 
 
-def get_accepted_domains(session: Session) -> AcceptedDomains:
+def get_accepted_domains(session: ExchangeOnline) -> AcceptedDomains:
     """Every accepted domain, flagging the tenant routing domain; wraps Get-AcceptedDomain."""
-    result = session.invoke(command("Get-AcceptedDomain", {"ResultSize": "Unlimited"}))
-    return AcceptedDomains(domains=tuple(all_of(AcceptedDomain, result, session)))
+    backend = backend_for(session)
+    answer = backend.read("Get-AcceptedDomain", {"ResultSize": "Unlimited"})
+    return AcceptedDomains(
+        domains=tuple(from_output(AcceptedDomain, answer.rows, command=answer.command, target=backend.target))
+    )
 
 
 # -- users -------------------------------------------------------------------------------------------------
 
 
-def get_user(session: Session, *, identity: str) -> User:
+def get_user(session: ExchangeOnline, *, identity: str) -> User:
     """A user with RecipientType, RecipientTypeDetails and PreviousRecipientTypeDetails; wraps Get-User."""
-    identity = _identity(identity)
-    return one(User, session.invoke(command("Get-User", {"Identity": identity})), session, identity)
+    return _read_one(backend_for(session), "Get-User", User, _identity(identity))
 
 
 def clear_previous_mailbox_info(
-    session: Session, *, identity: str, confirm_irreversible: bool, dry_run: bool = False
+    session: ExchangeOnline, *, identity: str, confirm_irreversible: bool, dry_run: bool = False
 ) -> Change[User]:
     """Permanently clear a mail user's pointers to an earlier cloud mailbox; wraps
     Set-User -PermanentlyClearPreviousMailboxInfo (docs/exchange.md, Mailboxes and recipients).
@@ -327,7 +348,8 @@ def clear_previous_mailbox_info(
         raise InputError(
             f"clearing the previous mailbox info of {identity!r} is irreversible: pass confirm_irreversible=True"
         )
-    before = get_user(session, identity=identity)
+    backend = backend_for(session)
+    before = _read_one(backend, "Get-User", User, identity)
     if before.previous_recipient_type_details is None:
         raise InputError(f"{identity!r} has no previous mailbox info (PreviousRecipientTypeDetails is empty)")
     if before.recipient_type_details != RecipientTypeDetails.MAIL_USER:
@@ -338,8 +360,8 @@ def clear_previous_mailbox_info(
     after = before.model_copy(update={"previous_recipient_type_details": None})
     if not dry_run:
         clear: dict[str, Value] = {"Identity": identity, "PermanentlyClearPreviousMailboxInfo": True}
-        session.invoke(command("Set-User", clear, idempotent=False))
-    log = logs.get_logger(target=session.target)
+        backend.write("Set-User", clear, idempotent=False)
+    log = logs.get_logger(target=backend.target)
     event = "psbridge.exchange.previous_mailbox_info_" + ("would_clear" if dry_run else "cleared")
     getattr(log, "info" if dry_run else "warning")(
         event, identity=identity, dry_run=dry_run,

@@ -1,24 +1,25 @@
-"""Listing Exchange Online mailboxes at scale: page by page, each page its own pipeline.
+"""Listing Exchange Online mailboxes at scale: page by page.
 
-Get-Mailbox has no continuation token (docs/exchange.md), and a Session call returns only when its
-pipeline ends. So the packaged script runs Get-Mailbox once, projects each mailbox to the modelled
-fields as it arrives, keeps the rows in the jump host's runspace and sends them a page at a time, each
-page one JSON string that pydantic validates straight into `Mailbox` models (`runner.read_page`): the
-first mailbox reaches Python after one page has been read, not after the whole tenant.
-Between pages the Session is free for other calls (a rollout can switch one page while the next
-waits on the host).
+Through the jump host (`backend.JumpHost`): Get-Mailbox has no continuation token (docs/exchange.md), and a
+Session call returns only when its pipeline ends. So the packaged script runs Get-Mailbox once, projects
+each mailbox to the modelled fields as it arrives, keeps the rows in the jump host's runspace and sends
+them a page at a time, each page one JSON string that pydantic validates straight into `Mailbox` models
+(`runner.read_page`): the first mailbox reaches Python after one page has been read, not after the
+whole tenant. Between pages the Session is free for other calls (a rollout can switch one page while
+the next waits on the host).
+
+Over REST (`backend.Rest`), InvokeCommand pages by itself (`@odata.nextLink`, docs/exchange-rest.md): each
+page is one HTTPS request, and the listing's total is not known before its end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from psbridge import logs
-from psbridge.errors import InputError, PsbridgeError
+from psbridge.errors import InputError
+from psbridge.exchange.backend import ExchangeOnline, backend_for
 from psbridge.exchange.models import Mailbox
 from psbridge.exchange.rules import is_truncation_warning
-from psbridge.exchange.runner import command, read_page
-from psbridge.session import Session
 
 DEFAULT_PAGE_SIZE = 1000
 ResultSize = int | str
@@ -42,13 +43,14 @@ class MailboxListing:
 
     Attributes:
         warnings: the warning records of every page, in order.
-        pages: pipelines used so far.
-        total: how many mailboxes the listing holds, once the first page has arrived.
+        pages: pages read so far.
+        total: how many mailboxes the listing holds, once the first page has arrived (through the jump
+            host; over REST it stays None).
     """
 
     def __init__(
         self,
-        session: Session,
+        session: ExchangeOnline,
         *,
         opath: str | None = None,
         result_size: ResultSize = "Unlimited",
@@ -60,7 +62,7 @@ class MailboxListing:
             raise InputError("an OPATH filter cannot be empty: leave it out to list every mailbox")
         if not 1 <= page_size <= 100_000:
             raise InputError("page size must be between 1 and 100000")
-        self._session = session
+        self._backend = backend_for(session)
         self._arguments = {"Filter": opath, "ResultSize": result_size_value(result_size)}
         self._cloud_managed = cloud_managed
         self._page_size = page_size
@@ -82,38 +84,19 @@ class MailboxListing:
         return self._mailboxes()
 
     def _mailboxes(self) -> Iterator[Mailbox]:
-        session = self._session
-        cursor: str | None = None
-        first = command(
-            "Get-Mailbox", self._arguments, cloud_managed=self._cloud_managed, page_size=self._page_size
-        )  # the first page waits for the whole Get-Mailbox on the host: it gets the caller's timeout
-        result = session.invoke(first, timeout=self._timeout)
-        try:
-            while True:
-                page = read_page(Mailbox, result, session)
-                self.pages += 1
-                self.warnings.extend(result.streams.warning)
-                if self.total is None:
-                    self.total = page.total
-                cursor = page.cursor
-                yield from page.rows
-                if cursor is None:
-                    return
-                result = session.invoke(command("Get-Mailbox", cursor=cursor, page_size=self._page_size))
-        finally:
-            # Left unfinished: free the rows kept on the host, unless its runspace is gone already
-            # (the session was closed before the listing was dropped).
-            if cursor is not None and session.transport.pool_open:
-                try:
-                    session.invoke(command("Get-Mailbox", cursor=cursor, release=True))
-                except PsbridgeError as exc:
-                    logs.get_logger(target=session.target).info(
-                        "psbridge.exchange.listing_not_released", cursor=cursor, error=str(exc)
-                    )
+        pages = self._backend.mailbox_pages(
+            self._arguments, cloud_managed=self._cloud_managed, page_size=self._page_size, timeout=self._timeout
+        )
+        for page in pages:
+            self.pages += 1
+            self.warnings.extend(page.warnings)
+            if self.total is None:
+                self.total = page.total
+            yield from page.mailboxes
 
 
 def iter_mailboxes(
-    session: Session,
+    session: ExchangeOnline,
     *,
     opath: str | None = None,
     result_size: ResultSize = "Unlimited",

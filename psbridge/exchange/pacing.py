@@ -3,11 +3,15 @@
 From docs/exchange.md, Bulk changes and throttling:
 - `DEFAULT_PACE_S` 0.5: Microsoft's micro-delay workaround sleeps 500 ms after each Set-Mailbox
   (KB2881759). The batch script sleeps that long on the jump host after every write.
-- `DEFAULT_BATCH_SIZE` 100: bulk writes go in chunks that finish well inside the REST
+- `DEFAULT_BATCH_SIZE` 200: bulk writes go in chunks that finish well inside the REST
   API's 15-minute timeout. At an assumed `EST_ITEM_S` of REST time per mailbox (one Get-Mailbox and
-  one Set-Mailbox, our estimate) plus the pace, 100 mailboxes take about 4 minutes, and a batch is planned to
-  take at most `BATCH_BUDGET_S`, 10 minutes; `plan()` refuses settings that would not fit.
-  Fewer, larger batches mean fewer round trips; smaller ones, a finer journal and progress.
+  one Set-Mailbox, our estimate) plus the pace, 200 mailboxes take 200 x (2 s + 0.5 s) = 500 s, and a
+  pipeline is planned to take at most `BATCH_BUDGET_S`, 12 minutes; `plan()` refuses settings whose writes
+  alone would not fit. Fewer, larger batches mean fewer round trips; smaller ones, a finer journal and progress.
+- Read-ahead: the pipeline that writes a batch also reads the next one (`EST_READ_S` each: one Get-Mailbox,
+  no pause), so that batch needs no read pipeline of its own. It is sent only when the whole pipeline still
+  fits the budget (`fits`): 200 writes at the default pace and 200 reads ahead are 500 s + 200 s = 700 s,
+  inside the 720 s; at a pace slowed by micro-delays, or in larger batches, the next batch reads for itself.
 - Adaptive pacing: micro-delay warnings ("by design ... safely ignore", but a sign to slow down)
   double the pace of the next batch, at least to the longest delay the service reported; a batch
   without them halves it back towards the configured pace. The pace never exceeds what keeps a
@@ -23,8 +27,9 @@ from collections.abc import Iterable
 
 from psbridge.errors import InputError
 
-BATCH_BUDGET_S = 600.0
+BATCH_BUDGET_S = 720.0
 EST_ITEM_S = 2.0
+EST_READ_S = EST_ITEM_S / 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +49,12 @@ class Pacing:
     def resume(self, pace_ms: int | None) -> int:
         """Where a resumed rollout starts: where the last one left off, within bounds."""
         return min(self.cap_ms, max(self.base_ms, pace_ms or 0))
+
+
+def fits(writes: int, reads: int, pace_ms: int) -> bool:
+    """Whether a pipeline of `writes` mailboxes to switch at `pace_ms` that also reads `reads` more (the next
+    batch, read ahead) is planned within `BATCH_BUDGET_S`."""
+    return writes * (EST_ITEM_S + pace_ms / 1000) + reads * EST_READ_S <= BATCH_BUDGET_S
 
 
 def plan(batch_size: int, pace_s: float) -> Pacing:

@@ -1,11 +1,15 @@
 """The bulk cloud-managed rollout: switch IsExchangeCloudManaged on thousands of mailboxes, resumably.
 
-Mailboxes go to the jump host in batches (`bulk.set_cloud_managed_batch`). Each batch is first read
+Mailboxes go to Exchange Online in batches (`bulk.set_cloud_managed_batch`: the jump host's script, or, given
+an ExoRestClient, `$batch` requests of 10 with the same semantics: rest/bulk.py). Each batch is first read
 (the script's dry run): a mailbox already in the desired state is AlreadySet and never written. The
 ones to switch are written to the journal as the batch's intent, then sent in one pipeline that
-writes, and every outcome is in the journal (`journal.py`) before the next batch. A killed rollout
-re-run with the same journal finishes what is left. Batch size, pace and adaptive pacing:
-`pacing.py`, which explains the defaults.
+writes, and every outcome is in the journal (`journal.py`) before the next batch. That pipeline also
+reads the next batch its session will take, after its writes (read-ahead, when the pipeline still fits
+the time budget: `pacing.fits`), so a batch's read is usually the previous write's tail, not a pipeline of
+its own; a write pipeline that fails or loses its answer brings back no read, and the next batch is read
+for itself. A killed rollout re-run with the same journal finishes what is left. Batch size, pace and
+adaptive pacing: `pacing.py`, which explains the defaults.
 
 What the report says is what psbridge did, checked at the server in the reliability suite:
 - A batch that writes is sent once. When its answer is lost (the connection broke after it was
@@ -57,7 +61,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
@@ -73,11 +77,23 @@ from psbridge.exchange.bulk import (
     set_cloud_managed_batch,
 )
 from psbridge.exchange.journal import Header, Journal, key
-from psbridge.exchange.pacing import Pacing, plan
-from psbridge.exchange.rollout_parallel import Stopped, Worker, check_parallel, open_sessions, run_round, unsettled
+from psbridge.exchange.pacing import Pacing, fits, plan
+from psbridge.exchange.rollout_parallel import (
+    Claim,
+    Stopped,
+    Taken,
+    Worker,
+    check_parallel,
+    open_sessions,
+    run_round,
+    unsettled,
+)
 from psbridge.retry import RetryPolicy
 from psbridge.session import Session
 from psbridge.wait import Sleep
+
+if TYPE_CHECKING:
+    from psbridge.exchange.backend import ExchangeOnline
 
 
 def item_retry(wait_s: float = 30.0, *, attempts: int = 4) -> RetryPolicy:
@@ -174,7 +190,7 @@ class _Pending:
 
 
 def rollout_cloud_managed(
-    session: Session,
+    session: ExchangeOnline,
     *,
     identities: Iterable[str] | None = None,
     filter: str | None = None,  # noqa: A002 - mirrors Get-Mailbox -Filter
@@ -191,7 +207,7 @@ def rollout_cloud_managed(
     timeout: float | None = None,
     on_interrupt: Callable[[RolloutReport], None] | None = None,
     parallel: int = 1,
-    sessions: Callable[[], Session] | None = None,
+    sessions: Callable[[], ExchangeOnline] | None = None,
 ) -> RolloutReport:
     """Set IsExchangeCloudManaged on many mailboxes, in batches, recorded in a resumable journal.
 
@@ -208,15 +224,15 @@ def rollout_cloud_managed(
         retry: per-mailbox retries of transient failures: attempts per run, backoff and jitter;
             `total_s` bounds the time spent waiting between retry batches.
         retry_failed: also try again mailboxes an earlier run recorded as failed permanently.
-        sleep: how to wait between retry batches (tests pass a recorder).
+        sleep: how to wait between retry batches, and over REST the pace (tests pass a recorder).
         timeout: each pipeline's deadline in seconds; None for the REST API's 15 minutes.
         on_interrupt: called with the report so far when the run is interrupted once it has started
             its batches (a KeyboardInterrupt, or any BaseException that is not an Exception), before the
             interruption is raised on; the mailboxes not finished are Unfinished.
         parallel: sessions writing at once, 1 to `MAX_PARALLEL`: `session` and `parallel - 1` more from
-            `sessions` (opened at the start, closed at the end), each taking batches from a shared queue,
-            pacing on its own micro-delays. A write the service refuses as throttled is read again and
-            sent later, after a backoff taken from `retry` (not a try; Unfinished when the time is up).
+            `sessions` (opened at the start, closed at the end; over REST, one ExoRestClient each), each taking
+            batches from a shared queue, pacing on its own micro-delays. A write the service refuses as throttled
+            is read again and sent later, after a backoff from `retry` (not a try; Unfinished when time is up).
 
     Raises:
         InputError: bad arguments, a timeout a batch cannot keep, or a journal that is malformed or
@@ -260,7 +276,7 @@ def plan_pacing(batch_size: int, pace_s: float, timeout: float | None = None) ->
         pauses = batch_size * pacing.base_ms / 1000
         raise errors.InputError(
             f"the timeout ({timeout:g}s) cannot hold a batch: {batch_size} mailboxes at a pace of "
-            f"{pacing.base_ms / 1000:g}s pause {pauses:g}s on the jump host, which may take at most half of each "
+            f"{pacing.base_ms / 1000:g}s pause {pauses:g}s between writes, which may take at most half of each "
             f"batch's deadline; give a timeout of at least {2 * pauses:g}s, or a smaller batch size or pace"
         )
     return dataclasses.replace(pacing, cap_ms=min(pacing.cap_ms, room_ms))
@@ -282,7 +298,7 @@ _INTERRUPTED = "the run was interrupted before this mailbox was finished: re-run
 
 @dataclasses.dataclass
 class _Run:
-    session: Session
+    session: ExchangeOnline
     book: Journal
     header: Header
     wanted: list[str]
@@ -300,7 +316,7 @@ class _Run:
     batches: int = 0
     micro_delays: int = 0
     slept_s: float = 0.0
-    extra: list[Session] = dataclasses.field(default_factory=list)  # more sessions: batches run in parallel
+    extra: list[ExchangeOnline] = dataclasses.field(default_factory=list)  # more sessions: batches run in parallel
 
     def __post_init__(self) -> None:
         pace = self.pacing.resume(self.book.next_pace_ms)
@@ -412,11 +428,14 @@ class _Run:
                 raise Stopped
             yield
 
-    def _send(self, worker: Worker, identities: list[str], *, read: bool) -> BatchResult:
+    def _send(
+        self, worker: Worker, identities: list[str], *, read: bool, ahead: list[str] | None = None
+    ) -> BatchResult:
         header = self.header
         result = set_cloud_managed_batch(
             worker.session, identities, enabled=header.enabled, dry_run=read or header.dry_run,
-            pace_s=0.0 if read else worker.pace_ms / 1000, timeout=self.timeout,
+            pace_s=0.0 if read else worker.pace_ms / 1000, timeout=self.timeout, read_ahead=ahead or (),
+            sleep=self.sleep,
         )  # fmt: skip
         with self.lock:
             self.batches += 1
@@ -436,43 +455,61 @@ class _Run:
                 self.counts[MailboxOutcome.REVERTED] += 1
                 self.log.warning("psbridge.exo.rollout.reverted", identity=item.identity, journaled_enabled=enabled)
 
-    def batch(self, worker: Worker, chunk: list[_Pending], round_: int, pending: dict[str, _Pending]) -> list[_Pending]:
-        """Read, write and journal one batch on `worker`'s session; the mailboxes a throttled write left
-        to do are returned (sent again later, not counted as a try)."""
+    def batch(
+        self, worker: Worker, taken: Taken[_Pending], round_: int, pending: dict[str, _Pending], claim: Claim[_Pending]
+    ) -> tuple[list[_Pending], Taken[_Pending] | None]:
+        """Read (unless `worker`'s previous write pipeline read it ahead), write and journal one batch on
+        `worker`'s session. Returns the mailboxes a throttled write left to do (sent again later, not counted
+        as a try), and the next batch the write pipeline claimed from the queue: read ahead, or (its pipeline
+        failed) to be read first."""
         with self.locked():
             self.number += 1
             number = self.number
-        by_key = {key(p.identity): p for p in chunk}
+        chunk = taken.chunk
         answered: list[BatchItem] = []
         # Read first: what needs switching, and what a lost answer or a killed run already switched.
-        to_write = self._read(worker, [p.identity for p in chunk], answered)
+        to_write = self._read(worker, [p.identity for p in chunk], answered, taken.ahead)
         used = worker.pace_ms
         delays: tuple[float, ...] = ()
         throttled: list[_Pending] = []
+        following: Taken[_Pending] | None = None
         if to_write:
-            with self.locked():
-                self.book.append_intent(number, to_write)
-            try:
-                result = self._send(worker, to_write, read=False)
-            except (errors.TransportError, errors.RemoteCommandError) as exc:
-                if not unsettled(exc):
-                    raise
-                # The batch may have run (its answer was lost, or the service refused it partway): what it
-                # switched shows when its mailboxes are read again.
-                self.log.warning("psbridge.exo.rollout.outcome_unknown", batch=number, mailboxes=len(to_write),
-                                 error=str(exc))  # fmt: skip
-                still = [by_key[key(identity)] for identity in self._read(worker, to_write, answered)]
-                if isinstance(exc, errors.TransportError):
-                    for pend in still:  # not switched: to do again, in a later batch of retries
-                        pend.round += 1
-                else:
-                    throttled = still
-            else:
-                answered += result.items
-                delays = result.micro_delays_ms
+            following, throttled, delays = self._write(worker, number, chunk, to_write, answered, claim)
         with self.locked():
             self._record(worker, number, chunk, round_, pending, answered, used, delays if to_write else None)
-        return throttled
+        return throttled, following
+
+    def _write(
+        self, worker: Worker, number: int, chunk: list[_Pending], to_write: list[str], answered: list[BatchItem],
+        claim: Claim[_Pending],
+    ) -> tuple[Taken[_Pending] | None, list[_Pending], tuple[float, ...]]:  # fmt: skip
+        """Journal the intent, then send the write pipeline, reading ahead the next batch when it fits the
+        budget (`pacing.fits`). Returns that batch (with its read, or None when the pipeline failed: a lost
+        or refused answer holds no read to trust), the mailboxes a throttled write left to do, and the
+        micro-delays."""
+        nxt = claim(lambda size: fits(len(to_write), size, worker.pace_ms))
+        ahead = [p.identity for p in nxt] if nxt is not None else None
+        with self.locked():
+            self.book.append_intent(number, to_write)
+        try:
+            result = self._send(worker, to_write, read=False, ahead=ahead)
+        except (errors.TransportError, errors.RemoteCommandError) as exc:
+            if not unsettled(exc):
+                raise
+            # The batch may have run (its answer was lost, or the service refused it partway): what it
+            # switched shows when its mailboxes are read again, afresh.
+            self.log.warning("psbridge.exo.rollout.outcome_unknown", batch=number, mailboxes=len(to_write),
+                             error=str(exc))  # fmt: skip
+            by_key = {key(p.identity): p for p in chunk}
+            still = [by_key[key(identity)] for identity in self._read(worker, to_write, answered)]
+            following = Taken(nxt) if nxt is not None else None
+            if isinstance(exc, errors.TransportError):
+                for pend in still:  # not switched: to do again, in a later batch of retries
+                    pend.round += 1
+                return following, [], ()
+            return following, still, ()
+        answered += result.items
+        return (Taken(nxt, result.read_ahead) if nxt is not None else None), [], result.micro_delays_ms
 
     def _record(
         self, worker: Worker, number: int, chunk: list[_Pending], round_: int, pending: dict[str, _Pending],
@@ -511,13 +548,17 @@ class _Run:
             self._stop_if_systemic(systemic)
         self._progress(number, round_)
 
-    def _read(self, worker: Worker, identities: list[str], answered: list[BatchItem]) -> list[str]:
-        """Read `identities` (the script's dry run); their outcomes go to `answered`, except the ones to
-        switch, returned. AlreadySet on a mailbox of an unfinished intent is Changed: psbridge switched
-        it (the read before the write found it not set). In a dry run, WouldChange is the outcome."""
+    def _read(
+        self, worker: Worker, identities: list[str], answered: list[BatchItem],
+        ahead: tuple[BatchItem, ...] | None = None,
+    ) -> list[str]:  # fmt: skip
+        """Read `identities` (the script's dry run; `ahead`: their read, done by the previous write pipeline);
+        their outcomes go to `answered`, except the ones to switch, returned. AlreadySet on a mailbox of an
+        unfinished intent is Changed: psbridge switched it (the read before the write found it not set). In a
+        dry run, WouldChange is the outcome."""
         to_write: list[str] = []
         enabled = self.header.enabled
-        items = self._send(worker, identities, read=True).items
+        items = ahead if ahead is not None else self._send(worker, identities, read=True).items
         with self.locked():
             return self._sort(items, answered, to_write, enabled)
 
@@ -539,7 +580,8 @@ class _Run:
             raise cls(
                 f"{item.identity}: {item.error_message}; the rollout stopped (re-run it with the same "
                 "journal once this is fixed)",
-                target=self.session.target, command=f"script {BATCH_SCRIPT}", error_id=item.error_id,
+                target=self.session.target, command=f"script {BATCH_SCRIPT}" if isinstance(self.session, Session)
+                else "Set-Mailbox ($batch)", error_id=item.error_id,
             )  # fmt: skip
 
     def _finish(self, pend: _Pending, outcome: MailboxOutcome, note: str | None = None) -> None:
@@ -570,14 +612,18 @@ class _Run:
 
 
 def _chunks(cohort: list[_Pending], size: int, workers: int) -> list[list[_Pending]]:
-    """The cohort in batches of at most `size`, in order; for several workers, in a multiple of their
-    number of batches as even as can be, so that they all finish together."""
+    return [cohort[a:b] for a, b in chunk_bounds(len(cohort), size, workers)]
+
+
+def chunk_bounds(total: int, size: int, workers: int) -> list[tuple[int, int]]:
+    """Where a round of `total` mailboxes is cut into batches of at most `size`, in order; for several workers,
+    in a multiple of their number of batches as even as can be, so that they all finish together."""
     if workers == 1:
-        return [cohort[start : start + size] for start in range(0, len(cohort), size)]
-    count = -(-len(cohort) // size)
+        return [(start, min(start + size, total)) for start in range(0, total, size)]
+    count = -(-total // size)
     count = -(-count // workers) * workers
-    bounds = [len(cohort) * n // count for n in range(count + 1)]
-    return [cohort[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    bounds = [total * n // count for n in range(count + 1)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _line(item: BatchItem, batch: int, round_: int) -> dict[str, Any]:

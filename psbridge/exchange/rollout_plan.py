@@ -7,12 +7,16 @@ pace and deadline, an estimate of batches and time, and whether the journal resu
 many mailboxes it has finished, how many of those the run reads again). Nothing is sent anywhere; the
 journal is only read (`Journal.load`), never created or locked.
 
+The plan is the same over either backend (`via`: the jump host's pipelines, or the same batches as `$batch`
+requests of 10 over REST, psbridge.exchange.rest.bulk); only its note says where a filter is resolved.
+
 It refuses what the run would refuse, with the same error: a journal for other settings (another target,
 tenant, direction, filter, or a dry run's), a malformed journal, a timeout a batch cannot keep.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterable
@@ -22,8 +26,8 @@ from pydantic import BaseModel, ConfigDict
 
 from psbridge.exchange.bulk import MailboxOutcome
 from psbridge.exchange.journal import Header, Journal
-from psbridge.exchange.pacing import EST_ITEM_S
-from psbridge.exchange.rollout import plan_pacing, unique_identities
+from psbridge.exchange.pacing import EST_ITEM_S, fits
+from psbridge.exchange.rollout import chunk_bounds, plan_pacing, unique_identities
 from psbridge.exchange.rollout_parallel import check_parallel
 
 _SWITCHED = {MailboxOutcome.CHANGED.value, MailboxOutcome.ALREADY_SET.value}
@@ -36,8 +40,10 @@ class RolloutPlan(BaseModel):
     jump host). `journal_done` counts the mailboxes the journal says are finished (skipped by the run),
     `to_do` those left (None for a filter), `to_verify` the finished ones the run reads again (those the
     journal says are switched: one found back in the old state is Reverted). `batches` (None for a
-    filter) counts pipelines as the report does: each batch of mailboxes is a read, then a write of those
-    to switch, and the mailboxes read again go in reads of twice the batch size; retries add to it.
+    filter) counts pipelines as the report does, as if every mailbox left needed switching: a write per batch,
+    which reads the next batch ahead when that fits the time budget (`pacing.fits`), a read of each session's
+    first batch (and of a batch not read ahead), and the mailboxes read again in reads of twice the batch
+    size; retries add to it, and a batch with nothing to switch costs its read instead of its write.
     `estimated_s` is an estimate: about `pacing.EST_ITEM_S` of REST time per mailbox plus the pace (which
     adapts to micro-delays), and half that per mailbox read again, shared by `parallel` sessions (the
     rollout splits each round into even batches, one per session). `would_change`: whether
@@ -80,8 +86,10 @@ def plan_rollout(
     timeout: float | None = None,
     retry_failed: bool = False,
     parallel: int = 1,
+    via: str = "psrp",
 ) -> RolloutPlan:
-    """The plan of `rollout_cloud_managed` with these arguments (`target` is the session's), sending nothing.
+    """The plan of `rollout_cloud_managed` with these arguments (`target` is the session's or the REST client's,
+    `via` which of the two), sending nothing.
 
     Raises:
         InputError: what the rollout itself would refuse before its first batch (see the module doc).
@@ -98,7 +106,9 @@ def plan_rollout(
     finished = [done for name in names if book is not None and (done := book.done(name, retry_failed=retry_failed))]
     to_verify = sum(1 for done in finished if done["outcome"] in _SWITCHED)
     to_do = len(wanted) - len(finished) if wanted is not None else None
-    batches = None if to_do is None else 2 * math.ceil(to_do / batch_size) + math.ceil(to_verify / (2 * batch_size))
+    batches = None
+    if to_do is not None:
+        batches = _pipelines(to_do, batch_size, pace_s, parallel) + math.ceil(to_verify / (2 * batch_size))
     estimated = None  # each session's share: the rollout splits a round into even batches, one per session
     if to_do is not None:
         estimated = math.ceil(to_do / parallel) * (EST_ITEM_S + pace_s) + to_verify * EST_ITEM_S / 2 / parallel
@@ -109,8 +119,17 @@ def plan_rollout(
         parallel=parallel,
         timeout_s=timeout, journal=os.fspath(journal), resumes=resumes, journal_done=len(finished), to_do=to_do,
         to_verify=to_verify, batches=batches, estimated_s=estimated,
-        would_change=None if to_do is None else to_do > 0, note=_note(filter is not None, resumes),
+        would_change=None if to_do is None else to_do > 0, note=_note(filter is not None, resumes, via),
     )  # fmt: skip
+
+
+def _pipelines(to_do: int, batch_size: int, pace_s: float, parallel: int) -> int:
+    """The pipelines of a round of `to_do` mailboxes, all to switch: a write per batch, and a read for each
+    session's first batch and for each batch the write before it could not read ahead (`pacing.fits`)."""
+    sizes = [b - a for a, b in chunk_bounds(to_do, batch_size, parallel)]
+    pace_ms = round(pace_s * 1000)
+    reads = min(parallel, len(sizes)) + sum(not fits(a, b, pace_ms) for a, b in itertools.pairwise(sizes))
+    return len(sizes) + reads if sizes else 0
 
 
 def _read(path: Path, header: Header) -> Journal | None:
@@ -119,8 +138,9 @@ def _read(path: Path, header: Header) -> Journal | None:
     return book if book.peek() else None
 
 
-def _note(by_filter: bool, resumes: bool) -> str:
-    what = "the filter is resolved by the run, on the jump host" if by_filter else "counted from the identities"
+def _note(by_filter: bool, resumes: bool, via: str = "psrp") -> str:
+    where = "over REST" if via == "rest" else "on the jump host"
+    what = f"the filter is resolved by the run, {where}" if by_filter else "counted from the identities"
     journal = "the journal resumes an earlier run" if resumes else "a new journal"
     return (
         f"a plan: no mailbox was read ({what}; {journal}). --dry-run reads each mailbox first and reports "

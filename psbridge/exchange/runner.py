@@ -4,22 +4,22 @@ an Exchange server's own endpoint.
 On the jump host, `exchange/Invoke-ExchangeCommand.ps1` takes the cmdlet from a fixed set and its
 arguments as a hashtable (bound by PSRP, never pasted into text), and projects the output to the
 modelled fields; see its header. A paged listing comes back as one JSON string per page, which
-`read_page` validates straight into the models. The `Microsoft.Exchange` endpoint of an Exchange server is a
-NoLanguage runspace (docs/exchange.md, Exchange Server endpoint): there, only `Command.cmdlet` is sent,
-and the full objects are read by the same models.
+`read_page` (psbridge.pages, shared with the ADSync listings) validates straight into the models. The
+`Microsoft.Exchange` endpoint of an Exchange server is a NoLanguage runspace (docs/exchange.md, Exchange
+Server endpoint): there, only `Command.cmdlet` is sent, and the full objects are read by the same models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Generic, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import TypeVar
 
 from psbridge.command import Command, ErrorRule, Value
-from psbridge.errors import ObjectNotFoundError, UnexpectedOutputError
+from psbridge.errors import ObjectNotFoundError
 from psbridge.exchange.rules import EXO_ERRORS
 from psbridge.models import PSModel, from_output, only
+from psbridge.pages import Page as Page
+from psbridge.pages import read_page as read_page
 from psbridge.result import InvocationResult
 from psbridge.session import Session
 
@@ -76,39 +76,3 @@ def one(model: type[M], result: InvocationResult, session: Session, identity: st
 
 def all_of(model: type[M], result: InvocationResult, session: Session) -> list[M]:
     return from_output(model, list(result.output), command=result.command, target=session.target)
-
-
-class Page(BaseModel, Generic[M]):
-    """One page of a paged listing, as the packaged script sends it: one compact JSON string
-    (its header; docs/exchange.md, "Serialization and projection")."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    cursor: str | None
-    total: int = Field(ge=0)
-    remaining: int = Field(ge=0)
-    rows: tuple[M, ...]
-
-
-def read_page(model: type[M], result: InvocationResult, session: Session) -> Page[M]:
-    """A paged call's one JSON page, its rows validated straight into `model` (pydantic's JSON validation).
-
-    Anything else (no page, several, objects, JSON the page or a row does not fit) is UnexpectedOutputError
-    naming the command, with the raw output and pydantic's first error.
-    """
-    output = result.output
-    if len(output) != 1 or not isinstance(output[0], str):
-        raise UnexpectedOutputError(
-            f"{result.command} sent {len(output)} objects where one JSON page was expected",
-            target=session.target, command=result.command, raw=list(output),
-        )  # fmt: skip
-    try:
-        return Page[model].model_validate_json(output[0])  # type: ignore[valid-type]
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(the page)"
-        raise UnexpectedOutputError(
-            f"{result.command} sent a page {model.__name__} rows cannot be read from ({where}: {first['msg']})",
-            target=session.target, command=result.command, raw=output[0], model=model.__name__, location=where,
-            reason=first["msg"],
-        ) from None  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -188,7 +189,9 @@ class MsalTokenProvider:
 
     The credential (certificate or client secret) is read and checked here, so a missing variable or a
     wrong certificate password fails before any request. `app_factory` stands in for
-    `msal.ConfidentialClientApplication` (tests); `clock` is a monotonic clock in seconds.
+    `msal.ConfidentialClientApplication` (tests); `clock` is a monotonic clock in seconds. `scope` is the
+    resource the tokens are for, `{resource}/.default` (default: the credentials' Graph URL's, as
+    `GraphCredentials.scope`; Exchange Online's REST client asks for `https://outlook.office365.com/.default`).
     """
 
     def __init__(
@@ -200,8 +203,10 @@ class MsalTokenProvider:
         app_factory: AppFactory | None = None,
         http: Any = None,
         clock: Callable[[], float] = time.monotonic,
+        scope: str | None = None,
     ) -> None:
         self.credentials = credentials
+        self.scope = scope or credentials.scope
         self.timeout_s = timeout_s
         self._http = http  # what carries MSAL's requests (tests: a fake); None: a requests.Session
         self._secrets: list[str] = []
@@ -212,6 +217,7 @@ class MsalTokenProvider:
         self._clock = clock
         self._token: str | None = None
         self._expires_at = 0.0
+        self._lock = threading.Lock()
 
     @property
     def secrets(self) -> list[str]:
@@ -219,16 +225,19 @@ class MsalTokenProvider:
         return self._secrets
 
     def token(self, *, timeout: float | None = None) -> str:
-        if self._token is not None and self._expires_at - self._clock() > REFRESH_MARGIN_S:
-            return self._token
-        result = self._acquire(self.timeout_s if timeout is None else min(timeout, self.timeout_s))
-        token = result.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise self._sign_in_error(result)
-        self._remember(token)
-        self._token = token
-        self._expires_at = self._clock() + float(result.get("expires_in") or 0)
-        return token
+        """The cached token, or a new one when it has less than REFRESH_MARGIN_S left. Several clients (a
+        rollout's parallel sessions) may share one provider: one sign-in at a time."""
+        with self._lock:
+            if self._token is not None and self._expires_at - self._clock() > REFRESH_MARGIN_S:
+                return self._token
+            result = self._acquire(self.timeout_s if timeout is None else min(timeout, self.timeout_s))
+            token = result.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise self._sign_in_error(result)
+            self._remember(token)
+            self._token = token
+            self._expires_at = self._clock() + float(result.get("expires_in") or 0)
+            return token
 
     def _acquire(self, timeout_s: float) -> dict[str, Any]:
         import msal
@@ -251,7 +260,7 @@ class MsalTokenProvider:
                 self._sign_in_http = http
             if self._sign_in_http is not None:
                 self._sign_in_http.timeout_s = timeout_s
-            result = self._app.acquire_token_for_client(scopes=[c.scope])
+            result = self._app.acquire_token_for_client(scopes=[self.scope])
         except requests.Timeout:
             failure = self._unavailable(f"sign-in at {c.authority_host} timed out after {timeout_s:g} s")
         except requests.RequestException as exc:

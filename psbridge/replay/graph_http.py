@@ -7,7 +7,9 @@ are PSRP's (`psbridge.replay.modes`): none, once, new_episodes, rewrite.
 
 A cassette is YAML with two top-level keys besides its interactions, `origin` (recorded | synthetic) and
 `description`; loading refuses a file without an origin. Graph cassettes live in `<recordings>/graph/`,
-beside the PSRP recordings, and a directory's cassettes are merged for replay.
+beside the PSRP recordings, and a directory's cassettes are merged for replay. The same cassette serves
+Exchange Online's REST client (psbridge.exchange.rest), whose cassettes live in `<recordings>/exo-rest/`
+(`subdir`).
 
     origin: recorded | synthetic
     description: free text
@@ -55,7 +57,7 @@ import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import requests
 import yaml
@@ -74,7 +76,7 @@ ORIGINS = ("recorded", "synthetic")
 FORMAT_VERSION = 1
 SCRUBBED_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "client_assertion", "client_secret"})
 REDACTED = "<redacted>"
-_KEPT_REQUEST_HEADERS = frozenset({"accept", "content-type", "consistencylevel", "prefer"})
+_KEPT_REQUEST_HEADERS = frozenset({"accept", "content-type", "consistencylevel", "prefer", "x-cmdletname"})
 _DROPPED_RESPONSE_HEADERS = frozenset({"set-cookie", "authorization", "www-authenticate"})
 _DECODED = frozenset({"content-encoding", "transfer-encoding"})  # the body is kept decoded
 # The Microsoft identity platform's endpoints, on any authority host: token, authorize, device code,
@@ -88,11 +90,11 @@ _SIGN_IN_FIELDS = frozenset({"client_secret", "client_assertion", "grant_type"})
 Headers = dict[str, list[str]]
 
 
-def graph_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The cassette file itself, or every `graph/*.yaml` of a recordings directory."""
+def graph_files(path: str | os.PathLike[str], subdir: str = GRAPH_DIR) -> list[Path]:
+    """The cassette file itself, or every `<subdir>/*.yaml` (`graph/` by default) of a recordings directory."""
     path = Path(path)
     if path.is_dir():
-        return sorted([*(path / GRAPH_DIR).glob("*.yaml"), *(path / GRAPH_DIR).glob("*.yml")])
+        return sorted([*(path / subdir).glob("*.yaml"), *(path / subdir).glob("*.yml")])
     return [path] if path.is_file() else []
 
 
@@ -106,6 +108,18 @@ def has_graph_recordings(path: str | os.PathLike[str]) -> bool:
     except (errors.InputError, yaml.YAMLError):
         return False
     return isinstance(data, dict) and "interactions" in data
+
+
+def recorded_tenant(path: str | os.PathLike[str], subdir: str = GRAPH_DIR) -> str | None:
+    """The tenant the Exchange Online REST cassettes at `path` were recorded for: the `{tenant}` of the first
+    request to `/adminapi/<version>/{tenant}/...`; None when there is no such request."""
+    if not graph_files(path, subdir):
+        return None
+    for interaction in load(path, subdir)[0]:
+        parts = urlsplit(interaction.request.uri).path.split("/")
+        if len(parts) >= 4 and parts[1] == "adminapi" and parts[3]:
+            return unquote(parts[3])
+    return None
 
 
 # -- one exchange ------------------------------------------------------------------------------------
@@ -202,7 +216,8 @@ class GraphCassette(BaseAdapter):
     """A requests transport adapter that serves Graph requests from `path` and, in the record modes, records
     what it sends live (through `live`, requests' HTTPAdapter unless given) into it when closed.
 
-    `path` is a cassette file, or (mode none only) a recordings directory whose `graph/*.yaml` are merged.
+    `path` is a cassette file, or (mode none only) a recordings directory whose `<subdir>/*.yaml` are merged
+    (`graph/` by default; Exchange Online's REST client uses `exo-rest/`).
     `secrets` is read when the cassette is written, so a live list (a TokenProvider's `secrets`) includes
     the tokens acquired meanwhile. `authority_hosts` are sign-in hosts besides login.microsoftonline.com;
     sign-in to any other host is recognised by what it is (see the module docstring).
@@ -217,21 +232,24 @@ class GraphCassette(BaseAdapter):
         description: str = "",
         authority_hosts: Iterable[str] = (),
         live: BaseAdapter | None = None,
+        subdir: str = GRAPH_DIR,
     ) -> None:
         super().__init__()
         self.path = Path(path)
+        self.subdir = subdir
+        self.what = "Graph" if subdir == GRAPH_DIR else "Exchange Online REST"  # in messages
         self.mode = modes.checked(mode)
         if self.path.is_dir() and self.mode != "none":
             raise errors.InputError(f"recording Graph traffic needs a cassette file, not the directory {self.path}")
-        exists = bool(graph_files(self.path))
+        exists = bool(graph_files(self.path, subdir))
         if self.mode == "none" and not exists:
-            where = f"{self.path}/{GRAPH_DIR}/*.yaml" if self.path.is_dir() else str(self.path)
-            raise errors.RecordingFormatError(f"no Graph recording at {where}")
+            where = f"{self.path}/{subdir}/*.yaml" if self.path.is_dir() else str(self.path)
+            raise errors.RecordingFormatError(f"no {self.what} recording at {where}")
         self.secrets = secrets if isinstance(secrets, Collection) else list(secrets)
         self.sign_in_hosts = frozenset(
             urlsplit(base_url(host, "authority host")).hostname for host in (DEFAULT_AUTHORITY_HOST, *authority_hosts)
         )
-        recorded, found = load(self.path) if exists and self.mode != "rewrite" else ([], "")
+        recorded, found = load(self.path, subdir) if exists and self.mode != "rewrite" else ([], "")
         self.recorded: list[Interaction] = recorded
         self.description = description or found
         self.new: list[Interaction] = []
@@ -250,7 +268,7 @@ class GraphCassette(BaseAdapter):
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         if self._closed:
-            raise errors.ReplayError(f"the Graph recording {self.path} is closed")
+            raise errors.ReplayError(f"the {self.what} recording {self.path} is closed")
         live = {"stream": False, "timeout": timeout, "verify": verify, "cert": cert, "proxies": proxies}
         if _is_sign_in(request, self.sign_in_hosts):
             if self._live is None:
@@ -287,7 +305,7 @@ class GraphCassette(BaseAdapter):
         shown = wanted.shown()
         if any(r.request.key() == wanted.key() for r in self.recorded):
             return errors.ReplayExhaustedError(
-                f"every recorded Graph response for `{shown}` in {self.path} was already played"
+                f"every recorded {self.what} response for `{shown}` in {self.path} was already played"
             )
 
         def distance(r: GraphRequest) -> tuple[int, float]:
@@ -296,7 +314,7 @@ class GraphCassette(BaseAdapter):
 
         requests_ = sorted((r.request for r in self.recorded), key=distance)
         nearest = list(dict.fromkeys(r.shown() for r in requests_))[:3]
-        text = f"no recorded Graph response for `{shown}` in {self.path}"
+        text = f"no recorded {self.what} response for `{shown}` in {self.path}"
         if nearest:
             text += "; nearest recorded: " + " | ".join(f"`{n}`" for n in nearest)
         return errors.ReplayMissError(text)
@@ -326,11 +344,11 @@ def _recorded(wanted: GraphRequest, response: requests.Response, secrets: Collec
 # -- the file: read, write, author -------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike[str]) -> tuple[list[Interaction], str]:
-    """The interactions of a cassette file, or of a directory's `graph/*.yaml` in order, and a description."""
+def load(path: str | os.PathLike[str], subdir: str = GRAPH_DIR) -> tuple[list[Interaction], str]:
+    """The interactions of a cassette file, or of a directory's `<subdir>/*.yaml` in order, and a description."""
     interactions: list[Interaction] = []
     description = ""
-    for file in graph_files(path):
+    for file in graph_files(path, subdir):
         found, text = parse(_read(file), file)
         interactions += found
         description = description or text

@@ -36,6 +36,7 @@ from psbridge.runbooks.report import Check, Report, Status, unreadable
 from psbridge.versions import Version
 
 if TYPE_CHECKING:
+    from psbridge.exchange.backend import ExchangeOnline
     from psbridge.session import Session
     from psbridge.targets import Targets
 
@@ -50,7 +51,7 @@ _DIR_SYNCED = "IsDirSynced -eq {}"
 @dataclasses.dataclass(frozen=True)
 class _Sessions:
     connect: Session
-    exo: Session
+    exo: ExchangeOnline
     exchange: Session
     via_jump_host: bool
     agent: Session | None  # the Cloud Sync agent's host, when one is in use
@@ -98,12 +99,12 @@ def _sessions(targets: Targets, via_jump_host: bool | None, cloud_sync: bool | N
     if cloud_sync is None:
         cloud_sync = targets.has("cloudsync-agent")
     return _Sessions(
-        targets.session("connect"), targets.session("exo"), targets.session("exchange"),
+        targets.session("connect"), targets.exchange_online(), targets.session("exchange"),
         via_jump_host=via_jump_host, agent=targets.session("cloudsync-agent") if cloud_sync else None,
     )  # fmt: skip
 
 
-def _where(role: str, session: Session) -> str:
+def _where(role: str, session: ExchangeOnline) -> str:
     return f"{role}: {session.target}"
 
 
@@ -203,7 +204,7 @@ def _cloud_sync_agent(session: Session | None) -> Check:
 # -- 3. organization default ---------------------------------------------------------------------------------
 
 
-def _organization_default(session: Session) -> Check:
+def _organization_default(session: ExchangeOnline) -> Check:
     from psbridge.exchange import get_organization_config
     from psbridge.exchange.functions import TENANT_DEFAULT_WARNING
 
@@ -248,7 +249,7 @@ def _named(names: Sequence[str]) -> str:
     return ", ".join(names[:SHOWN]) + more
 
 
-def _synced_mailboxes(session: Session) -> tuple[Check, list[Mailbox] | None]:
+def _synced_mailboxes(session: ExchangeOnline) -> tuple[Check, list[Mailbox] | None]:
     """The check, and the cloud-managed mailboxes (None when they could not be listed)."""
     from psbridge.exchange import iter_mailboxes, opath_filter
 

@@ -26,8 +26,8 @@ from psbridge.runbooks.report import Check, Report, Status, unreadable
 
 if TYPE_CHECKING:
     from psbridge.cloudsync.models import TenantSyncFacts
+    from psbridge.exchange.backend import ExchangeOnline
     from psbridge.graph.client import GraphClient
-    from psbridge.session import Session
     from psbridge.targets import Targets
 
 RUNBOOK = "routing-domain"
@@ -58,7 +58,7 @@ def diagnose_routing_domain(targets: Targets, *, tenant: str | None = None) -> R
         TransportError: Exchange Online or Graph cannot be reached.
     """
     given = tenant_name(tenant) if tenant is not None else None
-    domain, tenant_found = _routing_domain(targets.session("exo"), given)
+    domain, tenant_found = _routing_domain(targets.exchange_online(), given)
     missing = domain.status == Status.FAIL and "error" not in domain.evidence
     if missing:
         sync = _directory_sync(targets.graph() if targets.has_graph() else None)
@@ -73,7 +73,7 @@ def diagnose_routing_domain(targets: Targets, *, tenant: str | None = None) -> R
 # -- 1. the routing domain -----------------------------------------------------------------------------------
 
 
-def _tenant(domains: AcceptedDomains, exo: Session, given: str | None) -> tuple[str | None, str | None]:
+def _tenant(domains: AcceptedDomains, exo: ExchangeOnline, given: str | None) -> tuple[str | None, str | None]:
     """The tenant name and where it came from: given, the initial domain, or the organization."""
     if given is not None:
         return given, "given"
@@ -89,7 +89,7 @@ def _tenant(domains: AcceptedDomains, exo: Session, given: str | None) -> tuple[
     return None, None
 
 
-def _routing_domain(exo: Session, given: str | None) -> tuple[Check, str | None]:
+def _routing_domain(exo: ExchangeOnline, given: str | None) -> tuple[Check, str | None]:
     """The check, and the tenant name when known."""
     from psbridge.exchange import get_accepted_domains
 

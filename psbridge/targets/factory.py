@@ -59,13 +59,20 @@ from psbridge.session import Session
 
 if TYPE_CHECKING:
     from psbridge.exchange.connection import ExoConnection
-    from psbridge.graph.auth import GraphCredentials
+    from psbridge.exchange.rest.client import ExoRestClient
+    from psbridge.graph.auth import GraphCredentials, TokenProvider
     from psbridge.graph.client import GraphClient
     from psbridge.replay.cassette import ScrubMap
     from psbridge.replay.modes import RecordMode
 
 DEFAULT_TIMEOUT_S = 120.0
 GRAPH = "graph"  # the name a Graph client is recorded under
+# Where the app's credentials come from, as error messages end.
+_APP_CREDENTIALS = (
+    "PSBRIDGE_GRAPH_TENANT_ID and PSBRIDGE_GRAPH_CLIENT_ID, or the config file's [graph] table) and a certificate "
+    "(PSBRIDGE_GRAPH_CERTIFICATE) or a client secret (PSBRIDGE_GRAPH_CLIENT_SECRET)"
+)
+EXO_REST = "exo-rest"  # the name an Exchange Online REST client is recorded under (its recordings' directory)
 _CASSETTE_SUFFIXES = (".yaml", ".yml")
 
 
@@ -111,7 +118,8 @@ class Targets:
         self._passwords: dict[str, SecretStr] = {}
         self._sessions: dict[str, Session] = {}
         self._graph: GraphClient | None = None
-        self._opened: list[Session | GraphClient] = []  # what this run opened itself and closes
+        self._exo_rest: ExoRestClient | None = None
+        self._opened: list[Session | GraphClient | ExoRestClient] = []  # what this run opened itself and closes
         self._record_file_taken: str | None = None
         self._lock = threading.RLock()
         self._given = False  # made by `of`
@@ -300,21 +308,90 @@ class Targets:
             return GraphClient.replay(self.replay, graph_url=graph_url, timeout=timeout)
         if creds is None:
             raise InputError(
-                "Microsoft Graph needs the app's tenant and client id (--tenant-id and --client-id, "
-                "PSBRIDGE_GRAPH_TENANT_ID and PSBRIDGE_GRAPH_CLIENT_ID, or the config file's [graph] table) and a "
-                "certificate (PSBRIDGE_GRAPH_CERTIFICATE) or a client secret (PSBRIDGE_GRAPH_CLIENT_SECRET)"
+                f"Microsoft Graph needs the app's tenant and client id (--tenant-id and --client-id, {_APP_CREDENTIALS}"
             )
-        from psbridge.graph.auth import MsalTokenProvider
-
-        held = {creds.client_secret_env: self.graph_secrets.get("client_secret"),
-                creds.certificate_password_env: self.graph_secrets.get("certificate_password")}  # fmt: skip
-        tokens = MsalTokenProvider(creds, environ={**os.environ, **{k: v for k, v in held.items() if v}})
+        tokens = self._tokens(creds)
         if self.record is not None:
             return GraphClient.record(
                 self._record_path(GRAPH), tokens, mode=self.record_mode, graph_url=creds.graph_url,
                 timeout=timeout, authority_hosts=(creds.authority_host,),
             )  # fmt: skip
         return GraphClient(tokens, graph_url=creds.graph_url, timeout=timeout)
+
+    # -- Exchange Online over REST --------------------------------------------------------------------
+
+    def exchange_online(self) -> Session | ExoRestClient:
+        """What the Exchange Online functions are given in this run: the REST client when the exo target says
+        `via = "rest"`, else the exo target's session (the jump host)."""
+        target = None if self._given else self.config.find("exo")
+        if target is not None and target.via == "rest":
+            return self.exo_rest()
+        return self.session("exo")
+
+    def exo_rest(self, *, organization: str | None = None) -> ExoRestClient:
+        """The run's Exchange Online REST client (docs/exchange-rest.md), opened on first use and closed with
+        the run. It signs in app-only with the Graph app's credentials (`credentials()`), for the tenant
+        `organization` names, else the exo target's `organization`, else the app's own tenant; under replay,
+        the tenant the recordings were made for when none is named."""
+        with self._lock:
+            if self._exo_rest is None:
+                self._exo_rest = self.open_exo_rest(organization=organization)
+                self._opened.append(self._exo_rest)
+            return self._exo_rest
+
+    def has_exo_rest(self) -> bool:
+        """Whether this run reaches Exchange Online over REST: recordings of it under replay, else an exo target
+        with `via = "rest"`."""
+        if self.replay is not None:
+            from psbridge.exchange.rest.client import RECORDINGS_DIR
+            from psbridge.replay.graph_http import graph_files
+
+            return bool(graph_files(self.replay, RECORDINGS_DIR)) if self.replay.is_dir() else False
+        target = self.config.find("exo")
+        return target is not None and target.via == "rest"
+
+    def open_exo_rest(self, *, organization: str | None = None) -> ExoRestClient:
+        """A new Exchange Online REST client, which the caller closes (under replay, it serves every recorded
+        answer afresh); see `exo_rest`."""
+        from psbridge.exchange.rest.client import RECORDINGS_DIR, ExoRestClient
+        from psbridge.exchange.rest.wire import DEFAULT_BASE_URL
+
+        if self._given:
+            raise InputError("no Exchange Online REST client was given")
+        target = self.config.find("exo")
+        rest_target = target if target is not None and target.via == "rest" else None
+        base_url = f"https://{rest_target.host}" if rest_target is not None else DEFAULT_BASE_URL
+        creds = self.credentials()
+        tenant = organization or (rest_target.organization if rest_target else None)
+        tenant = tenant or (creds.tenant_id if creds is not None else None)
+        timeout = self.timeout or DEFAULT_TIMEOUT_S
+        if self.replay is not None:
+            from psbridge.replay.graph_http import recorded_tenant
+
+            tenant = tenant or recorded_tenant(self.replay, RECORDINGS_DIR)
+            if tenant is None:
+                raise InputError(f"{self.replay} holds no Exchange Online REST recordings ({RECORDINGS_DIR}/*.yaml)")
+            return ExoRestClient.replay(self.replay, tenant_id=tenant, base_url=base_url, timeout=timeout)
+        if creds is None or tenant is None:
+            raise InputError(
+                "Exchange Online over REST signs in with the Graph app's credentials: its tenant and client id "
+                f"({_APP_CREDENTIALS}"
+            )
+        tokens = self._tokens(creds, scope=f"{base_url}/.default")
+        if self.record is not None:
+            return ExoRestClient.record(
+                self._record_path(EXO_REST), tokens, tenant_id=tenant, mode=self.record_mode, base_url=base_url,
+                timeout=timeout, authority_hosts=(creds.authority_host,),
+            )  # fmt: skip
+        return ExoRestClient(tokens, tenant_id=tenant, base_url=base_url, timeout=timeout)
+
+    def _tokens(self, creds: GraphCredentials, *, scope: str | None = None) -> TokenProvider:
+        """The app's tokens (for Graph, or `scope`), its secrets the caller's own (`graph_secrets`) first."""
+        from psbridge.graph.auth import MsalTokenProvider
+
+        held = {creds.client_secret_env: self.graph_secrets.get("client_secret"),
+                creds.certificate_password_env: self.graph_secrets.get("certificate_password")}  # fmt: skip
+        return MsalTokenProvider(creds, environ={**os.environ, **{k: v for k, v in held.items() if v}}, scope=scope)
 
     # -- the rest ---------------------------------------------------------------------------------------
 
@@ -327,8 +404,8 @@ class Targets:
         """Where a session or Graph client recorded under `name` is written (see the module docstring)."""
         assert self.record is not None
         if not self.records_to_one_file:
-            if name == GRAPH:
-                return self.record / GRAPH / f"{GRAPH}.yaml"
+            if name in (GRAPH, EXO_REST):
+                return self.record / name / f"{name}.yaml"
             return self.record / f"{name}.yaml"
         with self._lock:
             if self._record_file_taken not in (None, name):
@@ -394,8 +471,8 @@ def connection_values(target: Target) -> dict[str, Any]:
 
 def exo_connection(target: Target, config: Config) -> ExoConnection | None:
     """The Exchange Online sign-in an exo target declares, or None; ConfigError when it cannot work."""
-    if target.role != "exo" or not target.declares_sign_in:
-        return None
+    if target.role != "exo" or target.via == "rest" or not target.declares_sign_in:
+        return None  # over REST, the [graph] app signs in (Targets.exo_rest)
     from psbridge.exchange.connection import ExoConnection
 
     try:

@@ -440,26 +440,6 @@ def test_connectors_with_partitions(demo: Session) -> None:
     assert (aad.type, aad.subtype, aad.partitions) == ("Extensible2", "Windows Azure Active Directory (Microsoft)", ())
 
 
-def test_a_connector_whose_partitions_are_null_has_none(replay_session: Factory) -> None:
-    # The script's output when Partitions is $null: the Connector object alone (no empty Partition object).
-    ad = uuid.UUID("6f1e6f0c-2d4b-4b7a-9a53-3c1f0e7d2a10")
-    connector = {"Kind": "Connector", "Name": "contoso.example", "ConnectorTypeName": "AD", "Subtype": "",
-                 "Description": "", "CreationTime": {"DT": "2024-03-12T09:15:41Z"},
-                 "LastModificationTime": {"DT": "2026-10-30T08:02:17Z"}}  # fmt: skip
-    partition = {"Kind": "Partition", "ConnectorIdentifier": {"G": str(ad)}, "Identifier": {"G": str(uuid.uuid4())},
-                 "Name": "DC=contoso,DC=example", "DN": "DC=contoso,DC=example", "Selected": True,
-                 "IsDomain": {"Nil": None}}  # fmt: skip
-    spec = {"script": "adsync/Get-Connectors.ps1", "output": [
-        {"properties": {**connector, "Identifier": {"G": str(AAD)}, "Name": "contoso.onmicrosoft.com - AAD"}},
-        {"properties": {**connector, "Identifier": {"G": str(ad)}}},
-        {"properties": partition},
-    ]}  # fmt: skip
-    aad, on_premises = adsync.get_connector(replay_session([spec]))
-    assert aad.partitions == ()
-    (only_partition,) = on_premises.partitions
-    assert (only_partition.selected, only_partition.is_domain) == (True, None)  # not reported is not False
-
-
 def test_run_history_newest_first_with_steps(demo: Session) -> None:
     runs = adsync.get_run_profile_result(demo)
     assert len(runs) == 10
@@ -485,37 +465,7 @@ def test_run_history_newest_first_with_steps(demo: Session) -> None:
     assert all(s.connector_connection_information_xml is None for s in syncs)  # a sync step connects to nothing
 
 
-def run_spec(history: uuid.UUID, **overrides: Any) -> dict[str, Any]:
-    """A Kind='Run' object of Get-RunProfileResult.ps1, for the Entra ID connector's export."""
-    return {
-        "Kind": "Run", "RunHistoryId": {"G": str(history)}, "ConnectorId": {"G": str(AAD)},
-        "ConnectorName": "contoso.onmicrosoft.com - AAD", "RunProfileId": {"G": "4c2b8f61-93a5-4f0e-b7d4-1e6a2c9d8b03"},
-        "RunProfileName": "Export", "RunNumber": {"I32": 4900}, "Username": "NT SERVICE\\ADSync",
-        "IsRunComplete": True, "Result": "success", "CurrentStepNumber": {"I32": 1}, "TotalSteps": {"I32": 1},
-        "StartDate": {"DT": "2026-11-25T13:00:00Z"}, "EndDate": {"DT": "2026-11-25T13:00:04Z"}, **overrides,
-    }  # fmt: skip
-
-
-def step_spec(history: uuid.UUID, **counters: Any) -> dict[str, Any]:
-    """A Kind='Step' object as Get-RunProfileResult.ps1 projects a RunStepResult: every counter an Int32."""
-    return {
-        "Kind": "Step", "RunHistoryId": {"G": str(history)}, "StepHistoryId": {"G": str(uuid.uuid4())},
-        "StepNumber": {"I32": 1}, "StepResult": "success",
-        "StartDate": {"DT": "2026-11-25T13:00:00Z"}, "EndDate": {"DT": "2026-11-25T13:00:04Z"},
-        **{name: {"I32": counters.pop(name, 0)} for name in STEP_COUNTERS},
-        "CurrentExportBatchNumber": {"I32": 1207}, "LastSuccessfulExportBatchNumber": {"I32": 1207},
-        "ConnectorConnectionInformationXml": "<connection-result>success</connection-result>",
-        "SyncErrorCount": {"Nil": None}, "DiscoveryErrorCount": {"Nil": None}, "MvRetryErrorCount": {"Nil": None},
-        **counters,
-    }  # fmt: skip
-
-
-def history_spec(*objects: dict[str, Any], number: int = 10) -> dict[str, Any]:
-    return {
-        "script": "adsync/Get-RunProfileResult.ps1",
-        "parameters": [{"name": "NumberRequested", "value": number}],
-        "output": [{"properties": o} for o in objects],
-    }
+# What a page may carry (dates, GUIDs, enums, nulls, empty listings, malformed pages): tests/test_adsync_json_pages.py
 
 
 def test_run_history_asks_for_step_details_and_never_wraps_a_null_in_an_array() -> None:
@@ -524,49 +474,6 @@ def test_run_history_asks_for_step_details_and_never_wraps_a_null_in_an_array() 
     assert re.search(r"\$query = @\{[^}]*\bRunStepDetails = \$true", text), "the query must ask for -RunStepDetails"
     assert re.search(r"Get-ADSyncRunProfileResult @query\b", text)
     assert "@($run.RunStepResults)" not in text and "@($step." not in text
-
-
-def test_a_run_whose_step_results_are_null_has_no_steps(replay_session: Factory) -> None:
-    # The script's output for a run whose RunStepResults is $null: the Run object, and no Step object after it.
-    running, done = uuid.uuid4(), uuid.uuid4()
-    in_progress = run_spec(running, IsRunComplete=False, Result="in-progress", EndDate={"Nil": None})
-    session = replay_session([history_spec(in_progress, run_spec(done), step_spec(done, ExportUpdate=2))])
-    first, second = adsync.get_run_profile_result(session)
-    assert (first.run_history_id, first.is_run_complete, first.step_results) == (running, False, ())
-    (step,) = second.step_results
-    assert step.run_history_id == done and step.counts["ExportUpdate"] == 2
-
-
-def test_step_error_counts_come_back(replay_session: Factory) -> None:
-    history = uuid.uuid4()
-    step = step_spec(history, ExportFailure=3, SyncErrorCount={"I32": 3}, DiscoveryErrorCount={"I32": 0})
-    session = replay_session([history_spec(run_spec(history, Result="completed-export-errors"), step)])
-    ((step_result,),) = [r.step_results for r in adsync.get_run_profile_result(session)]
-    assert step_result.counts["ExportFailure"] == 3
-    assert (step_result.sync_error_count, step_result.discovery_error_count, step_result.mv_retry_error_count) == (
-        3, 0, None,
-    )  # fmt: skip
-
-
-def test_run_history_for_one_connector_keeps_unknown_results(replay_session: Factory) -> None:
-    history = uuid.uuid4()
-    run = {
-        "Kind": "Run", "RunHistoryId": {"G": str(history)}, "ConnectorId": {"G": str(AAD)},
-        "ConnectorName": "contoso.onmicrosoft.com - AAD", "RunProfileName": "Export", "RunNumber": 4900,
-        "Username": "NT SERVICE\\ADSync", "IsRunComplete": True, "Result": "stopped-deletion-threshold-exceeded",
-        "CurrentStepNumber": 1, "TotalSteps": 1, "StartDate": {"DT": "2026-11-25T13:00:00Z"},
-        "EndDate": {"Nil": None},
-    }  # fmt: skip
-    step = {"Kind": "Step", "RunHistoryId": {"G": str(history)}, "StepNumber": {"I32": 1},
-            "StepResult": "stopped-deletion-threshold-exceeded", "ExportDelete": {"I32": 612}}  # fmt: skip
-    spec = {
-        "script": "adsync/Get-RunProfileResult.ps1",
-        "parameters": [{"name": "NumberRequested", "value": 1}, {"name": "ConnectorId", "value": str(AAD)}],
-        "output": [{"properties": run}, {"properties": step}],
-    }
-    (result,) = adsync.get_run_profile_result(replay_session([spec]), number_requested=1, connector_id=str(AAD))
-    assert result.result == "stopped-deletion-threshold-exceeded" and result.end_date is None
-    assert result.step_results[0].counts == {"ExportDelete": 612}
 
 
 def test_run_history_input_is_checked() -> None:

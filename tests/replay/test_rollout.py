@@ -1,14 +1,16 @@
 """The bulk cloud-managed rollout, replayed over 1,050 mailboxes through the in-process PSRP server.
 
 What the server saw is the evidence: which batches were sent, with which identities and flags, and
-what each mailbox's result was. Each batch is a read (the script's dry run) and then a write of the
-mailboxes the read found to switch. The recording was generated with batches of `BATCH_SIZE`
-(scripts/make_rollout_scenario.py), so every run here uses that batch size and the default pace.
+what each mailbox's result was. Each batch is read (the script's dry run, or the read-ahead of the write
+pipeline before it) and then its mailboxes the read found to switch are written. The recording was
+generated with batches of `BATCH_SIZE` (scripts/make_rollout_scenario.py), so every run here uses that
+batch size and the default pace.
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import math
 from pathlib import Path
@@ -24,15 +26,18 @@ from rollout_scenario import (
     TO_CHANGE,
     TRANSIENT,
     Batch,
+    Read,
     Served,
     Sleeps,
     of,
     scenario,
     session,
 )
+from rollout_scenario import reads_and_writes as pair_up
 
 from psbridge import InputError
 from psbridge.exchange.bulk import BATCH_SCRIPT, MailboxOutcome
+from psbridge.exchange.pacing import fits
 from psbridge.exchange.rollout import RolloutProgress, RolloutReport, rollout_cloud_managed
 
 pytestmark = pytest.mark.slow  # the 1,050-mailbox scenario, replayed in process
@@ -68,16 +73,9 @@ def changed_per_identity(served: list[Served]) -> collections.Counter[str]:
     )
 
 
-def reads_and_writes(watch: Served) -> list[tuple[Batch, Batch | None]]:
-    """Each read with the write that followed it (None when it found nothing to switch)."""
-    pairs: list[tuple[Batch, Batch | None]] = []
-    for batch in watch.batches():
-        if batch.dry_run:
-            pairs.append((batch, None))
-        else:
-            assert pairs and pairs[-1][1] is None, "a write without its read"
-            pairs[-1] = (pairs[-1][0], batch)
-    return pairs
+def reads_and_writes(watch: Served) -> list[tuple[Read, Batch | None]]:
+    """Each batch's read with the write that followed it (None when it found nothing to switch)."""
+    return pair_up(watch.batches())
 
 
 def outcomes(report: RolloutReport) -> dict[str, MailboxOutcome]:
@@ -105,17 +103,36 @@ def test_each_batch_is_one_read_and_one_write_of_what_needs_switching(
     first = math.ceil(N / BATCH_SIZE)
     assert served.commands == ["Connect-ExchangeOnline", *[BATCH_SCRIPT] * len(batches), "Disconnect-ExchangeOnline"]
     assert len(pairs) == first + 2  # + one batch per retry round
-    assert [len(read.identities) for read, _ in pairs[:first]] == [BATCH_SIZE] * 10 + [50]
+    assert [len(read.identities) for read, _ in pairs[:first]] == [BATCH_SIZE] * 5 + [50]
     assert all(set(read.identities) <= TRANSIENT for read, _ in pairs[first:]) and report.batches == len(batches)
     first_pass = [i for read, _ in pairs[:first] for i in read.identities]
     assert first_pass == IDENTITIES  # every mailbox read once, in input order
     for read, write in pairs:  # a write holds exactly what its read found to switch, paced; a read has no pause
         to_switch = tuple(i for i, outcome in read.outcomes.items() if outcome == "WouldChange")
         assert (write.identities if write else ()) == to_switch
-        assert read.pace_ms == 0 and (write is None or write.pace_ms > 0)
+        assert write is None or write.pace_ms > 0
+    assert all(b.pace_ms == 0 for b in batches if b.dry_run)
     assert all(b.enabled for b in batches)
     assert not {i for _, write in pairs if write for i in write.identities} & ALREADY  # never written
     assert "Set-Mailbox" not in served.commands  # never one round trip per mailbox
+
+
+def test_a_write_pipeline_reads_the_next_batch_ahead_when_it_fits_the_budget(
+    full: tuple[RolloutReport, Served, Sleeps, Path],
+) -> None:
+    """The first pass: each write pipeline also reads the next batch, unless the pace micro-delays raised would
+    take it past the budget (`pacing.fits`); the batch after it is then read by a pipeline of its own. Every
+    read-ahead saved that batch's read pipeline."""
+    _, served, _, _ = full
+    pairs = reads_and_writes(served)[: math.ceil(N / BATCH_SIZE)]
+    ahead = [read.ahead for read, _ in pairs]
+    assert ahead[0] is False and ahead.count(True) >= 3  # the first batch is read by a pipeline of its own
+    for (_, write), (read, _) in itertools.pairwise(pairs):
+        assert write is not None  # every batch of the first pass has mailboxes to switch
+        assert read.ahead == fits(len(write.identities), len(read.identities), write.pace_ms)
+    assert any(w is not None and w.pace_ms > 1000 and not r.ahead for (_, w), (r, _) in itertools.pairwise(pairs))
+    pipelines = served.batches().index(pairs[-1][1]) + 1  # the first pass's, to its last write
+    assert pipelines == 2 * len(pairs) - ahead.count(True) == 8  # a pipeline saved per batch read ahead
 
 
 def test_report_gives_every_mailbox_its_outcome(full: tuple[RolloutReport, Served, Sleeps, Path]) -> None:
@@ -145,7 +162,7 @@ def test_permanent_failures_are_recorded_with_their_class_and_the_rollout_goes_o
     assert all("synchronized from your on-premises organization" in (s.error_message or "") for s in synced.values())
     assert {item.error_type for item in synced.values()} == {"RecipientTaskException"}
     assert all(item.attempts == 1 for item in failed.values())  # never retried
-    retried = {i for read, _ in reads_and_writes(served)[11:] for i in read.identities}
+    retried = {i for read, _ in reads_and_writes(served)[math.ceil(N / BATCH_SIZE) :] for i in read.identities}
     assert not retried & PERMANENT
     assert outcomes(report)[IDENTITIES[-1]] in (MailboxOutcome.CHANGED, MailboxOutcome.ALREADY_SET)
 
@@ -154,7 +171,7 @@ def test_transient_failures_are_retried_in_later_batches_and_succeed(
     full: tuple[RolloutReport, Served, Sleeps, Path],
 ) -> None:
     report, served, sleeps, _ = full
-    retries = reads_and_writes(served)[11:]
+    retries = reads_and_writes(served)[math.ceil(N / BATCH_SIZE) :]
     assert set(retries[0][0].identities) == TRANSIENT
     assert retries[1][0].identities == (scenario.identity(*scenario.TWICE),)  # it failed twice
     write = retries[0][1]
@@ -204,7 +221,8 @@ def test_a_second_run_with_the_journal_only_reads_what_it_switched(
     switched = [i.identity for i in first.items if i.outcome in (MailboxOutcome.CHANGED, MailboxOutcome.ALREADY_SET)]
     assert all(b.dry_run for b in batches)  # nothing written
     assert [i for b in batches for i in b.identities] == switched  # every one read again, in reads of two batches
-    assert [len(b.identities) for b in batches] == [2 * BATCH_SIZE] * (len(switched) // 200) + [len(switched) % 200]
+    double = 2 * BATCH_SIZE
+    assert [len(b.identities) for b in batches] == [double] * (len(switched) // double) + [len(switched) % double]
     assert (again.changed, again.already_set, again.failed, again.reverted, again.skipped) == (0, 0, 0, 0, N)
     assert all(item.from_journal for item in again.items)
     assert outcomes(again) == outcomes(first)
@@ -219,7 +237,7 @@ def test_an_interrupted_rollout_resumes_and_changes_every_mailbox_exactly_once(t
     served: list[Served] = []
     with pytest.raises(scenario.Stop):
         run(journal, served, on_progress=stop_after(scenario.INTERRUPTED_AFTER))
-    assert len(reads_and_writes(served[0])) == scenario.INTERRUPTED_AFTER
+    assert sum(1 for _, write in reads_and_writes(served[0]) if write) == scenario.INTERRUPTED_AFTER
     resumed = run(journal, served)
 
     changed = changed_per_identity(served)
@@ -228,8 +246,9 @@ def test_an_interrupted_rollout_resumes_and_changes_every_mailbox_exactly_once(t
     # Written once each (the AD-mastered ones fail at the write), the transient ones until they succeed.
     assert {i for i, count in written.items() if count == 1} | TRANSIENT == TO_CHANGE | of(scenario.SYNCED)
     last: dict[str, str] = {}  # each mailbox's last outcome in the first run: a write's overrides its read's
-    for batch in served[0].batches():
-        last.update(batch.outcomes)
+    for read, write in reads_and_writes(served[0])[: scenario.INTERRUPTED_AFTER]:  # not the batch read ahead
+        last.update(read.outcomes)
+        last.update(write.outcomes if write else {})
     done_before = {i for i, o in last.items() if o != "Failed" or i in PERMANENT}
     assert {item.identity for item in resumed.items if item.from_journal} == done_before
     assert resumed.skipped == len(done_before)

@@ -319,7 +319,7 @@ def agrees(ours: Any, theirs: Any, path: str = "") -> Iterator[str]:
 def stream_messages(kind: str) -> list[tuple[str, str]]:
     found = []
     for file in sorted((REPO / "recorded_sessions").rglob("*.yaml")):
-        if "sources" in file.parts or "graph" in file.parts:
+        if "sources" in file.parts or "graph" in file.parts or "exo-rest" in file.parts:  # HTTP cassettes
             continue
         for episode in Cassette.load(file).episodes:
             found.extend((str(file.relative_to(REPO)), m.clixml) for m in episode.messages if m.type == kind)

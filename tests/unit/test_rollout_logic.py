@@ -25,9 +25,9 @@ from psbridge import (
 )
 from psbridge.exchange.bulk import get_mailbox_identities
 from psbridge.exchange.journal import Header, Journal
-from psbridge.exchange.pacing import plan
+from psbridge.exchange.pacing import fits, plan
 from psbridge.exchange.rollout import item_retry, plan_pacing, rollout_cloud_managed
-from psbridge.result import InvocationResult
+from psbridge.result import InvocationResult, Streams
 
 HEADER = Header("jump.example", None, True, None, False)
 IDS = [scenario.identity(n) for n in range(1, 6)]
@@ -47,20 +47,27 @@ def rollout(session: Session, journal: Path, **kwargs: Any) -> Any:
 
 
 def test_plan_refuses_a_batch_that_would_outrun_the_budget() -> None:
-    assert (plan(100, 0.5).base_ms, plan(100, 0.5).cap_ms) == (500, 4000)
+    assert (plan(100, 0.5).base_ms, plan(100, 0.5).cap_ms) == (500, 5200)
+    assert (plan(200, 0.5).base_ms, plan(200, 0.5).cap_ms) == (500, 1600)  # the default: 500 s of 720
     with pytest.raises(InputError, match="15-minute timeout"):
-        plan(250, 0.5)  # 250 x 2.5 s is over 10 minutes
+        plan(300, 0.5)  # 300 x 2.5 s is over 12 minutes
     with pytest.raises(InputError):
         plan(0, 0.5)
+
+
+def test_a_write_pipeline_reads_the_next_batch_ahead_only_within_the_budget() -> None:
+    assert fits(200, 200, 500)  # the defaults: 200 x 2.5 s + 200 x 1 s = 700 s of 720
+    assert not fits(200, 200, 1000)  # slowed by micro-delays: the next batch reads for itself
+    assert fits(200, 0, 1600) and not fits(250, 250, 500)
 
 
 def test_pacing_slows_on_micro_delays_and_recovers() -> None:
     pacing = plan(100, 0.5)
     assert pacing.after(500, [1300.0]) == 1300  # at least the delay the service applied
     assert pacing.after(500, [200.0]) == 1000  # at least double
-    assert pacing.after(3000, [9000.0]) == 4000  # never past what keeps a batch in budget
+    assert pacing.after(3000, [9000.0]) == 5200  # never past what keeps a batch in budget
     assert (pacing.after(1300, []), pacing.after(600, [])) == (650, 500)  # halves back, not below the base
-    assert (pacing.resume(None), pacing.resume(2000), pacing.resume(9000)) == (500, 2000, 4000)
+    assert (pacing.resume(None), pacing.resume(2000), pacing.resume(9000)) == (500, 2000, 5200)
 
 
 # -- the journal file -------------------------------------------------------------------------------------
@@ -244,7 +251,7 @@ def test_a_killed_batchs_intent_makes_its_switched_mailboxes_changed(tmp_path: P
 
 
 def test_a_timeout_is_kept_by_capping_the_pace() -> None:
-    assert (plan_pacing(100, 0.5).cap_ms, plan_pacing(100, 0.5, 400).cap_ms) == (4000, 2000)
+    assert (plan_pacing(100, 0.5).cap_ms, plan_pacing(100, 0.5, 400).cap_ms) == (5200, 2000)
     assert plan_pacing(10, 0.0, 1).base_ms == 0
     with pytest.raises(InputError, match=r"timeout \(60s\) cannot hold a batch.*at least 100s"):
         plan_pacing(100, 0.5, 60)
@@ -272,8 +279,63 @@ def test_identities_or_a_filter_exactly(tmp_path: Path, given: dict[str, Any]) -
 
 def test_resolved_identities_must_be_distinct_text() -> None:
     def odd(command: Command, answer: Answer) -> InvocationResult:
-        return InvocationResult(command.display(), ("a@x", ""), answer(command).streams)
+        return InvocationResult(command.display(), ('["a@x",""]',), answer(command).streams)
 
     session, _ = tenant_session(scenario.Tenant(clean=True, count=2), odd)
-    with pytest.raises(UnexpectedOutputError, match="among the identities"):
+    with pytest.raises(UnexpectedOutputError, match=r"page of identities that cannot be read \(1: "):
         get_mailbox_identities(session, filter="IsDirSynced -eq $true")
+
+
+# -- the identity listing's JSON pages ---------------------------------------------------------------------
+
+
+def pages_session(*output: Any, warnings: tuple[str, ...] = ()) -> tuple[Session, Any]:
+    """A session whose jump host answers Get-MailboxIdentities.ps1 with `output` (and `warnings`)."""
+
+    def answer(command: Command, _: Answer) -> InvocationResult:
+        return InvocationResult(command.display(), output, Streams(warning=warnings))
+
+    return tenant_session(scenario.Tenant(clean=True, count=1), answer)
+
+
+def test_identity_pages_are_read_in_order_one_string_per_page() -> None:
+    """The simulated host pages 5 identities by 2: three strings, read back in order; PageSize is sent."""
+    session, transport = tenant_session(scenario.Tenant(clean=True, count=5))
+    assert get_mailbox_identities(session, page_size=2) == IDS
+    assert params(transport.calls[0])["PageSize"] == 2
+    sent = scenario.Tenant(clean=True, count=5).handlers["exchange/get-mailboxidentities.ps1"]({"PageSize": 2})
+    assert sent["output"] == [json.dumps(IDS[0:2], separators=(",", ":")), json.dumps(IDS[2:4], separators=(",", ":")),
+                              json.dumps(IDS[4:], separators=(",", ":"))]  # fmt: skip
+
+
+def test_no_page_is_no_mailbox() -> None:
+    session, _ = pages_session()
+    assert get_mailbox_identities(session) == []
+
+
+def test_a_truncation_warning_still_reaches_the_warning_stream(mocker: Any) -> None:
+    warning = "By default, only the first 1000 items are returned."
+    session, _ = pages_session('["a@x"]', warnings=(warning,))
+    invoke = mocker.spy(session, "invoke")
+    assert get_mailbox_identities(session, result_size=1000) == ["a@x"]
+    assert invoke.spy_return.streams.warning == (warning,)
+
+
+@pytest.mark.parametrize(
+    ("output", "problem"),
+    [
+        (('["a@x", "b@x"',), "page of identities that cannot be read ((the page): Invalid JSON"),
+        (('{"rows": ["a@x"]}',), "page of identities that cannot be read ((the page): Input should be a valid array"),
+        (('["a@x", 7]',), "page of identities that cannot be read (1: Input should be a valid string"),
+        (('["a@x", null]',), "page of identities that cannot be read (1: Input should be a valid string"),
+        (('["a@x", "  "]',), "page of identities that cannot be read (1: String should match pattern"),
+        (("a@x",), "page of identities that cannot be read ((the page): Invalid JSON"),
+        ((7,), "returned 7 where a JSON page of identities was expected"),
+        (('["a@x","b@x"]', '["a@x"]'), "returned 'a@x' twice among the identities"),
+    ],
+)
+def test_a_page_that_is_not_distinct_identities_is_unexpected_output(output: tuple[Any, ...], problem: str) -> None:
+    session, _ = pages_session(*output)
+    with pytest.raises(UnexpectedOutputError) as raised:
+        get_mailbox_identities(session)
+    assert problem in str(raised.value)

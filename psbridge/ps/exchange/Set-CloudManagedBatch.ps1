@@ -22,6 +22,10 @@
 # object (docs/exchange.md, "Serialization and projection"): a string deserializes in a fraction of the
 # time an eight-property object takes in pypsrp, and its shape cannot drift.
 #
+# ReadAhead: identities to read after the batch, exactly as a dry run reads them (the same Get-Flag rule, one
+# object per identity, in order, after the batch's objects; never written, never paced). psbridge's rollout sends
+# the next batch it will write here, so that batch needs no read pipeline of its own.
+#
 # After each write it sleeps PaceMilliseconds, Microsoft's micro-delay workaround (KB2881759,
 # https://support.microsoft.com/en-us/topic/-micro-delay-applied-warning-or-delays-occur-in-exchange-online-86716b03-53ff-d07f-3b24-b638a9f6b733);
 # the micro-delay warnings Set-Mailbox writes reach psbridge's warning stream unchanged, and psbridge
@@ -33,7 +37,8 @@ param(
     [Parameter(Mandatory)][string[]]$Identity,
     [Parameter(Mandatory)][bool]$Enabled,
     [bool]$DryRun = $false,
-    [ValidateRange(0, 60000)][int]$PaceMilliseconds = 0
+    [ValidateRange(0, 60000)][int]$PaceMilliseconds = 0,
+    [string[]]$ReadAhead = @()
 )
 
 $ProgressPreference = 'SilentlyContinue'
@@ -68,27 +73,27 @@ function Out-Result([string]$Id, [string]$Outcome, $Before, $ErrorRecord) {
     } | ConvertTo-Json -Compress
 }
 
-foreach ($id in $Identity) {
-    # Reset for every identity: nothing read for the previous one may stand in for this one.
+function Invoke-Mailbox([string]$Id, [bool]$ReadOnly) {
+    # Every variable is the function's own: nothing read for the previous identity may stand in for this one.
     $found = $null
     $before = $null
     $outcome = $null
     $failure = $null
     try {
-        $found = @(Get-Mailbox -Identity $id -ErrorAction Stop)
+        $found = @(Get-Mailbox -Identity $Id -ErrorAction Stop)
         if ($found.Count -ne 1) {
-            $failure = New-Failure 'PsbridgeExchange.MailboxNotRead' "Get-Mailbox returned $($found.Count) mailboxes for '$id' where one was expected." ([System.Management.Automation.ErrorCategory]::ObjectNotFound) $id
+            $failure = New-Failure 'PsbridgeExchange.MailboxNotRead' "Get-Mailbox returned $($found.Count) mailboxes for '$Id' where one was expected." ([System.Management.Automation.ErrorCategory]::ObjectNotFound) $Id
         } else {
             $before = Get-Flag $found[0].IsExchangeCloudManaged
             if ($null -eq $before) {
-                $failure = New-Failure 'PsbridgeExchange.CloudManagedNotReported' "Get-Mailbox did not report IsExchangeCloudManaged for '$id'; it was left unchanged." ([System.Management.Automation.ErrorCategory]::InvalidData) $id
+                $failure = New-Failure 'PsbridgeExchange.CloudManagedNotReported' "Get-Mailbox did not report IsExchangeCloudManaged for '$Id'; it was left unchanged." ([System.Management.Automation.ErrorCategory]::InvalidData) $Id
             } elseif ($before -eq $Enabled) {
                 $outcome = 'AlreadySet'
-            } elseif ($DryRun) {
+            } elseif ($ReadOnly) {
                 $outcome = 'WouldChange'
             } else {
                 try {
-                    Set-Mailbox -Identity $id -IsExchangeCloudManaged $Enabled -Confirm:$false -ErrorAction Stop
+                    Set-Mailbox -Identity $Id -IsExchangeCloudManaged $Enabled -Confirm:$false -ErrorAction Stop
                 } finally {
                     if ($PaceMilliseconds -gt 0) {
                         Start-Sleep -Milliseconds $PaceMilliseconds
@@ -103,5 +108,12 @@ foreach ($id in $Identity) {
     if ($null -ne $failure) {
         $outcome = 'Failed'
     }
-    Out-Result $id $outcome $before $failure
+    Out-Result $Id $outcome $before $failure
+}
+
+foreach ($id in $Identity) {
+    Invoke-Mailbox $id $DryRun
+}
+foreach ($id in $ReadAhead) {
+    Invoke-Mailbox $id $true
 }

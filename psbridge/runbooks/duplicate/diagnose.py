@@ -27,6 +27,7 @@ from psbridge.exchange.models import Mailbox, RecipientType, RecipientTypeDetail
 from psbridge.runbooks.report import Check, Report, Status, failed
 
 if TYPE_CHECKING:
+    from psbridge.exchange.backend import ExchangeOnline
     from psbridge.session import Session
     from psbridge.targets import Targets
 
@@ -52,7 +53,7 @@ def required(value: str, what: str) -> str:
     return value.strip()
 
 
-def where(role: str, session: Session) -> str:
+def where(role: str, session: ExchangeOnline) -> str:
     return f"{role}: {session.target}"
 
 
@@ -71,7 +72,7 @@ def read_on_premises(exchange: Session, user: str, *, via_jump_host: bool = Fals
     return None
 
 
-def read_online(exo: Session, user: str) -> Online:
+def read_online(exo: ExchangeOnline, user: str) -> Online:
     """The user in Exchange Online (Get-User) and, when it has one, its mailbox (for its ExchangeGuid)."""
     found = get_user(exo, identity=user)
     mailbox = get_mailbox(exo, identity=user) if found.recipient_type == RecipientType.USER_MAILBOX else None
@@ -79,7 +80,7 @@ def read_online(exo: Session, user: str) -> Online:
 
 
 def read_sides(
-    exo: Session, exchange: Session, user: str, via: bool
+    exo: ExchangeOnline, exchange: Session, user: str, via: bool
 ) -> tuple[list[Check], ServerRecipient | None, Online | None]:
     """One check per side and what it read; `Online` is None when Exchange Online was not read."""
     target = where("exchange", exchange)
@@ -147,7 +148,7 @@ def diagnose_duplicate_mailbox(targets: Targets, *, user: str, via_jump_host: bo
         TransportError: a target cannot be reached.
     """
     user = required(user, "user")
-    exo, exchange = targets.session("exo"), targets.session("exchange")
+    exo, exchange = targets.exchange_online(), targets.session("exchange")
     via = targets.via_jump_host("exchange") if via_jump_host is None else via_jump_host
     checks, on_premises, online = read_sides(exo, exchange, user, via)
     if online is None or checks[0].status == Status.FAIL:

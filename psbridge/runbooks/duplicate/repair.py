@@ -56,6 +56,7 @@ from psbridge.runbooks.report import Check, Report, Status, failed
 from psbridge.wait import Clock, Done, Sleep, TimedOut, poll
 
 if TYPE_CHECKING:
+    from psbridge.exchange.backend import ExchangeOnline
     from psbridge.session import Session
     from psbridge.targets import Targets
 
@@ -75,7 +76,7 @@ class _Run:
     group: str
     dc: Session
     connect: Session
-    exo: Session
+    exo: ExchangeOnline
     deadline_s: float
     poll_s: float
     clock: Clock = time.monotonic
@@ -273,7 +274,8 @@ def repair_duplicate_mailbox(
     user, group = required(user, "user"), required(license_group, "license group")
     if deadline_s <= 0 or poll_s <= 0:
         raise InputError("the deadline and the poll interval must be positive")
-    dc, connect, exo, exchange = (targets.session(role) for role in ("dc", "connect", "exo", "exchange"))
+    dc, connect, exchange = (targets.session(role) for role in ("dc", "connect", "exchange"))
+    exo = targets.exchange_online()
     run = _Run(user, group, dc, connect, exo, deadline_s=deadline_s, poll_s=poll_s)
     via = targets.via_jump_host("exchange") if via_jump_host is None else via_jump_host
     if dry_run:

@@ -30,7 +30,7 @@ class ActionModule(PsbridgeAction):
         "identities": {"type": "list", "elements": "str"},
         "enabled": {"type": "bool", "required": True},
         "journal": {"type": "path"},
-        "batch_size": {"type": "int", "default": 100},
+        "batch_size": {"type": "int", "default": 200},
         "pace": {"type": "float", "default": 0.5},
         "retry_wait": {"type": "float", "default": 30.0},
         "retry_failed": {"type": "bool", "default": False},

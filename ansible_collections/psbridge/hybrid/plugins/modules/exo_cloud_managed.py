@@ -55,9 +55,10 @@ options:
     type: path
   batch_size:
     description:
-      - Mailboxes per pipeline on the jump host.
+      - Mailboxes per pipeline on the jump host. The pipeline that writes a batch also reads the next one, when
+        that still fits the batch time budget, so a batch usually costs one pipeline.
     type: int
-    default: 100
+    default: 200
   pace:
     description:
       - Seconds to pause after each C(Set-Mailbox) on the jump host; Exchange Online's micro-delay warnings raise it.
