@@ -26,20 +26,18 @@ import enum
 import json
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import Field, PrivateAttr, StringConstraints, TypeAdapter, ValidationError
 
 from psbridge.command import Command, ErrorRule
 from psbridge.errors import InputError, ObjectNotFoundError, RemoteCommandError, UnexpectedOutputError
+from psbridge.exchange.backend import ExchangeOnline
 from psbridge.exchange.rules import EXO_ERRORS, exception_type_named, micro_delays
 from psbridge.models import PSModel, from_output
 from psbridge.result import ErrorRecordData
 from psbridge.session import Session, classify
 from psbridge.types import OptionalBool
-
-if TYPE_CHECKING:
-    from psbridge.exchange.backend import ExchangeOnline
 
 # Exchange Online's REST-backed cmdlets time out after 15 minutes (docs/exchange.md). A batch is planned
 # to finish well inside it (see psbridge.exchange.rollout), and this is its deadline.

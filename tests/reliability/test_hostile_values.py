@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import json
 import re
 import typing
 import uuid
@@ -222,8 +223,10 @@ CASES: tuple[Case, ...] = (
     Case("exchange.rollout_cloud_managed", ("filter",),
          lambda s, v, tmp: exchange.rollout_cloud_managed(s, filter=v, journal=tmp / f"{uuid.uuid4()}.jsonl"),
          reaches="exchange/Set-CloudManagedBatch.ps1",
-         answered=lambda v: [{"script": "exchange/Get-MailboxIdentities.ps1", "output": [v], "parameters": [
-             {"name": "Filter", "value": v}, {"name": "ResultSize", "value": "Unlimited"}]}]),
+         answered=lambda v: [{"script": "exchange/Get-MailboxIdentities.ps1", "output": [json.dumps([v])],
+                              "parameters": [{"name": "Filter", "value": v},
+                                             {"name": "ResultSize", "value": "Unlimited"},
+                                             {"name": "PageSize", "value": 1000}]}]),  # one page: a JSON array
 )  # fmt: skip
 
 # Mutating wrappers with no text parameter at all: nothing hostile can reach them (checked below).
