@@ -51,10 +51,15 @@ def read_page(model: type[M], result: InvocationResult, session: Session) -> Pag
     try:
         return Page[model].model_validate_json(output[0])  # type: ignore[valid-type]
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(the page)"
+        where, reason = first_error(exc)
         raise UnexpectedOutputError(
-            f"{result.command} sent a page {model.__name__} rows cannot be read from ({where}: {first['msg']})",
+            f"{result.command} sent a page {model.__name__} rows cannot be read from ({where}: {reason})",
             target=session.target, command=result.command, raw=output[0], model=model.__name__, location=where,
-            reason=first["msg"],
+            reason=reason,
         ) from None  # fmt: skip
+
+
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """Where a page went wrong (its path in the JSON, or "(the page)") and why: pydantic's first error."""
+    first = exc.errors(include_url=False)[0]
+    return ".".join(str(p) for p in first["loc"]) or "(the page)", first["msg"]

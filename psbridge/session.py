@@ -230,6 +230,12 @@ def _rule_for(record: ErrorRecordData, rules: tuple[ErrorRule, ...]) -> ErrorRul
     return next((rule for rule in rules if rule.matches(record)), None)
 
 
+def note_for(record: ErrorRecordData, rules: tuple[ErrorRule, ...]) -> str:
+    """What the rule that classified `record` adds to its message (`; <note>`), or nothing."""
+    rule = _rule_for(record, rules)
+    return f"; {rule.note}" if rule is not None and rule.note else ""
+
+
 def error_for(
     result: InvocationResult, target: str, attempt: int = 1, rules: tuple[ErrorRule, ...] = ()
 ) -> errors.RemoteCommandError | None:
@@ -241,10 +247,8 @@ def error_for(
     record = result.errors[-1] if result.state == "Failed" else result.errors[0]
     cls = classify(record, rules)
     more = f" (+{len(result.errors) - 1} more error records)" if len(result.errors) > 1 else ""
-    rule = _rule_for(record, rules)
-    note = f"; {rule.note}" if rule is not None and rule.note else ""
     return cls(
-        f"{result.command} failed on {target}: {record.message}{more}{note}",
+        f"{result.command} failed on {target}: {record.message}{more}{note_for(record, rules)}",
         target=target,
         command=result.command,
         error_id=record.fully_qualified_error_id,

@@ -131,7 +131,7 @@ def tenant(mocker: MockerFixture) -> Any:
     """The exo group's signed-in session is the simulated tenant, in process; spies record what is sent."""
     tenant = scenario.Tenant(clean=True, count=12)
     session, _ = tenant_session(tenant)
-    signed_in = mocker.patch("psbridge.cli.exo_rollout.exo_session", return_value=session)
+    signed_in = mocker.patch("psbridge.cli.exo_rollout.exo_backend", return_value=session)
     sent = mocker.spy(Session, "invoke")
     return {"tenant": tenant, "signed_in": signed_in, "sent": sent}
 

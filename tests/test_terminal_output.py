@@ -40,7 +40,7 @@ class _Throttled(scenario.Tenant):
 @pytest.fixture
 def tenant(mocker: MockerFixture) -> _Throttled:
     host = _Throttled()
-    mocker.patch("psbridge.cli.exo_rollout.exo_session", return_value=tenant_session(host)[0])
+    mocker.patch("psbridge.cli.exo_rollout.exo_backend", return_value=tenant_session(host)[0])
     return host
 
 
@@ -193,7 +193,7 @@ def test_warnings_that_differ_are_each_written(
 ) -> None:
     host = _Throttled()
     host.throttle = lambda calls, pace_ms: f"Micro delay applied. Actual delayed: {calls} msecs, Enforced: False"
-    mocker.patch("psbridge.cli.exo_rollout.exo_session", return_value=tenant_session(host)[0])
+    mocker.patch("psbridge.cli.exo_rollout.exo_backend", return_value=tenant_session(host)[0])
 
     events = rollout(cli, tmp_path).events
 

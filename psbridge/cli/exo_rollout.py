@@ -43,7 +43,7 @@ import click
 
 from psbridge.cli import terminal
 from psbridge.cli.confirm import dry_run_option, run_confirmed, yes_option
-from psbridge.cli.exo import exo_backend, exo_session, exo_via
+from psbridge.cli.exo import exo_backend, exo_via
 from psbridge.cli.output import emit
 from psbridge.cli.params import Int32, Seconds
 from psbridge.defaults import DEFAULT_BATCH_SIZE, DEFAULT_PACE_S
@@ -185,7 +185,7 @@ def _run(
     stopped: list[RolloutReport] = []
     with contextlib.ExitStack() as stack:
         table = stack.enter_context(_CsvReport.start(csv_path, common["journal"], source)) if csv_path else None
-        session = _backend(ctx)
+        session = exo_backend(ctx)
         try:
             with _progress(ctx.obj.verbose) as on_progress:
                 report = rollout_cloud_managed(
@@ -200,12 +200,6 @@ def _run(
         failure = table.finish(report) if table is not None else None
     _emit_report(ctx, report, failure)
     return report
-
-
-def _backend(ctx: click.Context) -> ExchangeOnline:
-    """The run's Exchange Online: over REST its client (`exo_backend`), else the jump host's session signed in
-    (`exo_session`)."""
-    return exo_backend(ctx) if exo_via(ctx) == "rest" else exo_session(ctx)
 
 
 def _more_sessions(ctx: click.Context, first: ExchangeOnline) -> Callable[[], ExchangeOnline]:

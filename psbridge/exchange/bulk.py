@@ -35,6 +35,7 @@ from psbridge.errors import InputError, ObjectNotFoundError, RemoteCommandError,
 from psbridge.exchange.backend import ExchangeOnline
 from psbridge.exchange.rules import EXO_ERRORS, exception_type_named, micro_delays
 from psbridge.models import PSModel, from_output
+from psbridge.pages import first_error
 from psbridge.result import ErrorRecordData
 from psbridge.session import Session, classify
 from psbridge.types import OptionalBool
@@ -259,11 +260,10 @@ def get_mailbox_identities(
         try:
             identities += _IDENTITY_PAGE.validate_json(page)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(the page)"
+            where, reason = first_error(exc)
             raise UnexpectedOutputError(
-                f"{command.display()} sent a page of identities that cannot be read ({where}: {first['msg']})",
-                target=session.target, command=command.display(), raw=page, location=where, reason=first["msg"],
+                f"{command.display()} sent a page of identities that cannot be read ({where}: {reason})",
+                target=session.target, command=command.display(), raw=page, location=where, reason=reason,
             ) from None  # fmt: skip
     duplicate = next((value for value, count in collections.Counter(identities).items() if count > 1), None)
     if duplicate is not None:

@@ -57,7 +57,7 @@ import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import requests
 import yaml
@@ -108,18 +108,6 @@ def has_graph_recordings(path: str | os.PathLike[str]) -> bool:
     except (errors.InputError, yaml.YAMLError):
         return False
     return isinstance(data, dict) and "interactions" in data
-
-
-def recorded_tenant(path: str | os.PathLike[str], subdir: str = GRAPH_DIR) -> str | None:
-    """The tenant the Exchange Online REST cassettes at `path` were recorded for: the `{tenant}` of the first
-    request to `/adminapi/<version>/{tenant}/...`; None when there is no such request."""
-    if not graph_files(path, subdir):
-        return None
-    for interaction in load(path, subdir)[0]:
-        parts = urlsplit(interaction.request.uri).path.split("/")
-        if len(parts) >= 4 and parts[1] == "adminapi" and parts[3]:
-            return unquote(parts[3])
-    return None
 
 
 # -- one exchange ------------------------------------------------------------------------------------

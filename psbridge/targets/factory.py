@@ -366,9 +366,9 @@ class Targets:
         tenant = tenant or (creds.tenant_id if creds is not None else None)
         timeout = self.timeout or DEFAULT_TIMEOUT_S
         if self.replay is not None:
-            from psbridge.replay.graph_http import recorded_tenant
+            from psbridge.exchange.rest.client import recorded_tenant
 
-            tenant = tenant or recorded_tenant(self.replay, RECORDINGS_DIR)
+            tenant = tenant or recorded_tenant(self.replay)
             if tenant is None:
                 raise InputError(f"{self.replay} holds no Exchange Online REST recordings ({RECORDINGS_DIR}/*.yaml)")
             return ExoRestClient.replay(self.replay, tenant_id=tenant, base_url=base_url, timeout=timeout)

@@ -10,9 +10,9 @@ import pytest
 from exo_rest_fakes import BASE, TENANT, TOKEN, FakeExo
 
 from psbridge import errors
-from psbridge.exchange.rest.client import RECORDINGS_DIR, ExoRestClient
+from psbridge.exchange.rest.client import RECORDINGS_DIR, ExoRestClient, recorded_tenant
 from psbridge.graph.auth import GraphCredentials, MsalTokenProvider, StaticTokenProvider
-from psbridge.replay.graph_http import GraphCassette, recorded_tenant
+from psbridge.replay.graph_http import GraphCassette
 
 PAGE_1 = {
     "json": {
@@ -59,9 +59,9 @@ def test_record_then_replay_round_trip_with_no_secret_in_the_cassette(tmp_path: 
 
 
 def test_the_recorded_tenant_is_read_from_the_cassettes(tmp_path: Path) -> None:
-    assert recorded_tenant(tmp_path, RECORDINGS_DIR) is None
+    assert recorded_tenant(tmp_path) is None
     record(tmp_path / RECORDINGS_DIR / "one.yaml", PAGE_1, PAGE_2, SET)
-    assert recorded_tenant(tmp_path, RECORDINGS_DIR) == TENANT
+    assert recorded_tenant(tmp_path) == TENANT
 
 
 def test_a_miss_names_the_request_and_the_nearest(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_the_library_hands_over_the_report_so_far_and_the_journal_finishes_the_r
 def jump_host(mocker: MockerFixture) -> Any:
     """The exo group's signed-in session: the simulated tenant, in process."""
     tenant = scenario.Tenant(clean=True, count=12)
-    mocker.patch("psbridge.cli.exo_rollout.exo_session", return_value=tenant_session(tenant)[0])
+    mocker.patch("psbridge.cli.exo_rollout.exo_backend", return_value=tenant_session(tenant)[0])
     return tenant
 
 
@@ -103,7 +103,7 @@ def test_an_interrupted_rollout_prints_the_report_so_far_then_exits_as_interrupt
     _interrupt_progress(mocker, signal_)
     result = rollout(cli, tmp_path, "-o", "json")
     mocker.stopall()
-    mocker.patch("psbridge.cli.exo_rollout.exo_session", return_value=tenant_session(jump_host)[0])
+    mocker.patch("psbridge.cli.exo_rollout.exo_backend", return_value=tenant_session(jump_host)[0])
     again = rollout(cli, tmp_path, "-o", "json")
 
     assert result.code == code, result
@@ -132,7 +132,7 @@ def test_the_table_and_the_csv_report_say_which_mailboxes_are_unfinished(
 
 
 def test_interrupted_before_the_first_batch_there_is_no_report(cli: Any, tmp_path: Path, mocker: MockerFixture) -> None:
-    mocker.patch("psbridge.cli.exo_rollout.exo_session", side_effect=KeyboardInterrupt)  # while signing in
+    mocker.patch("psbridge.cli.exo_rollout.exo_backend", side_effect=KeyboardInterrupt)  # while signing in
     result = rollout(cli, tmp_path)
 
     assert (result.code, result.out) == (130, "")

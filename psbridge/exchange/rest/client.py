@@ -83,6 +83,17 @@ class RestRequest:
         return wire.shown(self.cmdlet, self.parameters)
 
 
+def recorded_tenant(path: str | os.PathLike[str]) -> str | None:
+    """The tenant the REST cassettes at `path` (`<path>/exo-rest/*.yaml`, or a cassette file) were recorded for:
+    that of their first InvokeCommand or `$batch` request; None when there is none."""
+    from psbridge.replay.graph_http import graph_files, load
+
+    if not graph_files(path, RECORDINGS_DIR):
+        return None
+    found = (wire.tenant_of(i.request.uri) for i in load(path, RECORDINGS_DIR)[0])
+    return next((tenant for tenant in found if tenant), None)
+
+
 class ExoRestClient(JsonHttpClient):
     """Exchange Online's InvokeCommand for one tenant, app-only. A context manager; `close()` ends it.
 
@@ -334,20 +345,19 @@ class ExoRestClient(JsonHttpClient):
         fields["exception_type"] = found.exception_type or None
         if status in NOT_PROCESSED or found.concurrency or status in GATEWAY:
             limits = wire.rate_limit(head)
-            wait = retry_after_s(_get(head, "Retry-After"))
+            wait = retry_after_s(wire.header(head, "Retry-After"))
             return ExoRestThrottledError(
                 text, status=status, not_processed=status in NOT_PROCESSED or found.concurrency,
                 retry_after=wait if wait is not None else (limits.reset_s if limits else None),
                 request_id=request_id, **fields,
             )  # fmt: skip
-        from psbridge.session import classify
+        from psbridge.session import classify, note_for
 
-        cls = classify(found.record(), EXO_ERRORS)
+        record = found.record()
+        cls = classify(record, EXO_ERRORS)
         if cls is errors.RemoteCommandError:
             cls = {403: errors.AccessDeniedError, 404: errors.ObjectNotFoundError}.get(status, cls)
-        rule = next((r for r in EXO_ERRORS if r.matches(found.record())), None)
-        if rule is not None and rule.error is cls and rule.note:
-            text += f"; {rule.note}"
+        text += note_for(record, EXO_ERRORS)
         if cls is errors.AccessDeniedError and not any(w in found.text.lower() for w in ("role", "permission")):
             text += f"; {PERMISSION_HINT}"
         return cls(text, **fields)
@@ -368,7 +378,3 @@ class ExoRestClient(JsonHttpClient):
             ),
             exc,
         )  # fmt: skip
-
-
-def _get(head: Mapping[str, str], name: str) -> str | None:
-    return next((str(v) for k, v in head.items() if k.lower() == name.lower()), None)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import email.utils
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from psbridge import errors
+from psbridge.http_client import retry_after_s
 from psbridge.result import ErrorRecordData
 
 # The module's own host; sovereign clouds have their own (e.g. outlook.office365.us), hence a setting.
@@ -73,6 +73,12 @@ def invoke_url(base_url: str, tenant_id: str, select: Sequence[str] = ()) -> str
     url = f"{base_url}{API_PATH}/{quote(check_tenant(tenant_id), safe='')}/InvokeCommand"
     names = [check_name(n, "property") for n in select]
     return url + ("?$select=" + ",".join(names) if names else "")
+
+
+def tenant_of(url: str) -> str | None:
+    """The `{tenant}` of a URL under `/adminapi/<version>/{tenant}/` (as `invoke_url` builds them); else None."""
+    parts = urlsplit(url).path.split("/")
+    return unquote(parts[3]) if len(parts) >= 4 and parts[1] == "adminapi" and parts[3] else None
 
 
 def batch_url(base_url: str, tenant_id: str) -> str:
@@ -211,11 +217,6 @@ def strip(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if not k.startswith("@odata.") and not _ANNOTATION.search(k)}
 
 
-def same_origin(link: str, base_url: str) -> bool:
-    a, b = urlsplit(link), urlsplit(base_url)
-    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
-
-
 def batch_answers(data: Mapping[str, Any]) -> dict[str, tuple[int, dict[str, str], Any]]:
     """`{"responses": [{"id", "status", "headers", "body"}]}` by id (they come in any order). ValueError if not."""
     found = data.get("responses")
@@ -303,7 +304,7 @@ class RateLimit:
 def rate_limit(head: Mapping[str, str], now: dt.datetime | None = None) -> RateLimit | None:
     """The rate-limit headers, parsed tolerantly: Reset as seconds, an HTTP date or an ISO 8601 time; a
     format not understood is None. None when neither header came."""
-    remaining, reset = _header(head, "Rate-Limit-Remaining"), _header(head, "Rate-Limit-Reset")
+    remaining, reset = header(head, "Rate-Limit-Remaining"), header(head, "Rate-Limit-Reset")
     if remaining is None and reset is None:
         return None
     count = None
@@ -313,23 +314,24 @@ def rate_limit(head: Mapping[str, str], now: dt.datetime | None = None) -> RateL
 
 
 def seconds_until(value: str, now: dt.datetime | None = None) -> float | None:
-    """Seconds (`"30"`, `"2.5"`), an HTTP date, or an ISO 8601 time, as seconds from `now`; None if not one."""
+    """Seconds (`"30"`, `"2.5"`), an HTTP date (as Retry-After's, `retry_after_s`), or an ISO 8601 time, as
+    seconds from `now`; None if not one."""
     value = value.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", value):
         return float(value)
-    when: dt.datetime | None = None
+    found = retry_after_s(value, now)
+    if found is not None:
+        return found
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        try:
-            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
-def _header(head: Mapping[str, str], name: str) -> str | None:
+def header(head: Mapping[str, str], name: str) -> str | None:
+    """A header's value, whatever its case; None when it is missing or blank."""
     wanted = name.lower()
     return next((str(v) for k, v in head.items() if k.lower() == wanted and str(v).strip()), None)
